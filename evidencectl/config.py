@@ -1,0 +1,51 @@
+"""Data directory, configuration file (TOML) and environment."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import BadInputError
+
+HOME_ENV = "EVIDENCECTL_HOME"
+
+
+def home() -> Path:
+    """The data directory: ``$EVIDENCECTL_HOME`` or the platform's user data directory."""
+    env = os.environ.get(HOME_ENV)
+    if env:
+        path = Path(env).expanduser()
+    else:
+        import platformdirs
+
+        path = Path(platformdirs.user_data_dir("evidencectl", appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@dataclass
+class Config:
+    """Settings read from ``config.toml`` in the data directory (all optional)."""
+
+    path: Path
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def section(self, name: str) -> dict[str, Any]:
+        """A top-level table of the configuration, or an empty dict."""
+        value = self.data.get(name, {})
+        return value if isinstance(value, dict) else {}
+
+
+def load_config(base: Path | None = None) -> Config:
+    """Read ``config.toml`` from the data directory; a missing file is an empty configuration."""
+    path = (base or home()) / "config.toml"
+    if not path.exists():
+        return Config(path=path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise BadInputError(f"cannot read configuration: {exc}", path=path) from exc
+    return Config(path=path, data=data)
