@@ -1,0 +1,130 @@
+"""The anchor interface: record a deposit's Merkle roots somewhere outside the package, verify the receipt.
+
+Two backends implement :class:`Anchor`: the embedded ledger (``local``, :mod:`.ledger`) and any Ethereum
+JSON-RPC node holding the ``EvidenceRegistry`` contract (``evm:URL``, :mod:`.evm`). A receipt is a JSON-able
+dict stored in the package under ``proofs/anchors/``; :func:`verify_receipt` turns it into one check.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..errors import UsageError
+from ..verify.result import CheckResult, Status
+
+if TYPE_CHECKING:
+    from ..crypto.trust import TrustStore
+
+ROOT_ALGORITHMS = ("sm3", "sha256")
+"""Digest algorithms whose Merkle roots a deposit anchors."""
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+class Anchor(Protocol):
+    """Something that records a deposit's roots and hands back a receipt."""
+
+    name: str
+    """``local`` for the embedded ledger, ``evm:<rpc url>`` for a chain."""
+
+    def anchor(self, deposit_id: str, roots: dict[str, str]) -> dict[str, Any]:
+        """Record ``roots`` (``{"sm3": hex, "sha256": hex}``) of deposit ``deposit_id``; return the receipt.
+
+        Raises :class:`~evidencectl.errors.ServiceError` when the ledger or node cannot take the record, so
+        the caller keeps the deposit pending and retries later.
+        """
+        ...
+
+
+def check_roots(roots: Mapping[str, str]) -> dict[str, str]:
+    """A clean copy of ``roots``: known algorithms, 32-byte lower-case hex; UsageError otherwise."""
+    if not isinstance(roots, Mapping) or not roots:
+        raise UsageError("anchor roots must be a non-empty mapping of algorithm to hex digest")
+    clean: dict[str, str] = {}
+    for alg, value in roots.items():
+        if alg not in ROOT_ALGORITHMS:
+            raise UsageError(f"anchor roots: unknown algorithm {alg!r}")
+        if not isinstance(value, str) or not _HEX64.fullmatch(value):
+            raise UsageError(f"anchor roots: {alg} root is not 64 lower-case hex digits")
+        clean[alg] = value
+    return dict(sorted(clean.items()))
+
+
+def verify_receipt(
+    receipt: Mapping[str, Any],
+    *,
+    deposit_id: str,
+    roots: Mapping[str, str],
+    trust: TrustStore,
+    online: bool = False,
+    check: str = "anchor",
+    rpc_url: str | None = None,
+) -> CheckResult:
+    """Check one anchor receipt against the deposit it should prove; never raises for bad input.
+
+    A ledger receipt is verified offline against the node keys in ``trust`` (role ``ledger``). An EVM
+    receipt is INDETERMINATE offline (the facts say what to look up); with ``online`` the node at
+    ``rpc_url`` (default: the node named in the receipt) is asked for the transaction, block and event.
+    """
+    if not isinstance(receipt, Mapping):
+        return failed(check, "malformed: the receipt is not a JSON object")
+    kind = receipt.get("type")
+    try:
+        if receipt.get("deposit_id") != deposit_id:
+            return failed(
+                check, f"the receipt is for deposit {receipt.get('deposit_id')!r}, not {deposit_id!r}"
+            )
+        if receipt.get("roots") != dict(roots):
+            return failed(check, "the roots in the receipt differ from the roots of this deposit")
+        if kind == "ledger":
+            from .ledger_receipt import verify_ledger_receipt
+
+            return verify_ledger_receipt(receipt, trust=trust, check=check)
+        if kind == "evm":
+            from .evm_receipt import verify_evm_receipt
+
+            return verify_evm_receipt(receipt, online=online, check=check, rpc_url=rpc_url)
+        return failed(check, f"malformed: unknown receipt type {kind!r}")
+    except MalformedReceipt as exc:
+        return failed(check, f"malformed: {exc}")
+
+
+class MalformedReceipt(Exception):
+    """A receipt field is missing or of the wrong kind (a FAILED check, never a crash)."""
+
+
+def need(mapping: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str = "receipt") -> Any:
+    """``mapping[key]`` when it exists and is of ``kind``; raises MalformedReceipt otherwise."""
+    if not isinstance(mapping, Mapping) or key not in mapping:
+        raise MalformedReceipt(f"{where} has no {key!r}")
+    value = mapping[key]
+    # bool is an int in Python; a height of ``true`` is still malformed.
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+        raise MalformedReceipt(f"{where}.{key} has the wrong type")
+    return value
+
+
+def failed(
+    check: str, detail: str, facts: dict[str, Any] | None = None, reproduce: str | None = None
+) -> CheckResult:
+    """A FAILED check result."""
+    return CheckResult(check, Status.FAILED, detail, facts or {}, reproduce)
+
+
+def anchor_from_spec(spec: str, base: Path) -> Anchor:
+    """The anchor named by ``spec``: ``local`` (embedded ledger under ``base``) or ``evm:<rpc url>``."""
+    if spec == "local":
+        from .ledger import EmbeddedLedger
+
+        return EmbeddedLedger.open(base)
+    if spec.startswith("evm:"):
+        url = spec[4:]
+        if not url.startswith(("http://", "https://")):
+            raise UsageError(f"anchor {spec!r}: expected evm:http://host:port or evm:https://…")
+        from .evm import EvmAnchor
+
+        return EvmAnchor(url, base=base)
+    raise UsageError(f"unknown anchor {spec!r}: expected 'local' or 'evm:<rpc url>'")

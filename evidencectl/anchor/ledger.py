@@ -1,0 +1,226 @@
+"""The embedded ledger: an append-only chain of SM2-signed blocks in SQLite, one block per anchored deposit.
+
+Each block header (height, previous block hash, SM3 Merkle root of its entries, time, node key id) is hashed
+with SM3 and signed by the node key. A receipt carries the signed header, the node's public key and the
+entry's inclusion proof, so it can be verified offline years later without this database.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..crypto.keys import SigningKey, load_or_create_service_key
+from ..errors import BadInputError, ServiceError
+from .blockformat import GENESIS_PREVIOUS, canonical, entries_tree, entry_bytes, make_header, sm3_hex
+from .interface import check_roots
+from .ledger_audit import LedgerAudit, audit_rows
+
+BUSY_TIMEOUT_S = 30.0
+"""How long a writer waits for another process's transaction before giving up."""
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS blocks (
+    height INTEGER PRIMARY KEY, header BLOB NOT NULL, block_hash TEXT NOT NULL, signature BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS entries (
+    height INTEGER NOT NULL, position INTEGER NOT NULL, deposit_id TEXT NOT NULL, entry BLOB NOT NULL,
+    PRIMARY KEY (height, position));
+CREATE INDEX IF NOT EXISTS entries_deposit ON entries (deposit_id);
+"""
+
+
+class EmbeddedLedger:
+    """The ledger under ``<base>/ledger/``: ``ledger.sqlite`` (WAL) and the SM2 node key ``node-key.pem``."""
+
+    name = "local"
+    """Anchor name used in ``--anchor local``."""
+
+    def __init__(self, db_path: Path, key: SigningKey, ledger_id: str) -> None:
+        self.db_path = db_path
+        """The SQLite file."""
+        self.key = key
+        """The node's signing key."""
+        self.ledger_id = ledger_id
+        """Random identifier of this ledger, written into every header."""
+
+    @classmethod
+    def open(cls, base: Path) -> EmbeddedLedger:
+        """Open (creating on first use) the ledger under ``base``; a new node key is trusted here."""
+        folder = base / "ledger"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ServiceError(f"cannot create the ledger folder: {exc.strerror}", path=folder) from exc
+        db_path = folder / "ledger.sqlite"
+        with _connect(db_path) as db, _immediate(db, db_path):
+            # Key creation and ledger initialisation run under the database's write lock, so processes
+            # starting together agree on one key and one ledger id.
+            # Statement by statement: executescript() would commit the transaction that guards creation.
+            for statement in filter(str.strip, _SCHEMA.split(";")):
+                db.execute(statement)
+            key = load_or_create_service_key(folder / "node-key.pem", "sm2")
+            row = db.execute("SELECT value FROM meta WHERE key = 'ledger_id'").fetchone()
+            if row is None:
+                ledger_id = str(uuid.uuid4())
+                db.execute("INSERT INTO meta VALUES ('ledger_id', ?)", (ledger_id,))
+                db.execute("INSERT INTO meta VALUES ('node_key_id', ?)", (key.key_id,))
+                _install_trust(base, key)
+            else:
+                ledger_id = str(row[0])
+        return cls(db_path, key, ledger_id)
+
+    def anchor(self, deposit_id: str, roots: dict[str, str]) -> dict[str, Any]:
+        """Append one block holding the entry of ``deposit_id`` and return its receipt."""
+        clean = check_roots(roots)
+        entry = entry_bytes(deposit_id, clean)
+        tree = entries_tree([entry])
+        try:
+            with _connect(self.db_path) as db, _immediate(db, self.db_path):
+                last = db.execute(
+                    "SELECT height, block_hash FROM blocks ORDER BY height DESC LIMIT 1"
+                ).fetchone()
+                height, previous = (0, GENESIS_PREVIOUS) if last is None else (int(last[0]) + 1, str(last[1]))
+                header = make_header(
+                    ledger_id=self.ledger_id,
+                    height=height,
+                    previous_hash=previous,
+                    entries_root=tree.root.hex(),
+                    entry_count=1,
+                    time=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                    node_key_id=self.key.key_id,
+                )
+                header_bytes = canonical(header)
+                block_hash = sm3_hex(header_bytes)
+                signature = self.key.sign(header_bytes)
+                db.execute(
+                    "INSERT INTO blocks VALUES (?, ?, ?, ?)", (height, header_bytes, block_hash, signature)
+                )
+                db.execute("INSERT INTO entries VALUES (?, 0, ?, ?)", (height, deposit_id, entry))
+        except sqlite3.Error as exc:
+            raise ServiceError(f"cannot write the ledger: {exc}", path=self.db_path) from exc
+        proof = tree.proof(0)
+        return {
+            "type": "ledger",
+            "version": 1,
+            "deposit_id": deposit_id,
+            "roots": clean,
+            "ledger_id": self.ledger_id,
+            "block": {
+                "header": header,
+                "hash": block_hash,
+                "signature": base64.b64encode(signature).decode("ascii"),
+                "signature_algorithm": "sm2-sm3",
+            },
+            "node_public_key": base64.b64encode(self.key.public_key_der()).decode("ascii"),
+            "inclusion": {
+                "index": proof.leaf_index,
+                "size": proof.tree_size,
+                "path": [p.hex() for p in proof.path],
+            },
+        }
+
+    def blocks(self) -> list[dict[str, Any]]:
+        """Every block, oldest first: height, hash, header, signature (hex) and entries."""
+        out: list[dict[str, Any]] = []
+        for height, header, block_hash, signature, entries in self._rows():
+            try:
+                parsed: Any = json.loads(header)
+            except (ValueError, UnicodeDecodeError):
+                parsed = None
+            out.append(
+                {
+                    "height": height,
+                    "hash": block_hash,
+                    "header": parsed,
+                    "signature": bytes(signature).hex(),
+                    "entries": [_entry_json(e) for _, _, e in entries],
+                }
+            )
+        return out
+
+    def verify_chain(self) -> LedgerAudit:
+        """Re-check every block's hash, link, signature and entries; report the first break."""
+        return audit_rows(self._rows(), ledger_id=self.ledger_id, public_key=self.key.public_key_der())
+
+    def _rows(self) -> list[tuple[int, bytes, str, bytes, list[tuple[int, str, bytes]]]]:
+        try:
+            with _connect(self.db_path) as db:
+                blocks = db.execute(
+                    "SELECT height, header, block_hash, signature FROM blocks ORDER BY height"
+                ).fetchall()
+                entries = db.execute(
+                    "SELECT height, position, deposit_id, entry FROM entries ORDER BY height, position"
+                )
+                by_height: dict[Any, list[tuple[int, str, bytes]]] = {}
+                for h, pos, dep, entry in entries.fetchall():
+                    by_height.setdefault(h, []).append((pos, dep, entry))
+        except sqlite3.Error as exc:
+            raise BadInputError(f"cannot read the ledger: {exc}", path=self.db_path) from exc
+        return [(h, hdr, bh, sig, by_height.pop(h, [])) for h, hdr, bh, sig in blocks] + [
+            # Entries whose block row is gone are reported as a break at their height.
+            (h, b"", "", b"", rest)
+            for h, rest in by_height.items()
+        ]
+
+
+def _entry_json(entry: bytes) -> Any:
+    try:
+        return json.loads(entry)
+    except (ValueError, UnicodeDecodeError, TypeError):
+        return None
+
+
+@contextmanager
+def _connect(path: Path) -> Iterator[sqlite3.Connection]:
+    """A connection in autocommit mode (transactions are explicit), WAL journal and a busy timeout."""
+    try:
+        db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise ServiceError(f"cannot open the ledger: {exc}", path=path) from exc
+    try:
+        db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        db.execute("PRAGMA journal_mode = WAL")
+        yield db
+    finally:
+        db.close()
+
+
+@contextmanager
+def _immediate(db: sqlite3.Connection, path: Path) -> Iterator[None]:
+    """A write transaction taken up front (BEGIN IMMEDIATE): two writers never read the same head."""
+    try:
+        db.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as exc:
+        raise ServiceError(f"the ledger is locked or unwritable: {exc}", path=path) from exc
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def _install_trust(base: Path, key: SigningKey) -> None:
+    """Trust the new node key on this machine: ``<base>/trust/ledger/ledger-node-<key id>.pem``."""
+    folder = base / "trust" / "ledger"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"ledger-node-{key.key_id[:16]}.pem"
+    if target.exists():
+        return
+    pem = key.public_key_pem()
+    data = pem.encode("ascii") if isinstance(pem, str) else bytes(pem)
+    tmp = target.with_suffix(".tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, target)

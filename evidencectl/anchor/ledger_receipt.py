@@ -1,0 +1,93 @@
+"""Offline verification of an embedded-ledger receipt: entry inclusion, block hash, node signature, trust."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..crypto.keys import spki_fingerprint, verify_signature
+from ..verify.result import CheckResult, Status
+from .blockformat import canonical, entry_bytes, header_problem, root_of_inclusion, sm3_hex
+from .interface import MalformedReceipt, failed, need
+
+if TYPE_CHECKING:
+    from ..crypto.trust import TrustStore
+
+REPRODUCE = (
+    "Write receipt.block.header as RFC 8785 canonical JSON to header.json; `openssl dgst -sm3 header.json` "
+    "prints block.hash. Decode node_public_key (base64 DER) to node.der and block.signature to block.sig, "
+    "then "
+    "`openssl pkey -pubin -inform DER -in node.der -out node.pem && openssl dgst -sm3 -verify node.pem "
+    "-sigopt distid:1234567812345678 -signature block.sig header.json`. The entry "
+    '{"deposit_id":…,"roots":{…}} (canonical JSON) hashes to the header\'s entries_root along inclusion.path '
+    "(RFC 9162, SM3, leaf prefix 00, node prefix 01)."
+)
+
+
+def verify_ledger_receipt(receipt: Mapping[str, Any], *, trust: TrustStore, check: str) -> CheckResult:
+    """PASSED, FAILED (broken signature, hash or proof) or INDETERMINATE (node key not in ``trust``)."""
+    block = need(receipt, "block", Mapping)
+    header = need(block, "header", Mapping, "block")
+    if (why := header_problem(dict(header))) is not None:
+        raise MalformedReceipt(why)
+    inclusion = need(receipt, "inclusion", Mapping)
+    path = need(inclusion, "path", list, "inclusion")
+    index = need(inclusion, "index", int, "inclusion")
+    size = need(inclusion, "size", int, "inclusion")
+    if not all(isinstance(p, str) for p in path):
+        raise MalformedReceipt("inclusion.path holds a non-string")
+    try:
+        spki = base64.b64decode(need(receipt, "node_public_key", str), validate=True)
+        signature = base64.b64decode(need(block, "signature", str, "block"), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise MalformedReceipt("node_public_key or block.signature is not base64") from exc
+
+    header_bytes = canonical(dict(header))
+    facts: dict[str, Any] = {
+        "anchor": "ledger",
+        "ledger_id": header["ledger_id"],
+        "block_height": header["height"],
+        "block_hash": sm3_hex(header_bytes),
+        "entries_root": header["entries_root"],
+        "time": header["time"],
+        "node_key_id": header["node_key_id"],
+    }
+    if header.get("ledger_id") != receipt.get("ledger_id"):
+        return failed(check, "the receipt's ledger id differs from its block header's", facts, REPRODUCE)
+    if sm3_hex(header_bytes) != block.get("hash"):
+        return failed(
+            check, "the block hash does not match the SM3 hash of the block header", facts, REPRODUCE
+        )
+    entry = entry_bytes(str(receipt["deposit_id"]), receipt["roots"])
+    if root_of_inclusion(entry, index, size, path) != header["entries_root"] or size != header["entry_count"]:
+        return failed(
+            check, "the inclusion proof does not lead to the block's entries root", facts, REPRODUCE
+        )
+    try:
+        key_id = spki_fingerprint(spki)
+        signature_ok = verify_signature(spki, signature, header_bytes)
+    except Exception:  # noqa: BLE001 - any parse failure of hostile key bytes is a broken receipt
+        key_id, signature_ok = None, False
+    if key_id is None or key_id != header["node_key_id"]:
+        return failed(
+            check, "the node public key does not match the key id in the block header", facts, REPRODUCE
+        )
+    if not signature_ok:
+        return failed(
+            check, "the ledger node's SM2 signature over the block header does not verify", facts, REPRODUCE
+        )
+    trusted = {spki_fingerprint(k) for k in trust.public_keys("ledger")}
+    where = f"ledger {header['ledger_id']} block {header['height']}"
+    if key_id not in trusted:
+        return CheckResult(
+            check,
+            Status.INDETERMINATE,
+            f"signed entry in {where}, but node key {key_id[:16]}… is not trusted here (add it with --trust)",
+            facts,
+            REPRODUCE,
+        )
+    return CheckResult(
+        check, Status.PASSED, f"roots recorded in {where}, signed by a trusted node", facts, REPRODUCE
+    )
