@@ -1,0 +1,110 @@
+"""Merkle trees per RFC 9162 §2.1: leaf = H(0x00 || data), node = H(0x01 || left || right).
+
+One tree per digest algorithm. Every item keeps an O(log n) inclusion proof so it can be disclosed alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+LEAF_PREFIX = b"\x00"
+NODE_PREFIX = b"\x01"
+
+
+def leaf_hash(algorithm: str, data: bytes) -> bytes:
+    """RFC 9162 leaf hash of ``data`` with ``algorithm`` (``sm3`` or ``sha256``)."""
+    return hashlib.new(algorithm, LEAF_PREFIX + data).digest()
+
+
+def node_hash(algorithm: str, left: bytes, right: bytes) -> bytes:
+    """RFC 9162 interior node hash."""
+    return hashlib.new(algorithm, NODE_PREFIX + left + right).digest()
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    """Proof that one leaf is in a tree of a given size and root."""
+
+    algorithm: str
+    """Hash algorithm of the tree."""
+    leaf_index: int
+    """Zero-based position of the leaf."""
+    tree_size: int
+    """Number of leaves in the tree."""
+    path: tuple[bytes, ...]
+    """Sibling hashes from the leaf up to the root (RFC 9162 inclusion path)."""
+
+    def to_json(self) -> dict[str, object]:
+        """Manifest form: index, size and hex path."""
+        return {"index": self.leaf_index, "size": self.tree_size, "path": [p.hex() for p in self.path]}
+
+
+class MerkleTree:
+    """A complete tree over a list of leaf hashes, with every level kept for proof extraction."""
+
+    def __init__(self, algorithm: str, leaf_hashes: Sequence[bytes]) -> None:
+        if not leaf_hashes:
+            raise ValueError("a Merkle tree needs at least one leaf")
+        self.algorithm = algorithm
+        levels: list[list[bytes]] = [list(leaf_hashes)]
+        # Pairing neighbours level by level and promoting an odd last node unchanged yields exactly the
+        # RFC 9162 tree (split at the largest power of two below n), without recursion.
+        while len(levels[-1]) > 1:
+            below = levels[-1]
+            above = [node_hash(algorithm, below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)]
+            if len(below) % 2:
+                above.append(below[-1])
+            levels.append(above)
+        self._levels = levels
+
+    @property
+    def size(self) -> int:
+        """Number of leaves."""
+        return len(self._levels[0])
+
+    @property
+    def root(self) -> bytes:
+        """The tree head."""
+        return self._levels[-1][0]
+
+    def proof(self, index: int) -> InclusionProof:
+        """Inclusion proof of leaf ``index``."""
+        if not 0 <= index < self.size:
+            raise IndexError(index)
+        path: list[bytes] = []
+        i = index
+        for level in self._levels[:-1]:
+            sibling = i ^ 1
+            if sibling < len(level):
+                path.append(level[sibling])
+            i //= 2
+        return InclusionProof(self.algorithm, index, self.size, tuple(path))
+
+
+def root_from_proof(leaf: bytes, proof: InclusionProof) -> bytes | None:
+    """The root that ``proof`` leads to from leaf hash ``leaf``; None when the proof is malformed (RFC 9162 §2.1.3.2)."""
+    if not 0 <= proof.leaf_index < proof.tree_size:
+        return None
+    fn, sn = proof.leaf_index, proof.tree_size - 1
+    r = leaf
+    for p in proof.path:
+        if sn == 0:
+            return None
+        if fn & 1 or fn == sn:
+            r = node_hash(proof.algorithm, p, r)
+            if not fn & 1:
+                while not fn & 1 and fn != 0:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            r = node_hash(proof.algorithm, r, p)
+        fn >>= 1
+        sn >>= 1
+    return r if sn == 0 else None
+
+
+def verify_inclusion(leaf: bytes, proof: InclusionProof, root: bytes) -> bool:
+    """True when ``proof`` proves leaf hash ``leaf`` is in the tree with head ``root``."""
+    return root_from_proof(leaf, proof) == root

@@ -1,0 +1,91 @@
+"""The deposit manifest: statement, items, leaves, roots and inclusion proofs (docs/format.md)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from ..hashing import ALGORITHMS
+from ..merkle import InclusionProof, MerkleTree, leaf_hash, verify_inclusion
+from .canonical import canonical_json
+
+FORMAT = "evidencectl-package"
+FORMAT_VERSION = 1
+MIMETYPE = "application/vnd.evidencectl.package+zip"
+
+PROOF_KEY = "proof"
+"""The only key of a statement or item record that is not part of its leaf (it is derived from the leaves)."""
+
+
+def new_salt() -> str:
+    """A random 256-bit per-leaf salt, hex: a disclosed sibling hash reveals nothing about its leaf."""
+    return secrets.token_hex(32)
+
+
+def leaf_bytes(record: dict[str, Any]) -> bytes:
+    """The exact bytes a leaf hashes: RFC 8785 canonical JSON of the record without its ``proof``."""
+    return canonical_json({k: v for k, v in record.items() if k != PROOF_KEY})
+
+
+def leaf_records(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """Leaves in tree order: the statement first, then every item in manifest order."""
+    return [manifest["statement"], *manifest["items"]]
+
+
+def seal(manifest: dict[str, Any]) -> None:
+    """Compute the trees over the manifest's leaves; store roots and each leaf's proofs in place."""
+    records = leaf_records(manifest)
+    data = [leaf_bytes(r) for r in records]
+    roots: dict[str, str] = {}
+    for algorithm in ALGORITHMS:
+        tree = MerkleTree(algorithm, [leaf_hash(algorithm, d) for d in data])
+        roots[algorithm] = tree.root.hex()
+        for index, record in enumerate(records):
+            record.setdefault(PROOF_KEY, {})[algorithm] = tree.proof(index).to_json()
+    manifest["roots"] = roots
+    manifest["tree_size"] = len(records)
+
+
+@dataclass(frozen=True)
+class LeafCheck:
+    """Outcome of checking one record's inclusion proofs against the manifest roots."""
+
+    ok: bool
+    """Every algorithm's proof leads from this record's leaf to the root."""
+    reason: str
+    """Empty when ok; otherwise which algorithm failed and why."""
+
+
+def proof_from_json(algorithm: str, value: Any, tree_size: int) -> InclusionProof:
+    """Parse a stored proof; raises ValueError when its shape is wrong."""
+    if not isinstance(value, dict):
+        raise ValueError("proof is not an object")
+    index, size, path = value.get("index"), value.get("size"), value.get("path")
+    if not isinstance(index, int) or not isinstance(size, int) or not isinstance(path, list):
+        raise ValueError("proof needs integer index, size and a path list")
+    if size != tree_size:
+        raise ValueError(f"proof is for a tree of {size} leaves, the manifest has {tree_size}")
+    if len(path) > 64 or not all(isinstance(p, str) and len(p) == 64 for p in path):
+        raise ValueError("proof path must hold at most 64 hex hashes of 32 bytes")
+    return InclusionProof(algorithm, index, size, tuple(bytes.fromhex(p) for p in path))
+
+
+def check_leaf(record: dict[str, Any], roots: dict[str, str], tree_size: int,
+               expected_index: int | None = None) -> LeafCheck:
+    """Check that ``record`` (statement or item) is included under every root."""
+    data = leaf_bytes(record)
+    proofs = record.get(PROOF_KEY)
+    if not isinstance(proofs, dict):
+        return LeafCheck(False, "no inclusion proof")
+    for algorithm in ALGORITHMS:
+        try:
+            proof = proof_from_json(algorithm, proofs.get(algorithm), tree_size)
+            root = bytes.fromhex(roots[algorithm])
+        except (ValueError, KeyError) as exc:
+            return LeafCheck(False, f"{algorithm}: malformed proof ({exc})")
+        if expected_index is not None and proof.leaf_index != expected_index:
+            return LeafCheck(False, f"{algorithm}: proof is for leaf {proof.leaf_index}, not {expected_index}")
+        if not verify_inclusion(leaf_hash(algorithm, data), proof, root):
+            return LeafCheck(False, f"{algorithm}: leaf does not lead to the root {roots[algorithm][:16]}…")
+    return LeafCheck(True, "")

@@ -1,0 +1,120 @@
+"""Deterministic, atomic writer of ``.evp`` packages.
+
+Members: ``mimetype`` first (stored), then the originals under ``evidence/`` in item order (stored, so the
+bytes in the ZIP are the evidence bytes), then every other member in sorted order. Dates are fixed, so the
+same deposit gives the same bytes. The package is built in a temporary file beside the output and linked
+into place only when complete: a crash leaves no file at the output path.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+from ..errors import BadInputError, OutputExistsError
+from ..hashing import Digests, digest_bytes, digest_stream
+from .manifest import MIMETYPE
+
+FIXED_DATE = (1980, 1, 1, 0, 0, 0)
+
+
+def _info(name: str, compress: bool) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=FIXED_DATE)
+    info.compress_type = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    info.create_system = 3
+    info.external_attr = 0o100644 << 16
+    return info
+
+
+def check_output(out: Path, force: bool) -> None:
+    """Refuse an existing output unless ``force``; refuse an output in a missing folder."""
+    if out.exists() and not force:
+        raise OutputExistsError("already exists; use --force to replace it", path=out)
+    if not out.parent.is_dir():
+        raise BadInputError("the folder for the output does not exist", path=out)
+
+
+class PackageWriter:
+    """Builds one package in a staging file next to its destination."""
+
+    def __init__(self, out: Path, *, staging: Path | None = None, append: bool = False) -> None:
+        self.out = out
+        self.staging = staging or out.with_name(f".{out.name}.{secrets.token_hex(4)}.partial")
+        try:
+            self._zip = zipfile.ZipFile(self.staging, "a" if append else "x", allowZip64=True)
+        except OSError as exc:
+            raise BadInputError(f"cannot write: {exc.strerror or exc}", path=self.staging) from exc
+        self._names = set(self._zip.namelist())
+        if not append:
+            self.add_bytes("mimetype", MIMETYPE.encode("ascii"), compress=False)
+
+    def _claim(self, name: str) -> None:
+        if name in self._names:
+            raise ValueError(f"duplicate package member {name}")
+        self._names.add(name)
+
+    def add_bytes(self, name: str, data: bytes, *, compress: bool = True) -> None:
+        """Add a member from memory."""
+        self._claim(name)
+        self._zip.writestr(_info(name, compress), data)
+
+    def add_original(self, name: str, source: BinaryIO | None, *, data: bytes | None = None,
+                     progress: Callable[[int], None] | None = None) -> Digests:
+        """Copy an original into the package while hashing it: one read of its bytes for both."""
+        self._claim(name)
+        with self._zip.open(_info(name, False), "w", force_zip64=True) as dst:
+            if data is not None:
+                dst.write(data)
+                return digest_bytes(data)
+            assert source is not None
+            return digest_stream(source, progress=progress, sink=dst.write)
+
+    def close(self) -> None:
+        """Finish the ZIP and flush it to disk (the staging file stays where it is)."""
+        self._zip.close()
+        fd = os.open(self.staging, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def commit(self, *, force: bool) -> Path:
+        """Close, fsync and move the staging file to the output path, never overwriting without ``force``."""
+        self.close()
+        publish(self.staging, self.out, force=force)
+        return self.out
+
+    def abort(self) -> None:
+        """Discard the staging file."""
+        try:
+            self._zip.close()
+        except Exception:  # noqa: BLE001 - the file is being thrown away
+            pass
+        self.staging.unlink(missing_ok=True)
+
+
+def publish(staging: Path, out: Path, *, force: bool) -> None:
+    """Atomically move ``staging`` to ``out``: rename with ``force``, else link (fails if ``out`` exists)."""
+    if force:
+        os.replace(staging, out)
+    else:
+        try:
+            os.link(staging, out)
+        except FileExistsError as exc:
+            raise OutputExistsError("already exists; use --force to replace it", path=out) from exc
+        except OSError:
+            # File systems without hard links: fall back to a checked rename.
+            if out.exists():
+                raise OutputExistsError("already exists; use --force to replace it", path=out) from None
+            os.replace(staging, out)
+        else:
+            staging.unlink()
+    dirfd = os.open(out.parent, os.O_RDONLY)
+    try:
+        os.fsync(dirfd)
+    finally:
+        os.close(dirfd)

@@ -1,0 +1,186 @@
+"""The local registry (SQLite, WAL): deposits, items, and an append-only hash-chained custody log."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from .errors import BadInputError
+from .package.canonical import canonical_json
+
+SCHEMA_VERSION = 1
+GENESIS = "0" * 64
+
+_MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE IF NOT EXISTS deposits (
+        deposit_id TEXT PRIMARY KEY, created TEXT NOT NULL, case_no TEXT, depositor TEXT, note TEXT,
+        package TEXT, staging TEXT, status TEXT NOT NULL, roots TEXT, item_count INTEGER NOT NULL,
+        pending TEXT);
+    CREATE TABLE IF NOT EXISTS items (
+        deposit_id TEXT NOT NULL, item_id INTEGER NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL,
+        size INTEGER NOT NULL, sm3 TEXT NOT NULL, sha256 TEXT NOT NULL, PRIMARY KEY (deposit_id, item_id));
+    CREATE INDEX IF NOT EXISTS items_sha256 ON items(sha256);
+    CREATE TABLE IF NOT EXISTS custody (
+        seq INTEGER PRIMARY KEY, time TEXT NOT NULL, deposit_id TEXT, event TEXT NOT NULL,
+        detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+    """,
+]
+
+
+def now_iso() -> str:
+    """Current UTC time, ISO 8601 with seconds and a Z."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def custody_hash(entry: dict[str, Any]) -> str:
+    """SM3 over the canonical JSON of a custody entry (every field but ``hash``)."""
+    body = {k: entry[k] for k in ("seq", "time", "deposit_id", "event", "detail", "prev_hash")}
+    return hashlib.new("sm3", canonical_json(body)).hexdigest()
+
+
+@dataclass(frozen=True)
+class CustodyAudit:
+    """Result of re-checking the custody log's hash chain."""
+
+    ok: bool
+    """True when every entry's hash and link are intact."""
+    entries: int
+    """Number of entries checked."""
+    first_break: int | None
+    """Sequence number of the first broken entry, if any."""
+    reason: str
+    """Why the chain breaks there (empty when ok)."""
+
+
+class Registry:
+    """The registry database in the data directory."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self.db = sqlite_utils.Database(conn)
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise BadInputError(f"registry database is unusable: {exc}", path=path) from exc
+
+    @classmethod
+    def open(cls, base: Path) -> Registry:
+        """Open (creating on first use) ``registry.sqlite`` under ``base``."""
+        return cls(base / "registry.sqlite")
+
+    def _migrate(self) -> None:
+        conn = self.db.conn
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        for number, script in enumerate(_MIGRATIONS, start=1):
+            if version < number:
+                conn.executescript(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version={number}; COMMIT;")
+
+    def _append_custody(self, deposit_id: str | None, event: str, detail: dict[str, Any]) -> None:
+        conn = self.db.conn
+        last = conn.execute("SELECT seq, hash FROM custody ORDER BY seq DESC LIMIT 1").fetchone()
+        seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+        entry = {"seq": seq, "time": now_iso(), "deposit_id": deposit_id, "event": event,
+                 "detail": detail, "prev_hash": prev}
+        entry["hash"] = custody_hash(entry)
+        conn.execute(
+            "INSERT INTO custody (seq, time, deposit_id, event, detail, prev_hash, hash) VALUES (?,?,?,?,?,?,?)",
+            (seq, entry["time"], deposit_id, event, json.dumps(detail, ensure_ascii=False, sort_keys=True),
+             prev, entry["hash"]),
+        )
+
+    def record_deposit(self, row: dict[str, Any], items: Iterable[dict[str, Any]], event: str,
+                       detail: dict[str, Any]) -> None:
+        """Insert a deposit, its items and a custody event in one transaction."""
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.db["deposits"].upsert(row, pk="deposit_id")
+            conn.executemany(
+                "INSERT OR REPLACE INTO items (deposit_id, item_id, name, kind, size, sm3, sha256) "
+                "VALUES (?,?,?,?,?,?,?)",
+                ((row["deposit_id"], i["item_id"], i["name"], i["kind"], i["size"], i["sm3"], i["sha256"])
+                 for i in items),
+            )
+            self._append_custody(row["deposit_id"], event, detail)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def update_deposit(self, deposit_id: str, changes: dict[str, Any], event: str,
+                       detail: dict[str, Any]) -> None:
+        """Change a deposit row and log why, atomically."""
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.db["deposits"].update(deposit_id, changes)
+            self._append_custody(deposit_id, event, detail)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def log_event(self, deposit_id: str | None, event: str, detail: dict[str, Any]) -> None:
+        """Append one custody event (e.g. a verification)."""
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._append_custody(deposit_id, event, detail)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def deposit(self, deposit_id: str) -> dict[str, Any] | None:
+        """One deposit row, or None."""
+        rows = list(self.db.query("SELECT * FROM deposits WHERE deposit_id = ?", [deposit_id]))
+        return rows[0] if rows else None
+
+    def deposits(self, status: str | None = None) -> list[dict[str, Any]]:
+        """Deposits, newest first, optionally only those with ``status``."""
+        if status:
+            return list(self.db.query("SELECT * FROM deposits WHERE status = ? ORDER BY created DESC", [status]))
+        return list(self.db.query("SELECT * FROM deposits ORDER BY created DESC"))
+
+    def custody(self, deposit_id: str | None = None) -> list[dict[str, Any]]:
+        """Custody entries in order, optionally for one deposit."""
+        if deposit_id:
+            rows = self.db.query("SELECT * FROM custody WHERE deposit_id = ? ORDER BY seq", [deposit_id])
+        else:
+            rows = self.db.query("SELECT * FROM custody ORDER BY seq")
+        out = []
+        for r in rows:
+            r = dict(r)
+            r["detail"] = json.loads(r["detail"])
+            out.append(r)
+        return out
+
+    def verify_custody(self) -> CustodyAudit:
+        """Re-check every custody entry's hash and its link to the previous one."""
+        prev = GENESIS
+        entries = self.custody()
+        for expected_seq, entry in enumerate(entries, start=1):
+            if entry["seq"] != expected_seq:
+                return CustodyAudit(False, len(entries), entry["seq"], f"entry {expected_seq} is missing")
+            if entry["prev_hash"] != prev:
+                return CustodyAudit(False, len(entries), entry["seq"], "does not link to the previous entry")
+            if custody_hash(entry) != entry["hash"]:
+                return CustodyAudit(False, len(entries), entry["seq"], "content does not match its hash")
+            prev = entry["hash"]
+        return CustodyAudit(True, len(entries), None, "")
+
+    def close(self) -> None:
+        """Close the database."""
+        self.db.conn.close()
