@@ -1,0 +1,48 @@
+"""Where a key passphrase comes from: an environment variable, a file, or an interactive prompt.
+
+Never from a command-line argument, which other users can read in the process list.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from pathlib import Path
+
+from ..errors import BadInputError, UsageError
+
+
+def read_passphrase(
+    env: str | None, file: Path | None, prompt: bool, *, confirm: bool = False
+) -> bytes | None:
+    """The passphrase from the variable named ``env``, the first line of ``file``, or a getpass prompt.
+
+    Returns None when no source is given and ``prompt`` is false. ``confirm`` asks twice at a prompt
+    (for a new key). Raises :class:`UsageError` when both ``env`` and ``file`` are given, and
+    :class:`BadInputError` when the named source is missing or empty.
+    """
+    if env and file:
+        raise UsageError("give the passphrase through an environment variable or a file, not both")
+    if env:
+        value = os.environ.get(env)
+        if not value:
+            raise BadInputError(f"environment variable {env} is not set or empty")
+        return value.encode("utf-8")
+    if file is not None:
+        try:
+            text = Path(file).read_bytes()
+        except OSError as exc:
+            raise BadInputError(f"cannot read passphrase file: {exc.strerror or exc}", path=file) from exc
+        # Only the first line counts, so a trailing newline from an editor or `echo` does not.
+        first = text.splitlines()[0] if text.strip() else b""
+        if not first:
+            raise BadInputError("passphrase file is empty", path=file)
+        return first
+    if not prompt:
+        return None
+    value = getpass.getpass("Key passphrase: ")
+    if confirm and getpass.getpass("Repeat passphrase: ") != value:
+        raise UsageError("the two passphrases differ")
+    if not value:
+        raise UsageError("an empty passphrase is not allowed")
+    return value.encode("utf-8")
