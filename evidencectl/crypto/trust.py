@@ -19,7 +19,7 @@ from asn1crypto import pem
 from ..errors import BadInputError, UsageError
 from .files import write_new_file
 from .keys import public_key_pem, spki_algorithm, spki_fingerprint
-from .x509 import certificate_pem, parse_certificate
+from .x509 import certificate_pem, name_text, parse_certificate
 
 TrustRole = Literal["tsa", "ledger", "depositor", "ca"]
 TRUST_ROLES: tuple[str, ...] = ("tsa", "ledger", "depositor", "ca")
@@ -97,7 +97,7 @@ def _certificate_anchor(der: bytes, role: str, source: str) -> TrustAnchor:
         cert = parse_certificate(der)
     except BadInputError as exc:
         raise BadInputError(str(exc), path=source) from exc
-    return TrustAnchor(role, cert.subject.human_friendly, hashlib.sha256(der).hexdigest(), source, der)
+    return TrustAnchor(role, name_text(cert.subject), hashlib.sha256(der).hexdigest(), source, der)
 
 
 def _key_anchor(der: bytes, role: str, source: str) -> TrustAnchor:

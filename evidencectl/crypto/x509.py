@@ -123,6 +123,28 @@ def build_certificate(
     return bytes(cert.dump())
 
 
+_SHORT_NAMES = {
+    "common_name": "CN",
+    "organization_name": "O",
+    "organizational_unit_name": "OU",
+    "country_name": "C",
+    "state_or_province_name": "ST",
+    "locality_name": "L",
+    "email_address": "emailAddress",
+    "serial_number": "serialNumber",
+}
+
+
+def name_text(name: asn1_x509.Name) -> str:
+    """A distinguished name as OpenSSL prints it by default (``O = Acme, CN = TSA``), Unicode kept."""
+    parts: list[str] = []
+    for rdn in name.chosen:
+        for attr in rdn:
+            kind = attr["type"].native
+            parts.append(f"{_SHORT_NAMES.get(kind, kind)} = {attr['value'].native}")
+    return ", ".join(parts)
+
+
 def certificate_pem(der: bytes) -> bytes:
     """PEM ``CERTIFICATE`` armour around a DER certificate."""
     return bytes(pem.armor("CERTIFICATE", der))
@@ -167,8 +189,8 @@ def certificate_summary(der: bytes) -> dict[str, str]:
     spki = cert.public_key.dump()
     validity = cert["tbs_certificate"]["validity"]
     return {
-        "subject": cert.subject.human_friendly,
-        "issuer": cert.issuer.human_friendly,
+        "subject": name_text(cert.subject),
+        "issuer": name_text(cert.issuer),
         "serial": format(cert.serial_number, "x"),
         "not_before": validity["not_before"].native.isoformat(),
         "not_after": validity["not_after"].native.isoformat(),
