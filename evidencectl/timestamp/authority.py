@@ -1,0 +1,244 @@
+"""The embedded TSA: its own root CA and TSA certificate, monotonic serials, RFC 3161 responses."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from asn1crypto import algos, cms, core, tsp, x509
+
+from ..crypto.files import write_new_file
+from ..crypto.keys import SigningKey, load_or_create_service_key
+from ..crypto.trust import TrustStore
+from ..crypto.x509 import build_certificate, certificate_pem, load_certificates
+from ..errors import BadInputError, ServiceError
+from .algorithms import OID_HASHES, REQUESTABLE_HASHES, TST_INFO_OID, digest, digest_size, hash_oid
+from .interface import TimestampAuthority
+from .request import build_request, check_response, new_nonce
+
+POLICY_OID = "2.25.376007879076535125761060645507812047"
+"""Policy of the embedded TSA: a UUID-based OID (ITU-T X.667), needing no registration."""
+
+ACCURACY_SECONDS = 1
+"""Declared accuracy: the host clock, which we cannot vouch for more closely than this."""
+
+_SIGNATURE_OIDS = {"ecdsa-p256": "1.2.840.10045.4.3.2", "sm2": "1.2.156.10197.1.501"}
+_SIGNER_HASH = {"ecdsa-p256": "sha256", "sm2": "sm3"}
+_ALGORITHMS = tuple(_SIGNATURE_OIDS)
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive advisory lock, so two processes creating the TSA do not issue two certificates."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _rejection(text: str, fail: str) -> bytes:
+    """A TimeStampResp refusing a request (RFC 3161 §2.4.2) with a reason and a failInfo bit."""
+    status = {"status": "rejection", "status_string": [text], "fail_info": {fail}}
+    return bytes(tsp.TimeStampResp({"status": status}).dump())
+
+
+class EmbeddedTSA(TimestampAuthority):
+    """A TSA living in the data directory, trusted on the machine that created it."""
+
+    name = "local"
+
+    def __init__(self, folder: Path, key: SigningKey, tsa_cert: bytes, root_cert: bytes) -> None:
+        """Use :meth:`open`."""
+        self.folder = folder
+        self.key = key
+        self.algorithm = key.algorithm
+        self.tsa_cert = x509.Certificate.load(tsa_cert)
+        self.root_cert = x509.Certificate.load(root_cert)
+        self._serials = folder.parent / "serials.sqlite"
+
+    @classmethod
+    def open(cls, base: Path, algorithm: str = "ecdsa-p256") -> EmbeddedTSA:
+        """Open the embedded TSA under ``base/tsa/<algorithm>/``, creating its keys and certificates on first use.
+
+        The new root is installed into ``base/trust/tsa/``. Safe when two processes open it at once.
+        """
+        if algorithm not in _ALGORITHMS:
+            raise BadInputError(
+                f"embedded TSA algorithm must be one of {', '.join(_ALGORITHMS)}, not {algorithm}"
+            )
+        folder = Path(base) / "tsa" / algorithm
+        chain_path = folder / "chain.pem"
+        with _locked(Path(base) / "tsa" / ".lock"):
+            key = load_or_create_service_key(folder / "tsa.key", algorithm)  # type: ignore[arg-type]
+            if not chain_path.exists():
+                root_key = load_or_create_service_key(folder / "root.key", algorithm)  # type: ignore[arg-type]
+                root = build_certificate(
+                    subject_cn=f"evidencectl embedded TSA root ({algorithm})",
+                    organization="evidencectl",
+                    subject_public_key_der=root_key.public_key_der(),
+                    issuer_key=root_key,
+                    issuer_cert_der=None,
+                    is_ca=True,
+                    path_length=0,
+                    not_after=datetime.now(UTC) + timedelta(days=365 * 30),
+                )
+                leaf = build_certificate(
+                    subject_cn=f"evidencectl embedded TSA ({algorithm})",
+                    organization="evidencectl",
+                    subject_public_key_der=key.public_key_der(),
+                    issuer_key=root_key,
+                    issuer_cert_der=root,
+                    extended_key_usage=["time_stamping"],
+                    eku_critical=True,
+                    not_after=datetime.now(UTC) + timedelta(days=365 * 20),
+                )
+                write_new_file(folder / "root.pem", certificate_pem(root), mode=0o644)
+                write_new_file(chain_path, certificate_pem(leaf) + certificate_pem(root), mode=0o644)
+            TrustStore.load(Path(base)).add_file(folder / "root.pem", "tsa")
+        try:
+            leaf_der, root_der = load_certificates(chain_path.read_bytes())[:2]
+        except (OSError, ValueError) as exc:
+            raise BadInputError(f"cannot read the embedded TSA chain: {exc}", path=chain_path) from exc
+        tsa = cls(folder, key, leaf_der, root_der)
+        tsa._init_serials()
+        return tsa
+
+    # -- serial numbers ---------------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        """The serial-number database; WAL and a busy timeout let several processes share it."""
+        db = sqlite3.connect(self._serials, timeout=30, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        return db
+
+    def _init_serials(self) -> None:
+        """Create the serial table once."""
+        with contextlib.closing(self._connect()) as db:
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS serials (serial INTEGER PRIMARY KEY AUTOINCREMENT,"
+                " issued_at TEXT NOT NULL, algorithm TEXT NOT NULL, imprint TEXT NOT NULL)"
+            )
+
+    def _next_serial(self, moment: datetime, imprint: bytes) -> int:
+        """Allocate the next serial; AUTOINCREMENT never reuses a number, even after deletions."""
+        with contextlib.closing(self._connect()) as db:
+            cursor = db.execute(
+                "INSERT INTO serials (issued_at, algorithm, imprint) VALUES (?, ?, ?)",
+                (moment.isoformat(), self.algorithm, imprint.hex()),
+            )
+            assert cursor.lastrowid is not None
+            return int(cursor.lastrowid)
+
+    # -- RFC 3161 ---------------------------------------------------------------------------------------
+
+    def chain_pem(self) -> bytes:
+        """The TSA certificate followed by its root, PEM."""
+        return certificate_pem(self.tsa_cert.dump()) + certificate_pem(self.root_cert.dump())
+
+    def respond(self, request_der: bytes) -> bytes:
+        """Answer a DER TimeStampReq with a DER TimeStampResp (a rejection for a request we cannot serve)."""
+        try:
+            request = tsp.TimeStampReq.load(request_der, strict=True)
+            request.native  # noqa: B018 - parse fully now, so hostile input is rejected here
+        except Exception:
+            return _rejection("request is not a DER TimeStampReq", "bad_data_format")
+        if request["version"].native != "v1":
+            return _rejection("unsupported request version", "bad_request")
+        imprint = request["message_imprint"]
+        hash_name = OID_HASHES.get(imprint["hash_algorithm"]["algorithm"].dotted)
+        hashed = bytes(imprint["hashed_message"].native)
+        if hash_name not in REQUESTABLE_HASHES:
+            return _rejection(f"hash algorithm not accepted; use {', '.join(REQUESTABLE_HASHES)}", "bad_alg")
+        if len(hashed) != digest_size(hash_name):
+            return _rejection("imprint length does not match its hash algorithm", "bad_data_format")
+        if request["req_policy"].native is not None and request["req_policy"].dotted != POLICY_OID:
+            return _rejection(f"policy not offered; this TSA issues under {POLICY_OID}", "unaccepted_policy")
+        if request["extensions"].native:
+            return _rejection("request extensions are not supported", "unaccepted_extensions")
+        try:
+            token = self._token(imprint, request["nonce"].native, bool(request["cert_req"].native))
+        except (OSError, sqlite3.Error) as exc:
+            return _rejection(f"TSA cannot issue now: {exc}", "system_failure")
+        return bytes(tsp.TimeStampResp({"status": {"status": "granted"}, "time_stamp_token": token}).dump())
+
+    def _token(self, imprint: tsp.MessageImprint, nonce: int | None, cert_req: bool) -> cms.ContentInfo:
+        """Sign a TSTInfo for ``imprint`` (a CMS SignedData, ContentInfo-wrapped)."""
+        now = datetime.now(UTC).replace(microsecond=(datetime.now(UTC).microsecond // 1000) * 1000)
+        tst: dict[str, Any] = {
+            "version": "v1",
+            "policy": POLICY_OID,
+            "message_imprint": imprint,
+            "serial_number": self._next_serial(now, bytes(imprint["hashed_message"].native)),
+            "gen_time": core.GeneralizedTime(now),
+            "accuracy": {"seconds": ACCURACY_SECONDS},
+            "tsa": x509.GeneralName(name="directory_name", value=self.tsa_cert.subject),
+        }
+        if nonce is not None:
+            tst["nonce"] = nonce
+        tst_bytes = tsp.TSTInfo(tst).dump()
+        signer_hash = _SIGNER_HASH[self.algorithm]
+        ess = {
+            "certs": [
+                {
+                    "cert_hash": digest("sha256", self.tsa_cert.dump()),
+                    "issuer_serial": {
+                        "issuer": [x509.GeneralName(name="directory_name", value=self.tsa_cert.issuer)],
+                        "serial_number": self.tsa_cert.serial_number,
+                    },
+                }
+            ]
+        }
+        attributes = [
+            cms.CMSAttribute({"type": "content_type", "values": [TST_INFO_OID]}),
+            cms.CMSAttribute({"type": "signing_time", "values": [cms.Time({"generalized_time": now})]}),
+            cms.CMSAttribute({"type": "message_digest", "values": [digest(signer_hash, tst_bytes)]}),
+            cms.CMSAttribute({"type": "signing_certificate_v2", "values": [ess]}),
+        ]
+        # DER orders a SET OF by encoding; OpenSSL re-encodes the attributes before checking the signature.
+        attributes.sort(key=lambda a: a.dump())
+        signed_attrs = cms.CMSAttributes(attributes)
+        signature = self.key.sign(b"\x31" + signed_attrs.dump()[1:])
+        signer_info = {
+            "version": "v1",
+            "sid": cms.SignerIdentifier(
+                name="issuer_and_serial_number",
+                value={"issuer": self.tsa_cert.issuer, "serial_number": self.tsa_cert.serial_number},
+            ),
+            "digest_algorithm": {"algorithm": hash_oid(signer_hash)},
+            "signed_attrs": signed_attrs,
+            "signature_algorithm": algos.SignedDigestAlgorithm(
+                {"algorithm": _SIGNATURE_OIDS[self.algorithm]}
+            ),
+            "signature": signature,
+        }
+        signed_data: dict[str, Any] = {
+            "version": "v3",
+            "digest_algorithms": [{"algorithm": hash_oid(signer_hash)}],
+            "encap_content_info": {
+                "content_type": TST_INFO_OID,
+                "content": core.ParsableOctetString(tst_bytes),
+            },
+            "signer_infos": [signer_info],
+        }
+        if cert_req:
+            signed_data["certificates"] = [self.tsa_cert]
+        return cms.ContentInfo({"content_type": "signed_data", "content": cms.SignedData(signed_data)})
+
+    def timestamp(self, digest: bytes, hash_name: str) -> bytes:
+        """Timestamp ``digest`` (see :class:`TimestampAuthority`); the response is checked before it is returned."""
+        nonce = new_nonce()
+        try:
+            request = build_request(digest, hash_name, nonce=nonce)
+        except ValueError as exc:
+            raise ServiceError(f"embedded TSA: {exc}") from exc
+        response = self.respond(request)
+        check_response(response, digest=digest, hash_name=hash_name, nonce=nonce, source="local")
+        return response

@@ -1,0 +1,80 @@
+"""Time-stamp requests, and the checks a client makes on a response before it keeps it."""
+
+from __future__ import annotations
+
+import secrets
+
+from asn1crypto import tsp
+
+from ..errors import MalformedTokenError, ServiceError, VerificationError
+from .algorithms import REQUESTABLE_HASHES, digest_size, hash_oid
+from .chain import check_tsa_eku
+from .signature import check_signer_info
+from .token import certificates_of, decode, find_signer, info_of
+
+
+def new_nonce() -> int:
+    """A random positive 64-bit nonce (RFC 3161 §2.4.1: large enough to be unpredictable)."""
+    return secrets.randbits(63) | (1 << 62)
+
+
+def build_request(
+    digest: bytes, hash_name: str, *, nonce: int | None, policy: str | None = None, cert_req: bool = True
+) -> bytes:
+    """DER TimeStampReq over ``digest``; raises ValueError for an unknown hash or a digest of the wrong size."""
+    if hash_name not in REQUESTABLE_HASHES:
+        raise ValueError(f"hash {hash_name!r} is not one of {', '.join(REQUESTABLE_HASHES)}")
+    if len(digest) != digest_size(hash_name):
+        raise ValueError(f"a {hash_name} digest has {digest_size(hash_name)} bytes, got {len(digest)}")
+    fields: dict[str, object] = {
+        "version": "v1",
+        "message_imprint": {"hash_algorithm": {"algorithm": hash_oid(hash_name)}, "hashed_message": digest},
+        "cert_req": cert_req,
+    }
+    if nonce is not None:
+        fields["nonce"] = nonce
+    if policy is not None:
+        fields["req_policy"] = policy
+    return bytes(tsp.TimeStampReq(fields).dump())
+
+
+def check_response(
+    response_der: bytes,
+    *,
+    digest: bytes,
+    hash_name: str,
+    nonce: int | None,
+    source: str,
+    policy: str | None = None,
+) -> None:
+    """Accept a fresh response only if granted, over our imprint and nonce, and signed by the TSA certificate
+    it carries. Chain trust is left to verification, which happens against the verifier's own trust store.
+    Raises ServiceError naming ``source`` and what is wrong.
+    """
+    try:
+        parsed = decode(response_der)
+    except MalformedTokenError as exc:
+        raise ServiceError(f"TSA {source} answered garbage: {exc}") from exc
+    if parsed.content_info is None or not parsed.status.granted:
+        raise ServiceError(f"TSA {source} refused the request: {parsed.status.text}")
+    try:
+        info = info_of(parsed)
+        if info.hash_algorithm != hash_name or info.imprint != digest:
+            raise VerificationError("the token covers another imprint than the one requested")
+        if nonce is not None and info.nonce != nonce:
+            raise VerificationError(f"the token's nonce {info.nonce} is not the request's {nonce}")
+        if policy is not None and info.policy != policy:
+            raise VerificationError(f"the token's policy {info.policy} is not the requested {policy}")
+        signed = parsed.signed_data
+        if len(signed["signer_infos"]) != 1:
+            raise VerificationError(f"the token has {len(signed['signer_infos'])} signers, not one")
+        signer_info = signed["signer_infos"][0]
+        signer = find_signer(signer_info["sid"], certificates_of(signed))
+        if signer is None:
+            raise VerificationError("the token lacks the TSA certificate although it was requested")
+        check_signer_info(signer_info, signer, parsed.tst_info_bytes)
+        check_tsa_eku(signer)
+    except (VerificationError, MalformedTokenError) as exc:
+        raise ServiceError(f"TSA {source} returned an unusable token: {exc}") from exc
+    except Exception as exc:  # hostile structures that asn1crypto only notices on access
+        raise ServiceError(f"TSA {source} returned a malformed token: {exc}") from exc
