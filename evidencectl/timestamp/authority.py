@@ -66,7 +66,7 @@ class EmbeddedTSA(TimestampAuthority):
 
     @classmethod
     def open(cls, base: Path, algorithm: str = "ecdsa-p256") -> EmbeddedTSA:
-        """Open the embedded TSA under ``base/tsa/<algorithm>/``, creating its keys and certificates on first use.
+        """Open the embedded TSA in ``base/tsa/<algorithm>/``, creating keys and certificates on first use.
 
         The new root is installed into ``base/trust/tsa/``. Safe when two processes open it at once.
         """
@@ -233,7 +233,7 @@ class EmbeddedTSA(TimestampAuthority):
         return cms.ContentInfo({"content_type": "signed_data", "content": cms.SignedData(signed_data)})
 
     def timestamp(self, digest: bytes, hash_name: str) -> bytes:
-        """Timestamp ``digest`` (see :class:`TimestampAuthority`); the response is checked before it is returned."""
+        """Timestamp ``digest`` (see :class:`TimestampAuthority`); the response is checked first."""
         nonce = new_nonce()
         try:
             request = build_request(digest, hash_name, nonce=nonce)

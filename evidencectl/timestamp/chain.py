@@ -96,7 +96,7 @@ def _validate_pkix(
     )
     validator = CertificateValidator(signer, intermediate_certs=list(pool), validation_context=context)
     try:
-        path = _run(validator.async_validate_usage(set(), {"time_stamping"}))
+        path = _run(validator.async_validate_usage(set(), {"time_stamping"}))  # type: ignore[no-untyped-call]
     except cv.PathBuildingError as exc:
         return ChainVerdict(
             Status.INDETERMINATE, f"no path from the TSA certificate to a trusted root: {exc}"

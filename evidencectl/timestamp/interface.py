@@ -16,7 +16,7 @@ class TimestampAuthority(Protocol):
     """``"local"`` for the embedded TSA, otherwise the service URL."""
 
     def timestamp(self, digest: bytes, hash_name: str) -> bytes:
-        """Return a DER ``TimeStampResp`` over ``digest`` (the hash value itself, computed with ``hash_name``).
+        """Return a DER ``TimeStampResp`` over ``digest`` (the hash value itself, made with ``hash_name``).
 
         The response has already been checked: status granted, imprint and nonce as requested, signature
         valid. Raises :class:`evidencectl.errors.ServiceError` when the service fails, rejects the request

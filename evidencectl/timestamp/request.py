@@ -21,7 +21,7 @@ def new_nonce() -> int:
 def build_request(
     digest: bytes, hash_name: str, *, nonce: int | None, policy: str | None = None, cert_req: bool = True
 ) -> bytes:
-    """DER TimeStampReq over ``digest``; raises ValueError for an unknown hash or a digest of the wrong size."""
+    """DER TimeStampReq over ``digest``; ValueError for an unknown hash or a digest of the wrong size."""
     if hash_name not in REQUESTABLE_HASHES:
         raise ValueError(f"hash {hash_name!r} is not one of {', '.join(REQUESTABLE_HASHES)}")
     if len(digest) != digest_size(hash_name):

@@ -113,7 +113,7 @@ def verify_with_key(
 
 
 def _der_set(contents: bytes) -> bytes:
-    """Wrap the original contents of ``[0] IMPLICIT SignedAttributes`` as the universal SET that was signed."""
+    """Wrap the original contents of ``[0] IMPLICIT SignedAttributes`` as the SET that was signed."""
     n = len(contents)
     if n < 0x80:
         length = bytes([n])
@@ -130,7 +130,8 @@ def _one(attrs: cms.CMSAttributes, name: str) -> object | None:
         return None
     if len(found) > 1 or len(found[0]["values"]) != 1:
         raise VerificationError(f"signed attribute {name} appears more than once")
-    return found[0]["values"][0]
+    value: object = found[0]["values"][0]
+    return value
 
 
 def _check_ess(attrs: cms.CMSAttributes, signer: x509.Certificate) -> None:

@@ -58,7 +58,7 @@ class TimestampInfo:
     """What a time-stamp token asserts, as read from it (nothing here is verified yet)."""
 
     tsa: str
-    """Subject of the signing certificate when the token carries it, else the TSTInfo tsa name, else the SID."""
+    """Subject of the signing certificate when the token carries it, else the TSTInfo tsa name."""
     serial: int
     """TSTInfo serialNumber, unique per TSA."""
     gen_time: datetime

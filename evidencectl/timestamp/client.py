@@ -1,0 +1,108 @@
+"""RFC 3161 over HTTP(S): a remote TSA as a :class:`TimestampAuthority`."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from ..errors import ServiceError, UsageError
+from .interface import TimestampAuthority
+from .request import build_request, check_response, new_nonce
+
+QUERY_TYPE = "application/timestamp-query"
+"""Media type of a TimeStampReq (RFC 3161 §3.4)."""
+REPLY_TYPE = "application/timestamp-reply"
+"""Media type of a TimeStampResp."""
+MAX_RESPONSE = 1 << 20
+"""Largest response we read; real ones are a few KiB."""
+
+
+class HttpTSA(TimestampAuthority):
+    """A remote TSA reached by HTTP POST, TLS certificates verified."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 10,
+        retries: int = 2,
+        auth: tuple[str, str] | None = None,
+        cert: str | tuple[str, str] | None = None,
+        policy: str | None = None,
+        backoff: float = 0.5,
+    ) -> None:
+        """``auth``: HTTP basic credentials; ``cert``: TLS client certificate (file, or cert and key files);
+        ``policy``: TSA policy OID to request; ``retries``: extra attempts after a network or 5xx failure."""
+        if not url.startswith(("http://", "https://")):
+            raise UsageError(f"TSA URL must start with http:// or https://: {url}")
+        self.name = url
+        self.url = url
+        self.timeout = timeout
+        self.retries = max(0, retries)
+        self.auth = auth
+        self.cert = cert
+        self.policy = policy
+        self.backoff = backoff
+
+    def _post(self, body: bytes) -> bytes:
+        """POST the request, retrying network errors and 5xx answers with exponential backoff."""
+        failure = "no attempt made"
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+            try:
+                kwargs: dict[str, Any] = {"timeout": self.timeout, "verify": True, "stream": True}
+                if self.auth:
+                    kwargs["auth"] = self.auth
+                if self.cert:
+                    kwargs["cert"] = self.cert
+                with requests.post(
+                    self.url, data=body, headers={"Content-Type": QUERY_TYPE}, **kwargs
+                ) as reply:
+                    content = reply.raw.read(MAX_RESPONSE + 1, decode_content=True)
+                    if reply.status_code >= 500:
+                        failure = f"HTTP {reply.status_code} {reply.reason}"
+                        continue
+                    if reply.status_code != 200:
+                        raise ServiceError(f"TSA {self.url} answered HTTP {reply.status_code} {reply.reason}")
+                    if len(content) > MAX_RESPONSE:
+                        raise ServiceError(f"TSA {self.url} answered more than {MAX_RESPONSE} bytes")
+                    kind = reply.headers.get("Content-Type", "").split(";")[0].strip().lower()
+                    if kind != REPLY_TYPE:
+                        raise ServiceError(
+                            f"TSA {self.url} answered {kind or 'no content type'}, not {REPLY_TYPE}"
+                            + (" (an HTML page: wrong URL?)" if "html" in kind else "")
+                        )
+                    return bytes(content)
+            except requests.exceptions.SSLError as exc:
+                raise ServiceError(f"TSA {self.url}: TLS verification failed: {exc}") from exc
+            except requests.RequestException as exc:
+                failure = type(exc).__name__ + (f": {exc.args[0]}" if exc.args else "")
+        raise ServiceError(f"TSA {self.url} unreachable after {self.retries + 1} attempts: {failure}")
+
+    def timestamp(self, digest: bytes, hash_name: str) -> bytes:
+        """Request a token over ``digest`` and return the response once it checks out."""
+        nonce = new_nonce()
+        try:
+            body = build_request(digest, hash_name, nonce=nonce, policy=self.policy)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+        response = self._post(body)
+        check_response(
+            response, digest=digest, hash_name=hash_name, nonce=nonce, source=self.url, policy=self.policy
+        )
+        return response
+
+
+def tsa_from_spec(spec: str, base: Path, *, algorithm: str = "ecdsa-p256") -> TimestampAuthority:
+    """``"local"`` -> the embedded TSA of ``base``; ``http(s)://…`` -> :class:`HttpTSA`."""
+    if spec == "local":
+        from .authority import EmbeddedTSA
+
+        return EmbeddedTSA.open(base, algorithm)
+    if spec.startswith(("http://", "https://")):
+        return HttpTSA(spec)
+    raise UsageError(f"--tsa must be 'local' or an http(s):// URL, not {spec!r}")
