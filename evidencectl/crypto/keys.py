@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from asn1crypto import keys as asn1_keys
+from asn1crypto import pem
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
@@ -27,6 +28,7 @@ from tongsuopy.crypto.exceptions import UnsupportedAlgorithm as TongsuoUnsupport
 from ..errors import BadInputError, KeyFileError
 from .files import write_new_file
 from .oids import SM2_CURVE_OID, register_sm_oids
+from .pkcs8 import encrypt_pkcs8
 
 register_sm_oids()
 
@@ -92,18 +94,12 @@ class SigningKey:
         return spki_fingerprint(self.public_key_der())
 
     def private_key_pem(self, passphrase: bytes | None) -> bytes:
-        """PKCS#8 PEM, encrypted (PBES2, the library's best available cipher) when a passphrase is given."""
-        lib = t_serialization if self.algorithm == "sm2" else serialization
-        encryption: Any = (
-            lib.BestAvailableEncryption(passphrase) if passphrase else lib.NoEncryption()  # type: ignore[attr-defined]
-        )
-        return bytes(
-            self._key.private_bytes(
-                lib.Encoding.PEM,  # type: ignore[attr-defined]
-                lib.PrivateFormat.PKCS8,  # type: ignore[attr-defined]
-                encryption,
-            )
-        )
+        """PKCS#8 PEM; encrypted (PBES2, PBKDF2-HMAC-SHA256, AES-256-CBC) when a passphrase is given."""
+        lib: Any = t_serialization if self.algorithm == "sm2" else serialization
+        der = bytes(self._key.private_bytes(lib.Encoding.DER, lib.PrivateFormat.PKCS8, lib.NoEncryption()))
+        if not passphrase:
+            return bytes(pem.armor("PRIVATE KEY", der))
+        return bytes(pem.armor("ENCRYPTED PRIVATE KEY", encrypt_pkcs8(der, passphrase)))
 
     def __repr__(self) -> str:
         # Never show key material, even by accident in a log or a traceback.
@@ -112,8 +108,6 @@ class SigningKey:
 
 def public_key_pem(spki_der: bytes) -> bytes:
     """PEM ``PUBLIC KEY`` armour around a SubjectPublicKeyInfo DER."""
-    from asn1crypto import pem
-
     return bytes(pem.armor("PUBLIC KEY", spki_der))
 
 

@@ -1,0 +1,136 @@
+"""``evidencectl keys``: depositor signing keys and their certificates."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from ..config import home
+from ..crypto.keys import key_file_warnings
+from ..crypto.keystore import (
+    DepositorKey,
+    create_depositor_key,
+    import_certificate,
+    list_depositor_keys,
+    public_key_pem_of,
+    resolve_key_name,
+)
+from ..crypto.passphrase import read_passphrase
+from ..errors import UsageError
+
+app = typer.Typer(
+    help="Depositor signing keys (SM2 or ECDSA P-256) and their certificates.", no_args_is_help=True
+)
+
+
+class Algorithm(StrEnum):
+    """Key algorithms offered on the command line."""
+
+    sm2 = "sm2"
+    ecdsa_p256 = "ecdsa-p256"
+
+
+PASSPHRASE_ENV = typer.Option(
+    None, "--passphrase-env", metavar="NAME", help="Read the passphrase from env var NAME."
+)
+PASSPHRASE_FILE = typer.Option(
+    None, "--passphrase-file", help="Read the passphrase from the first line of FILE."
+)
+
+
+def _warn(key: DepositorKey) -> None:
+    """Print on stderr why a key file is kept unsafely."""
+    for message in key_file_warnings(key.key_path):
+        typer.echo(f"warning: {message}", err=True)
+
+
+@app.command("generate")
+def generate_cmd(
+    name: str = typer.Option(..., "--name", help="Name of the key (also the certificate's CN)."),
+    algorithm: Algorithm = typer.Option(Algorithm.sm2, "--algorithm", help="sm2 or ecdsa-p256."),
+    out: Path | None = typer.Option(None, "--out", help="Write the key here instead of the key store."),
+    organization: str | None = typer.Option(
+        None, "--organization", help="O= of the self-signed certificate."
+    ),
+    passphrase_env: str | None = PASSPHRASE_ENV,
+    passphrase_file: Path | None = PASSPHRASE_FILE,
+    unencrypted: bool = typer.Option(False, "--unencrypted", help="Store the key without a passphrase."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+) -> None:
+    """Create a key (PKCS#8, passphrase-encrypted, mode 0600) and a self-signed certificate for it."""
+    if unencrypted and (passphrase_env or passphrase_file):
+        raise UsageError("--unencrypted contradicts --passphrase-env/--passphrase-file")
+    passphrase = None
+    if not unencrypted:
+        interactive = not (passphrase_env or passphrase_file)
+        if interactive and not sys.stdin.isatty():
+            raise UsageError("no terminal to ask for a passphrase: use --passphrase-env or --passphrase-file")
+        passphrase = read_passphrase(passphrase_env, passphrase_file, prompt=interactive, confirm=True)
+    key = create_depositor_key(
+        home(),
+        name,
+        algorithm.value,
+        passphrase,
+        out=out,
+        organization=organization,  # type: ignore[arg-type]
+    )
+    _warn(key)
+    if as_json:
+        typer.echo(json.dumps(key.to_json(), ensure_ascii=False))
+    else:
+        typer.echo(f"created {key.algorithm} key {key.name}: {key.key_path}")
+        typer.echo(f"fingerprint {key.fingerprint}")
+
+
+@app.command("show")
+def show_cmd(
+    name: str | None = typer.Option(None, "--name", help="Show only this key."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+) -> None:
+    """List depositor keys: fingerprint, algorithm, certificate subject and validity."""
+    keys = list_depositor_keys(home())
+    if name is not None:
+        wanted = resolve_key_name(home(), name)
+        keys = [k for k in keys if k.name == wanted]
+    if as_json:
+        typer.echo(json.dumps({"keys": [k.to_json() for k in keys]}, ensure_ascii=False))
+        return
+    if not keys:
+        typer.echo("no depositor keys; create one with `evidencectl keys generate --name NAME`")
+    for key in keys:
+        _warn(key)
+        typer.echo(f"{key.name}  {key.algorithm}  {'encrypted' if key.encrypted else 'NOT encrypted'}")
+        typer.echo(f"  fingerprint  {key.fingerprint}")
+        typer.echo(f"  file         {key.key_path}")
+        for cert in key.certificates[:1]:
+            typer.echo(f"  subject      {cert['subject']}")
+            typer.echo(f"  issuer       {cert['issuer']}")
+            typer.echo(f"  valid        {cert['not_before']} to {cert['not_after']}")
+
+
+@app.command("export")
+def export_cmd(
+    public: bool = typer.Option(False, "--public", help="Export the public key (the only export offered)."),
+    name: str | None = typer.Option(None, "--name", help="Key to export (default: the only key)."),
+) -> None:
+    """Print the public key as PEM on stdout; private keys are never exported."""
+    if not public:
+        raise UsageError("only the public key can be exported: add --public")
+    typer.echo(public_key_pem_of(home(), name).decode("ascii"), nl=False)
+
+
+@app.command("import-cert")
+def import_cert_cmd(
+    cert: Path = typer.Argument(..., help="PEM/DER certificate (a chain may follow the leaf)."),
+    name: str | None = typer.Option(
+        None, "--name", help="Key the certificate is for (default: the only key)."
+    ),
+) -> None:
+    """Attach a CA-issued certificate to a key, replacing its self-signed one."""
+    key = import_certificate(home(), name, cert)
+    leaf = key.certificates[0]
+    typer.echo(f"{key.name}: certificate {leaf['subject']} issued by {leaf['issuer']}")
