@@ -1,0 +1,43 @@
+"""``evidencectl tsa``: run the embedded time-stamping authority."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import typer
+
+from ..config import home
+
+app = typer.Typer(help="The embedded RFC 3161 time-stamping authority.", no_args_is_help=True)
+
+
+class Algorithm(StrEnum):
+    """Signature algorithms of the embedded TSA."""
+
+    ecdsa_p256 = "ecdsa-p256"
+    sm2 = "sm2"
+
+
+@app.command("serve")
+def serve_cmd(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(3161, "--port", help="TCP port."),
+    algorithm: Algorithm = typer.Option(Algorithm.ecdsa_p256, "--algorithm", help="TSA key algorithm."),
+) -> None:
+    """Serve the embedded TSA over HTTP (POST application/timestamp-query) until interrupted."""
+    from ..timestamp.authority import EmbeddedTSA
+    from ..timestamp.server import serve
+
+    tsa = EmbeddedTSA.open(home(), algorithm.value)
+    typer.echo(f"embedded TSA ({algorithm.value}) serving on http://{host}:{port}/", err=True)
+    serve(tsa, host=host, port=port)
+
+
+@app.command("cert")
+def cert_cmd(
+    algorithm: Algorithm = typer.Option(Algorithm.ecdsa_p256, "--algorithm", help="TSA key algorithm."),
+) -> None:
+    """Print the embedded TSA's certificate chain (TSA certificate, then root), PEM."""
+    from ..timestamp.authority import EmbeddedTSA
+
+    typer.echo(EmbeddedTSA.open(home(), algorithm.value).chain_pem().decode(), nl=False)
