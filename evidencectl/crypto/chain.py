@@ -13,6 +13,7 @@ from datetime import datetime
 from asn1crypto import x509 as asn1_x509
 
 from ..errors import BadInputError, IndeterminateError, VerificationError
+from . import sm2
 from .keys import verify_signature
 from .x509 import name_text, parse_certificate
 
@@ -32,16 +33,24 @@ def signature_hash(cert: asn1_x509.Certificate) -> str | None:
 
 
 def signed_by(cert: asn1_x509.Certificate, issuer: asn1_x509.Certificate) -> bool:
-    """True when ``issuer``'s key verifies the signature on ``cert``."""
+    """True when ``issuer``'s key verifies the signature on ``cert``.
+
+    SM2 certificates are checked with the GM/T 0015 signer ID 1234567812345678 and, failing that, with
+    the empty ID that OpenSSL 3.0 ``req``/``x509``/``ca`` use unless told ``-sigopt distid:...``.
+    """
+    spki, signature, tbs = (
+        issuer.public_key.dump(),
+        cert["signature_value"].native,
+        cert["tbs_certificate"].dump(),
+    )
     try:
-        return verify_signature(
-            issuer.public_key.dump(),
-            cert["signature_value"].native,
-            cert["tbs_certificate"].dump(),
-            signature_hash(cert),
-        )
+        if verify_signature(spki, signature, tbs, signature_hash(cert)):
+            return True
+        if cert["signature_algorithm"]["algorithm"].native == "sm2sign_with_sm3":
+            return sm2.verify_with_id(spki, signature, tbs, b"")
     except BadInputError:
         return False
+    return False
 
 
 def check_validity(cert: asn1_x509.Certificate, at: datetime) -> None:
