@@ -1,0 +1,225 @@
+"""Anchoring to an Ethereum-compatible chain through the ``EvidenceRegistry`` contract (web3, imported lazily).
+
+One transaction per deposit calls ``anchor(depositId, sm3Root, sha256Root)``; the ``Anchored`` event in its
+receipt is the record. The sending key comes from ``$EVIDENCECTL_EVM_KEY`` (hex) or from an Ethereum
+keystore file named in ``config.toml`` (``[evm] keystore``, password in ``$EVIDENCECTL_EVM_KEY_PASSWORD``),
+never from the command line, where other users of the machine could read it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ..config import home, load_config
+from ..errors import BadInputError, KeyFileError, ServiceError, UsageError
+from .interface import check_roots
+
+KEY_ENV = "EVIDENCECTL_EVM_KEY"
+"""Environment variable holding the sender's private key in hex."""
+KEYSTORE_PASSWORD_ENV = "EVIDENCECTL_EVM_KEY_PASSWORD"
+"""Environment variable holding the password of the keystore file named in ``config.toml``."""
+CHAINS_FILE = "chains.json"
+"""File next to ``config.toml`` where ``chain deploy`` remembers contract addresses per RPC URL."""
+RPC_TIMEOUT_S = 10
+"""Timeout of one JSON-RPC request."""
+
+
+def registry_artifacts() -> tuple[list[Any], str]:
+    """ABI and creation bytecode (hex) of the shipped ``EvidenceRegistry`` contract."""
+    folder = resources.files("evidencectl.anchor") / "contracts"
+    abi = json.loads((folder / "EvidenceRegistry.abi.json").read_text(encoding="utf-8"))
+    return abi, "0x" + (folder / "EvidenceRegistry.bin").read_text(encoding="ascii").strip()
+
+
+def connect(rpc_url: str) -> Any:
+    """A web3 client for ``rpc_url``; ServiceError when the node does not answer."""
+    from web3 import Web3
+
+    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": RPC_TIMEOUT_S}))
+    try:
+        w3.eth.chain_id  # noqa: B018 - the cheapest call that proves the node answers
+    except Exception as exc:  # noqa: BLE001 - requests, web3 and JSON errors all mean "node unusable"
+        raise ServiceError(f"chain node {rpc_url} does not answer: {_one_line(exc)}") from exc
+    return w3
+
+
+def load_account(base: Path | None = None) -> Any:
+    """The sending account: ``$EVIDENCECTL_EVM_KEY`` or the keystore file named in ``config.toml``."""
+    from eth_account import Account
+
+    hex_key = os.environ.get(KEY_ENV)
+    if hex_key:
+        try:
+            return Account.from_key(hex_key.strip())
+        except Exception as exc:  # noqa: BLE001 - eth_account raises several types for a bad key
+            raise KeyFileError(f"${KEY_ENV} is not a valid private key in hex") from exc
+    config = load_config(base)
+    keystore = config.section("evm").get("keystore")
+    if not keystore:
+        raise UsageError(f"no chain key: set ${KEY_ENV} or [evm] keystore in {config.path}")
+    path = Path(str(keystore)).expanduser()
+    try:
+        encrypted = json.loads(path.read_text(encoding="utf-8"))
+        return Account.from_key(Account.decrypt(encrypted, os.environ.get(KEYSTORE_PASSWORD_ENV, "")))
+    except (OSError, ValueError) as exc:
+        raise KeyFileError(f"cannot open the keystore: {_one_line(exc)}", path=path) from exc
+
+
+def known_contract(rpc_url: str, base: Path | None = None) -> str | None:
+    """Registry address for ``rpc_url``: ``[evm.contracts]`` in config.toml, else ``chains.json``."""
+    base = base or home()
+    configured = load_config(base).section("evm").get("contracts", {})
+    if isinstance(configured, dict) and isinstance(configured.get(rpc_url), str):
+        return str(configured[rpc_url])
+    entry = _read_chains(base).get(rpc_url)
+    return str(entry["contract"]) if isinstance(entry, dict) and "contract" in entry else None
+
+
+def deploy_registry(rpc_url: str, base: Path | None = None) -> dict[str, Any]:
+    """Deploy ``EvidenceRegistry`` on ``rpc_url`` and remember its address in ``chains.json``."""
+    base = base or home()
+    w3 = connect(rpc_url)
+    account = load_account(base)
+    abi, bytecode = registry_artifacts()
+    contract = w3.eth.contract(abi=abi, bytecode=bytecode)
+    receipt = _transact(w3, account, contract.constructor(), rpc_url)
+    record = {
+        "contract": receipt["contractAddress"],
+        "chain_id": w3.eth.chain_id,
+        "tx_hash": _hex(receipt["transactionHash"]),
+        "block_number": receipt["blockNumber"],
+        "deployer": account.address,
+    }
+    chains = _read_chains(base)
+    chains[rpc_url] = record
+    _write_json(base / CHAINS_FILE, chains)
+    return record
+
+
+class EvmAnchor:
+    """Anchor roots through the registry contract at ``contract`` (default: the one known for the URL)."""
+
+    def __init__(
+        self,
+        rpc_url: str,
+        contract: str | None = None,
+        confirmations: int = 1,
+        *,
+        base: Path | None = None,
+        timeout_s: float = 120.0,
+    ) -> None:
+        if confirmations < 1:
+            raise UsageError("confirmations must be at least 1")
+        self.rpc_url = rpc_url
+        """JSON-RPC endpoint of the node."""
+        self.name = f"evm:{rpc_url}"
+        """Anchor name used in ``--anchor evm:URL``."""
+        self.base = base or home()
+        """Data directory (configuration, ``chains.json``)."""
+        self.contract = contract or known_contract(rpc_url, self.base)
+        """Address of the EvidenceRegistry contract."""
+        if not self.contract:
+            raise UsageError(
+                f"no EvidenceRegistry known for {rpc_url}: run `evidencectl chain deploy --rpc {rpc_url}`"
+            )
+        self.confirmations = confirmations
+        """Blocks (including its own) that must hold the transaction before the receipt is handed out."""
+        self.timeout_s = timeout_s
+        """How long to wait for inclusion and confirmations before giving up with ServiceError."""
+
+    def anchor(self, deposit_id: str, roots: dict[str, str]) -> dict[str, Any]:
+        """Send one ``anchor`` transaction, wait for its confirmations and return the receipt."""
+        clean = check_roots(roots)
+        w3 = connect(self.rpc_url)
+        abi, _ = registry_artifacts()
+        registry = w3.eth.contract(address=w3.to_checksum_address(str(self.contract)), abi=abi)
+        call = registry.functions.anchor(
+            deposit_id,
+            bytes.fromhex(clean.get("sm3", "00" * 32)),
+            bytes.fromhex(clean.get("sha256", "00" * 32)),
+        )
+        tx = _transact(w3, load_account(self.base), call, self.rpc_url, self.timeout_s)
+        events = registry.events.Anchored().process_receipt(tx)
+        if len(events) != 1:
+            raise ServiceError(f"transaction {_hex(tx['transactionHash'])} emitted no Anchored event")
+        self._await_confirmations(w3, int(tx["blockNumber"]))
+        block = w3.eth.get_block(tx["blockNumber"])
+        return {
+            "type": "evm",
+            "version": 1,
+            "deposit_id": deposit_id,
+            "roots": clean,
+            "chain_id": int(w3.eth.chain_id),
+            "rpc_url": self.rpc_url,
+            "contract": w3.to_checksum_address(str(self.contract)),
+            "tx_hash": _hex(tx["transactionHash"]),
+            "block_number": int(tx["blockNumber"]),
+            "block_hash": _hex(tx["blockHash"]),
+            "log_index": int(events[0]["logIndex"]),
+            "sender": tx["from"],
+            "time": datetime.fromtimestamp(int(block["timestamp"]), UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "confirmations": self.confirmations,
+        }
+
+    def _await_confirmations(self, w3: Any, block_number: int) -> None:
+        deadline = time.monotonic() + self.timeout_s
+        while w3.eth.block_number - block_number + 1 < self.confirmations:
+            if time.monotonic() > deadline:
+                raise ServiceError(
+                    f"block {block_number} on {self.rpc_url} lacks {self.confirmations} confirmations"
+                )
+            time.sleep(1.0)
+
+
+def _transact(w3: Any, account: Any, call: Any, rpc_url: str, timeout_s: float = 120.0) -> Any:
+    """Sign ``call`` locally (the node never sees the key), send it, and wait for a successful receipt."""
+    try:
+        tx = call.build_transaction(
+            {"from": account.address, "nonce": w3.eth.get_transaction_count(account.address, "pending")}
+        )
+        signed = account.sign_transaction(tx)
+        tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+        receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout_s)
+    except Exception as exc:  # noqa: BLE001 - network, node and web3 errors all leave the deposit pending
+        raise ServiceError(f"transaction on {rpc_url} failed: {_one_line(exc)}") from exc
+    if receipt["status"] != 1:
+        raise ServiceError(f"transaction {_hex(receipt['transactionHash'])} on {rpc_url} was reverted")
+    return receipt
+
+
+def _hex(value: Any) -> str:
+    """0x-prefixed lower-case hex of bytes (web3 HexBytes' str() omits the prefix in some versions)."""
+    raw = bytes(value) if not isinstance(value, str) else bytes.fromhex(value.removeprefix("0x"))
+    return "0x" + raw.hex()
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300] or type(exc).__name__
+
+
+def _read_chains(base: Path) -> dict[str, Any]:
+    path = base / CHAINS_FILE
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BadInputError(f"cannot read the chain registry: {_one_line(exc)}", path=path) from exc
+    return data if isinstance(data, dict) else {}
+
+
+def _write_json(path: Path, data: Any) -> None:
+    """Atomic write: temp file, fsync, rename."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2, sort_keys=True)
+        fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
