@@ -1,4 +1,4 @@
-"""Anchoring to an Ethereum-compatible chain through the ``EvidenceRegistry`` contract (web3, imported lazily).
+"""Anchoring to an Ethereum-compatible chain through the ``EvidenceRegistry`` contract (web3, lazily).
 
 One transaction per deposit calls ``anchor(depositId, sm3Root, sha256Root)``; the ``Anchored`` event in its
 receipt is the record. The sending key comes from ``$EVIDENCECTL_EVM_KEY`` (hex) or from an Ethereum
