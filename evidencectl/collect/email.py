@@ -1,0 +1,198 @@
+"""RFC 5322 / MIME messages: headers, Received chain, bodies and attachments, DKIM and ARC.
+
+Parsing uses the stdlib's ``compat32`` policy on purpose: it never raises on malformed mail and keeps
+raw 8-bit header bytes (as surrogate escapes), which :mod:`.text` then decodes with charset fallbacks.
+Every body and attachment becomes a :class:`ChildPart` holding its transfer-decoded bytes.
+"""
+
+from __future__ import annotations
+
+import email
+import email.message
+import email.policy
+import email.utils
+import re
+from collections.abc import Mapping
+from datetime import UTC
+from typing import Any
+
+from .analyze import Analysis, ChildPart
+from .mailauth import check_arc, check_dkim
+from .parts import PartNamer
+from .text import decode_bytes, decode_header_value, excerpt
+
+#: Characters of decoded body text kept in a body part's metadata (the full text is in its data).
+TEXT_EXCERPT = 2000
+_ADDRESS_HEADERS = ("From", "To", "Cc", "Reply-To", "Sender")
+_SINGLE_HEADERS = (
+    "Subject",
+    "Message-ID",
+    "In-Reply-To",
+    "References",
+    "Return-Path",
+    "X-Mailer",
+    "User-Agent",
+)
+_RECEIVED_CLAUSE = re.compile(r"\b(from|by|via|with|id|for)\s+(\S+(?:\s+\([^()]*\))?)", re.IGNORECASE)
+
+
+def parse_date(raw: str) -> tuple[str | None, str | None]:
+    """Parse an RFC 5322 date: (ISO-8601 UTC with ``Z``, problem). A date without a zone is read as UTC."""
+    try:
+        dt = email.utils.parsedate_to_datetime(raw.strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None, f"unparseable date {raw.strip()[:80]!r}"
+    problem = None
+    if dt.tzinfo is None:
+        problem = f"date {raw.strip()[:80]!r} has no time zone; read as UTC"
+        dt = dt.replace(tzinfo=UTC)
+    try:
+        return dt.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"), problem
+    except (OverflowError, ValueError):
+        return None, f"date {raw.strip()[:80]!r} out of range"
+
+
+def parse_received(value: str) -> dict[str, Any]:
+    """Split one Received header into its ``from``/``by``/``with``/``id``/``for`` clauses and its time."""
+    flat = " ".join(value.split())
+    clauses, _, when = flat.rpartition(";")
+    if not clauses:
+        clauses, when = flat, ""
+    hop: dict[str, Any] = {"raw": flat}
+    # Words inside comments ("(qmail 1 invoked from network)") are not clauses.
+    comments = [m.span() for m in re.finditer(r"\([^()]*\)", clauses)]
+    for m in _RECEIVED_CLAUSE.finditer(clauses):
+        if not any(a <= m.start() < b for a, b in comments):
+            hop.setdefault(m.group(1).lower(), m.group(2))
+    hop["time"] = when.strip() or None
+    hop["time_utc"] = parse_date(when)[0] if when.strip() else None
+    return hop
+
+
+def _addresses(text: str) -> list[dict[str, str]]:
+    return [{"name": n, "address": a} for n, a in email.utils.getaddresses([text]) if n or a]
+
+
+def header_metadata(msg: email.message.Message, warnings: list[str]) -> dict[str, Any]:
+    """From, To, Cc, Date (raw and UTC), Subject, Message-ID, In-Reply-To and the Received chain."""
+    meta: dict[str, Any] = {}
+    for name in _ADDRESS_HEADERS:
+        raw = msg.get_all(name)
+        if raw:
+            texts = [_decoded(str(v), name, warnings) for v in raw]
+            meta[name.lower()] = {"text": ", ".join(texts), "addresses": _addresses(", ".join(texts))}
+    for name in _SINGLE_HEADERS:
+        raw_value = msg.get(name)
+        if raw_value is not None:
+            meta[name.lower()] = _decoded(str(raw_value), name, warnings)
+    date = msg.get("Date")
+    if date is not None:
+        iso, problem = parse_date(str(date))
+        meta["date"] = {"raw": " ".join(str(date).split()), "utc": iso}
+        if problem:
+            warnings.append(f"Date header: {problem}")
+    meta["received"] = [
+        parse_received(_decoded(str(v), "Received", warnings)) for v in msg.get_all("Received", [])
+    ]
+    meta["header_count"] = len(msg.keys())
+    return meta
+
+
+def _decoded(raw: str, name: str, warnings: list[str]) -> str:
+    text, problems = decode_header_value(raw)
+    warnings.extend(f"{name} header: {p}" for p in problems)
+    return text
+
+
+def _filename(part: email.message.Message, warnings: list[str]) -> str | None:
+    try:
+        name = part.get_filename()
+    except Exception as exc:  # RFC 2231 parameters can be malformed beyond what the parser tolerates
+        warnings.append(f"attachment file name unreadable: {exc}")
+        return None
+    return None if name is None else _decoded(str(name), "filename", warnings)
+
+
+def mime_parts(msg: email.message.Message, warnings: list[str], namer: PartNamer) -> list[ChildPart]:
+    """Walk the MIME tree of ``msg``: bodies, attachments and other leaf parts, in document order."""
+    out: list[ChildPart] = []
+    for part in msg.walk():
+        if part.is_multipart():
+            continue
+        ctype = part.get_content_type()
+        disposition = (part.get_content_disposition() or "").lower()
+        filename = _filename(part, warnings)
+        try:
+            payload = part.get_payload(decode=True)
+        except Exception as exc:
+            warnings.append(f"part {ctype}: payload not decodable: {exc}")
+            payload = None
+        if ctype == "message/rfc822" and not isinstance(payload, bytes):
+            inner = part.get_payload()
+            first = inner[0] if isinstance(inner, list) and inner else None
+            payload = first.as_bytes() if isinstance(first, email.message.Message) else b""
+        data = payload if isinstance(payload, bytes) else b""
+        meta: dict[str, Any] = {"content_type": ctype, "size": len(data)}
+        if part.get("Content-Transfer-Encoding"):
+            meta["transfer_encoding"] = str(part.get("Content-Transfer-Encoding")).strip().lower()
+        if part.get("Content-ID"):
+            meta["content_id"] = str(part.get("Content-ID")).strip()
+        if filename is not None or disposition == "attachment":
+            meta["filename"] = filename
+            kind, name = "attachment", namer.attachment(filename, ctype)
+        elif part.get_content_maintype() == "text" and ctype in ("text/plain", "text/html"):
+            kind, name = "body", namer.body(ctype)
+            declared = part.get_content_charset()
+            text, used, exact = decode_bytes(data, declared)
+            meta.update({"charset_declared": declared, "charset": used})
+            meta["text_excerpt"], meta["text_truncated"] = excerpt(text, TEXT_EXCERPT)
+            if not exact:
+                warnings.append(f"{name}: declared charset {declared or 'none'} does not fit; read as {used}")
+        else:
+            kind, name = "part", namer.part(ctype)
+        children: tuple[ChildPart, ...] = ()
+        if ctype == "message/rfc822" and data:
+            inner_warnings: list[str] = []
+            inner_msg = email.message_from_bytes(data, policy=email.policy.compat32)
+            meta["message"] = header_metadata(inner_msg, inner_warnings)
+            children = tuple(mime_parts(inner_msg, inner_warnings, PartNamer()))
+            warnings.extend(f"{name}: {w}" for w in inner_warnings)
+        out.append(ChildPart(name, kind, ctype, data, meta, children))
+    return out
+
+
+def defects(msg: email.message.Message) -> list[str]:
+    """Parser defects of ``msg`` and all its parts, as one line each."""
+    lines: list[str] = []
+    for part in msg.walk():
+        for defect in getattr(part, "defects", []):
+            doc = (type(defect).__doc__ or "").strip().splitlines()
+            lines.append(
+                f"MIME defect in {part.get_content_type()}: {type(defect).__name__}"
+                + (f" ({doc[0].rstrip('.')})" if doc else "")
+            )
+    return lines
+
+
+def message_analysis(
+    data: bytes, *, dkim_keys: Mapping[str, bytes] | None, offline: bool
+) -> tuple[dict[str, Any], tuple[ChildPart, ...], list[str]]:
+    """Metadata, child parts and warnings of one message given as raw bytes."""
+    warnings: list[str] = []
+    msg = email.message_from_bytes(data, policy=email.policy.compat32)
+    if not msg.keys():
+        warnings.append("no mail headers found")
+    meta = header_metadata(msg, warnings)
+    children = tuple(mime_parts(msg, warnings, PartNamer()))
+    warnings.extend(defects(msg))
+    meta["dkim"] = check_dkim(data, dkim_keys, offline)
+    arc = check_arc(data, dkim_keys, offline)
+    if arc is not None:
+        meta["arc"] = arc
+    return meta, children, warnings
+
+
+def analyze_message(data: bytes, *, dkim_keys: Mapping[str, bytes] | None, offline: bool) -> Analysis:
+    """The :class:`Analysis` of a single RFC 5322 message file (``.eml``)."""
+    meta, children, warnings = message_analysis(data, dkim_keys=dkim_keys, offline=offline)
+    return Analysis("email", "message/rfc822", {"email": meta}, children, tuple(warnings))

@@ -1,0 +1,78 @@
+"""Safe, unique names for parts derived from a file (bodies, attachments, mbox messages).
+
+A part's name ends up as a path inside an evidence package and on a user's disk when extracted, so an
+attachment called ``../../.bashrc`` or ``C:\\boot.ini`` must not escape. Original file names are kept
+where they are sane (Chinese names included), because a court refers to an attachment by its name.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from .media import extension_for
+
+#: Longest kept file name, in characters (common file systems allow 255 bytes; CJK takes 3 bytes each).
+MAX_NAME = 80
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"|?*\\/]')
+
+
+def safe_filename(name: str) -> str | None:
+    """A sane single path component for ``name``, or None if nothing usable remains."""
+    name = unicodedata.normalize("NFC", name)
+    # Keep only the last component of a path a sender's client may have left in the name.
+    name = re.split(r"[\\/]", name)[-1]
+    name = _UNSAFE.sub("_", name).strip().strip(".")
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co"))
+    if not name or set(name) <= {"_", " "}:
+        return None
+    if len(name) > MAX_NAME:
+        stem, dot, ext = name.rpartition(".")
+        ext = ext[:12] if dot and len(ext) <= 12 else ""
+        name = (stem if dot else name)[: MAX_NAME - len(ext) - 1] + ("." + ext if ext else "")
+    return name
+
+
+class PartNamer:
+    """Hands out unique child names within one parent: ``body-1.txt``, ``attachments/合同.pdf``..."""
+
+    def __init__(self) -> None:
+        self._taken: set[str] = set()
+        self._bodies = 0
+        self._parts = 0
+        self._attachments = 0
+
+    def unique(self, name: str) -> str:
+        """``name``, or ``name`` with ``-2``, ``-3``... before its extension if already taken."""
+        candidate = name
+        stem, dot, ext = name.rpartition(".")
+        if not dot or "/" in ext:
+            stem, ext = name, ""
+        n = 2
+        while candidate.lower() in self._taken:
+            candidate = f"{stem}-{n}" + (f".{ext}" if ext else "")
+            n += 1
+        self._taken.add(candidate.lower())
+        return candidate
+
+    def body(self, media_type: str) -> str:
+        """Name of the next body part, numbered from 1."""
+        self._bodies += 1
+        return self.unique(f"body-{self._bodies}{extension_for(media_type)}")
+
+    def part(self, media_type: str) -> str:
+        """Name of the next leaf part that is neither body nor attachment."""
+        self._parts += 1
+        return self.unique(f"part-{self._parts}{extension_for(media_type)}")
+
+    def attachment(self, filename: str | None, media_type: str) -> str:
+        """``attachments/<original name>`` when the name is sane, else a numbered name."""
+        self._attachments += 1
+        safe = safe_filename(filename) if filename else None
+        if safe is None:
+            safe = f"attachment-{self._attachments}{extension_for(media_type)}"
+        return self.unique(f"attachments/{safe}")
+
+    def message(self, index: int) -> str:
+        """Name of the mbox message with 1-based ``index``."""
+        return self.unique(f"message-{index:04d}.eml")
