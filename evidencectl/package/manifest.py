@@ -71,8 +71,9 @@ def proof_from_json(algorithm: str, value: Any, tree_size: int) -> InclusionProo
     return InclusionProof(algorithm, index, size, tuple(bytes.fromhex(p) for p in path))
 
 
-def check_leaf(record: dict[str, Any], roots: dict[str, str], tree_size: int,
-               expected_index: int | None = None) -> LeafCheck:
+def check_leaf(
+    record: dict[str, Any], roots: dict[str, str], tree_size: int, expected_index: int | None = None
+) -> LeafCheck:
     """Check that ``record`` (statement or item) is included under every root."""
     data = leaf_bytes(record)
     proofs = record.get(PROOF_KEY)
@@ -85,7 +86,9 @@ def check_leaf(record: dict[str, Any], roots: dict[str, str], tree_size: int,
         except (ValueError, KeyError) as exc:
             return LeafCheck(False, f"{algorithm}: malformed proof ({exc})")
         if expected_index is not None and proof.leaf_index != expected_index:
-            return LeafCheck(False, f"{algorithm}: proof is for leaf {proof.leaf_index}, not {expected_index}")
+            return LeafCheck(
+                False, f"{algorithm}: proof is for leaf {proof.leaf_index}, not {expected_index}"
+            )
         if not verify_inclusion(leaf_hash(algorithm, data), proof, root):
             return LeafCheck(False, f"{algorithm}: leaf does not lead to the root {roots[algorithm][:16]}…")
     return LeafCheck(True, "")

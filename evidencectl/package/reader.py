@@ -81,10 +81,15 @@ class PackageReader:
                 raise self._fail(f"member {name!r} uses an unsupported compression method")
             if info.flag_bits & 0x1:
                 raise self._fail(f"member {name!r} is encrypted")
-            if (info.compress_type == zipfile.ZIP_DEFLATED and info.file_size > (1 << 20)
-                    and info.file_size > MAX_RATIO * max(info.compress_size, 1)):
-                raise self._fail(f"member {name!r} inflates {info.file_size // max(info.compress_size, 1)}x "
-                                 "(decompression bomb)")
+            if (
+                info.compress_type == zipfile.ZIP_DEFLATED
+                and info.file_size > (1 << 20)
+                and info.file_size > MAX_RATIO * max(info.compress_size, 1)
+            ):
+                raise self._fail(
+                    f"member {name!r} inflates {info.file_size // max(info.compress_size, 1)}x "
+                    "(decompression bomb)"
+                )
         self.infos = {i.filename: i for i in infos}
         if not infos or infos[0].filename != "mimetype":
             raise self._fail("first member is not 'mimetype': not an evidencectl package")
@@ -131,7 +136,7 @@ class PackageReader:
 
     def crc_ok(self, name: str, crc: int) -> bool:
         """True when ``crc`` (computed over the bytes read) matches the ZIP's record."""
-        return self.infos[name].CRC == crc
+        return crc == self.infos[name].CRC
 
     def close(self) -> None:
         """Close the archive."""

@@ -62,8 +62,14 @@ class PackageWriter:
         self._claim(name)
         self._zip.writestr(_info(name, compress), data)
 
-    def add_original(self, name: str, source: BinaryIO | None, *, data: bytes | None = None,
-                     progress: Callable[[int], None] | None = None) -> Digests:
+    def add_original(
+        self,
+        name: str,
+        source: BinaryIO | None,
+        *,
+        data: bytes | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> Digests:
         """Copy an original into the package while hashing it: one read of its bytes for both."""
         self._claim(name)
         with self._zip.open(_info(name, False), "w", force_zip64=True) as dst:

@@ -1,0 +1,5 @@
+"""``python -m evidencectl``."""
+
+from evidencectl.cli.main import run
+
+run()

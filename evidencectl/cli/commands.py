@@ -1,0 +1,296 @@
+"""Top-level commands: deposit, verify, inspect, extract, cases, log."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ..config import home
+from .main import app
+from .render import (
+    console,
+    print_deposit,
+    print_json,
+    print_manifest,
+    print_report,
+    progress_callback,
+)
+
+JSON_OPT = typer.Option(False, "--json", help="Print exactly one JSON document on stdout.")
+
+
+@app.command()
+def deposit(
+    paths: list[str] = typer.Argument(None, help="Files, folders (recursive) and '-' for standard input."),
+    out: Path | None = typer.Option(None, "-o", "--output", help="The evidence package to write (.evp)."),
+    case: str | None = typer.Option(None, "--case", help="Case number, e.g. （2026）渝0103民初1234号."),
+    depositor: str | None = typer.Option(None, "--depositor", help="Who deposits the evidence."),
+    note: str | None = typer.Option(None, "--note", help="A note recorded in the deposit statement."),
+    tsa: list[str] = typer.Option(
+        None, "--tsa", help="TSA to use: 'local' (embedded, default) or a URL; repeatable."
+    ),
+    tsa_quorum: int = typer.Option(1, "--tsa-quorum", help="How many TSAs must answer."),
+    anchor: list[str] = typer.Option(
+        None, "--anchor", help="'local' (embedded ledger, default) or evm:RPC-URL."
+    ),
+    hash_only: bool = typer.Option(False, "--hash-only", help="Record digests only; keep originals out."),
+    from_list: Path | None = typer.Option(
+        None, "--from-list", help="File with one path a line (or sha256sum lines)."
+    ),
+    follow_symlinks: bool = typer.Option(
+        False, "--follow-symlinks", help="Follow symbolic links in folders."
+    ),
+    strict: bool = typer.Option(
+        False, "--strict", help="Refuse mails and images whose content cannot be read."
+    ),
+    offline: bool = typer.Option(False, "--offline", help="No network lookups while analysing (DKIM)."),
+    dkim_keys: Path | None = typer.Option(
+        None, "--dkim-keys", help="DKIM key records (zone-file lines) for offline checks."
+    ),
+    sign: bool = typer.Option(
+        False, "--sign", help="Sign manifest.json with your key (see 'keys generate')."
+    ),
+    key: Path | None = typer.Option(None, "--key", help="Sign with this key file instead of the key store."),
+    passphrase_env: str | None = typer.Option(
+        None, "--passphrase-env", help="Environment variable holding the passphrase."
+    ),
+    passphrase_file: Path | None = typer.Option(
+        None, "--passphrase-file", help="File holding the passphrase."
+    ),
+    force: bool = typer.Option(False, "--force", help="Replace an existing package."),
+    resume: bool = typer.Option(False, "--resume", help="Finish pending deposits (a TSA or node was down)."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Deposit files as evidence: hash, timestamp, anchor and package them.
+
+    Example: evidencectl deposit contract.pdf photos/ -o case-42.evp --case "（2026）渝0103民初1234号" --depositor 张律师
+    """
+    from ..deposit import DepositOptions
+    from ..deposit import deposit as run_deposit
+    from ..deposit import resume as resume_pending
+    from ..errors import UsageError
+
+    base = home()
+    if resume:
+        results = resume_pending(base, paths[0] if paths else None)
+        if as_json:
+            print_json({"resumed": [r.to_json() for r in results]})
+        else:
+            if not results:
+                console().print("No pending deposits.")
+            for r in results:
+                print_deposit(r)
+        return
+    if not paths and from_list is None:
+        raise UsageError("give files or folders to deposit (or --from-list FILE)")
+    if out is None:
+        raise UsageError("give the package to write with -o OUT.evp")
+    sign_key, cert = None, None
+    if sign or key is not None:
+        from ..crypto.depositor import load_signing_identity
+
+        sign_key, cert = load_signing_identity(base, key, passphrase_env, passphrase_file)
+    opts = DepositOptions(
+        inputs=list(paths or []),
+        out=out,
+        case=case,
+        depositor=depositor,
+        note=note,
+        tsas=list(tsa or ["local"]),
+        anchors=list(anchor or ["local"]),
+        tsa_quorum=tsa_quorum,
+        hash_only=hash_only,
+        force=force,
+        from_list=from_list,
+        follow_symlinks=follow_symlinks,
+        strict=strict,
+        offline=offline,
+        dkim_keys=dkim_keys,
+        sign_key=sign_key,
+        sign_cert_der=cert,
+    )
+    with progress_callback("hashing") as progress:
+        result = run_deposit(opts, base, progress)
+    if as_json:
+        print_json(result.to_json())
+    else:
+        print_deposit(result)
+
+
+@app.command()
+def verify(
+    package: Path = typer.Argument(..., help="The evidence package (.evp)."),
+    data: list[Path] = typer.Option(
+        None, "--data", help="Original file(s) of a --hash-only deposit; repeatable."
+    ),
+    trust: list[Path] = typer.Option(
+        None, "--trust", help="Extra trust anchor (PEM certificate or key) for this run."
+    ),
+    online: bool = typer.Option(False, "--online", help="Re-check chain anchors against their nodes."),
+    offline: bool = typer.Option(
+        False, "--offline", help="Never use the network (the default for everything but --online)."
+    ),
+    report: Path | None = typer.Option(
+        None, "--report", help="Also write the verification report (PDF or .html)."
+    ),
+    lang: str = typer.Option("zh", "--lang", help="Language of --report: zh or en."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Verify a package: digests, inclusion proofs, timestamps, anchors and signature; exit 0/1/3.
+
+    Example: evidencectl verify case-42.evp --trust tsa-root.pem --json
+    """
+    from ..crypto.trust import TrustStore
+    from ..errors import BadInputError, UsageError
+    from ..registry import Registry
+    from ..verify.verifier import verify_package
+
+    if online and offline:
+        raise UsageError("--online and --offline contradict each other")
+    for p in data or []:
+        if not p.is_file():
+            raise BadInputError("no such file", path=p)
+    base = home()
+    store = TrustStore.load(base, list(trust or []))
+    result = verify_package(package, data=list(data or []), trust=store, online=online)
+    if report is not None:
+        from ..report import write_verification_report
+
+        write_verification_report(result, report, lang=lang)
+    try:
+        registry = Registry.open(base)
+        registry.log_event(
+            result.deposit_id, "verify", {"package": str(package), "verdict": result.verdict.value}
+        )
+        registry.close()
+    except Exception:  # noqa: BLE001 - a read-only data directory must not stop a court's verification
+        pass
+    if as_json:
+        print_json(result.to_json())
+    else:
+        print_report(result)
+    raise typer.Exit(int(result.verdict.exit_code))
+
+
+@app.command()
+def inspect(
+    package: Path = typer.Argument(..., help="The evidence package (.evp)."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Show what a package holds: statement, items with metadata, roots, proofs (no verification).
+
+    Example: evidencectl inspect case-42.evp --json
+    """
+    from ..package.inspect import read_manifest
+
+    manifest, members = read_manifest(package)
+    if as_json:
+        print_json(manifest)
+    else:
+        print_manifest(manifest, members)
+
+
+@app.command()
+def extract(
+    package: Path = typer.Argument(..., help="The evidence package (.evp)."),
+    item: list[str] = typer.Option(..., "--item", help="Name of an item to disclose; repeatable."),
+    out: Path = typer.Option(..., "-o", "--output", help="The new package holding only those items."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing output."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Write a package that discloses only the named items, with their proofs, timestamps and anchors.
+
+    Example: evidencectl extract case-42.evp --item contract.pdf -o contract-only.evp
+    """
+    from ..package.extract import extract_items
+
+    written = extract_items(package, item, out, force=force)
+    if as_json:
+        print_json({"package": str(out), "items": written})
+    else:
+        console().print(f"Wrote {out} disclosing {len(written)} item(s): {', '.join(written)}")
+
+
+@app.command()
+def cases(as_json: bool = JSON_OPT) -> None:
+    """List the deposits recorded in the local registry.
+
+    Example: evidencectl cases --json
+    """
+    from ..registry import Registry
+
+    registry = Registry.open(home())
+    rows = registry.deposits()
+    registry.close()
+    out = [
+        {
+            k: r[k]
+            for k in ("deposit_id", "created", "case_no", "depositor", "status", "item_count", "package")
+        }
+        for r in rows
+    ]
+    if as_json:
+        print_json({"deposits": out})
+        return
+    from rich.table import Table
+
+    table = Table("deposit", "created", "case", "depositor", "items", "status", "package")
+    for r in out:
+        table.add_row(
+            r["deposit_id"],
+            r["created"],
+            r["case_no"] or "",
+            r["depositor"] or "",
+            str(r["item_count"]),
+            r["status"],
+            r["package"] or "",
+        )
+    console().print(table)
+
+
+@app.command()
+def log(
+    deposit_id: str | None = typer.Option(None, "--deposit", help="Only this deposit's events."),
+    verify_chain: bool = typer.Option(
+        False, "--verify", help="Check the custody log's hash chain; exit 1 if broken."
+    ),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Show the custody log (append-only, hash-chained), or check it with --verify.
+
+    Example: evidencectl log --verify
+    """
+    from ..registry import Registry
+
+    registry = Registry.open(home())
+    try:
+        if verify_chain:
+            audit = registry.verify_custody()
+            doc: dict[str, Any] = {
+                "ok": audit.ok,
+                "entries": audit.entries,
+                "first_break": audit.first_break,
+                "reason": audit.reason,
+            }
+            if as_json:
+                print_json(doc)
+            elif audit.ok:
+                console().print(f"custody log intact: {audit.entries} entries, every link checked")
+            else:
+                console().print(f"custody log BROKEN at entry {audit.first_break}: {audit.reason}")
+            raise typer.Exit(0 if audit.ok else 1)
+        entries = registry.custody(deposit_id)
+    finally:
+        registry.close()
+    if as_json:
+        print_json({"entries": entries})
+        return
+    for e in entries:
+        sys.stdout.write(
+            f"{e['seq']:>6} {e['time']} {e['event']:<16} {e['deposit_id'] or '-'} "
+            f"{json.dumps(e['detail'], ensure_ascii=False)[:120]}\n"
+        )

@@ -1,0 +1,116 @@
+"""The ``evidencectl`` command: typer apps only; the library does the work, this module renders it.
+
+Every library error is mapped to its exit code here, in one place; no traceback reaches a user
+without ``--debug``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from typing import Any
+
+import click
+import typer
+
+from .. import __version__
+from ..errors import EvidenceError, ExitCode
+
+app = typer.Typer(
+    name="evidencectl",
+    help="Judicial e-evidence depositing (司法存证): hash with SM3 and SHA-256, timestamp (RFC 3161), "
+    "anchor, and package evidence that anyone can verify offline.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+# Sub-command groups live in their own modules; each exposes a typer app named ``app``.
+_GROUPS = [
+    ("keys", "keys_cmd"),
+    ("trust", "trust_cmd"),
+    ("timestamp", "timestamp_cmd"),
+    ("tsa", "tsa_cmd"),
+    ("ledger", "ledger_cmd"),
+    ("chain", "chain_cmd"),
+]
+for _name, _module in _GROUPS:
+    try:
+        _mod = importlib.import_module(f"evidencectl.cli.{_module}")
+    except ModuleNotFoundError as _exc:
+        if _exc.name != f"evidencectl.cli.{_module}":
+            raise
+        continue
+    app.add_typer(_mod.app, name=_name)
+
+from . import commands as _commands  # noqa: E402,F401  (registers deposit, verify, inspect…)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"evidencectl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks of unexpected errors."),
+) -> None:
+    """evidencectl: fix evidence so that a court can verify it, offline, years later."""
+
+
+def _wants_json(args: list[str]) -> bool:
+    return "--json" in args
+
+
+def _error_json(message: str, code: int) -> None:
+    sys.stdout.write(json.dumps({"error": message, "exit_code": code}, ensure_ascii=False) + "\n")
+
+
+def main(args: list[str] | None = None) -> int:
+    """Run the command line with ``args`` (default: sys.argv[1:]); return the exit code."""
+    argv = list(sys.argv[1:] if args is None else args)
+    debug = "--debug" in argv
+    try:
+        result: Any = app(args=argv, prog_name="evidencectl", standalone_mode=False)
+        return int(result or 0)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.exceptions.Abort:
+        sys.stderr.write("evidencectl: interrupted\n")
+        return int(ExitCode.INTERRUPTED)
+    except click.ClickException as exc:
+        exc.show()
+        if _wants_json(argv):
+            _error_json(exc.format_message(), ExitCode.USAGE)
+        return int(ExitCode.USAGE)
+    except KeyboardInterrupt:
+        sys.stderr.write("evidencectl: interrupted; nothing partial was left at the output path\n")
+        return int(ExitCode.INTERRUPTED)
+    except EvidenceError as exc:
+        if debug:
+            raise
+        sys.stderr.write(f"evidencectl: error: {exc.diagnostics()}\n")
+        if _wants_json(argv):
+            _error_json(exc.diagnostics(), exc.exit_code)
+        return int(exc.exit_code)
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - the one place unexpected errors become one line
+        if debug:
+            raise
+        sys.stderr.write(f"evidencectl: error: unexpected {type(exc).__name__}: {exc} (rerun with --debug)\n")
+        if _wants_json(argv):
+            _error_json(f"unexpected {type(exc).__name__}: {exc}", ExitCode.BAD_INPUT)
+        return int(ExitCode.BAD_INPUT)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

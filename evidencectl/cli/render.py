@@ -1,0 +1,123 @@
+"""Rendering for people (rich) and for scripts (one JSON document)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import cache
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+_STYLE = {"PASSED": "bold green", "FAILED": "bold red", "INDETERMINATE": "bold yellow"}
+
+
+@cache
+def console() -> Console:
+    """The stdout console (no colour when piped)."""
+    return Console(highlight=False, soft_wrap=True)
+
+
+@cache
+def err_console() -> Console:
+    """The stderr console, for progress and warnings."""
+    return Console(stderr=True, highlight=False)
+
+
+def print_json(doc: Any) -> None:
+    """Exactly one JSON document on stdout."""
+    sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+
+
+@contextmanager
+def progress_callback(label: str) -> Iterator[Callable[[int], None] | None]:
+    """A bytes-hashed callback driving a progress bar on stderr, only when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import DownloadColumn, Progress, SpinnerColumn, TextColumn, TransferSpeedColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn(label),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=err_console(),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda n: bar.advance(task, n)
+
+
+def print_deposit(result: Any) -> None:
+    """Summary of a deposit."""
+    c = console()
+    for w in result.warnings:
+        err_console().print(f"[yellow]warning:[/] {escape(w)}")
+    c.print(
+        f"Deposit [bold]{result.deposit_id}[/] {result.status}: {result.items} item(s) -> {escape(str(result.package))}"
+    )
+    c.print(f"  SM3 root     {result.roots['sm3']}")
+    c.print(f"  SHA-256 root {result.roots['sha256']}")
+    for t in result.timestamps:
+        c.print(f"  timestamp    {t}")
+    for a in result.anchors:
+        c.print(f"  anchor       {a}")
+    for p in result.pending:
+        c.print(f"  [yellow]pending[/]      {p['kind']} {escape(p['spec'])}: {escape(p['error'])}")
+
+
+def print_report(report: Any) -> None:
+    """A verification report: every check, then the verdict."""
+    c = console()
+    c.print(f"Package   {escape(report.package)}")
+    c.print(f"Deposit   {report.deposit_id}")
+    for check in report.checks:
+        style = _STYLE[check.status.value]
+        c.print(f"[{style}]{check.status.value:<13}[/] {escape(check.check)}: {escape(check.detail)}")
+    if report.trust_anchors:
+        c.print("Trust anchors used:")
+        for a in report.trust_anchors:
+            c.print(f"  {a['role']:<9} {a['fingerprint'][:16]}…  {escape(a['subject'])}")
+    verdict = report.verdict.value
+    counts = {s: sum(1 for ch in report.checks if ch.status.value == s) for s in _STYLE}
+    c.print(
+        f"Verdict: [{_STYLE[verdict]}]{verdict}[/] ({counts['PASSED']} passed, {counts['FAILED']} failed, "
+        f"{counts['INDETERMINATE']} indeterminate)"
+    )
+
+
+def print_manifest(manifest: dict[str, Any], members: list[str]) -> None:
+    """A readable tree of the manifest."""
+    c = console()
+    st = manifest["statement"]
+    c.print(f"Deposit   [bold]{manifest['deposit_id']}[/]  created {st['created']}  ({st['tool']})")
+    for key, label in (("case", "Case"), ("depositor", "Depositor"), ("note", "Note")):
+        if st.get(key):
+            c.print(f"{label:<9} {escape(str(st[key]))}")
+    if manifest.get("disclosure"):
+        c.print(f"Disclosure of {len(manifest['items'])} of {manifest['tree_size'] - 1} items")
+    c.print(f"SM3 root     {manifest['roots']['sm3']}")
+    c.print(f"SHA-256 root {manifest['roots']['sha256']}")
+    depth: dict[int, int] = {}
+    for item in manifest["items"]:
+        level = depth.get(item["parent"], -1) + 1 if item["parent"] else 0
+        depth[item["id"]] = level
+        pad = "  " * (level + 1)
+        where = item["path"] or "(hash only)"
+        c.print(
+            f"{pad}[bold]{escape(item['name'])}[/]  {item['kind']}  {item['media_type']}  {item['size']} bytes  {escape(where)}"
+        )
+        c.print(f"{pad}  SM3     {item['digests']['sm3']}")
+        c.print(f"{pad}  SHA-256 {item['digests']['sha256']}")
+        for k, v in item["metadata"].items():
+            text = v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+            c.print(f"{pad}  {escape(k)}: {escape(text[:200])}")
+    proofs = [m for m in members if m.startswith("proofs/") or m.startswith("certs/") or m == "manifest.sig"]
+    if proofs:
+        c.print("Proofs and certificates:")
+        for m in proofs:
+            c.print(f"  {escape(m)}")

@@ -1,0 +1,154 @@
+"""Inputs -> the list of files to deposit: files, folders (recursive, stable order), stdin and path lists."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import BadInputError
+
+STDIN = "-"
+_SUMLINE = re.compile(r"^([0-9a-fA-F]{64}) [ *](.+)$")
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One file to deposit."""
+
+    path: Path | None
+    """Where to read it; None for standard input."""
+    name: str
+    """Its relative name in the deposit (valid Unicode; lossy where the raw name is not UTF-8)."""
+    name_raw: bytes | None = None
+    """The raw file-name bytes when they are not valid UTF-8 (kept losslessly in the manifest)."""
+    expected_sha256: str | None = None
+    """A SHA-256 given in a ``sha256sum``-style list, checked after hashing."""
+
+
+@dataclass
+class Collected:
+    """The result of walking the inputs."""
+
+    files: list[InputFile] = field(default_factory=list)
+    """Files in deposit order."""
+    warnings: list[str] = field(default_factory=list)
+    """What was passed over (symlinks not followed, special files)."""
+
+
+def _name_of(raw: bytes) -> tuple[str, bytes | None]:
+    try:
+        return raw.decode("utf-8"), None
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "replace"), raw
+
+
+def _walk(root: Path, prefix: bytes, follow: bool, out: Collected) -> int:
+    count = 0
+    entries: list[tuple[bytes, Path]] = []
+    try:
+        with os.scandir(root) as it:
+            for entry in it:
+                entries.append((os.fsencode(entry.name), Path(entry.path)))
+    except OSError as exc:
+        raise BadInputError(f"cannot read folder: {exc.strerror or exc}", path=root) from exc
+    for raw, path in sorted(entries):
+        rel = prefix + b"/" + raw
+        try:
+            st = path.lstat()
+        except OSError as exc:
+            raise BadInputError(f"cannot read: {exc.strerror or exc}", path=path) from exc
+        if stat.S_ISLNK(st.st_mode):
+            if not follow:
+                out.warnings.append(f"{path}: symbolic link not followed (use --follow-symlinks)")
+                continue
+            try:
+                st = path.stat()
+            except OSError:
+                out.warnings.append(f"{path}: broken symbolic link skipped")
+                continue
+        if stat.S_ISDIR(st.st_mode):
+            count += _walk(path, rel, follow, out)
+        elif stat.S_ISREG(st.st_mode):
+            name, name_raw = _name_of(rel)
+            out.files.append(InputFile(path, name, name_raw))
+            count += 1
+        else:
+            out.warnings.append(f"{path}: not a regular file, skipped")
+    return count
+
+
+def _add_path(arg: str, follow: bool, out: Collected, expected: str | None = None) -> None:
+    if arg == STDIN:
+        out.files.append(InputFile(None, "stdin"))
+        return
+    path = Path(arg)
+    try:
+        st = path.stat() if follow or not path.is_symlink() else path.lstat()
+    except FileNotFoundError as exc:
+        raise BadInputError("no such file or folder", path=path) from exc
+    except OSError as exc:
+        raise BadInputError(f"cannot read: {exc.strerror or exc}", path=path) from exc
+    base = os.fsencode(path.resolve().name if path.name in ("", ".", "..") else path.name)
+    if stat.S_ISLNK(st.st_mode):
+        raise BadInputError("is a symbolic link; use --follow-symlinks to deposit its target", path=path)
+    if stat.S_ISDIR(st.st_mode):
+        if _walk(path, base, follow, out) == 0:
+            raise BadInputError("folder holds no files to deposit", path=path)
+    elif stat.S_ISREG(st.st_mode):
+        name, name_raw = _name_of(base)
+        out.files.append(InputFile(path, name, name_raw, expected))
+    else:
+        raise BadInputError("not a regular file or folder", path=path)
+
+
+def read_path_list(list_file: Path) -> list[tuple[str, str | None]]:
+    """Paths from ``--from-list``: one path a line, or ``sha256sum`` lines (``<hex>  <path>``)."""
+    try:
+        data = list_file.read_bytes() if str(list_file) != STDIN else os.read(0, 1 << 30)
+    except OSError as exc:
+        raise BadInputError(f"cannot read path list: {exc.strerror or exc}", path=list_file) from exc
+    out: list[tuple[str, str | None]] = []
+    for number, raw in enumerate(data.splitlines(), start=1):
+        line = os.fsdecode(raw).rstrip("\r")
+        if not line.strip() or line.startswith("#"):
+            continue
+        m = _SUMLINE.match(line)
+        if m:
+            out.append((m.group(2), m.group(1).lower()))
+        else:
+            out.append((line, None))
+    if not out:
+        raise BadInputError("path list names no files", path=list_file)
+    return out
+
+
+def collect_inputs(
+    paths: list[str], *, from_list: Path | None = None, follow_symlinks: bool = False
+) -> Collected:
+    """Expand the command line's paths (and a path list) into files, checking each exists first."""
+    out = Collected()
+    for arg in paths:
+        _add_path(arg, follow_symlinks, out)
+    if from_list is not None:
+        for arg, expected in read_path_list(from_list):
+            _add_path(arg, follow_symlinks, out, expected)
+    if not out.files:
+        raise BadInputError("nothing to deposit: give files, folders, '-' or --from-list")
+    if sum(1 for f in out.files if f.path is None) > 1:
+        raise BadInputError("standard input ('-') can be deposited only once")
+    # Two inputs with the same name (a/x.pdf and b/x.pdf given separately) stay apart in the package.
+    seen: set[str] = set()
+    unique: list[InputFile] = []
+    for f in out.files:
+        name, n = f.name, 2
+        while name in seen:
+            stem, dot, ext = f.name.rpartition(".")
+            name = f"{stem} ({n}).{ext}" if dot and stem else f"{f.name} ({n})"
+            n += 1
+        seen.add(name)
+        unique.append(f if name == f.name else InputFile(f.path, name, f.name_raw, f.expected_sha256))
+    out.files = unique
+    return out

@@ -1,0 +1,512 @@
+"""The deposit pipeline: collect, digest, seal, timestamp, anchor, package, register (DESIGN §1)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import secrets
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from . import __version__
+from .collect.files import InputFile, collect_inputs
+from .errors import BadInputError, EvidenceError, ServiceError, UsageError
+from .hashing import Digests, digest_bytes, digest_file
+from .package.canonical import canonical_json
+from .package.manifest import FORMAT, FORMAT_VERSION, new_salt, seal
+from .package.writer import PackageWriter, check_output
+from .registry import Registry
+
+_PORTABLE = re.compile(r"^[^\x00-\x1f\x7f\\:*?\"<>|]+$")
+ROOT_ALGORITHMS = ("sm3", "sha256")
+
+
+@dataclass
+class DepositOptions:
+    """Everything a deposit can be asked to do."""
+
+    inputs: list[str]
+    """Files, folders and ``-`` (stdin) to deposit."""
+    out: Path
+    """Where the ``.evp`` package goes."""
+    case: str | None = None
+    """Case number (案号) the evidence belongs to."""
+    depositor: str | None = None
+    """Who deposits it."""
+    note: str | None = None
+    """Free text recorded in the statement."""
+    tsas: list[str] = field(default_factory=lambda: ["local"])
+    """TSA specs: ``local`` or URLs."""
+    anchors: list[str] = field(default_factory=lambda: ["local"])
+    """Anchor specs: ``local`` or ``evm:RPC-URL``."""
+    tsa_quorum: int = 1
+    """How many TSAs must answer for the deposit to be complete."""
+    hash_only: bool = False
+    """Record digests only; keep the originals out of the package."""
+    force: bool = False
+    """Replace an existing output."""
+    from_list: Path | None = None
+    """A file listing paths (or ``sha256sum`` lines)."""
+    follow_symlinks: bool = False
+    """Follow symbolic links inside folders."""
+    strict: bool = False
+    """Refuse inputs whose content cannot be fully read (malformed mail, image metadata)."""
+    offline: bool = False
+    """No network lookups while analysing (DKIM keys only from ``dkim_keys``)."""
+    dkim_keys: Path | None = None
+    """Zone-file style DKIM key records for offline checks."""
+    sign_key: Any = None
+    """A crypto.keys.SigningKey to sign manifest.json with, or None."""
+    sign_cert_der: bytes | None = None
+    """The signer's certificate (DER), stored in certs/depositor.pem."""
+
+
+@dataclass
+class DepositResult:
+    """What a deposit produced."""
+
+    deposit_id: str
+    """The deposit number."""
+    package: Path
+    """The package path (final, or the staging file while pending)."""
+    status: str
+    """``complete`` or ``pending``."""
+    items: int
+    """Number of items (files and derived parts)."""
+    roots: dict[str, str]
+    """Merkle roots per algorithm."""
+    timestamps: list[str] = field(default_factory=list)
+    """Package members of the timestamp responses obtained."""
+    anchors: list[str] = field(default_factory=list)
+    """Package members of the anchor receipts obtained."""
+    pending: list[dict[str, str]] = field(default_factory=list)
+    """Services that failed: ``{"kind": "tsa"|"anchor", "spec": ..., "error": ...}``."""
+    warnings: list[str] = field(default_factory=list)
+    """What was passed over or could not be read."""
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form (schemas/deposit-result.schema.json)."""
+        return {
+            "deposit_id": self.deposit_id,
+            "package": str(self.package),
+            "status": self.status,
+            "items": self.items,
+            "roots": self.roots,
+            "timestamps": self.timestamps,
+            "anchors": self.anchors,
+            "pending": self.pending,
+            "warnings": self.warnings,
+        }
+
+
+def new_deposit_id() -> str:
+    """A deposit number such as ``EVD-20261129-7F3A9C21``."""
+    return f"EVD-{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(4).upper()}"
+
+
+def label_for(spec: str, used: set[str], kind: str = "tsa") -> str:
+    """A short file-name-safe label for a TSA or anchor spec (``local``, ``tsa.example.com``…)."""
+    if spec == "local":
+        base = "local"
+    else:
+        m = re.match(r"^(?:evm:)?[a-z]+://([^/:@]+@)?([^/:]+)", spec)
+        base = re.sub(r"[^A-Za-z0-9.-]", "_", m.group(2) if m else spec)[:40] or "service"
+        if spec.startswith("evm:"):
+            base = "evm-" + base
+    label, n = base, 2
+    while f"{kind}:{label}" in used:
+        label, n = f"{base}-{n}", n + 1
+    used.add(f"{kind}:{label}")
+    return label
+
+
+def _member_for(name: str, item_id: int) -> str:
+    if _PORTABLE.match(name) and not any(p in ("", ".", "..") for p in name.split("/")):
+        return f"evidence/{name}"
+    return f"evidence/_nonportable/{item_id}"
+
+
+def _analyze(path: Path | None, opts: DepositOptions, keys: Any) -> Any:
+    if path is None:
+        return None
+    from .collect.analyze import analyze
+
+    return analyze(path, strict=opts.strict, dkim_keys=keys, offline=opts.offline)
+
+
+class _Builder:
+    """Accumulates item records and stores originals as they are hashed."""
+
+    def __init__(self, writer: PackageWriter | None, deposit_id: str) -> None:
+        self.writer = writer
+        self.deposit_id = deposit_id
+        self.items: list[dict[str, Any]] = []
+        self.warnings: list[str] = []
+
+    def add(
+        self,
+        name: str,
+        kind: str,
+        media_type: str,
+        digests: Digests,
+        metadata: dict[str, Any],
+        parent: int | None,
+        member: str | None,
+        name_raw: bytes | None = None,
+    ) -> int:
+        item_id = len(self.items) + 1
+        record: dict[str, Any] = {
+            "id": item_id,
+            "name": name,
+            "kind": kind,
+            "media_type": media_type,
+            "size": digests.size,
+            "digests": digests.as_dict(),
+            "parent": parent,
+            "path": member,
+            "salt": new_salt(),
+            "metadata": metadata,
+        }
+        if name_raw is not None:
+            record["name_raw"] = base64.b64encode(name_raw).decode("ascii")
+            record["metadata"] = {**metadata, "name_not_utf8": True}
+        self.items.append(record)
+        return item_id
+
+    def store(
+        self,
+        member: str | None,
+        source: BinaryIO | None,
+        data: bytes | None,
+        progress: Callable[[int], None] | None,
+    ) -> Digests:
+        if self.writer is None or member is None:
+            if data is not None:
+                return digest_bytes(data)
+            assert source is not None
+            from .hashing import digest_stream
+
+            return digest_stream(source, progress=progress)
+        return self.writer.add_original(member, source, data=data, progress=progress)
+
+    def add_children(self, parent_id: int, parent_name: str, children: Any, hash_only: bool) -> None:
+        for child in children:
+            name = f"{parent_name}/{child.name}"
+            item_id = len(self.items) + 1
+            member = None if hash_only else _member_for(name, item_id)
+            digests = self.store(member, None, child.data, None)
+            meta = dict(child.metadata)
+            cid = self.add(name, child.kind, child.media_type, digests, meta, parent_id, member)
+            self.add_children(cid, name, child.children, hash_only)
+
+
+def _hash_input(
+    b: _Builder, f: InputFile, opts: DepositOptions, progress: Callable[[int], None] | None
+) -> tuple[int, str]:
+    item_id = len(b.items) + 1
+    member = None if opts.hash_only else _member_for(f.name, item_id)
+    if f.path is None:
+        digests = b.store(member, sys.stdin.buffer, None, progress)
+    elif member is None:
+        digests = digest_file(f.path, progress=progress)
+    else:
+        try:
+            with open(f.path, "rb", buffering=0) as src:
+                digests = b.store(member, src, None, progress)  # type: ignore[arg-type]
+        except OSError as exc:
+            raise BadInputError(f"cannot read: {exc.strerror or exc}", path=f.path) from exc
+    if f.expected_sha256 and f.expected_sha256 != digests.sha256:
+        raise BadInputError(
+            f"SHA-256 {digests.sha256} differs from the list's {f.expected_sha256}", path=f.path
+        )
+    return b.add(
+        f.name, "file", "application/octet-stream", digests, {}, None, member, f.name_raw
+    ), member or ""
+
+
+def build_manifest(deposit_id: str, opts: DepositOptions, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """The manifest with its statement and items, sealed (roots and proofs computed)."""
+    statement: dict[str, Any] = {
+        "kind": "statement",
+        "deposit_id": deposit_id,
+        "case": opts.case,
+        "depositor": opts.depositor,
+        "note": opts.note,
+        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "tool": f"evidencectl {__version__}",
+        "hash_only": opts.hash_only,
+        "item_count": len(items),
+        "salt": new_salt(),
+    }
+    if opts.sign_key is not None:
+        statement["signer"] = {"algorithm": opts.sign_key.algorithm, "key_id": opts.sign_key.key_id}
+    manifest: dict[str, Any] = {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "deposit_id": deposit_id,
+        "statement": statement,
+        "items": items,
+    }
+    seal(manifest)
+    return manifest
+
+
+def _run_services(
+    writer: PackageWriter,
+    base: Path,
+    deposit_id: str,
+    roots: dict[str, str],
+    tsas: list[str],
+    anchors: list[str],
+    used: set[str],
+) -> tuple[list[str], list[str], list[dict[str, str]]]:
+    """Timestamp every root with every TSA, then anchor the roots; collect what failed as pending."""
+    from .anchor.interface import anchor_from_spec
+    from .timestamp.client import tsa_from_spec
+
+    stamped: list[str] = []
+    anchored: list[str] = []
+    pending: list[dict[str, str]] = []
+    for spec in tsas:
+        label = label_for(spec, used)
+        try:
+            tsa = tsa_from_spec(spec, base)
+            responses = {alg: tsa.timestamp(bytes.fromhex(roots[alg]), alg) for alg in ROOT_ALGORITHMS}
+        except ServiceError as exc:
+            used.discard(f"tsa:{label}")
+            pending.append({"kind": "tsa", "spec": spec, "error": str(exc)})
+            continue
+        for alg, der in responses.items():
+            name = f"proofs/timestamps/{label}.{alg}.tsr"
+            writer.add_bytes(name, der)
+            stamped.append(name)
+        chain = getattr(tsa, "chain_pem", None)
+        if callable(chain):
+            writer.add_bytes(f"certs/tsa-{label}.pem", chain())
+    for spec in anchors:
+        label = label_for(spec, used, "anchor")
+        try:
+            receipt = anchor_from_spec(spec, base).anchor(deposit_id, dict(roots))
+        except ServiceError as exc:
+            used.discard(f"anchor:{label}")
+            pending.append({"kind": "anchor", "spec": spec, "error": str(exc)})
+            continue
+        name = f"proofs/anchors/{label}.json"
+        writer.add_bytes(name, canonical_json(receipt))
+        anchored.append(name)
+    return stamped, anchored, pending
+
+
+def _finish(
+    registry: Registry,
+    writer: PackageWriter,
+    result: DepositResult,
+    pending: list[dict[str, str]],
+    tsas_ok: int,
+    quorum: int,
+    force: bool,
+    row: dict[str, Any],
+    item_rows: list[dict[str, Any]] | None,
+    used: set[str],
+) -> DepositResult:
+    tsa_pending = [p for p in pending if p["kind"] == "tsa"]
+    # TSAs that failed while the quorum was still met are not retried: the deposit is complete without them.
+    must_retry = [p for p in pending if p["kind"] == "anchor"] + (tsa_pending if tsas_ok < quorum else [])
+    result.pending = pending
+    if must_retry:
+        writer.close()
+        result.status, result.package = "pending", writer.staging
+        state = {
+            "retry": must_retry,
+            "quorum": quorum,
+            "tsas_ok": tsas_ok,
+            "force": force,
+            "out": str(writer.out),
+            "labels": sorted(used),
+        }
+        row.update(
+            status="pending", staging=str(writer.staging), pending=json.dumps(state, ensure_ascii=False)
+        )
+        detail = {"pending": must_retry, "staging": str(writer.staging)}
+        if item_rows is not None:
+            registry.record_deposit(row, item_rows, "deposit-pending", detail)
+        else:
+            registry.update_deposit(row["deposit_id"], {"pending": row["pending"]}, "resume-pending", detail)
+        failed = "; ".join(f"{p['kind']} {p['spec']}: {p['error']}" for p in must_retry)
+        raise ServiceError(
+            f"deposit {result.deposit_id} is pending ({failed}); what was done is kept in {writer.staging}; "
+            "run 'evidencectl deposit --resume' when the service is back"
+        )
+    writer.commit(force=force)
+    result.status, result.package = "complete", writer.out
+    row.update(status="complete", staging=None, pending=None, package=str(writer.out.resolve()))
+    detail = {
+        "package": str(writer.out.resolve()),
+        "timestamps": result.timestamps,
+        "anchors": result.anchors,
+    }
+    if item_rows is not None:
+        registry.record_deposit(row, item_rows, "deposit", detail)
+    else:
+        registry.update_deposit(
+            row["deposit_id"],
+            {k: row[k] for k in ("status", "staging", "pending", "package")},
+            "resume-complete",
+            detail,
+        )
+    return result
+
+
+def deposit(opts: DepositOptions, base: Path, progress: Callable[[int], None] | None = None) -> DepositResult:
+    """Deposit ``opts.inputs`` into a new package at ``opts.out``; returns what was produced.
+
+    Raises ServiceError (exit 5) when a TSA quorum or an anchor cannot be had: the work done is kept in a
+    staging file and the registry, and :func:`resume` finishes it.
+    """
+    if opts.tsa_quorum < 1 or opts.tsa_quorum > max(len(opts.tsas), 1):
+        raise UsageError(f"--tsa-quorum {opts.tsa_quorum} needs between 1 and {len(opts.tsas)} TSAs")
+    collected = collect_inputs(opts.inputs, from_list=opts.from_list, follow_symlinks=opts.follow_symlinks)
+    check_output(opts.out, opts.force)
+    keys = None
+    if opts.dkim_keys is not None:
+        from .collect.analyze import load_dkim_keys
+
+        keys = load_dkim_keys(opts.dkim_keys)
+    registry = Registry.open(base)
+    deposit_id = new_deposit_id()
+    writer = PackageWriter(opts.out)
+    try:
+        b = _Builder(None if opts.hash_only else writer, deposit_id)
+        b.warnings.extend(collected.warnings)
+        for f in collected.files:
+            item_id, _ = _hash_input(b, f, opts, progress)
+            analysis = _analyze(f.path, opts, keys)
+            if analysis is not None:
+                rec = b.items[item_id - 1]
+                rec.update(
+                    kind=analysis.kind,
+                    media_type=analysis.media_type,
+                    metadata={**analysis.metadata, **rec["metadata"]},
+                )
+                if analysis.warnings:
+                    rec["metadata"]["warnings"] = list(analysis.warnings)
+                    b.warnings.extend(f"{f.path}: {w}" for w in analysis.warnings)
+                b.add_children(item_id, f.name, analysis.children, opts.hash_only)
+        manifest = build_manifest(deposit_id, opts, b.items)
+        manifest_bytes = canonical_json(manifest)
+        writer.add_bytes("manifest.json", manifest_bytes)
+        if opts.sign_key is not None:
+            from .crypto.signature import sign_manifest
+            from .crypto.x509 import certificate_pem
+
+            writer.add_bytes("manifest.sig", sign_manifest(opts.sign_key, manifest_bytes))
+            if opts.sign_cert_der:
+                writer.add_bytes("certs/depositor.pem", certificate_pem(opts.sign_cert_der))
+        roots = manifest["roots"]
+        used: set[str] = set()
+        stamped, anchored, pending = _run_services(
+            writer, base, deposit_id, roots, opts.tsas, opts.anchors, used
+        )
+        result = DepositResult(
+            deposit_id, opts.out, "pending", len(b.items), roots, stamped, anchored, warnings=b.warnings
+        )
+        st = manifest["statement"]
+        row = {
+            "deposit_id": deposit_id,
+            "created": st["created"],
+            "case_no": opts.case,
+            "depositor": opts.depositor,
+            "note": opts.note,
+            "package": str(opts.out.resolve()),
+            "staging": None,
+            "status": "pending",
+            "roots": json.dumps(roots),
+            "item_count": len(b.items),
+            "pending": None,
+        }
+        items = [
+            {
+                "item_id": i["id"],
+                "name": i["name"],
+                "kind": i["kind"],
+                "size": i["size"],
+                "sm3": i["digests"]["sm3"],
+                "sha256": i["digests"]["sha256"],
+            }
+            for i in b.items
+        ]
+        tsas_ok = len(opts.tsas) - sum(1 for p in pending if p["kind"] == "tsa")
+        return _finish(
+            registry, writer, result, pending, tsas_ok, opts.tsa_quorum, opts.force, row, items, used
+        )
+    except ServiceError:
+        raise
+    except BaseException:
+        writer.abort()
+        raise
+    finally:
+        registry.close()
+
+
+def resume(base: Path, deposit_id: str | None = None) -> list[DepositResult]:
+    """Retry the failed TSAs and anchors of pending deposits and publish those that complete."""
+    from .package.reader import PackageReader
+
+    registry = Registry.open(base)
+    results: list[DepositResult] = []
+    errors: list[str] = []
+    try:
+        rows = registry.deposits("pending")
+        if deposit_id:
+            rows = [r for r in rows if r["deposit_id"] == deposit_id]
+            if not rows:
+                raise UsageError(f"no pending deposit {deposit_id}")
+        for row in rows:
+            state = json.loads(row["pending"])
+            staging, out = Path(row["staging"]), Path(state["out"])
+            if not staging.exists():
+                errors.append(f"{row['deposit_id']}: staging file {staging} is gone")
+                continue
+            with PackageReader(staging) as reader:
+                roots = reader.read_json("manifest.json")["roots"]
+            writer = PackageWriter(out, staging=staging, append=True)
+            used = set(state["labels"])
+            retry = state["retry"]
+            tsas = [p["spec"] for p in retry if p["kind"] == "tsa"]
+            anchors = [p["spec"] for p in retry if p["kind"] == "anchor"]
+            stamped, anchored, pending = _run_services(
+                writer, base, row["deposit_id"], roots, tsas, anchors, used
+            )
+            tsas_ok = state["tsas_ok"] + len(tsas) - sum(1 for p in pending if p["kind"] == "tsa")
+            result = DepositResult(
+                row["deposit_id"], out, "pending", row["item_count"], roots, stamped, anchored
+            )
+            try:
+                results.append(
+                    _finish(
+                        registry,
+                        writer,
+                        result,
+                        pending,
+                        tsas_ok,
+                        state["quorum"],
+                        state["force"],
+                        row,
+                        None,
+                        used,
+                    )
+                )
+            except ServiceError as exc:
+                errors.append(str(exc))
+            except EvidenceError as exc:
+                errors.append(exc.diagnostics())
+    finally:
+        registry.close()
+    if errors:
+        raise ServiceError(" | ".join(errors))
+    return results

@@ -1,0 +1,60 @@
+"""Selective disclosure: a package holding some items of a deposit with their proofs (``extract``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import MalformedPackageError, UsageError
+from .canonical import canonical_json
+from .inspect import read_manifest
+from .reader import PackageReader
+from .writer import PackageWriter, check_output
+
+
+def extract_items(package: Path, names: list[str], out: Path, *, force: bool = False) -> list[str]:
+    """Write ``out`` disclosing the items called ``names`` (and the parts derived from them).
+
+    The statement, roots, timestamps and anchors are copied unchanged; the other items are left out, and
+    their salted leaves mean the sibling hashes in the proofs reveal nothing about them.
+    """
+    manifest, members = read_manifest(package)
+    check_output(out, force)
+    by_name = {i["name"]: i for i in manifest["items"]}
+    missing = [n for n in names if n not in by_name]
+    if missing:
+        raise UsageError(f"no item named {missing[0]!r} in the package", path=package)
+    chosen = {by_name[n]["id"] for n in names}
+    changed = True
+    while changed:  # attachments of a disclosed mail go with it
+        changed = False
+        for item in manifest["items"]:
+            if item["parent"] in chosen and item["id"] not in chosen:
+                chosen.add(item["id"])
+                changed = True
+    items = [i for i in manifest["items"] if i["id"] in chosen]
+    disclosed = dict(manifest)
+    disclosed["items"] = items
+    disclosed["disclosure"] = {"items": [i["name"] for i in items]}
+    writer = PackageWriter(out)
+    try:
+        with PackageReader(package) as reader:
+            for item in items:
+                if item["path"]:
+                    if item["path"] not in reader.infos:
+                        raise MalformedPackageError(f"member {item['path']} is missing", path=package)
+                    with reader.open_member(item["path"]) as src:
+                        writer.add_original(item["path"], src)  # type: ignore[arg-type]
+            writer.add_bytes("manifest.json", canonical_json(disclosed))
+            for name in sorted(members):
+                if (
+                    name.startswith("proofs/") or name.startswith("certs/")
+                ) and name != "certs/depositor.pem":
+                    writer.add_bytes(name, reader.read(name))
+        writer.commit(force=force)
+    except BaseException:
+        writer.abort()
+        raise
+    return [i["name"] for i in items]
+
+
+__all__ = ["extract_items"]

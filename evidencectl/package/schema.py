@@ -1,0 +1,33 @@
+"""JSON Schemas shipped with the package (``schemas/``) and validation against them."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    """A schema from ``evidencectl/schemas/<name>.schema.json``."""
+    text = resources.files("evidencectl").joinpath("schemas", f"{name}.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def validate(instance: Any, name: str) -> str | None:
+    """None when ``instance`` follows schema ``name``, else the first problem in one line."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(load_schema(name))
+    error = next(iter(sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))), None)
+    if error is None:
+        return None
+    where = "/".join(str(p) for p in error.absolute_path) or "(top)"
+    return f"at {where}: {error.message[:200]}"
+
+
+def validate_manifest(manifest: Any) -> str | None:
+    """Schema check of a parsed manifest.json."""
+    return validate(manifest, "manifest")

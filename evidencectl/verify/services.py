@@ -1,0 +1,149 @@
+"""Checks of what services and signers added to a package: timestamps, anchor receipts, the signature."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ..errors import EvidenceError
+from ..package.canonical import parse_json
+from ..package.reader import PackageReader
+from .result import CheckResult, Status
+
+_ALGS = ("sm3", "sha256")
+
+
+def _extra_certs(reader: PackageReader) -> list[bytes]:
+    from ..crypto.x509 import load_certificates
+
+    certs: list[bytes] = []
+    for name in reader.names():
+        if name.startswith("certs/") and name.endswith(".pem"):
+            try:
+                certs.extend(load_certificates(reader.read(name, limit=1 << 20)))
+            except EvidenceError:
+                continue  # chain-building material only; an unusable file just helps less
+    return certs
+
+
+def check_timestamps(
+    report: Any, reader: PackageReader, manifest: dict[str, Any], trust: Any
+) -> datetime | None:
+    """Verify every ``proofs/timestamps/<label>.<alg>.tsr`` against the root of its algorithm.
+
+    Returns the earliest genTime of a PASSED token (the time the deposit is proven to have existed).
+    """
+    from ..timestamp.verifier import verify_timestamp
+
+    names = sorted(n for n in reader.names() if n.startswith("proofs/timestamps/") and n.endswith(".tsr"))
+    if not names:
+        report.add(
+            CheckResult(
+                "timestamp",
+                Status.INDETERMINATE,
+                "the package holds no timestamp: nothing proves when the evidence existed",
+                {},
+            )
+        )
+        return None
+    extra = _extra_certs(reader)
+    earliest: datetime | None = None
+    for name in names:
+        alg = name.rsplit(".", 2)[-2] if name.count(".") >= 2 else ""
+        check = f"timestamp:{name.removeprefix('proofs/timestamps/').removesuffix('.tsr')}"
+        if alg not in _ALGS:
+            report.add(CheckResult(check, Status.FAILED, f"{name}: file name does not say sm3 or sha256", {}))
+            continue
+        der = reader.read(name, limit=1 << 20)
+        result = verify_timestamp(
+            der,
+            digest=bytes.fromhex(manifest["roots"][alg]),
+            hash_name=alg,
+            trust=trust,
+            check=check,
+            extra_certs=extra,
+        )
+        facts = dict(result.facts)
+        facts["member"] = name
+        reproduce = result.reproduce
+        if reproduce:
+            reproduce = f"unzip -p PACKAGE '{name}' > token.tsr && " + reproduce.replace(
+                "<file>", "token.tsr"
+            )
+        report.add(CheckResult(result.check, result.status, result.detail, facts, reproduce))
+        if result.status is Status.PASSED and isinstance(facts.get("gen_time"), str):
+            try:
+                t = datetime.fromisoformat(facts["gen_time"].replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            earliest = t if earliest is None or t < earliest else earliest
+    return earliest
+
+
+def check_anchors(
+    report: Any, reader: PackageReader, manifest: dict[str, Any], trust: Any, online: bool
+) -> None:
+    """Verify every anchor receipt in ``proofs/anchors/``."""
+    from ..anchor.interface import verify_receipt
+
+    names = sorted(n for n in reader.names() if n.startswith("proofs/anchors/") and n.endswith(".json"))
+    if not names:
+        report.add(CheckResult("anchor", Status.INDETERMINATE, "the package holds no anchor receipt", {}))
+        return
+    for name in names:
+        check = f"anchor:{name.removeprefix('proofs/anchors/').removesuffix('.json')}"
+        try:
+            receipt = parse_json(reader.read(name, limit=16 << 20))
+        except (ValueError, UnicodeDecodeError) as exc:
+            report.add(
+                CheckResult(check, Status.FAILED, f"malformed receipt {name}: {exc}", {"member": name})
+            )
+            continue
+        if not isinstance(receipt, dict):
+            report.add(CheckResult(check, Status.FAILED, f"malformed receipt {name}: not an object", {}))
+            continue
+        result = verify_receipt(
+            receipt,
+            deposit_id=manifest["deposit_id"],
+            roots=manifest["roots"],
+            trust=trust,
+            online=online,
+            check=check,
+        )
+        report.add(
+            CheckResult(
+                result.check, result.status, result.detail, {**result.facts, "member": name}, result.reproduce
+            )
+        )
+
+
+def check_signature(
+    report: Any, reader: PackageReader, manifest_bytes: bytes, trust: Any, signing_time: datetime | None
+) -> None:
+    """Verify ``manifest.sig`` with ``certs/depositor.pem`` when the package is signed."""
+    if "manifest.sig" not in reader.infos:
+        return
+    from ..crypto.signature import verify_manifest_signature
+    from ..crypto.x509 import load_certificates
+
+    if "certs/depositor.pem" not in reader.infos:
+        report.add(
+            CheckResult(
+                "signature:manifest",
+                Status.FAILED,
+                "manifest.sig is present but certs/depositor.pem is missing",
+                {},
+            )
+        )
+        return
+    try:
+        certs = load_certificates(reader.read("certs/depositor.pem", limit=1 << 20))
+    except EvidenceError as exc:
+        report.add(CheckResult("signature:manifest", Status.FAILED, f"certs/depositor.pem: {exc}", {}))
+        return
+    sig = reader.read("manifest.sig", limit=4096)
+    report.add(
+        verify_manifest_signature(
+            sig, manifest_bytes, certs[0], trust, signing_time=signing_time, intermediates=certs[1:]
+        )
+    )

@@ -1,0 +1,257 @@
+"""Package verification: every check recorded, the bottom line the worst status (DESIGN §4)."""
+
+from __future__ import annotations
+
+import base64
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..errors import MalformedPackageError
+from ..hashing import Digests, digest_file, digest_stream
+from ..package.manifest import check_leaf, leaf_records
+from ..package.reader import PackageReader
+from ..package.schema import validate_manifest
+from .result import CheckResult, Status, worst
+
+ALLOWED_EXTRA = ("manifest.json", "manifest.sig", "mimetype", "report.pdf")
+
+
+@dataclass
+class VerificationReport:
+    """The outcome of verifying one package."""
+
+    package: str
+    """Path of the package verified."""
+    deposit_id: str | None
+    """Deposit number from the manifest."""
+    checks: list[CheckResult] = field(default_factory=list)
+    """Every check, in the order run."""
+    trust_anchors: list[dict[str, str]] = field(default_factory=list)
+    """The trust anchors the verifier used (role, subject, fingerprint, source)."""
+    verified_at: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    """When the verification ran (UTC)."""
+    tool: str = f"evidencectl {__version__}"
+    """The verifying tool and version."""
+    manifest: dict[str, Any] | None = None
+    """The parsed manifest (for reports)."""
+
+    @property
+    def verdict(self) -> Status:
+        """The worst status of all checks; no checks is INDETERMINATE, never PASSED."""
+        return worst([c.status for c in self.checks])
+
+    def add(self, check: CheckResult) -> None:
+        """Record one check."""
+        self.checks.append(check)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form (schemas/verification.schema.json)."""
+        counts = {s.value: sum(1 for c in self.checks if c.status is s) for s in Status}
+        return {
+            "package": self.package,
+            "deposit_id": self.deposit_id,
+            "verdict": self.verdict.value,
+            "counts": counts,
+            "checks": [c.to_json() for c in self.checks],
+            "trust_anchors": self.trust_anchors,
+            "verified_at": self.verified_at,
+            "tool": self.tool,
+        }
+
+
+def _digest_member(reader: PackageReader, member: str) -> tuple[Digests, bool]:
+    crc = 0
+
+    def sink(chunk: memoryview) -> None:
+        nonlocal crc
+        crc = zlib.crc32(chunk, crc)
+
+    with reader.open_member(member) as f:
+        digests = digest_stream(f, sink=sink)  # type: ignore[arg-type]
+    return digests, reader.crc_ok(member, crc)
+
+
+def _data_index(data: Sequence[Path]) -> dict[str, tuple[Path, Digests]]:
+    index: dict[str, tuple[Path, Digests]] = {}
+    for p in data:
+        d = digest_file(p)
+        index[d.sha256] = (p, d)
+    return index
+
+
+def _check_item(
+    report: VerificationReport,
+    reader: PackageReader,
+    item: dict[str, Any],
+    data: dict[str, tuple[Path, Digests]],
+    used_data: set[str],
+) -> None:
+    name = item["name"]
+    want = item["digests"]
+    check = f"digest:{name}"
+    reproduce = None
+    member = item.get("path")
+    if member and member in reader.infos:
+        got, crc_ok = _digest_member(reader, member)
+        source = f"package member {member}"
+        reproduce = (
+            f"unzip -p PACKAGE '{member}' | openssl dgst -sm3 ; unzip -p PACKAGE '{member}' | sha256sum"
+        )
+    elif want["sha256"] in data:
+        path, got = data[want["sha256"]]
+        used_data.add(want["sha256"])
+        crc_ok, source = True, f"--data {path}"
+        reproduce = f"openssl dgst -sm3 '{path}' ; sha256sum '{path}'"
+    elif member:
+        report.add(
+            CheckResult(
+                check, Status.FAILED, f"the original {member} is missing from the package", {"item": name}
+            )
+        )
+        return
+    else:
+        report.add(
+            CheckResult(
+                check,
+                Status.INDETERMINATE,
+                "the original is not in the package (hash-only deposit); give it with --data",
+                {"item": name, **want},
+            )
+        )
+        return
+    facts = {"item": name, "source": source, "size": got.size, "sm3": got.sm3, "sha256": got.sha256}
+    if got.sm3 == want["sm3"] and got.sha256 == want["sha256"] and got.size == item["size"]:
+        report.add(
+            CheckResult(
+                check, Status.PASSED, f"SM3 and SHA-256 of {source} match the deposit", facts, reproduce
+            )
+        )
+    else:
+        what = [a for a in ("sm3", "sha256") if getattr(got, a) != want[a]]
+        if got.size != item["size"]:
+            what.append("size")
+        note = "" if crc_ok else " (the ZIP CRC disagrees too: the member was altered inside the package)"
+        report.add(
+            CheckResult(
+                check,
+                Status.FAILED,
+                f"{source} differs from the deposit ({', '.join(what)}){note}",
+                {**facts, "expected": want},
+                reproduce,
+            )
+        )
+
+
+def _check_leaves(report: VerificationReport, manifest: dict[str, Any]) -> None:
+    roots, size = manifest["roots"], manifest["tree_size"]
+    indices: set[int] = set()
+    records = leaf_records(manifest)
+    for record in records:
+        label = "statement" if record.get("kind") == "statement" else record["name"]
+        res = check_leaf(record, roots, size)
+        proof_index = record.get("proof", {}).get("sha256", {}).get("index")
+        if res.ok and proof_index in indices:
+            res_status, detail = Status.FAILED, f"leaf index {proof_index} is claimed twice"
+        elif res.ok:
+            res_status, detail = Status.PASSED, "inclusion proofs lead to the SM3 and SHA-256 roots"
+        else:
+            res_status, detail = Status.FAILED, res.reason
+        indices.add(proof_index) if isinstance(proof_index, int) else None
+        report.add(
+            CheckResult(
+                f"inclusion:{label}", res_status, detail, {"leaf_index": proof_index, "tree_size": size}
+            )
+        )
+    disclosed = len(records) < size
+    if not disclosed and len(indices) != size:
+        report.add(
+            CheckResult(
+                "inclusion:complete",
+                Status.FAILED,
+                f"the tree has {size} leaves but the manifest proves {len(indices)}",
+                {},
+            )
+        )
+    elif len(records) > size:
+        report.add(CheckResult("inclusion:complete", Status.FAILED, "more records than leaves", {}))
+
+
+def verify_package(
+    path: Path, *, data: Sequence[Path] = (), trust: Any, online: bool = False
+) -> VerificationReport:
+    """Verify a package completely; raises MalformedPackageError (exit 4) only when it cannot be read."""
+    from .services import check_anchors, check_signature, check_timestamps
+
+    with PackageReader(path) as reader:
+        manifest_bytes = reader.read("manifest.json")
+        manifest = reader.read_json("manifest.json")
+        problem = validate_manifest(manifest)
+        if problem:
+            raise MalformedPackageError(f"manifest.json does not follow its schema: {problem}", path=path)
+        report = VerificationReport(str(path), manifest["deposit_id"], manifest=manifest)
+        report.trust_anchors = [
+            {"role": a.role, "subject": a.subject, "fingerprint": a.fingerprint, "source": a.source}
+            for a in trust.anchors()
+        ]
+        if manifest["statement"]["deposit_id"] != manifest["deposit_id"]:
+            report.add(
+                CheckResult("statement:deposit-id", Status.FAILED, "the statement names another deposit", {})
+            )
+        _check_leaves(report, manifest)
+        index = _data_index(data)
+        used: set[str] = set()
+        for item in manifest["items"]:
+            _check_item(report, reader, item, index, used)
+        for sha, (p, _) in index.items():
+            if sha not in used:
+                report.add(
+                    CheckResult(
+                        f"data:{p}", Status.FAILED, f"{p} matches no item of this deposit", {"sha256": sha}
+                    )
+                )
+        listed = {i["path"] for i in manifest["items"] if i.get("path")}
+        extra = [
+            n
+            for n in reader.names()
+            if n not in listed
+            and n not in ALLOWED_EXTRA
+            and not n.endswith("/")
+            and not (n.startswith("certs/") and n.endswith(".pem"))
+            and not (n.startswith("proofs/timestamps/") and n.endswith(".tsr"))
+            and not (n.startswith("proofs/anchors/") and n.endswith(".json"))
+        ]
+        if extra:
+            report.add(
+                CheckResult(
+                    "package:members",
+                    Status.FAILED,
+                    f"{len(extra)} member(s) not covered by the deposit: {', '.join(extra[:5])}",
+                    {"unlisted": extra[:100]},
+                )
+            )
+        else:
+            report.add(
+                CheckResult(
+                    "package:members",
+                    Status.PASSED,
+                    "every member is listed or is a proof, certificate or signature",
+                    {},
+                )
+            )
+        gen_time = check_timestamps(report, reader, manifest, trust)
+        check_anchors(report, reader, manifest, trust, online)
+        check_signature(report, reader, manifest_bytes, trust, gen_time)
+    return report
+
+
+def item_name(item: dict[str, Any]) -> str:
+    """The display name of an item, noting a non-UTF-8 raw name."""
+    if "name_raw" in item:
+        raw = base64.b64decode(item["name_raw"])
+        return f"{item['name']} (raw bytes {raw!r})"
+    return str(item["name"])
