@@ -1,0 +1,132 @@
+"""Verification of an EVM anchor receipt: the facts offline, the transaction, block and event online."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from ..errors import ServiceError
+from ..verify.result import CheckResult, Status
+from .interface import MalformedReceipt, failed, need
+
+_HASH = re.compile(r"0x[0-9a-f]{64}")
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+ANCHORED_EVENT = "Anchored(bytes32,address,string,bytes32,bytes32)"
+"""Signature of the registry's event; keccak256 of it is the log's first topic."""
+
+
+def verify_evm_receipt(
+    receipt: Mapping[str, Any], *, online: bool, check: str, rpc_url: str | None = None
+) -> CheckResult:
+    """INDETERMINATE offline (with what to look up); online PASSED or FAILED from the node's answers."""
+    facts = _facts(receipt)
+    url = rpc_url or str(need(receipt, "rpc_url", str))
+    tx, number, roots = facts["tx_hash"], facts["block_number"], receipt["roots"]
+    reproduce = (
+        f"Ask any node of chain {facts['chain_id']} (`cast receipt {tx} --rpc-url {url}`, "
+        f"eth_getTransactionReceipt over JSON-RPC, or a block explorer) for transaction {tx}: it must be in "
+        f"block {number} with hash {facts['block_hash']}, sent to {facts['contract']}, and its log "
+        f"{facts['log_index']} must be {ANCHORED_EVENT} with deposit id {receipt['deposit_id']!r}, "
+        f"sm3Root 0x{roots.get('sm3', '00' * 32)} and sha256Root 0x{roots.get('sha256', '00' * 32)}."
+    )
+    if not online:
+        return CheckResult(
+            check,
+            Status.INDETERMINATE,
+            f"anchored on chain {facts['chain_id']} in block {facts['block_number']}; not checked offline "
+            "(verify online or look the transaction up)",
+            facts,
+            reproduce,
+        )
+    facts["node"] = url
+    try:
+        problem, seen = _online_problem(receipt, facts, url)
+    except ServiceError as exc:
+        return CheckResult(check, Status.INDETERMINATE, f"chain node unreachable: {exc}", facts, reproduce)
+    facts.update(seen)
+    if problem is not None:
+        return failed(check, problem, facts, reproduce)
+    if seen["confirmations_now"] < facts["confirmations"]:
+        detail = (
+            f"transaction has {seen['confirmations_now']} of {facts['confirmations']} required confirmations"
+        )
+        return CheckResult(check, Status.INDETERMINATE, detail, facts, reproduce)
+    where = f"chain {facts['chain_id']} block {facts['block_number']}"
+    detail = f"roots recorded in {where}, {seen['confirmations_now']} confirmations"
+    return CheckResult(check, Status.PASSED, detail, facts, reproduce)
+
+
+def _facts(receipt: Mapping[str, Any]) -> dict[str, Any]:
+    """The receipt's claims, checked for shape (MalformedReceipt otherwise)."""
+    facts: dict[str, Any] = {"anchor": "evm"}
+    for key, kind in (("chain_id", int), ("block_number", int), ("log_index", int), ("confirmations", int)):
+        facts[key] = need(receipt, key, kind)
+        if facts[key] < 0:
+            raise MalformedReceipt(f"receipt.{key} is negative")
+    for key, pattern in (("tx_hash", _HASH), ("block_hash", _HASH), ("contract", _ADDRESS)):
+        facts[key] = need(receipt, key, str)
+        if not pattern.fullmatch(facts[key]):
+            raise MalformedReceipt(f"receipt.{key} is not a 0x-prefixed hex value of the right length")
+    facts["time"] = need(receipt, "time", str)
+    if not isinstance(receipt.get("roots"), Mapping):
+        raise MalformedReceipt("receipt.roots is not an object")
+    return facts
+
+
+def _online_problem(
+    receipt: Mapping[str, Any], facts: dict[str, Any], url: str
+) -> tuple[str | None, dict[str, Any]]:
+    """(why the chain contradicts the receipt or None, what the node said). ServiceError if unreachable."""
+    from web3.exceptions import TransactionNotFound
+
+    from .evm import _hex, connect, registry_artifacts
+
+    w3 = connect(url)
+    try:
+        seen: dict[str, Any] = {"node_chain_id": int(w3.eth.chain_id)}
+        if seen["node_chain_id"] != facts["chain_id"]:
+            return (
+                f"the node serves chain {seen['node_chain_id']}, the receipt names chain {facts['chain_id']}",
+                seen,
+            )
+        try:
+            tx = w3.eth.get_transaction_receipt(facts["tx_hash"])
+        except TransactionNotFound:
+            return (
+                f"transaction {facts['tx_hash']} is not on the chain (altered, or dropped in a reorg)",
+                seen,
+            )
+        latest = int(w3.eth.block_number)
+        seen["confirmations_now"] = max(0, latest - facts["block_number"] + 1)
+        block = w3.eth.get_block(facts["block_number"]) if facts["block_number"] <= latest else None
+    except Exception as exc:  # noqa: BLE001 - any transport or decoding failure: the node cannot be used
+        raise ServiceError(f"{url}: {' '.join(str(exc).split())[:200]}") from exc
+    if block is None or _hex(block["hash"]) != facts["block_hash"]:
+        return (
+            f"block {facts['block_number']} on the chain is not {facts['block_hash']} (reorganised/altered)",
+            seen,
+        )
+    if int(tx["blockNumber"]) != facts["block_number"] or _hex(tx["blockHash"]) != facts["block_hash"]:
+        return f"the transaction is in block {tx['blockNumber']}, not in the block the receipt names", seen
+    if tx["status"] != 1 or (tx["to"] or "").lower() != facts["contract"].lower():
+        return "the transaction failed or was not sent to the registry contract", seen
+    abi, _ = registry_artifacts()
+    registry = w3.eth.contract(address=w3.to_checksum_address(facts["contract"]), abi=abi)
+    from web3.logs import DISCARD
+
+    events = [e for e in registry.events.Anchored().process_receipt(tx, errors=DISCARD)]
+    event = next((e for e in events if int(e["logIndex"]) == facts["log_index"]), None)
+    if event is None:
+        return f"the transaction has no Anchored event at log index {facts['log_index']}", seen
+    args = event["args"]
+    roots = receipt["roots"]
+    recorded = {"sm3": bytes(args["sm3Root"]).hex(), "sha256": bytes(args["sha256Root"]).hex()}
+    claimed = {alg: str(roots.get(alg, "00" * 32)) for alg in ("sm3", "sha256")}
+    if args["depositId"] != receipt["deposit_id"] or recorded != claimed:
+        return "the event on the chain holds another deposit id or other roots", seen
+    seen["block_time"] = datetime.fromtimestamp(int(block["timestamp"]), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if seen["block_time"] != facts["time"]:
+        return f"the block was made at {seen['block_time']}, not at the time the receipt gives", seen
+    return None, seen

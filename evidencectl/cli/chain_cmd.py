@@ -1,0 +1,27 @@
+"""``evidencectl chain``: deploy the EvidenceRegistry contract to an Ethereum-compatible node."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from ..anchor.evm import CHAINS_FILE, deploy_registry
+from ..config import home
+
+app = typer.Typer(help="Ethereum-compatible chains: deploy the evidence registry.", no_args_is_help=True)
+
+
+@app.command("deploy")
+def deploy_cmd(
+    rpc: str = typer.Option(..., "--rpc", help="JSON-RPC URL of the node, e.g. http://127.0.0.1:8545."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+) -> None:
+    """Deploy EvidenceRegistry with the key in $EVIDENCECTL_EVM_KEY (or [evm] keystore); remember it."""
+    base = home()
+    record = deploy_registry(rpc, base)
+    if as_json:
+        typer.echo(json.dumps({"rpc_url": rpc, **record}))
+        return
+    typer.echo(f"EvidenceRegistry deployed at {record['contract']} on chain {record['chain_id']}")
+    typer.echo(f"remembered for {rpc} in {base / CHAINS_FILE}; deposit with --anchor evm:{rpc}")
