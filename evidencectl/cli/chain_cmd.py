@@ -12,6 +12,12 @@ from ..config import home
 app = typer.Typer(help="Ethereum-compatible chains: deploy the evidence registry.", no_args_is_help=True)
 
 
+@app.callback()
+def chain() -> None:
+    """Ethereum-compatible chains: deploy the evidence registry."""
+    # An explicit callback keeps ``deploy`` a subcommand even though it is the only one.
+
+
 @app.command("deploy")
 def deploy_cmd(
     rpc: str = typer.Option(..., "--rpc", help="JSON-RPC URL of the node, e.g. http://127.0.0.1:8545."),
