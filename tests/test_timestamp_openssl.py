@@ -183,12 +183,8 @@ def test_openssl_token_with_untrusted_root_is_indeterminate(pki: Path, tmp_path:
     assert result.status is Status.INDETERMINATE
 
 
-@pytest.mark.parametrize(
-    ("eku", "critical"), [(None, False), (["time_stamping"], False), (["code_signing"], True)]
-)
-def test_signer_without_critical_timestamping_eku_fails(
-    tmp_path: Path, eku: list[str] | None, critical: bool
-) -> None:
+@pytest.mark.parametrize(("eku", "critical"), [(None, False), (["time_stamping"], False), (["code_signing"], True)])
+def test_signer_without_critical_timestamping_eku_fails(tmp_path: Path, eku: list[str] | None, critical: bool) -> None:
     # OpenSSL's TSA refuses such a certificate, so the token is signed by our TSA code with a bad certificate.
     root_key, tsa_key = generate_key("ecdsa-p256"), generate_key("ecdsa-p256")
     root = build_certificate(
@@ -211,9 +207,7 @@ def test_signer_without_critical_timestamping_eku_fails(
     digest = hashlib.sha256(b"d").digest()
     token = tsa.respond(build_request(digest, "sha256", nonce=5))
     (tmp_path / "root.pem").write_bytes(certificate_pem(root))
-    result = verify_timestamp(
-        token, digest=digest, hash_name="sha256", trust=Roots(tmp_path / "root.pem"), check="t"
-    )
+    result = verify_timestamp(token, digest=digest, hash_name="sha256", trust=Roots(tmp_path / "root.pem"), check="t")
     assert result.status is Status.FAILED
     assert "EKU" in result.detail or "extended key usage" in result.detail
 
@@ -243,7 +237,5 @@ def test_tsa_certificate_expired_at_gen_time_fails(tmp_path: Path) -> None:
     digest = hashlib.sha256(b"d").digest()
     token = tsa.respond(build_request(digest, "sha256", nonce=5))
     (tmp_path / "root.pem").write_bytes(certificate_pem(root))
-    result = verify_timestamp(
-        token, digest=digest, hash_name="sha256", trust=Roots(tmp_path / "root.pem"), check="t"
-    )
+    result = verify_timestamp(token, digest=digest, hash_name="sha256", trust=Roots(tmp_path / "root.pem"), check="t")
     assert result.status is Status.FAILED and "genTime" in result.detail

@@ -20,6 +20,7 @@ from ..errors import BadInputError, ServiceError
 from .algorithms import OID_HASHES, REQUESTABLE_HASHES, TST_INFO_OID, digest, digest_size, hash_oid
 from .interface import TimestampAuthority
 from .request import build_request, check_response, new_nonce
+from .token import TimeStampResponse
 
 POLICY_OID = "2.25.376007879076535125761060645507812047"
 """Policy of the embedded TSA: a UUID-based OID (ITU-T X.667), needing no registration."""
@@ -47,7 +48,7 @@ def _locked(path: Path) -> Iterator[None]:
 def _rejection(text: str, fail: str) -> bytes:
     """A TimeStampResp refusing a request (RFC 3161 §2.4.2) with a reason and a failInfo bit."""
     status = {"status": "rejection", "status_string": [text], "fail_info": {fail}}
-    return bytes(tsp.TimeStampResp({"status": status}).dump())
+    return bytes(TimeStampResponse({"status": status}).dump())
 
 
 class EmbeddedTSA(TimestampAuthority):
@@ -71,9 +72,7 @@ class EmbeddedTSA(TimestampAuthority):
         The new root is installed into ``base/trust/tsa/``. Safe when two processes open it at once.
         """
         if algorithm not in _ALGORITHMS:
-            raise BadInputError(
-                f"embedded TSA algorithm must be one of {', '.join(_ALGORITHMS)}, not {algorithm}"
-            )
+            raise BadInputError(f"embedded TSA algorithm must be one of {', '.join(_ALGORITHMS)}, not {algorithm}")
         folder = Path(base) / "tsa" / algorithm
         chain_path = folder / "chain.pem"
         with _locked(Path(base) / "tsa" / ".lock"):
@@ -214,9 +213,7 @@ class EmbeddedTSA(TimestampAuthority):
             ),
             "digest_algorithm": {"algorithm": hash_oid(signer_hash)},
             "signed_attrs": signed_attrs,
-            "signature_algorithm": algos.SignedDigestAlgorithm(
-                {"algorithm": _SIGNATURE_OIDS[self.algorithm]}
-            ),
+            "signature_algorithm": algos.SignedDigestAlgorithm({"algorithm": _SIGNATURE_OIDS[self.algorithm]}),
             "signature": signature,
         }
         signed_data: dict[str, Any] = {

@@ -52,9 +52,7 @@ def check_tsa_eku(cert: x509.Certificate) -> None:
         raise VerificationError("signer certificate has no extended key usage timeStamping")
     ext = found[0]
     if list(ext["extn_value"].native) != ["time_stamping"]:
-        raise VerificationError(
-            f"signer certificate EKU is {list(ext['extn_value'].native)}, not timeStamping alone"
-        )
+        raise VerificationError(f"signer certificate EKU is {list(ext['extn_value'].native)}, not timeStamping alone")
     if not ext["critical"].native:
         raise VerificationError("signer certificate EKU timeStamping is not marked critical")
 
@@ -67,9 +65,7 @@ def validate_path(
 ) -> ChainVerdict:
     """Validate ``signer`` up to one of ``roots`` at ``moment`` (pool: untrusted chain-building material)."""
     if not roots:
-        return ChainVerdict(
-            Status.INDETERMINATE, "no TSA trust anchors are configured (add one with --trust)"
-        )
+        return ChainVerdict(Status.INDETERMINATE, "no TSA trust anchors are configured (add one with --trust)")
     if is_sm2_key(signer.public_key) or any(is_sm2_key(c.public_key) for c in pool):
         return _validate_sm2(signer, pool, roots, moment)
     return _validate_pkix(signer, pool, roots, moment)
@@ -98,9 +94,7 @@ def _validate_pkix(
     try:
         path = _run(validator.async_validate_usage(set(), {"time_stamping"}))  # type: ignore[no-untyped-call]
     except cv.PathBuildingError as exc:
-        return ChainVerdict(
-            Status.INDETERMINATE, f"no path from the TSA certificate to a trusted root: {exc}"
-        )
+        return ChainVerdict(Status.INDETERMINATE, f"no path from the TSA certificate to a trusted root: {exc}")
     except (cv.PathValidationError, cv.InvalidCertificateError, cv.DisallowedAlgorithmError) as exc:
         return ChainVerdict(Status.FAILED, f"TSA certificate path invalid at genTime: {exc}")
     except cv.ValidationError as exc:
@@ -129,9 +123,7 @@ def _validate_sm2(
     cert = signer
     for _ in range(MAX_DEPTH):
         if not _valid_at(cert, moment):
-            return ChainVerdict(
-                Status.FAILED, f"certificate {cert.subject.human_friendly} not valid at genTime"
-            )
+            return ChainVerdict(Status.FAILED, f"certificate {cert.subject.human_friendly} not valid at genTime")
         if cert.dump() in root_ders:
             return ChainVerdict(Status.PASSED, "TSA certificate path valid at genTime", cert, tuple(path))
         path.append(cert)

@@ -59,9 +59,7 @@ class HttpTSA(TimestampAuthority):
                     kwargs["auth"] = self.auth
                 if self.cert:
                     kwargs["cert"] = self.cert
-                with requests.post(
-                    self.url, data=body, headers={"Content-Type": QUERY_TYPE}, **kwargs
-                ) as reply:
+                with requests.post(self.url, data=body, headers={"Content-Type": QUERY_TYPE}, **kwargs) as reply:
                     content = reply.raw.read(MAX_RESPONSE + 1, decode_content=True)
                     if reply.status_code >= 500:
                         failure = f"HTTP {reply.status_code} {reply.reason}"
@@ -91,9 +89,7 @@ class HttpTSA(TimestampAuthority):
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
         response = self._post(body)
-        check_response(
-            response, digest=digest, hash_name=hash_name, nonce=nonce, source=self.url, policy=self.policy
-        )
+        check_response(response, digest=digest, hash_name=hash_name, nonce=nonce, source=self.url, policy=self.policy)
         return response
 
 

@@ -53,6 +53,4 @@ def serve(tsa: EmbeddedTSA, host: str = "127.0.0.1", port: int = 3161) -> None:
     """Serve ``tsa`` until interrupted (waitress also caps the body at :data:`MAX_REQUEST`)."""
     import waitress
 
-    waitress.serve(
-        make_app(tsa), host=host, port=port, max_request_body_size=MAX_REQUEST, ident="evidencectl"
-    )
+    waitress.serve(make_app(tsa), host=host, port=port, max_request_body_size=MAX_REQUEST, ident="evidencectl")

@@ -95,9 +95,7 @@ def verify_with_key(
             mgf_hash = OID_HASHES.get(params["mask_gen_algorithm"]["parameters"]["algorithm"].dotted, "?")
             if params["mask_gen_algorithm"]["algorithm"].dotted != "1.2.840.113549.1.1.8":
                 raise VerificationError("RSASSA-PSS with a mask generation function other than MGF1")
-            pss = padding.PSS(
-                mgf=padding.MGF1(_hash(mgf_hash)), salt_length=int(params["salt_length"].native)
-            )
+            pss = padding.PSS(mgf=padding.MGF1(_hash(mgf_hash)), salt_length=int(params["salt_length"].native))
             key.verify(signature, data, pss, _hash(pss_hash))
         elif oid in ECDSA_OIDS:
             implied = ECDSA_OIDS[oid]
@@ -144,9 +142,7 @@ def _check_ess(attrs: cms.CMSAttributes, signer: x509.Certificate) -> None:
         if value is None:
             continue
         first = value["certs"][0]  # type: ignore[index]
-        hash_name = (
-            "sha1" if version == 1 else OID_HASHES.get(first["hash_algorithm"]["algorithm"].dotted, "?")
-        )
+        hash_name = "sha1" if version == 1 else OID_HASHES.get(first["hash_algorithm"]["algorithm"].dotted, "?")
         if hash_name == "?":
             raise VerificationError("ESSCertIDv2 uses an unknown hash algorithm")
         if first["cert_hash"].native != digest(hash_name, signer.dump()):

@@ -36,6 +36,12 @@ FAIL_INFO_BITS: dict[int, str] = {
 """PKIFailureInfo bits of RFC 3161 §2.4.2."""
 
 
+class TimeStampResponse(core.Sequence):  # type: ignore[misc]
+    """TimeStampResp of RFC 3161 §2.4.2; asn1crypto's own class wrongly makes the token mandatory."""
+
+    _fields = [("status", tsp.PKIStatusInfo), ("time_stamp_token", cms.ContentInfo, {"optional": True})]
+
+
 @dataclass(frozen=True)
 class ResponseStatus:
     """The PKIStatusInfo of a TimeStampResp (a bare token counts as granted)."""
@@ -171,7 +177,7 @@ def _decode(der: bytes) -> ParsedToken:
         status = ResponseStatus(0, "granted (bare token)")
         bare = True
     else:
-        resp = tsp.TimeStampResp.load(der, strict=True)
+        resp = TimeStampResponse.load(der, strict=True)
         status = _status_of(resp["status"])
         token = resp["time_stamp_token"]
         bare = False

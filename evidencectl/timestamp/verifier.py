@@ -60,9 +60,7 @@ def verify_timestamp(
         return result(Status.FAILED, f"the TSA did not grant a timestamp: {parsed.status.text}")
     signed = parsed.signed_data
     if len(signed["signer_infos"]) != 1:
-        return result(
-            Status.FAILED, f"malformed: token has {len(signed['signer_infos'])} signers, RFC 3161 wants one"
-        )
+        return result(Status.FAILED, f"malformed: token has {len(signed['signer_infos'])} signers, RFC 3161 wants one")
     try:
         info = info_of(parsed)
     except Exception as exc:  # hostile TSTInfo contents
@@ -106,9 +104,7 @@ def verify_timestamp(
 
     verdict = validate_path(signer, pool, roots, info.gen_time)
     if verdict.anchor is not None:
-        facts["trust_anchor"] = (
-            f"{name_text(verdict.anchor.subject)} (sha256 {fingerprint(verdict.anchor.dump())})"
-        )
+        facts["trust_anchor"] = f"{name_text(verdict.anchor.subject)} (sha256 {fingerprint(verdict.anchor.dump())})"
     if verdict.status is not Status.PASSED:
         return result(verdict.status, verdict.detail)
     return result(
