@@ -14,14 +14,15 @@ import warnings
 from pathlib import Path
 from typing import Any, Literal
 
+from asn1crypto import algos, pem
 from asn1crypto import keys as asn1_keys
-from asn1crypto import pem
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from tongsuopy.crypto import hashes as t_hashes
 from tongsuopy.crypto import serialization as t_serialization
 from tongsuopy.crypto.asymciphers import ec as t_ec
+from tongsuopy.crypto.exceptions import InternalError as TongsuoInternalError
 from tongsuopy.crypto.exceptions import InvalidSignature as TongsuoInvalidSignature
 from tongsuopy.crypto.exceptions import UnsupportedAlgorithm as TongsuoUnsupportedAlgorithm
 
@@ -289,9 +290,11 @@ def verify_signature(spki_der: bytes, signature: bytes, data: bytes, hash_name: 
         if kind == "sm2":
             if hash_name not in (None, "sm3"):
                 raise BadInputError(f"SM2 signatures use SM3, not {hash_name}")
+            if not _is_der_signature(signature):
+                return False  # tongsuopy reports malformed signatures as internal errors
             try:
                 _sm2_public_key(spki_der).verify(signature, data, t_ec.ECDSA(t_hashes.SM3()))
-            except TongsuoInvalidSignature:
+            except (TongsuoInvalidSignature, TongsuoInternalError):
                 return False
             return True
         public: Any = serialization.load_der_public_key(spki_der)
@@ -312,6 +315,15 @@ def verify_signature(spki_der: bytes, signature: bytes, data: bytes, hash_name: 
             return False
         raise BadInputError(f"unusable public key ({kind}): {exc}") from exc
     return True
+
+
+def _is_der_signature(signature: bytes) -> bool:
+    """True when ``signature`` is a strict DER ``SEQUENCE {r, s}`` of two positive integers."""
+    try:
+        sig = algos.DSASignature.load(signature, strict=True)
+        return int(sig["r"].native) > 0 and int(sig["s"].native) > 0
+    except (ValueError, TypeError):
+        return False
 
 
 def _hash(name: str) -> hashes.HashAlgorithm:

@@ -176,9 +176,7 @@ def import_certificate(base: Path, name: str | None, cert_file: Path) -> Deposit
     return describe(key_path)
 
 
-def load_depositor_key(
-    base: Path, name: str | None, passphrase: bytes | None
-) -> tuple[SigningKey, list[bytes]]:
+def load_depositor_key(base: Path, name: str | None, passphrase: bytes | None) -> tuple[SigningKey, list[bytes]]:
     """The signing key and its certificate chain (DER, leaf first) for ``deposit --sign``."""
     key_path, _pub, cert_path = _paths(keys_dir(base), resolve_key_name(base, name))
     key = load_private_key(key_path, passphrase)

@@ -12,9 +12,7 @@ from pathlib import Path
 from ..errors import BadInputError, UsageError
 
 
-def read_passphrase(
-    env: str | None, file: Path | None, prompt: bool, *, confirm: bool = False
-) -> bytes | None:
+def read_passphrase(env: str | None, file: Path | None, prompt: bool, *, confirm: bool = False) -> bytes | None:
     """The passphrase from the variable named ``env``, the first line of ``file``, or a getpass prompt.
 
     Returns None when no source is given and ``prompt`` is false. ``confirm`` asks twice at a prompt

@@ -18,9 +18,7 @@ PBKDF2_ITERATIONS = 600_000
 """OWASP's 2023 figure for PBKDF2-HMAC-SHA256; about a quarter of a second per key load here."""
 
 
-def encrypt_pkcs8(
-    private_key_info_der: bytes, passphrase: bytes, iterations: int = PBKDF2_ITERATIONS
-) -> bytes:
+def encrypt_pkcs8(private_key_info_der: bytes, passphrase: bytes, iterations: int = PBKDF2_ITERATIONS) -> bytes:
     """Wrap an unencrypted PKCS#8 ``PrivateKeyInfo`` DER into an ``EncryptedPrivateKeyInfo`` DER."""
     salt, iv = os.urandom(16), os.urandom(16)
     kdf = PBKDF2HMAC(algorithm=hashes.SHA256(), length=32, salt=salt, iterations=iterations)

@@ -78,9 +78,7 @@ def verify_manifest_signature(
     except BadInputError as exc:
         return result(Status.FAILED, f"the manifest signature cannot be checked: {exc}")
     if not good:
-        return result(
-            Status.FAILED, f"the manifest signature by {facts['signer']} does not match manifest.json"
-        )
+        return result(Status.FAILED, f"the manifest signature by {facts['signer']} does not match manifest.json")
     if signing_time is not None:
         try:
             check_validity(cert, signing_time)

@@ -100,9 +100,7 @@ def build_certificate(
         },
     ]
     if extended_key_usage:
-        extensions.append(
-            {"extn_id": "extended_key_usage", "critical": eku_critical, "extn_value": extended_key_usage}
-        )
+        extensions.append({"extn_id": "extended_key_usage", "critical": eku_critical, "extn_value": extended_key_usage})
     tbs = asn1_x509.TbsCertificate(
         {
             "version": "v3",
