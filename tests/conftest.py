@@ -1,0 +1,52 @@
+"""Shared fixtures: an isolated data directory per test and a command-line runner."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ASSETS = Path(__file__).parent / "assets"
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+@pytest.fixture(autouse=True)
+def evidencectl_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every test gets its own EVIDENCECTL_HOME (embedded TSA, ledger, registry, trust store)."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("EVIDENCECTL_HOME", str(home))
+    yield home
+
+
+@dataclass
+class CliResult:
+    """Exit code and captured output of one command line."""
+
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+    """Run ``evidencectl ARGS...`` in-process through the real entry point and capture its output."""
+    from evidencectl.cli.main import main
+
+    def run(*args: str | Path) -> CliResult:
+        capsys.readouterr()
+        code = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def sample_dir(tmp_path: Path) -> Path:
+    """A copy of examples/evidence to deposit."""
+    dst = tmp_path / "evidence"
+    shutil.copytree(EXAMPLES / "evidence", dst)
+    return dst

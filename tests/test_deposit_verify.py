@@ -1,0 +1,176 @@
+"""Deposit and verify end to end through the command line, on the embedded defaults."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from evidencectl.package.schema import validate
+
+
+def _deposit(cli, *args: str | Path):  # type: ignore[no-untyped-def]
+    res = cli("deposit", *args, "--json")
+    assert res.code == 0, res.err
+    doc = json.loads(res.out)
+    assert validate(doc, "deposit-result") is None
+    return doc
+
+
+def test_deposit_then_verify_passes_with_every_check_listed(cli, sample_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "case-42.evp"
+    doc = _deposit(cli, sample_dir, "-o", out, "--case", "（2026）渝0103民初1234号", "--depositor", "张律师")
+    assert doc["status"] == "complete" and doc["items"] == 4
+    assert sorted(doc["timestamps"]) == ["proofs/timestamps/local.sha256.tsr", "proofs/timestamps/local.sm3.tsr"]
+    assert doc["anchors"] == ["proofs/anchors/local.json"]
+    res = cli("verify", out, "--json")
+    assert res.code == 0, res.out
+    report = json.loads(res.out)
+    assert validate(report, "verification") is None
+    assert report["verdict"] == "PASSED"
+    names = {c["check"] for c in report["checks"]}
+    assert {"digest:evidence/contract.txt", "inclusion:statement", "timestamp:local.sm3",
+            "timestamp:local.sha256", "anchor:local"} <= names
+    assert all(c["status"] == "PASSED" for c in report["checks"])
+    assert report["trust_anchors"], "the report names the trust anchors it used"
+    text = cli("verify", out)
+    assert text.code == 0 and "Verdict: PASSED" in text.out
+
+
+def test_inspect_json_is_the_manifest(cli, sample_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "p.evp"
+    _deposit(cli, sample_dir, "-o", out, "--case", "C-1")
+    res = cli("inspect", out, "--json")
+    manifest = json.loads(res.out)
+    assert validate(manifest, "manifest") is None
+    assert manifest["statement"]["case"] == "C-1"
+    assert {i["name"] for i in manifest["items"]} == {
+        "evidence/chat-export.txt", "evidence/contract.txt",
+        "evidence/photos/screenshot-1.png", "evidence/photos/screenshot-2.png"}
+
+
+def test_hash_only_verifies_with_data_and_fails_on_altered_data(cli, tmp_path: Path) -> None:
+    f = tmp_path / "big.bin"
+    f.write_bytes(os.urandom(700_000))
+    out = tmp_path / "h.evp"
+    _deposit(cli, f, "-o", out, "--hash-only")
+    res = cli("verify", out)
+    assert res.code == 3, "without the original the digest check is indeterminate"
+    assert cli("verify", out, "--data", f).code == 0
+    altered = tmp_path / "altered.bin"
+    data = bytearray(f.read_bytes())
+    data[123_456] ^= 0x01
+    altered.write_bytes(bytes(data))
+    res = cli("verify", out, "--data", altered)
+    assert res.code == 1
+    assert "matches no item" in res.out
+
+
+def test_stdin_and_path_list_with_checked_sums(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import hashlib
+    import io
+    import sys
+
+    a = tmp_path / "a.txt"
+    a.write_text("alpha")
+    lst = tmp_path / "list.txt"
+    lst.write_text(f"{hashlib.sha256(b'alpha').hexdigest()}  {a}\n")
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"from a pipe")))
+    out = tmp_path / "s.evp"
+    doc = _deposit(cli, "-", "--from-list", lst, "-o", out)
+    assert doc["items"] == 2
+    assert cli("verify", out).code == 0
+    lst.write_text(f"{'0' * 64}  {a}\n")
+    res = cli("deposit", "--from-list", lst, "-o", tmp_path / "bad.evp")
+    assert res.code == 4 and "differs from the list" in res.err
+    assert not (tmp_path / "bad.evp").exists()
+
+
+def test_non_utf8_file_name_is_kept_losslessly(cli, tmp_path: Path) -> None:
+    import base64
+
+    folder = tmp_path / "raw"
+    folder.mkdir()
+    raw_name = b"\xb3\xa4\xb3\xc7.txt"  # GBK bytes, not UTF-8
+    (Path(os.fsdecode(bytes(folder))) / os.fsdecode(raw_name)).write_bytes(b"gbk named")
+    out = tmp_path / "n.evp"
+    _deposit(cli, folder, "-o", out)
+    manifest = json.loads(cli("inspect", out, "--json").out)
+    (item,) = manifest["items"]
+    assert base64.b64decode(item["name_raw"]) == b"raw/" + raw_name
+    assert item["metadata"]["name_not_utf8"] is True
+    assert cli("verify", out).code == 0
+
+
+def test_extract_discloses_one_item_that_verifies_alone(cli, sample_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "all.evp"
+    _deposit(cli, sample_dir, "-o", out)
+    one = tmp_path / "one.evp"
+    res = cli("extract", out, "--item", "evidence/contract.txt", "-o", one)
+    assert res.code == 0, res.err
+    res = cli("verify", one, "--json")
+    assert res.code == 0, res.out
+    import zipfile
+
+    with zipfile.ZipFile(one) as z:
+        names = z.namelist()
+        manifest = z.read("manifest.json").decode()
+    assert "evidence/evidence/contract.txt" in names
+    assert not any("screenshot" in n or "chat-export" in n for n in names)
+    assert "screenshot" not in manifest and "chat-export" not in manifest
+    assert cli("extract", out, "--item", "nope", "-o", tmp_path / "x.evp").code == 2
+
+
+def test_cases_and_custody_log(cli, sample_dir: Path, tmp_path: Path, evidencectl_home: Path) -> None:
+    out = tmp_path / "c.evp"
+    doc = _deposit(cli, sample_dir, "-o", out, "--case", "C-9")
+    cases = json.loads(cli("cases", "--json").out)["deposits"]
+    assert [c["deposit_id"] for c in cases] == [doc["deposit_id"]]
+    cli("verify", out)
+    log = json.loads(cli("log", "--json").out)["entries"]
+    assert [e["event"] for e in log] == ["deposit", "verify"]
+    assert cli("log", "--verify").code == 0
+    import sqlite3
+
+    db = sqlite3.connect(evidencectl_home / "registry.sqlite")
+    db.execute("UPDATE custody SET detail = '{\"verdict\": \"FAILED\"}' WHERE seq = 2")
+    db.commit()
+    db.close()
+    res = cli("log", "--verify", "--json")
+    assert res.code == 1
+    assert json.loads(res.out)["first_break"] == 2
+
+
+def test_existing_output_is_not_overwritten_without_force(cli, sample_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "p.evp"
+    _deposit(cli, sample_dir, "-o", out)
+    before = out.read_bytes()
+    res = cli("deposit", sample_dir, "-o", out)
+    assert res.code == 2 and "--force" in res.err
+    assert out.read_bytes() == before
+    _deposit(cli, sample_dir, "-o", out, "--force")
+    assert out.read_bytes() != before
+
+
+def test_changing_the_case_number_fails_verification(cli, sample_dir: Path, tmp_path: Path) -> None:
+    import zipfile
+
+    from evidencectl.package.canonical import canonical_json
+
+    out = tmp_path / "p.evp"
+    _deposit(cli, sample_dir, "-o", out, "--case", "A-1")
+    forged = tmp_path / "forged.evp"
+    with zipfile.ZipFile(out) as src, zipfile.ZipFile(forged, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "manifest.json":
+                m = json.loads(data)
+                m["statement"]["case"] = "A-2"
+                data = canonical_json(m)
+            dst.writestr(info, data)
+    res = cli("verify", forged, "--json")
+    assert res.code == 1
+    failed = [c["check"] for c in json.loads(res.out)["checks"] if c["status"] == "FAILED"]
+    assert failed == ["inclusion:statement"]
