@@ -62,9 +62,7 @@ def run(token: str, hash_name: str, roots: list[str], extra: list[str], data: by
 
 
 @pytest.mark.parametrize(("token", "hash_name", "roots", "extra"), CASES, ids=[c[0] for c in CASES])
-def test_real_token_passes_at_gen_time(
-    token: str, hash_name: str, roots: list[str], extra: list[str]
-) -> None:
+def test_real_token_passes_at_gen_time(token: str, hash_name: str, roots: list[str], extra: list[str]) -> None:
     result = run(token, hash_name, roots, extra)
     assert result.status is Status.PASSED, result.detail
     assert result.facts["gen_time"].startswith(("2017", "2018", "2025"))
@@ -121,9 +119,7 @@ def test_expected_nonce_checked() -> None:
     digest = hashlib.sha256((ASSETS / "04_globalsign_2017/data.txt").read_bytes()).digest()
     nonce = parse_timestamp(data).nonce
     trust = Roots(certs("04_globalsign_2017", "chain_from_token.pem"))
-    ok = verify_timestamp(
-        data, digest=digest, hash_name="sha256", trust=trust, check="t", expected_nonce=nonce
-    )
+    ok = verify_timestamp(data, digest=digest, hash_name="sha256", trust=trust, check="t", expected_nonce=nonce)
     assert ok.status is Status.PASSED
     bad = verify_timestamp(data, digest=digest, hash_name="sha256", trust=trust, check="t", expected_nonce=1)
     assert bad.status is Status.FAILED and "nonce" in bad.detail
@@ -145,9 +141,7 @@ def test_altered_tst_info_fails() -> None:
     assert result.status is Status.FAILED and "messageDigest" in result.detail
 
 
-@pytest.mark.parametrize(
-    "blob", [b"", b"\x30\x03\x02\x01", b"<html><body>502 Bad Gateway</body></html>", b"\x00" * 40]
-)
+@pytest.mark.parametrize("blob", [b"", b"\x30\x03\x02\x01", b"<html><body>502 Bad Gateway</body></html>", b"\x00" * 40])
 def test_garbage_is_malformed(blob: bytes) -> None:
     result = verify_timestamp(blob, digest=b"\0" * 32, hash_name="sha256", trust=Roots([]), check="t")
     assert result.status is Status.FAILED and result.detail.startswith("malformed:")
@@ -158,9 +152,7 @@ def test_garbage_is_malformed(blob: bytes) -> None:
 def test_truncated_response_is_malformed() -> None:
     data = (ASSETS / "06_sigstage_2025/response-sha256.tsr").read_bytes()
     for cut in (10, len(data) // 2, len(data) - 1):
-        result = verify_timestamp(
-            data[:cut], digest=b"\0" * 32, hash_name="sha256", trust=Roots([]), check="t"
-        )
+        result = verify_timestamp(data[:cut], digest=b"\0" * 32, hash_name="sha256", trust=Roots([]), check="t")
         assert result.detail.startswith("malformed:"), cut
 
 
@@ -168,3 +160,34 @@ def test_parse_facts() -> None:
     info = parse_timestamp((ASSETS / "01_freetsa_2017/token.tst").read_bytes())
     assert info.bare_token and info.hash_algorithm == "sha384" and info.accuracy == 1.5001
     assert info.facts()["gen_time"] == "2017-12-18T17:34:16.800812Z"
+
+
+def test_two_signers_is_malformed() -> None:
+    from asn1crypto import cms
+
+    token = cms.ContentInfo.load((ASSETS / "03_digicert_2018/token.tst").read_bytes())
+    signed = token["content"]
+    infos = signed["signer_infos"]
+    doubled = cms.SignerInfos([infos[0], infos[0]])
+    two = cms.ContentInfo(
+        {
+            "content_type": "signed_data",
+            "content": cms.SignedData(
+                {
+                    "version": signed["version"],
+                    "digest_algorithms": signed["digest_algorithms"],
+                    "encap_content_info": signed["encap_content_info"],
+                    "certificates": signed["certificates"],
+                    "signer_infos": doubled,
+                }
+            ),
+        }
+    )
+    result = verify_timestamp(
+        two.dump(),
+        digest=hashlib.sha256((ASSETS / "03_digicert_2018/data.txt").read_bytes()).digest(),
+        hash_name="sha256",
+        trust=Roots(certs("03_digicert_2018", "DigiCert_Assured_ID_Root_CA.pem")),
+        check="t",
+    )
+    assert result.status is Status.FAILED and result.detail.startswith("malformed:") and "2 signers" in result.detail
