@@ -129,9 +129,7 @@ def analyze(
 
 def _clean_child(part: ChildPart) -> ChildPart:
     # One last pass so that no float or lone surrogate from a parser reaches canonical JSON.
-    return replace(
-        part, metadata=to_json(part.metadata), children=tuple(_clean_child(c) for c in part.children)
-    )
+    return replace(part, metadata=to_json(part.metadata), children=tuple(_clean_child(c) for c in part.children))
 
 
 def _compatible(claimed: str, result: Analysis) -> bool:

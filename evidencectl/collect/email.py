@@ -23,6 +23,8 @@ from .text import decode_bytes, decode_header_value, excerpt
 
 #: Characters of decoded body text kept in a body part's metadata (the full text is in its data).
 TEXT_EXCERPT = 2000
+#: Deepest nesting of multiparts and attached messages followed (a crafted mail can nest without end).
+MAX_DEPTH = 12
 _ADDRESS_HEADERS = ("From", "To", "Cc", "Reply-To", "Sender")
 _SINGLE_HEADERS = (
     "Subject",
@@ -77,25 +79,30 @@ def header_metadata(msg: email.message.Message, warnings: list[str]) -> dict[str
     """From, To, Cc, Date (raw and UTC), Subject, Message-ID, In-Reply-To and the Received chain."""
     meta: dict[str, Any] = {}
     for name in _ADDRESS_HEADERS:
-        raw = msg.get_all(name)
+        raw = _raw_all(msg, name)
         if raw:
             texts = [_decoded(str(v), name, warnings) for v in raw]
             meta[name.lower()] = {"text": ", ".join(texts), "addresses": _addresses(", ".join(texts))}
     for name in _SINGLE_HEADERS:
-        raw_value = msg.get(name)
-        if raw_value is not None:
-            meta[name.lower()] = _decoded(str(raw_value), name, warnings)
-    date = msg.get("Date")
-    if date is not None:
+        values = _raw_all(msg, name)
+        if values:
+            meta[name.lower()] = _decoded(values[0], name, warnings)
+    dates = _raw_all(msg, "Date")
+    if dates:
+        date = dates[0]
         iso, problem = parse_date(str(date))
         meta["date"] = {"raw": " ".join(str(date).split()), "utc": iso}
         if problem:
             warnings.append(f"Date header: {problem}")
-    meta["received"] = [
-        parse_received(_decoded(str(v), "Received", warnings)) for v in msg.get_all("Received", [])
-    ]
+    meta["received"] = [parse_received(_decoded(str(v), "Received", warnings)) for v in _raw_all(msg, "Received")]
     meta["header_count"] = len(msg.keys())
     return meta
+
+
+def _raw_all(msg: email.message.Message, name: str) -> list[str]:
+    # raw_items() keeps raw 8-bit header bytes as surrogate escapes; get() would turn them into U+FFFD.
+    key = name.lower()
+    return [str(v) for k, v in msg.raw_items() if k.lower() == key]
 
 
 def _decoded(raw: str, name: str, warnings: list[str]) -> str:
@@ -113,12 +120,20 @@ def _filename(part: email.message.Message, warnings: list[str]) -> str | None:
     return None if name is None else _decoded(str(name), "filename", warnings)
 
 
-def mime_parts(msg: email.message.Message, warnings: list[str], namer: PartNamer) -> list[ChildPart]:
-    """Walk the MIME tree of ``msg``: bodies, attachments and other leaf parts, in document order."""
+def _leaves(part: email.message.Message, depth: int = 0) -> list[email.message.Message]:
+    # Like walk(), but an attached message (message/rfc822) is a leaf: its parts belong to it, not to us.
+    if part.get_content_type() == "message/rfc822" and depth > 0:
+        return [part]
+    payload = part.get_payload()
+    if not part.is_multipart() or not isinstance(payload, list) or depth > MAX_DEPTH:
+        return [part]
+    return [leaf for sub in payload if isinstance(sub, email.message.Message) for leaf in _leaves(sub, depth + 1)]
+
+
+def mime_parts(msg: email.message.Message, warnings: list[str], namer: PartNamer, depth: int = 0) -> list[ChildPart]:
+    """The leaf parts of ``msg`` (bodies, attachments, attached messages, others) in document order."""
     out: list[ChildPart] = []
-    for part in msg.walk():
-        if part.is_multipart():
-            continue
+    for part in _leaves(msg):
         ctype = part.get_content_type()
         disposition = (part.get_content_disposition() or "").lower()
         filename = _filename(part, warnings)
@@ -137,7 +152,7 @@ def mime_parts(msg: email.message.Message, warnings: list[str], namer: PartNamer
             meta["transfer_encoding"] = str(part.get("Content-Transfer-Encoding")).strip().lower()
         if part.get("Content-ID"):
             meta["content_id"] = str(part.get("Content-ID")).strip()
-        if filename is not None or disposition == "attachment":
+        if filename is not None or disposition == "attachment" or ctype == "message/rfc822":
             meta["filename"] = filename
             kind, name = "attachment", namer.attachment(filename, ctype)
         elif part.get_content_maintype() == "text" and ctype in ("text/plain", "text/html"):
@@ -151,11 +166,11 @@ def mime_parts(msg: email.message.Message, warnings: list[str], namer: PartNamer
         else:
             kind, name = "part", namer.part(ctype)
         children: tuple[ChildPart, ...] = ()
-        if ctype == "message/rfc822" and data:
+        if ctype == "message/rfc822" and data and depth < MAX_DEPTH:
             inner_warnings: list[str] = []
             inner_msg = email.message_from_bytes(data, policy=email.policy.compat32)
             meta["message"] = header_metadata(inner_msg, inner_warnings)
-            children = tuple(mime_parts(inner_msg, inner_warnings, PartNamer()))
+            children = tuple(mime_parts(inner_msg, inner_warnings, PartNamer(), depth + 1))
             warnings.extend(f"{name}: {w}" for w in inner_warnings)
         out.append(ChildPart(name, kind, ctype, data, meta, children))
     return out

@@ -65,9 +65,7 @@ def parse_exif(data: bytes) -> tuple[dict[str, Any], list[str]]:
             return out, problems
         for tag, name in _BASE_TAGS.items():
             if tag in exif:
-                out[name] = (
-                    exif[tag] if name == "Orientation" and isinstance(exif[tag], int) else _render(exif[tag])
-                )
+                out[name] = exif[tag] if name == "Orientation" and isinstance(exif[tag], int) else _render(exif[tag])
         for ifd_tag, names, key in ((_EXIF_IFD, _EXIF_TAGS, None), (_GPS_IFD, ExifTags.GPSTAGS, "GPS")):
             try:
                 ifd = exif.get_ifd(ifd_tag)
@@ -75,9 +73,7 @@ def parse_exif(data: bytes) -> tuple[dict[str, Any], list[str]]:
                 problems.append(f"IFD {ifd_tag:#x} not readable: {type(exc).__name__}: {exc}"[:300])
                 continue
             if ifd_tag in exif and not ifd:
-                problems.append(
-                    f"IFD {ifd_tag:#x} points to offset {exif[ifd_tag]!s} but holds no readable tag"
-                )
+                problems.append(f"IFD {ifd_tag:#x} points to offset {exif[ifd_tag]!s} but holds no readable tag")
             target = out.setdefault(key, {}) if key else out
             for tag, value in ifd.items():
                 if tag in names:
@@ -85,9 +81,7 @@ def parse_exif(data: bytes) -> tuple[dict[str, Any], list[str]]:
         if "GPS" in out and not out["GPS"]:
             del out["GPS"]
     problems.extend(str(w.message)[:300] for w in caught)
-    dates = [
-        (n, out.get(n), "%Y:%m:%d %H:%M:%S") for n in ("DateTime", "DateTimeOriginal", "DateTimeDigitized")
-    ]
+    dates = [(n, out.get(n), "%Y:%m:%d %H:%M:%S") for n in ("DateTime", "DateTimeOriginal", "DateTimeDigitized")]
     dates.append(("GPSDateStamp", out.get("GPS", {}).get("GPSDateStamp"), "%Y:%m:%d"))
     for name, value, fmt in dates:
         if isinstance(value, str) and not _valid_date(value, fmt):

@@ -58,6 +58,9 @@ def analyze_image(path: Path, media_type: str) -> Analysis:
                 if chunk["keyword"].lower() == "raw profile type exif":
                     exif_bytes = raw_profile_exif(chunk.get("full_text", chunk["text"]))
     info = _pillow_header(path, problems)
+    if not info and "png_width" in meta:
+        # Pillow refuses a PNG with a damaged chunk before IDAT; IHDR read here still tells the size.
+        info = {"format": "PNG", "width": meta["png_width"], "height": meta["png_height"]}
     meta.update({k: v for k, v in info.items() if k not in ("exif", "xmp", "info")})
     if exif_bytes is None and isinstance(info.get("exif"), bytes):
         exif_bytes = info["exif"]
@@ -121,7 +124,5 @@ def _iptc(im: Any, problems: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for (record, dataset), value in sorted(iptc.items()):
         values = value if isinstance(value, list) else [value]
-        out[f"{record}:{dataset}"] = [
-            v.decode("utf-8", "replace")[:1000] for v in values if isinstance(v, bytes)
-        ]
+        out[f"{record}:{dataset}"] = [v.decode("utf-8", "replace")[:1000] for v in values if isinstance(v, bytes)]
     return {"iptc": out}

@@ -22,9 +22,7 @@ _LOG = logging.getLogger("evidencectl.collect.mailauth")
 _LOG.addHandler(logging.NullHandler())
 _LOG.propagate = False
 
-_ZONE_LINE = re.compile(
-    r"^(?P<name>[A-Za-z0-9._-]+\.?)\s+(?:\d+\s+)?(?:IN\s+)?TXT\s+(?P<rest>.+)$", re.IGNORECASE
-)
+_ZONE_LINE = re.compile(r"^(?P<name>[A-Za-z0-9._-]+\.?)\s+(?:\d+\s+)?(?:IN\s+)?TXT\s+(?P<rest>.+)$", re.IGNORECASE)
 _QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
 
 
@@ -108,9 +106,13 @@ def _run(check: Callable[[], Any]) -> tuple[str, str, Any]:
         value = check()
     except KeyUnavailable as exc:
         return "not checked", str(exc), None
+    except ImportError as exc:  # e.g. Ed25519 needs PyNaCl: a limit of this machine, not of the mail
+        return "not checked", f"cannot check here: {exc}", None
     except dkim.ValidationError as exc:
         return "fail", str(exc), None
     except dkim.DKIMException as exc:
+        if type(exc).__name__ == "NaClNotFoundError":
+            return "not checked", f"cannot check here: {exc}", None
         return "fail", f"{type(exc).__name__}: {exc}", None
     except Exception as exc:  # dkimpy raises plain errors on some malformed input
         return "fail", f"malformed signature: {type(exc).__name__}: {exc}", None
@@ -156,9 +158,7 @@ def check_arc(message: bytes, keys: Mapping[str, bytes] | None, offline: bool) -
     if not any(n.lower() == b"arc-seal" for n, _ in _headers(message)):
         return None
     source = _KeySource(keys, offline)
-    status, reason, value = _run(
-        lambda: dkim.ARC(message, logger=_LOG, timeout=DNS_TIMEOUT).verify(dnsfunc=source)
-    )
+    status, reason, value = _run(lambda: dkim.ARC(message, logger=_LOG, timeout=DNS_TIMEOUT).verify(dnsfunc=source))
     if status == "ok":
         cv, _details, why = value
         cv_text = (cv or b"none").decode("ascii", "replace") if isinstance(cv, bytes) else str(cv)

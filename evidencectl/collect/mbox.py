@@ -74,6 +74,4 @@ def analyze_mbox(data: bytes, *, dkim_keys: Mapping[str, bytes] | None, offline:
         name = namer.message(index)
         warnings.extend(f"{name}: {p}" for p in problems)
         children.append(ChildPart(name, "message", "message/rfc822", raw, info, parts))
-    return Analysis(
-        "mbox", "application/mbox", {"mbox": {"messages": len(children)}}, tuple(children), tuple(warnings)
-    )
+    return Analysis("mbox", "application/mbox", {"mbox": {"messages": len(children)}}, tuple(children), tuple(warnings))

@@ -91,7 +91,11 @@ def decode_header_value(raw: str | None) -> tuple[str, list[str]]:
         return clean_str(raw), [f"header not decodable: {exc}"]
     pieces: list[str] = []
     for value, charset in chunks:
-        data = value.encode("ascii", "surrogateescape") if isinstance(value, str) else value
+        if isinstance(value, str) and not _has_surrogates(value):
+            pieces.append(value)  # already text (the parser decoded RFC 2231 or it is plain ASCII)
+            continue
+        # Surrogate escapes stand for raw 8-bit bytes; turn them back into bytes and decode properly.
+        data = value.encode("utf-8", "surrogateescape") if isinstance(value, str) else value
         text, used, exact = decode_bytes(data, charset)
         if not exact:
             problems.append(f"declared charset {charset or 'none'} does not fit; read as {used}")
@@ -114,6 +118,10 @@ def _join_chunks(pieces: list[str], chunks: list[tuple[Any, str | None]]) -> str
                 out.append(" ")
         out.append(piece)
     return "".join(out)
+
+
+def _has_surrogates(value: str) -> bool:
+    return not value.isascii() and any("\ud800" <= ch <= "\udfff" for ch in value)
 
 
 def clean_str(value: str) -> str:
