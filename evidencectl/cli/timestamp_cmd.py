@@ -48,9 +48,7 @@ def request_cmd(
     file: Path = typer.Argument(..., help="The file to timestamp (only its digest is sent)."),
     tsa: str = typer.Option("local", "--tsa", help="'local' (embedded TSA) or an http(s):// TSA URL."),
     hash_name: HashName = typer.Option(HashName.sha256, "--hash", help="Imprint hash algorithm."),
-    output: Path | None = typer.Option(
-        None, "-o", "--output", help="Where to write the response (FILE.tsr)."
-    ),
+    output: Path | None = typer.Option(None, "-o", "--output", help="Where to write the response (FILE.tsr)."),
     force: bool = typer.Option(False, "--force", help="Overwrite OUTPUT if it exists."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
