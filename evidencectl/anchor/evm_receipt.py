@@ -49,12 +49,11 @@ def verify_evm_receipt(
     if problem is not None:
         return failed(check, problem, facts, reproduce)
     if seen["confirmations_now"] < facts["confirmations"]:
-        detail = (
-            f"transaction has {seen['confirmations_now']} of {facts['confirmations']} required confirmations"
-        )
+        detail = f"transaction has {seen['confirmations_now']} of {facts['confirmations']} required confirmations"
         return CheckResult(check, Status.INDETERMINATE, detail, facts, reproduce)
     where = f"chain {facts['chain_id']} block {facts['block_number']}"
-    detail = f"roots recorded in {where}, {seen['confirmations_now']} confirmations"
+    count = seen["confirmations_now"]
+    detail = f"roots recorded in {where}, {count} confirmation{'' if count == 1 else 's'}"
     return CheckResult(check, Status.PASSED, detail, facts, reproduce)
 
 
@@ -75,9 +74,7 @@ def _facts(receipt: Mapping[str, Any]) -> dict[str, Any]:
     return facts
 
 
-def _online_problem(
-    receipt: Mapping[str, Any], facts: dict[str, Any], url: str
-) -> tuple[str | None, dict[str, Any]]:
+def _online_problem(receipt: Mapping[str, Any], facts: dict[str, Any], url: str) -> tuple[str | None, dict[str, Any]]:
     """(why the chain contradicts the receipt or None, what the node said). ServiceError if unreachable."""
     from web3.exceptions import TransactionNotFound
 

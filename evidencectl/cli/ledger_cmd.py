@@ -22,7 +22,7 @@ def verify_cmd(as_json: bool = typer.Option(False, "--json", help="Print one JSO
     if as_json:
         typer.echo(json.dumps(audit.to_json(), ensure_ascii=False))
     elif audit.ok:
-        typer.echo(f"ledger intact: {audit.blocks} blocks, head {audit.head_hash or '-'}")
+        typer.echo(f"ledger intact: {_blocks(audit.blocks)}, head {audit.head_hash or '-'}")
     else:
         typer.echo(f"ledger BROKEN at block {audit.first_broken}: {audit.problem}")
     if not audit.ok:
@@ -38,7 +38,7 @@ def show_cmd(as_json: bool = typer.Option(False, "--json", help="Print one JSON 
         doc = {"ledger_id": ledger.ledger_id, "node_key_id": ledger.key.key_id, "blocks": blocks}
         typer.echo(json.dumps(doc, ensure_ascii=False))
         return
-    table = Table(title=f"ledger {ledger.ledger_id} ({len(blocks)} blocks)")
+    table = Table(title=f"ledger {ledger.ledger_id} ({_blocks(len(blocks))})")
     for column in ("height", "time", "hash", "deposits"):
         table.add_column(column)
     for block in blocks:
@@ -46,3 +46,7 @@ def show_cmd(as_json: bool = typer.Option(False, "--json", help="Print one JSON 
         deposits = ", ".join(str((e or {}).get("deposit_id", "?")) for e in block["entries"])
         table.add_row(str(block["height"]), str(header.get("time", "?")), block["hash"][:16] + "…", deposits)
     Console(soft_wrap=True).print(table)
+
+
+def _blocks(count: int) -> str:
+    return f"{count} block" if count == 1 else f"{count} blocks"
