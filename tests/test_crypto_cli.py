@@ -160,3 +160,21 @@ def test_every_command_has_help() -> None:
     assert "--passphrase" not in CliRunner().invoke(app, ["keys", "generate", "--help"]).output.replace(
         "--passphrase-env", ""
     ).replace("--passphrase-file", "")
+
+
+def test_signing_identity_for_deposit(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from evidencectl.crypto.depositor import load_signing_identity
+    from evidencectl.crypto.x509 import certificate_summary
+
+    run("keys", "generate", "--name", "gina", "--passphrase-env", "DEPOSITOR_PW")
+    key, cert = load_signing_identity(home, None, "DEPOSITOR_PW", None)
+    assert cert is not None and certificate_summary(cert)["key_fingerprint"] == key.key_id
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    with pytest.raises(KeyFileError, match="passphrase-env"):
+        load_signing_identity(home, None, None, None)
+    # A bare OpenSSL key gets a self-signed certificate naming its key.
+    subprocess.run(["openssl", "genpkey", "-algorithm", "SM2", "-out", str(tmp_path / "o.pem")], check=True)
+    (tmp_path / "o.pem").chmod(0o600)
+    with pytest.warns(Warning, match="not encrypted"):
+        key, cert = load_signing_identity(home, tmp_path / "o.pem", None, None)
+    assert cert is not None and certificate_summary(cert)["key_fingerprint"] == key.key_id

@@ -22,9 +22,7 @@ from ..crypto.keystore import (
 from ..crypto.passphrase import read_passphrase
 from ..errors import UsageError
 
-app = typer.Typer(
-    help="Depositor signing keys (SM2 or ECDSA P-256) and their certificates.", no_args_is_help=True
-)
+app = typer.Typer(help="Depositor signing keys (SM2 or ECDSA P-256) and their certificates.", no_args_is_help=True)
 
 
 class Algorithm(StrEnum):
@@ -34,12 +32,8 @@ class Algorithm(StrEnum):
     ecdsa_p256 = "ecdsa-p256"
 
 
-PASSPHRASE_ENV = typer.Option(
-    None, "--passphrase-env", metavar="NAME", help="Read the passphrase from env var NAME."
-)
-PASSPHRASE_FILE = typer.Option(
-    None, "--passphrase-file", help="Read the passphrase from the first line of FILE."
-)
+PASSPHRASE_ENV = typer.Option(None, "--passphrase-env", metavar="NAME", help="Read the passphrase from env var NAME.")
+PASSPHRASE_FILE = typer.Option(None, "--passphrase-file", help="Read the passphrase from the first line of FILE.")
 
 
 def _warn(key: DepositorKey) -> None:
@@ -53,9 +47,7 @@ def generate_cmd(
     name: str = typer.Option(..., "--name", help="Name of the key (also the certificate's CN)."),
     algorithm: Algorithm = typer.Option(Algorithm.sm2, "--algorithm", help="sm2 or ecdsa-p256."),
     out: Path | None = typer.Option(None, "--out", help="Write the key here instead of the key store."),
-    organization: str | None = typer.Option(
-        None, "--organization", help="O= of the self-signed certificate."
-    ),
+    organization: str | None = typer.Option(None, "--organization", help="O= of the self-signed certificate."),
     passphrase_env: str | None = PASSPHRASE_ENV,
     passphrase_file: Path | None = PASSPHRASE_FILE,
     unencrypted: bool = typer.Option(False, "--unencrypted", help="Store the key without a passphrase."),
@@ -126,9 +118,7 @@ def export_cmd(
 @app.command("import-cert")
 def import_cert_cmd(
     cert: Path = typer.Argument(..., help="PEM/DER certificate (a chain may follow the leaf)."),
-    name: str | None = typer.Option(
-        None, "--name", help="Key the certificate is for (default: the only key)."
-    ),
+    name: str | None = typer.Option(None, "--name", help="Key the certificate is for (default: the only key)."),
 ) -> None:
     """Attach a CA-issued certificate to a key, replacing its self-signed one."""
     key = import_certificate(home(), name, cert)

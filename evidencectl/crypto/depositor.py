@@ -1,0 +1,55 @@
+"""The depositor's signing identity for ``deposit --sign``: a key and the certificate that names it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..errors import KeyFileError
+from .keys import SigningKey, load_private_key
+from .keystore import keys_dir, resolve_key_name
+from .passphrase import read_passphrase
+from .x509 import build_certificate, certificate_summary, load_certificates
+
+
+def load_signing_identity(
+    base: Path, key: Path | None, passphrase_env: str | None, passphrase_file: Path | None
+) -> tuple[SigningKey, bytes | None]:
+    """The signing key and its leaf certificate (DER).
+
+    ``key=None`` takes the only key of ``<base>/keys`` (``keys generate``); a path takes that key file
+    and the ``<stem>.cert.pem`` beside it. A key without a certificate (say, made by ``openssl genpkey``)
+    gets a self-signed one, so that a verifier can always name the signer. The passphrase comes from
+    the environment variable or file given, else from a prompt on a terminal.
+    """
+    if key is None:
+        name = resolve_key_name(base, None)
+        key_path = keys_dir(base) / f"{name}.key.pem"
+    else:
+        key_path = Path(key)
+    try:
+        head = key_path.read_bytes()[:100]
+    except OSError as exc:
+        raise KeyFileError(f"cannot read key file: {exc.strerror or exc}", path=key_path) from exc
+    passphrase = read_passphrase(passphrase_env, passphrase_file, prompt=False)
+    if passphrase is None and b"ENCRYPTED" in head:
+        if not sys.stdin.isatty():
+            raise KeyFileError(
+                "the key is encrypted: give --passphrase-env NAME or --passphrase-file FILE", path=key_path
+            )
+        passphrase = read_passphrase(None, None, prompt=True)
+    signing_key = load_private_key(key_path, passphrase)
+    stem = key_path.name.removesuffix(".pem").removesuffix(".key")
+    cert_path = key_path.with_name(f"{stem}.cert.pem")
+    if cert_path.exists():
+        for der in load_certificates(cert_path.read_bytes()):
+            if certificate_summary(der)["key_fingerprint"] == signing_key.key_id:
+                return signing_key, der
+        raise KeyFileError(f"{cert_path.name} does not certify this key", path=key_path)
+    cert = build_certificate(
+        subject_cn=f"evidencectl depositor {signing_key.key_id[:16]}",
+        subject_public_key_der=signing_key.public_key_der(),
+        issuer_key=signing_key,
+        issuer_cert_der=None,
+    )
+    return signing_key, cert
