@@ -79,9 +79,7 @@ def test_tampered_receipts_fail(made: tuple[Path, dict[str, Any]]) -> None:
         "signature": _set(receipt, "block.signature", _flip_b64(receipt["block"]["signature"], 20)),
         "proof": _set(receipt, "inclusion.path", ["00" * 32]),
         "index": _set(receipt, "inclusion.index", 1),
-        "other node key": _set(
-            receipt, "node_public_key", base64.b64encode(other_key.public_key_der()).decode()
-        ),
+        "other node key": _set(receipt, "node_public_key", base64.b64encode(other_key.public_key_der()).decode()),
         "ledger id": _set(receipt, "ledger_id", "another"),
     }
     for name, bad in cases.items():
@@ -118,9 +116,7 @@ def test_malformed_receipts_fail_without_raising(made: tuple[Path, dict[str, Any
 
 
 @pytest.mark.openssl
-def test_openssl_checks_block_hash_and_node_signature(
-    made: tuple[Path, dict[str, Any]], tmp_path: Path
-) -> None:
+def test_openssl_checks_block_hash_and_node_signature(made: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
     """The recipe in the check's ``reproduce`` text, carried out with OpenSSL instead of evidencectl."""
     if shutil.which("openssl") is None:
         pytest.fail("the openssl command line tool is required")

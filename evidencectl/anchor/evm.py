@@ -125,9 +125,7 @@ class EvmAnchor:
         self.contract = contract or known_contract(rpc_url, self.base)
         """Address of the EvidenceRegistry contract."""
         if not self.contract:
-            raise UsageError(
-                f"no EvidenceRegistry known for {rpc_url}: run `evidencectl chain deploy --rpc {rpc_url}`"
-            )
+            raise UsageError(f"no EvidenceRegistry known for {rpc_url}: run `evidencectl chain deploy --rpc {rpc_url}`")
         self.confirmations = confirmations
         """Blocks (including its own) that must hold the transaction before the receipt is handed out."""
         self.timeout_s = timeout_s
@@ -171,9 +169,7 @@ class EvmAnchor:
         deadline = time.monotonic() + self.timeout_s
         while w3.eth.block_number - block_number + 1 < self.confirmations:
             if time.monotonic() > deadline:
-                raise ServiceError(
-                    f"block {block_number} on {self.rpc_url} lacks {self.confirmations} confirmations"
-                )
+                raise ServiceError(f"block {block_number} on {self.rpc_url} lacks {self.confirmations} confirmations")
             time.sleep(1.0)
 
 

@@ -74,9 +74,7 @@ def verify_receipt(
     kind = receipt.get("type")
     try:
         if receipt.get("deposit_id") != deposit_id:
-            return failed(
-                check, f"the receipt is for deposit {receipt.get('deposit_id')!r}, not {deposit_id!r}"
-            )
+            return failed(check, f"the receipt is for deposit {receipt.get('deposit_id')!r}, not {deposit_id!r}")
         if receipt.get("roots") != dict(roots):
             return failed(check, "the roots in the receipt differ from the roots of this deposit")
         if kind == "ledger":
@@ -107,9 +105,7 @@ def need(mapping: Mapping[str, Any], key: str, kind: type | tuple[type, ...], wh
     return value
 
 
-def failed(
-    check: str, detail: str, facts: dict[str, Any] | None = None, reproduce: str | None = None
-) -> CheckResult:
+def failed(check: str, detail: str, facts: dict[str, Any] | None = None, reproduce: str | None = None) -> CheckResult:
     """A FAILED check result."""
     return CheckResult(check, Status.FAILED, detail, facts or {}, reproduce)
 

@@ -85,9 +85,7 @@ class EmbeddedLedger:
         tree = entries_tree([entry])
         try:
             with _connect(self.db_path) as db, _immediate(db, self.db_path):
-                last = db.execute(
-                    "SELECT height, block_hash FROM blocks ORDER BY height DESC LIMIT 1"
-                ).fetchone()
+                last = db.execute("SELECT height, block_hash FROM blocks ORDER BY height DESC LIMIT 1").fetchone()
                 height, previous = (0, GENESIS_PREVIOUS) if last is None else (int(last[0]) + 1, str(last[1]))
                 header = make_header(
                     ledger_id=self.ledger_id,
@@ -101,9 +99,7 @@ class EmbeddedLedger:
                 header_bytes = canonical(header)
                 block_hash = sm3_hex(header_bytes)
                 signature = self.key.sign(header_bytes)
-                db.execute(
-                    "INSERT INTO blocks VALUES (?, ?, ?, ?)", (height, header_bytes, block_hash, signature)
-                )
+                db.execute("INSERT INTO blocks VALUES (?, ?, ?, ?)", (height, header_bytes, block_hash, signature))
                 db.execute("INSERT INTO entries VALUES (?, 0, ?, ?)", (height, deposit_id, entry))
         except sqlite3.Error as exc:
             raise ServiceError(f"cannot write the ledger: {exc}", path=self.db_path) from exc

@@ -98,11 +98,7 @@ def _entries_problem(header: dict[str, Any], entries: list[tuple[int, str, bytes
             parsed = json.loads(bytes(entry))
         except (ValueError, UnicodeDecodeError):
             return f"entry {pos} is not valid JSON"
-        if (
-            not isinstance(parsed, dict)
-            or parsed.get("deposit_id") != deposit_id
-            or canonical(parsed) != entry
-        ):
+        if not isinstance(parsed, dict) or parsed.get("deposit_id") != deposit_id or canonical(parsed) != entry:
             return f"entry {pos} does not match its deposit id or is not canonical"
     if entries_tree([bytes(e) for _, _, e in entries]).root.hex() != header["entries_root"]:
         return "the entries do not hash to the header's entries root"

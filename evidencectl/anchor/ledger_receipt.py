@@ -57,27 +57,19 @@ def verify_ledger_receipt(receipt: Mapping[str, Any], *, trust: TrustStore, chec
     if header.get("ledger_id") != receipt.get("ledger_id"):
         return failed(check, "the receipt's ledger id differs from its block header's", facts, REPRODUCE)
     if sm3_hex(header_bytes) != block.get("hash"):
-        return failed(
-            check, "the block hash does not match the SM3 hash of the block header", facts, REPRODUCE
-        )
+        return failed(check, "the block hash does not match the SM3 hash of the block header", facts, REPRODUCE)
     entry = entry_bytes(str(receipt["deposit_id"]), receipt["roots"])
     if root_of_inclusion(entry, index, size, path) != header["entries_root"] or size != header["entry_count"]:
-        return failed(
-            check, "the inclusion proof does not lead to the block's entries root", facts, REPRODUCE
-        )
+        return failed(check, "the inclusion proof does not lead to the block's entries root", facts, REPRODUCE)
     try:
         key_id = spki_fingerprint(spki)
         signature_ok = verify_signature(spki, signature, header_bytes)
     except Exception:  # noqa: BLE001 - any parse failure of hostile key bytes is a broken receipt
         key_id, signature_ok = None, False
     if key_id is None or key_id != header["node_key_id"]:
-        return failed(
-            check, "the node public key does not match the key id in the block header", facts, REPRODUCE
-        )
+        return failed(check, "the node public key does not match the key id in the block header", facts, REPRODUCE)
     if not signature_ok:
-        return failed(
-            check, "the ledger node's SM2 signature over the block header does not verify", facts, REPRODUCE
-        )
+        return failed(check, "the ledger node's SM2 signature over the block header does not verify", facts, REPRODUCE)
     trusted = {spki_fingerprint(k) for k in trust.public_keys("ledger")}
     where = f"ledger {header['ledger_id']} block {header['height']}"
     if key_id not in trusted:
@@ -88,6 +80,4 @@ def verify_ledger_receipt(receipt: Mapping[str, Any], *, trust: TrustStore, chec
             facts,
             REPRODUCE,
         )
-    return CheckResult(
-        check, Status.PASSED, f"roots recorded in {where}, signed by a trusted node", facts, REPRODUCE
-    )
+    return CheckResult(check, Status.PASSED, f"roots recorded in {where}, signed by a trusted node", facts, REPRODUCE)
