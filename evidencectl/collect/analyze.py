@@ -112,6 +112,8 @@ def analyze(
     warnings: list[str] = []
     claimed = _CLAIMED.get(path.suffix.lower())
     result = _dispatch(path, head, media_type, st.st_size, dkim_keys, offline)
+    if result is None and media_type in ("message/rfc822", "application/mbox"):
+        warnings.append(f"larger than {MAX_MAIL_BYTES} bytes: not parsed as mail, kept as a file")
     if result is None:
         result = Analysis("file", media_type, {}, (), ())
     if claimed and claimed != result.media_type and not _compatible(claimed, result):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -75,19 +76,40 @@ class _KeySource:
             return self._record(qname, self.keys[qname], "supplied")
         if self.offline:
             raise KeyUnavailable(f"no key supplied for {qname} and DNS is off (offline)")
-        try:
-            from dkim import dnsplug  # type: ignore[import-untyped]
-
-            txt = dnsplug.get_txt(name, timeout=min(timeout, DNS_TIMEOUT))
-        except Exception as exc:  # any resolver trouble means "cannot check", never "fail"
-            raise KeyUnavailable(f"DNS lookup of {qname} failed: {exc}") from exc
-        if not txt:
-            raise KeyUnavailable(f"no TXT record found for {qname}")
-        return self._record(qname, txt, "dns")
+        return self._record(qname, _dns_txt(name, qname, min(timeout, DNS_TIMEOUT)), "dns")
 
     def _record(self, qname: str, txt: bytes, source: str) -> bytes:
         self.used[qname] = {"name": qname, "txt": txt.decode("utf-8", "replace"), "source": source}
         return txt
+
+
+# Answers (or failures) already had in this process, and until when the resolver is taken as dead after
+# a timeout: a deposit of a whole mailbox asks for the same few selectors, and must not wait on each.
+_DNS_CACHE: dict[str, bytes | str] = {}
+_DNS_DEAD_UNTIL = [0.0]
+_DNS_CACHE_MAX = 4096
+_DNS_DEAD_SECONDS = 60.0
+
+
+def _dns_txt(name: bytes, qname: str, timeout: int) -> bytes:
+    cached = _DNS_CACHE.get(qname)
+    if cached is None and time.monotonic() < _DNS_DEAD_UNTIL[0]:
+        cached = "DNS resolver did not answer a moment ago; not asked again"
+    if cached is None:
+        try:
+            from dkim import dnsplug  # type: ignore[import-untyped]
+
+            txt = dnsplug.get_txt(name, timeout=timeout)
+            cached = txt if txt else f"no TXT record found for {qname}"
+        except Exception as exc:  # any resolver trouble means "cannot check", never "fail"
+            cached = f"DNS lookup of {qname} failed: {exc}"
+            if "timeout" in str(exc).lower() or "timed out" in str(exc).lower():
+                _DNS_DEAD_UNTIL[0] = time.monotonic() + _DNS_DEAD_SECONDS
+        if len(_DNS_CACHE) < _DNS_CACHE_MAX:
+            _DNS_CACHE[qname] = cached
+    if isinstance(cached, str):
+        raise KeyUnavailable(cached)
+    return cached
 
 
 def _tags(value: bytes) -> dict[str, str]:
