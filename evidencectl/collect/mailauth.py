@@ -151,10 +151,10 @@ def check_dkim(message: bytes, keys: Mapping[str, bytes] | None, offline: bool) 
         tags = _tags(raw)
         source = _KeySource(keys, offline)
 
-        def verify(i: int = idx, s: _KeySource = source) -> Any:
+        def _verify(i: int = idx, s: _KeySource = source) -> Any:
             return dkim.DKIM(message, logger=_LOG, timeout=DNS_TIMEOUT).verify(idx=i, dnsfunc=s)
 
-        status, reason, ok = _run(verify)
+        status, reason, ok = _run(_verify)
         if status == "ok":
             status, reason = ("pass", "") if ok else ("fail", "signature or key does not verify")
         results.append(

@@ -30,6 +30,7 @@ class _Collect(logging.Handler):
         self.lines: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
+        """Keep one bounded line per record."""
         self.lines.append(f"msg reader: {record.getMessage()}"[:300])
 
 
