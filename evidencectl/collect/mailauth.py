@@ -180,7 +180,8 @@ def check_arc(message: bytes, keys: Mapping[str, bytes] | None, offline: bool) -
     if not any(n.lower() == b"arc-seal" for n, _ in _headers(message)):
         return None
     source = _KeySource(keys, offline)
-    status, reason, value = _run(lambda: dkim.ARC(message, logger=_LOG, timeout=DNS_TIMEOUT).verify(dnsfunc=source))
+    arc = dkim.ARC
+    status, reason, value = _run(lambda: arc(message, logger=_LOG, timeout=DNS_TIMEOUT).verify(dnsfunc=source))
     if status == "ok":
         cv, _details, why = value
         cv_text = (cv or b"none").decode("ascii", "replace") if isinstance(cv, bytes) else str(cv)
