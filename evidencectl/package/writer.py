@@ -1,7 +1,9 @@
 """Deterministic, atomic writer of ``.evp`` packages.
 
-Members: ``mimetype`` first (stored), then the originals under ``evidence/`` in item order (stored, so the
-bytes in the ZIP are the evidence bytes), then every other member in sorted order. Dates are fixed, so the
+Members: ``mimetype`` first, then the originals under ``evidence/`` in item order, then every other member.
+Every member is stored uncompressed: the bytes in the ZIP are the bytes that were hashed, so any altered
+byte changes what is verified (a deflate stream can absorb a flipped bit without changing its output), and
+the package can be checked with nothing more than ``unzip -p``. Dates are fixed, so the
 same deposit gives the same bytes. The package is built in a temporary file beside the output and linked
 into place only when complete: a crash leaves no file at the output path.
 """
@@ -57,7 +59,7 @@ class PackageWriter:
             raise ValueError(f"duplicate package member {name}")
         self._names.add(name)
 
-    def add_bytes(self, name: str, data: bytes, *, compress: bool = True) -> None:
+    def add_bytes(self, name: str, data: bytes, *, compress: bool = False) -> None:
         """Add a member from memory."""
         self._claim(name)
         self._zip.writestr(_info(name, compress), data)
