@@ -1,0 +1,50 @@
+"""examples/verify_by_hand.py (standard library only) agrees with evidencectl on packages evidencectl writes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+SCRIPT = Path(__file__).parent.parent / "examples" / "verify_by_hand.py"
+
+
+def _run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], capture_output=True, text=True, check=False)
+
+
+def test_every_item_checks_out_by_hand(cli, sample_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (sample_dir / "中文 名称 — long name with spaces.txt").write_text("混合 Chinese/English 名字\n", encoding="utf-8")
+    out = tmp_path / "p.evp"
+    assert cli("deposit", sample_dir, "-o", out, "--case", "（2026）渝0103民初1234号", "--note", "引号\"与\\反斜杠").code == 0
+    manifest = json.loads(zipfile.ZipFile(out).read("manifest.json"))
+    assert len(manifest["items"]) == 5
+    for item in manifest["items"]:
+        res = _run(out, item["name"])
+        assert res.returncode == 0, res.stdout + res.stderr
+        assert res.stdout.count(" ok") == 4
+        assert manifest["roots"]["sm3"] in res.stdout
+
+
+def test_by_hand_detects_altered_original_and_altered_statement(cli, sample_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "p.evp"
+    assert cli("deposit", sample_dir, "-o", out, "--hash-only", "--case", "A-1").code == 0
+    original = sample_dir / "contract.txt"
+    assert _run(out, "evidence/contract.txt", original).returncode == 0
+    altered = tmp_path / "altered.txt"
+    altered.write_bytes(original.read_bytes() + b" ")
+    res = _run(out, "evidence/contract.txt", altered)
+    assert res.returncode == 1 and "content MISMATCH" in res.stdout
+    forged = tmp_path / "forged.evp"
+    with zipfile.ZipFile(out) as src, zipfile.ZipFile(forged, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "manifest.json":
+                m = json.loads(data)
+                m["statement"]["case"] = "A-2"
+                data = json.dumps(m, ensure_ascii=False).encode()
+            dst.writestr(info, data)
+    res = _run(forged, "evidence/contract.txt", original)
+    assert res.returncode == 1 and "MISMATCH" in res.stdout
