@@ -31,8 +31,13 @@ def test_deposit_then_verify_passes_with_every_check_listed(cli, sample_dir: Pat
     assert validate(report, "verification") is None
     assert report["verdict"] == "PASSED"
     names = {c["check"] for c in report["checks"]}
-    assert {"digest:evidence/contract.txt", "inclusion:statement", "timestamp:local.sm3",
-            "timestamp:local.sha256", "anchor:local"} <= names
+    assert {
+        "digest:evidence/contract.txt",
+        "inclusion:statement",
+        "timestamp:local.sm3",
+        "timestamp:local.sha256",
+        "anchor:local",
+    } <= names
     assert all(c["status"] == "PASSED" for c in report["checks"])
     assert report["trust_anchors"], "the report names the trust anchors it used"
     text = cli("verify", out)
@@ -47,8 +52,11 @@ def test_inspect_json_is_the_manifest(cli, sample_dir: Path, tmp_path: Path) -> 
     assert validate(manifest, "manifest") is None
     assert manifest["statement"]["case"] == "C-1"
     assert {i["name"] for i in manifest["items"]} == {
-        "evidence/chat-export.txt", "evidence/contract.txt",
-        "evidence/photos/screenshot-1.png", "evidence/photos/screenshot-2.png"}
+        "evidence/chat-export.txt",
+        "evidence/contract.txt",
+        "evidence/photos/screenshot-1.png",
+        "evidence/photos/screenshot-2.png",
+    }
 
 
 def test_hash_only_verifies_with_data_and_fails_on_altered_data(cli, tmp_path: Path) -> None:
@@ -135,7 +143,7 @@ def test_cases_and_custody_log(cli, sample_dir: Path, tmp_path: Path, evidencect
     import sqlite3
 
     db = sqlite3.connect(evidencectl_home / "registry.sqlite")
-    db.execute("UPDATE custody SET detail = '{\"verdict\": \"FAILED\"}' WHERE seq = 2")
+    db.execute('UPDATE custody SET detail = \'{"verdict": "FAILED"}\' WHERE seq = 2')
     db.commit()
     db.close()
     res = cli("log", "--verify", "--json")

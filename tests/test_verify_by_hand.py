@@ -18,7 +18,10 @@ def _run(*args: str | Path) -> subprocess.CompletedProcess[str]:
 def test_every_item_checks_out_by_hand(cli, sample_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     (sample_dir / "中文 名称 — long name with spaces.txt").write_text("混合 Chinese/English 名字\n", encoding="utf-8")
     out = tmp_path / "p.evp"
-    assert cli("deposit", sample_dir, "-o", out, "--case", "（2026）渝0103民初1234号", "--note", "引号\"与\\反斜杠").code == 0
+    assert (
+        cli("deposit", sample_dir, "-o", out, "--case", "（2026）渝0103民初1234号", "--note", '引号"与\\反斜杠').code
+        == 0
+    )
     manifest = json.loads(zipfile.ZipFile(out).read("manifest.json"))
     assert len(manifest["items"]) == 5
     for item in manifest["items"]:

@@ -48,6 +48,16 @@ for _name, _module in _GROUPS:
 
 from . import commands as _commands  # noqa: E402,F401  (registers deposit, verify, inspect…)
 
+# Top-level commands that live in their own modules expose ``register(app)``.
+for _module in ("report_cmd", "capture_cmd"):
+    try:
+        _mod = importlib.import_module(f"evidencectl.cli.{_module}")
+    except ModuleNotFoundError as _exc:
+        if _exc.name != f"evidencectl.cli.{_module}":
+            raise
+        continue
+    _mod.register(app)
+
 
 def _version(value: bool) -> None:
     if value:
@@ -57,9 +67,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Print the version."
-    ),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of unexpected errors."),
 ) -> None:
     """evidencectl: fix evidence so that a court can verify it, offline, years later."""
