@@ -374,7 +374,7 @@ def deposit(opts: DepositOptions, base: Path, progress: Callable[[int], None] | 
     check_output(opts.out, opts.force)
     keys = None
     if opts.dkim_keys is not None:
-        from .collect.analyze import load_dkim_keys
+        from .collect.mailauth import load_dkim_keys
 
         keys = load_dkim_keys(opts.dkim_keys)
     registry = Registry.open(base)

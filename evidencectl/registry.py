@@ -106,7 +106,7 @@ class Registry:
         conn = self.db.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            self.db["deposits"].upsert(row, pk="deposit_id")
+            self.db.table("deposits").upsert(row, pk="deposit_id")
             conn.executemany(
                 "INSERT OR REPLACE INTO items (deposit_id, item_id, name, kind, size, sm3, sha256) "
                 "VALUES (?,?,?,?,?,?,?)",
@@ -125,7 +125,7 @@ class Registry:
         conn = self.db.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            self.db["deposits"].update(deposit_id, changes)
+            self.db.table("deposits").update(deposit_id, changes)
             self._append_custody(deposit_id, event, detail)
             conn.execute("COMMIT")
         except BaseException:

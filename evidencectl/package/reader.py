@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from ..errors import MalformedPackageError
 from .canonical import parse_json
@@ -112,7 +112,7 @@ class PackageReader:
         try:
             with self._zip.open(info) as raw:
                 raw._expected_crc = None  # type: ignore[attr-defined]
-                yield _Bounded(raw, info.file_size, name, self)
+                yield cast(IO[bytes], _Bounded(raw, info.file_size, name, self))
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
             raise self._fail(f"member {name!r} cannot be read: {exc}") from exc
 
