@@ -90,6 +90,23 @@ def print_report(report: Any) -> None:
     )
 
 
+def _flatten(value: Any, prefix: str = "", depth: int = 0) -> list[tuple[str, str]]:
+    """Metadata as ``dotted.key: value`` lines (mail headers, DKIM results, EXIF), long values cut for the screen."""
+    if isinstance(value, dict) and depth < 5:
+        out: list[tuple[str, str]] = []
+        for k, v in value.items():
+            out.extend(_flatten(v, f"{prefix}.{k}" if prefix else str(k), depth + 1))
+        return out
+    if isinstance(value, list) and depth < 5 and all(isinstance(v, dict) for v in value):
+        out = []
+        for i, v in enumerate(value[:20]):
+            out.extend(_flatten(v, f"{prefix}[{i}]", depth + 1))
+        return out
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = " ".join(text.split())
+    return [(prefix, text if len(text) <= 160 else text[:157] + "…")]
+
+
 def print_manifest(manifest: dict[str, Any], members: list[str]) -> None:
     """A readable tree of the manifest."""
     c = console()
@@ -113,9 +130,8 @@ def print_manifest(manifest: dict[str, Any], members: list[str]) -> None:
         )
         c.print(f"{pad}  SM3     {item['digests']['sm3']}")
         c.print(f"{pad}  SHA-256 {item['digests']['sha256']}")
-        for k, v in item["metadata"].items():
-            text = v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
-            c.print(f"{pad}  {escape(k)}: {escape(text[:200])}")
+        for k, text in _flatten(item["metadata"]):
+            c.print(f"{pad}  {escape(k)}: {escape(text)}")
     proofs = [m for m in members if m.startswith("proofs/") or m.startswith("certs/") or m == "manifest.sig"]
     if proofs:
         c.print("Proofs and certificates:")

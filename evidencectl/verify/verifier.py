@@ -99,9 +99,7 @@ def _check_item(
     if member and member in reader.infos:
         got, crc_ok = _digest_member(reader, member)
         source = f"package member {member}"
-        reproduce = (
-            f"unzip -p PACKAGE '{member}' | openssl dgst -sm3 ; unzip -p PACKAGE '{member}' | sha256sum"
-        )
+        reproduce = f"unzip -p PACKAGE '{member}' | openssl dgst -sm3 ; unzip -p PACKAGE '{member}' | sha256sum"
     elif want["sha256"] in data:
         path, got = data[want["sha256"]]
         used_data.add(want["sha256"])
@@ -109,9 +107,7 @@ def _check_item(
         reproduce = f"openssl dgst -sm3 '{path}' ; sha256sum '{path}'"
     elif member:
         report.add(
-            CheckResult(
-                check, Status.FAILED, f"the original {member} is missing from the package", {"item": name}
-            )
+            CheckResult(check, Status.FAILED, f"the original {member} is missing from the package", {"item": name})
         )
         return
     else:
@@ -127,9 +123,7 @@ def _check_item(
     facts = {"item": name, "source": source, "size": got.size, "sm3": got.sm3, "sha256": got.sha256}
     if got.sm3 == want["sm3"] and got.sha256 == want["sha256"] and got.size == item["size"]:
         report.add(
-            CheckResult(
-                check, Status.PASSED, f"SM3 and SHA-256 of {source} match the deposit", facts, reproduce
-            )
+            CheckResult(check, Status.PASSED, f"SM3 and SHA-256 of {source} match the deposit", facts, reproduce)
         )
     else:
         what = [a for a in ("sm3", "sha256") if getattr(got, a) != want[a]]
@@ -163,9 +157,7 @@ def _check_leaves(report: VerificationReport, manifest: dict[str, Any]) -> None:
             res_status, detail = Status.FAILED, res.reason
         indices.add(proof_index) if isinstance(proof_index, int) else None
         report.add(
-            CheckResult(
-                f"inclusion:{label}", res_status, detail, {"leaf_index": proof_index, "tree_size": size}
-            )
+            CheckResult(f"inclusion:{label}", res_status, detail, {"leaf_index": proof_index, "tree_size": size})
         )
     disclosed = len(records) < size
     if not disclosed and len(indices) != size:
@@ -181,9 +173,7 @@ def _check_leaves(report: VerificationReport, manifest: dict[str, Any]) -> None:
         report.add(CheckResult("inclusion:complete", Status.FAILED, "more records than leaves", {}))
 
 
-def verify_package(
-    path: Path, *, data: Sequence[Path] = (), trust: Any, online: bool = False
-) -> VerificationReport:
+def verify_package(path: Path, *, data: Sequence[Path] = (), trust: Any, online: bool = False) -> VerificationReport:
     """Verify a package completely; raises MalformedPackageError (exit 4) only when it cannot be read."""
     from .services import check_anchors, check_signature, check_timestamps
 
@@ -199,19 +189,35 @@ def verify_package(
             for a in trust.anchors()
         ]
         if manifest["statement"]["deposit_id"] != manifest["deposit_id"]:
-            report.add(
-                CheckResult("statement:deposit-id", Status.FAILED, "the statement names another deposit", {})
-            )
+            report.add(CheckResult("statement:deposit-id", Status.FAILED, "the statement names another deposit", {}))
         _check_leaves(report, manifest)
         index = _data_index(data)
         used: set[str] = set()
         for item in manifest["items"]:
             _check_item(report, reader, item, index, used)
-        for sha, (p, _) in index.items():
-            if sha not in used:
+        for sha, (p, got) in index.items():
+            matches = [
+                i["name"]
+                for i in manifest["items"]
+                if i["digests"]["sha256"] == sha and i["digests"]["sm3"] == got.sm3 and i["size"] == got.size
+            ]
+            if matches:
                 report.add(
                     CheckResult(
-                        f"data:{p}", Status.FAILED, f"{p} matches no item of this deposit", {"sha256": sha}
+                        f"data:{p}",
+                        Status.PASSED,
+                        f"{p} is item {', '.join(matches[:3])} of this deposit (SM3 and SHA-256 match)",
+                        {"file": str(p), "items": matches, "sm3": got.sm3, "sha256": sha},
+                        f"openssl dgst -sm3 '{p}' ; sha256sum '{p}'",
+                    )
+                )
+            else:
+                report.add(
+                    CheckResult(
+                        f"data:{p}",
+                        Status.FAILED,
+                        f"{p} matches no item of this deposit",
+                        {"file": str(p), "sha256": sha},
                     )
                 )
         listed = {i["path"] for i in manifest["items"] if i.get("path")}
