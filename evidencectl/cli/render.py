@@ -125,9 +125,8 @@ def print_manifest(manifest: dict[str, Any], members: list[str]) -> None:
         depth[item["id"]] = level
         pad = "  " * (level + 1)
         where = item["path"] or "(hash only)"
-        c.print(
-            f"{pad}[bold]{escape(item['name'])}[/]  {item['kind']}  {item['media_type']}  {item['size']} bytes  {escape(where)}"
-        )
+        facts = f"{item['kind']}  {item['media_type']}  {item['size']} bytes  {escape(where)}"
+        c.print(f"{pad}[bold]{escape(item['name'])}[/]  {facts}")
         c.print(f"{pad}  SM3     {item['digests']['sm3']}")
         c.print(f"{pad}  SHA-256 {item['digests']['sha256']}")
         for k, text in _flatten(item["metadata"]):
