@@ -67,7 +67,7 @@ def deposit(
 ) -> None:
     """Deposit files as evidence: hash, timestamp, anchor and package them.
 
-    Example: evidencectl deposit contract.pdf photos/ -o case-42.evp --case "（2026）渝0103民初1234号" --depositor 张律师
+    Example: evidencectl deposit contract.pdf photos/ -o case-42.evp --case "（2026）渝0103民初1234号"
     """
     from ..deposit import DepositOptions
     from ..deposit import deposit as run_deposit
