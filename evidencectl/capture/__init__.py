@@ -1,0 +1,8 @@
+"""Web capture (网页取证): record a page with a real browser and deposit the record as evidence."""
+
+from __future__ import annotations
+
+from .model import CaptureOptions
+from .run import CaptureResult, capture
+
+__all__ = ["CaptureOptions", "CaptureResult", "capture"]
