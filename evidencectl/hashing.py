@@ -197,7 +197,7 @@ def read_head(path: Path, size: int) -> tuple[bytes, Digests | None]:
     view = memoryview(buf)[: max(size, SMALL) + 1]
     try:
         with open(path, "rb", buffering=0) as f:
-            n = _fill(f, view)  # type: ignore[arg-type]
+            n = _fill(f, view)
     except IsADirectoryError as exc:
         raise BadInputError("is a directory, not a file", path=path) from exc
     except OSError as exc:
@@ -210,7 +210,7 @@ def digest_file(path: Path, *, progress: Callable[[int], None] | None = None) ->
     """Digests of a file's bytes; small files inline, large ones through the parallel pipeline."""
     try:
         with open(path, "rb", buffering=0) as f:
-            return digest_stream(f, progress=progress)  # type: ignore[arg-type]
+            return digest_stream(f, progress=progress)
     except IsADirectoryError as exc:
         raise BadInputError("is a directory, not a file", path=path) from exc
     except OSError as exc:
