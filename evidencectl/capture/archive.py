@@ -36,8 +36,7 @@ def archived_headers(ex: Exchange) -> list[tuple[str, str]]:
     """Response headers as written into the WARC: encodings the payload no longer carries are renamed."""
     names = {n.lower() for n, _ in ex.response_headers}
     decoded = any(
-        n.lower() == "content-encoding" and v.strip().lower() not in ("", "identity")
-        for n, v in ex.response_headers
+        n.lower() == "content-encoding" and v.strip().lower() not in ("", "identity") for n, v in ex.response_headers
     ) or any(n.lower() == "transfer-encoding" for n, _ in ex.response_headers)
     out: list[tuple[str, str]] = []
     for name, value in ex.response_headers:
@@ -60,8 +59,8 @@ def record_id(ex: Exchange, index: int) -> str:
 def write_warc(target: BinaryIO, exchanges: list[Exchange], info: dict[str, str]) -> list[str]:
     """Write a gzipped WARC/1.1 (warcinfo, then a request and a response record per exchange) to
     ``target``; returns the response record ids in exchange order."""
-    from warcio.statusandheaders import StatusAndHeaders
-    from warcio.warcwriter import WARCWriter
+    from warcio.statusandheaders import StatusAndHeaders  # type: ignore[import-untyped]
+    from warcio.warcwriter import WARCWriter  # type: ignore[import-untyped]
 
     writer = WARCWriter(target, gzip=True, warc_version="WARC/1.1")
     writer.write_record(writer.create_warcinfo_record("capture.warc.gz", info))
@@ -163,9 +162,7 @@ def build_har(
             "version": "1.2",
             "creator": {"name": "evidencectl", "version": __version__},
             "browser": {"name": "Chromium", "version": browser_version},
-            "pages": [
-                {"startedDateTime": started, "id": "page_1", "title": page_url, "pageTimings": {}}
-            ],
+            "pages": [{"startedDateTime": started, "id": "page_1", "title": page_url, "pageTimings": {}}],
             "entries": entries,
         }
     }

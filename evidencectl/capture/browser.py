@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -205,11 +206,9 @@ def _settle(
             out.notes.append(f"selector {opts.wait_for!r} did not appear within {opts.timeout:g} s")
         except pw_error as exc:
             out.notes.append(f"selector {opts.wait_for!r} could not be awaited: {_net_error(str(exc))}")
-    try:
-        # A short quiet period lets scripts that run just after load finish their requests.
+    # A short quiet period lets scripts that run just after load finish their requests.
+    with contextlib.suppress(pw_error):
         page.wait_for_load_state("networkidle", timeout=min(timeout_ms, 1500))
-    except pw_error:
-        pass
 
 
 def _render(page: Any, cdp: Any, out: BrowserCapture, pw_error: Any) -> None:

@@ -96,8 +96,13 @@ def environment_record(
     main = next((ex for ex in bc.exchanges if ex.url == bc.final_url), None)
     return {
         "format": RECORD_FORMAT,
-        "tool": {"name": "evidencectl", "version": __version__, "playwright": _package_version("playwright"),
-                 "warcio": _package_version("warcio"), "python": sys.version.split()[0]},
+        "tool": {
+            "name": "evidencectl",
+            "version": __version__,
+            "playwright": _package_version("playwright"),
+            "warcio": _package_version("warcio"),
+            "python": sys.version.split()[0],
+        },
         "browser": {
             "executable": opts.browser,
             "version": bc.browser_version,

@@ -92,7 +92,7 @@ def tls_record(url: str, timeout: float = 10.0) -> TlsRecord:
         cipher = sock.cipher()
         rec.cipher = cipher[0] if cipher else None
         # Python 3.11 has no public accessor for the peer's whole chain; the C object has had one since 3.10.
-        chain = sock._sslobj.get_unverified_chain() or []  # type: ignore[union-attr]
+        chain = sock._sslobj.get_unverified_chain() or []  # type: ignore[attr-defined]
         pems: list[bytes] = []
         for cert in chain:
             der = cert.public_bytes(ssl._ssl.ENCODING_DER)  # type: ignore[attr-defined]
@@ -120,7 +120,7 @@ def dns_answers(hosts: list[str]) -> dict[str, Any]:
             answers[host] = {"error": str(exc)}
             continue
         addresses: list[str] = []
-        for family, _, _, _, sockaddr in infos:
+        for _family, _, _, _, sockaddr in infos:
             ip = str(sockaddr[0])
             if ip not in addresses:
                 addresses.append(ip)
