@@ -84,7 +84,7 @@ class MerkleTree:
 
 
 def root_from_proof(leaf: bytes, proof: InclusionProof) -> bytes | None:
-    """The root that ``proof`` leads to from leaf hash ``leaf``; None when the proof is malformed (RFC 9162 §2.1.3.2)."""
+    """The root ``proof`` leads to from leaf hash ``leaf``; None when the proof is malformed (RFC 9162 §2.1.3.2)."""
     if not 0 <= proof.leaf_index < proof.tree_size:
         return None
     fn, sn = proof.leaf_index, proof.tree_size - 1

@@ -111,7 +111,7 @@ def read_path_list(list_file: Path) -> list[tuple[str, str | None]]:
     except OSError as exc:
         raise BadInputError(f"cannot read path list: {exc.strerror or exc}", path=list_file) from exc
     out: list[tuple[str, str | None]] = []
-    for number, raw in enumerate(data.splitlines(), start=1):
+    for raw in data.splitlines():
         line = os.fsdecode(raw).rstrip("\r")
         if not line.strip() or line.startswith("#"):
             continue

@@ -10,6 +10,7 @@ into place only when complete: a crash leaves no file at the output path.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import zipfile
@@ -98,10 +99,8 @@ class PackageWriter:
 
     def abort(self) -> None:
         """Discard the staging file."""
-        try:
+        with contextlib.suppress(Exception):  # the file is being thrown away
             self._zip.close()
-        except Exception:  # noqa: BLE001 - the file is being thrown away
-            pass
         self.staging.unlink(missing_ok=True)
 
 

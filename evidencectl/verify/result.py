@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from ..errors import ExitCode
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     """Outcome of one check, in ETSI EN 319 102-1 terms."""
 
     PASSED = "PASSED"
