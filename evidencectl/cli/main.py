@@ -81,6 +81,12 @@ def _error_json(message: str, code: int) -> None:
     sys.stdout.write(json.dumps({"error": message, "exit_code": code}, ensure_ascii=False) + "\n")
 
 
+def error_line(exc: EvidenceError) -> str:
+    """The one line a user sees for ``exc``: parsers of hostile input (asn1crypto among them) put line
+    breaks in their messages, and a refusal must stay one line for scripts that read stderr."""
+    return " ".join(exc.diagnostics().split())
+
+
 def main(args: list[str] | None = None) -> int:
     """Run the command line with ``args`` (default: sys.argv[1:]); return the exit code."""
     argv = list(sys.argv[1:] if args is None else args)
@@ -104,16 +110,18 @@ def main(args: list[str] | None = None) -> int:
     except EvidenceError as exc:
         if debug:
             raise
-        sys.stderr.write(f"evidencectl: error: {exc.diagnostics()}\n")
+        line = error_line(exc)
+        sys.stderr.write(f"evidencectl: error: {line}\n")
         if _wants_json(argv):
-            _error_json(exc.diagnostics(), exc.exit_code)
+            _error_json(line, exc.exit_code)
         return int(exc.exit_code)
     except BrokenPipeError:
         return 0
     except Exception as exc:  # noqa: BLE001 - the one place unexpected errors become one line
         if debug:
             raise
-        sys.stderr.write(f"evidencectl: error: unexpected {type(exc).__name__}: {exc} (rerun with --debug)\n")
+        what = " ".join(str(exc).split())
+        sys.stderr.write(f"evidencectl: error: unexpected {type(exc).__name__}: {what} (rerun with --debug)\n")
         if _wants_json(argv):
             _error_json(f"unexpected {type(exc).__name__}: {exc}", ExitCode.BAD_INPUT)
         return int(ExitCode.BAD_INPUT)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,9 @@ class VerificationReport:
         return worst([c.status for c in self.checks])
 
     def add(self, check: CheckResult) -> None:
-        """Record one check."""
+        """Record one check (its detail folded to one line: parser messages can hold line breaks)."""
+        if "\n" in check.detail or "\r" in check.detail:
+            check = replace(check, detail=" ".join(check.detail.split()))
         self.checks.append(check)
 
     def to_json(self) -> dict[str, Any]:
