@@ -1,0 +1,81 @@
+"""Court-ready reports: the deposit certificate (存证证明) and the verification report, as PDF or HTML.
+
+Both consume a package or a :class:`~evidencectl.verify.verifier.VerificationReport` and nothing else.
+reportlab and segno are imported only when a report is written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..errors import BadInputError, UsageError
+from .labels import labels
+from .model import Document
+from .output import check_writable, wants_html, write_atomic
+
+__all__ = ["write_deposit_certificate", "write_verification_report"]
+
+FORMATS = ("pdf", "html")
+
+
+def _render(doc: Document, fmt: str) -> bytes:
+    if fmt == "html":
+        from .html import render_html
+
+        return render_html(doc)
+    from .pdf import render_pdf
+
+    return render_pdf(doc)
+
+
+def write_verification_report(report: Any, out: Path, *, lang: str = "zh") -> None:
+    """Write the report of a verification to ``out``: HTML when it ends with .html/.htm, else PDF."""
+    from .verification import build_verification
+
+    labels(lang)
+    check_writable(out)
+    doc = build_verification(report, lang)
+    write_atomic(out, _render(doc, "html" if wants_html(out) else "pdf"))
+
+
+def write_deposit_certificate(
+    package: Path,
+    out: Path,
+    *,
+    lang: str = "zh",
+    fmt: str = "pdf",
+    force: bool = False,
+    trust: Any = None,
+) -> None:
+    """Verify ``package`` and write its deposit certificate to ``out`` (``fmt`` pdf or html).
+
+    ``trust`` is a :class:`~evidencectl.crypto.trust.TrustStore` (default: the local one). A package that
+    does not PASS is refused (BadInputError, exit 4) unless ``force``; the certificate then says so in
+    bold on page one.
+    """
+    from ..verify.result import Status
+    from ..verify.verifier import verify_package
+    from .certificate import build_certificate
+    from .facts import read_facts
+
+    labels(lang)
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown report format {fmt!r}: use pdf or html")
+    check_writable(out)
+    if trust is None:
+        from ..config import home
+        from ..crypto.trust import TrustStore
+
+        trust = TrustStore.load(home())
+    report = verify_package(package, trust=trust)
+    if report.verdict is not Status.PASSED and not force:
+        bad = [c.check for c in report.checks if c.status is not Status.PASSED]
+        shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+        raise BadInputError(
+            f"verification {report.verdict.value} ({shown}); no certificate written (--force writes one "
+            "that says so)",
+            path=package,
+        )
+    doc = build_certificate(read_facts(package), report, package, lang)
+    write_atomic(out, _render(doc, fmt))

@@ -1,0 +1,192 @@
+"""The deposit certificate (存证证明): what was deposited, when, where it is anchored, how to check it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..verify.result import Status
+from ..verify.verifier import VerificationReport
+from .facts import PackageFacts, anchor_coordinates
+from .labels import labels
+from .metadata import metadata_lines
+from .model import Cell, Code, Document, Fields, Heading, Paragraph, QRCode, Table, t
+from .qr import qr_payload
+
+
+def _summary(doc: Document, facts: PackageFacts, report: VerificationReport, L: dict[str, str]) -> None:
+    st = facts.manifest["statement"]
+    key: Cell
+    if facts.signer is not None:
+        key = [t(facts.signer[0]), t(facts.signer[1], mono=True)]
+    elif facts.signed:
+        key = [t("manifest.sig", mono=True)]
+    else:
+        key = [t(L["not_signed"])]
+    rows: list[tuple[str, Cell]] = [
+        (L["deposit_id"], [t(facts.manifest["deposit_id"], mono=True, bold=True)]),
+        (L["case"], [t(st.get("case") or "—")]),
+        (L["depositor"], [t(st.get("depositor") or "—")]),
+        (L["depositor_key"], key),
+        (L["created"], [t(st.get("created", "—"), mono=True)]),
+        (L["item_count"], [t(len(facts.manifest["items"]))]),
+        (L["hash_only"], [t(L["yes"] if st.get("hash_only") else L["no"])]),
+    ]
+    if st.get("note"):
+        rows.append((L["note"], [t(st["note"])]))
+    rows += [
+        (L["tool"], [t(st.get("tool", "—"))]),
+        ("manifest.json SM3", [t(facts.manifest_sm3, mono=True)]),
+        ("manifest.json SHA-256", [t(facts.manifest_sha256, mono=True)]),
+        (L["verdict"], [t(L[report.verdict.value], bold=True)]),
+        (L["verified_at"], [t(report.verified_at, mono=True)]),
+        (L["verified_by"], [t(report.tool)]),
+    ]
+    doc.add(Fields(rows))
+
+
+def _failure(doc: Document, report: VerificationReport, L: dict[str, str]) -> None:
+    """The bold warning on page one of a certificate written with --force."""
+    runs = [t(L["forced_failed"].format(verdict=L[report.verdict.value]), bold=True)]
+    for c in report.checks:
+        if c.status is not Status.PASSED:
+            runs.append(t(f"{c.check} — {L[c.status.value]}: {c.detail}", bold=True))
+    doc.add(Paragraph(runs, alert=True))
+
+
+def _items(doc: Document, facts: PackageFacts, L: dict[str, str]) -> None:
+    doc.add(Heading(L["items"]))
+    size = facts.manifest.get("tree_size")
+    rows: list[list[Cell]] = []
+    for n, item in enumerate(facts.manifest["items"]):
+        index = item.get("proof", {}).get("sha256", {}).get("index")
+        where = f"manifest.json items[{n}].proof" + (f" (leaf {index} / {size})" if index is not None else "")
+        info: Cell = [
+            t(item["name"], bold=True),
+            t(f"{item.get('kind', '?')} · {item.get('media_type', '?')} · {item.get('size', '?')} {L['bytes']}"),
+            t(f"{L['proof_at']}: {where}"),
+        ]
+        if item.get("parent") is not None:
+            info.append(t(f"parent: {item['parent']}"))
+        info += [t(line) for line in metadata_lines(item.get("metadata") or {})]
+        digests = item.get("digests", {})
+        rows.append(
+            [
+                [t(item.get("id", n + 1))],
+                info,
+                [
+                    t("SM3"),
+                    t(digests.get("sm3", "—"), mono=True),
+                    t("SHA-256"),
+                    t(digests.get("sha256", "—"), mono=True),
+                ],
+            ]
+        )
+    doc.add(Table([L["col_no"], L["col_item"], L["col_digests"]], rows, [0.06, 0.37, 0.57]))
+
+
+def _timestamps(doc: Document, facts: PackageFacts, L: dict[str, str]) -> None:
+    doc.add(Heading(L["timestamps"]))
+    if not facts.timestamps:
+        doc.add(Paragraph([t(L["none"])]))
+    for ts in facts.timestamps:
+        f = ts.facts
+        acc = f.get("accuracy")
+        when = f["gen_time"] + ("" if acc is None else f" ± {acc} {L['seconds']}")
+        doc.add(
+            Fields(
+                [
+                    (L["member"], [t(ts.member, mono=True)]),
+                    (L["tsa"], [t(f["tsa"])]),
+                    (L["serial"], [t(f["serial"], mono=True)]),
+                    (L["gen_time"], [t(when, mono=True)]),
+                    (L["policy"], [t(f["policy"], mono=True)]),
+                    (L["imprint_alg"], [t(f["hash_algorithm"])]),
+                    (L["imprint"], [t(f["imprint"], mono=True)]),
+                    (L["tsa_cert"], [t(ts.cert_subject or "—")]),
+                    (L["tsa_fp"], [t(ts.cert_fingerprint or "—", mono=True)]),
+                ]
+            )
+        )
+
+
+def _anchors(doc: Document, facts: PackageFacts, L: dict[str, str]) -> None:
+    doc.add(Heading(L["anchors"]))
+    if not facts.anchors:
+        doc.add(Paragraph([t(L["none"])]))
+    for member, receipt in facts.anchors:
+        c = anchor_coordinates(receipt)
+        rows: list[tuple[str, Cell]] = [(L["member"], [t(member, mono=True)])]
+        for key in ("anchor_type", "chain", "height", "block_hash", "tx_hash", "contract", "time"):
+            value = c["type" if key == "anchor_type" else key]
+            if value is not None:
+                rows.append((L[key], [t(value, mono=True)]))
+        for key in ("confirmations", "node_key"):
+            if c[key] is not None:
+                rows.append((L[key], [t(c[key], mono=True)]))
+        doc.add(Fields(rows))
+
+
+def _how(doc: Document, facts: PackageFacts, package: Path, L: dict[str, str]) -> None:
+    doc.add(Heading(L["how"]))
+    doc.add(Paragraph([t(L["how_text"])]))
+    name = package.name if package.name.isascii() and " " not in package.name else "PACKAGE.evp"
+    roots = facts.manifest["roots"]
+    lines = [
+        f"evidencectl verify {name} --trust TSA-ROOT.pem",
+        f"unzip -p {name} manifest.json | openssl dgst -sm3",
+        f"unzip -p {name} manifest.json | sha256sum",
+    ]
+    first = next((i for i in facts.manifest["items"] if i.get("path")), None)
+    if first is not None:
+        lines += [
+            f"unzip -p {name} '{first['path']}' | openssl dgst -sm3",
+            f"unzip -p {name} '{first['path']}' | sha256sum",
+        ]
+    for ts in facts.timestamps:
+        alg = ts.facts["hash_algorithm"]
+        lines.append(f"unzip -p {name} {ts.member} > token.tsr")
+        lines.append(
+            f"openssl ts -verify -digest {roots.get(alg, ts.facts['imprint'])} -in token.tsr "
+            "-CAfile TSA-ROOT.pem -untrusted TSA-CHAIN.pem"
+        )
+    if first is not None:
+        lines.append(f"python3 examples/verify_by_hand.py {name} '{first['name']}'")
+    doc.add(Code(lines))
+    doc.add(Paragraph([t(L["how_script"])]))
+
+
+def build_certificate(
+    facts: PackageFacts, report: VerificationReport, package: Path, lang: str
+) -> Document:
+    """The certificate of one deposit as a document (verification already run into ``report``)."""
+    L = labels(lang)
+    m: dict[str, Any] = facts.manifest
+    doc = Document(
+        title=L["cert_title"],
+        lang=lang,
+        deposit_id=m["deposit_id"],
+        manifest_sm3=facts.manifest_sm3,
+        page_label=L["page"],
+        footer_labels=(L["f_deposit"], L["f_manifest"]),
+    )
+    if report.verdict is not Status.PASSED:
+        _failure(doc, report, L)
+    doc.add(Heading(L["summary"]))
+    _summary(doc, facts, report, L)
+    doc.add(Heading(L["roots"]))
+    doc.add(
+        Fields(
+            [
+                ("SM3", [t(m["roots"].get("sm3", "—"), mono=True)]),
+                ("SHA-256", [t(m["roots"].get("sha256", "—"), mono=True)]),
+                (L["tree_size"], [t(m.get("tree_size", "—"))]),
+            ]
+        )
+    )
+    doc.add(QRCode(qr_payload(m, facts.manifest_sm3, [r for _, r in facts.anchors]), L["qr_caption"]))
+    _timestamps(doc, facts, L)
+    _anchors(doc, facts, L)
+    _items(doc, facts, L)
+    _how(doc, facts, package, L)
+    return doc

@@ -1,0 +1,137 @@
+"""A neutral document model that both the PDF and the HTML renderer draw.
+
+Building the content once keeps the two formats saying exactly the same thing, and lets the PDF
+renderer know every character in advance (the CJK font is cut down to them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Text:
+    """A run of text; ``mono`` for digests, keys and commands, ``bold`` for emphasis."""
+
+    text: str
+    """The characters, never shortened by a renderer."""
+    mono: bool = False
+    """Set in the monospace face (and wrapped anywhere, since hex has no spaces)."""
+    bold: bool = False
+    """Set in bold."""
+
+
+Cell = list[Text]
+"""One table cell: runs separated by line breaks."""
+
+
+@dataclass(frozen=True)
+class Heading:
+    """A section heading."""
+
+    text: str
+    """The heading text."""
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """A paragraph of runs."""
+
+    runs: list[Text]
+    """The runs, set one after another."""
+    alert: bool = False
+    """Draw as a warning box (verification failed or indeterminate)."""
+
+
+@dataclass(frozen=True)
+class Fields:
+    """Label/value pairs, drawn as a two-column table."""
+
+    rows: list[tuple[str, Cell]]
+    """Label and value of each row."""
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table that may run over many pages; the header repeats on each."""
+
+    header: list[str]
+    """Column titles."""
+    rows: list[list[Cell]]
+    """Cells, row by row."""
+    widths: list[float]
+    """Relative column widths (fractions summing to 1)."""
+
+
+@dataclass(frozen=True)
+class Code:
+    """Commands to type, one a line, set in monospace."""
+
+    lines: list[str]
+    """The command lines."""
+
+
+@dataclass(frozen=True)
+class QRCode:
+    """A QR code with its payload printed beside it."""
+
+    payload: str
+    """The encoded text (documented in docs/reports.md)."""
+    caption: str
+    """What the code carries, in the document's language."""
+
+
+Block = Heading | Paragraph | Fields | Table | Code | QRCode
+
+
+@dataclass
+class Document:
+    """A report: title, the facts every page repeats, and its blocks in order."""
+
+    title: str
+    """Document title (first line of page one)."""
+    lang: str
+    """``zh`` or ``en``."""
+    deposit_id: str
+    """Deposit number, printed on every page."""
+    manifest_sm3: str
+    """SM3 of manifest.json, printed on every page."""
+    page_label: str
+    """Page footer template with ``{page}`` and ``{total}``."""
+    footer_labels: tuple[str, str]
+    """Labels for the deposit number and the manifest SM3 in the footer."""
+    blocks: list[Block] = field(default_factory=list)
+    """The content, in order."""
+
+    def add(self, block: Block) -> None:
+        """Append one block."""
+        self.blocks.append(block)
+
+    def strings(self) -> Iterator[str]:
+        """Every string the document shows (used to cut the font down to them)."""
+        yield from (self.title, self.deposit_id, self.manifest_sm3, self.page_label, *self.footer_labels)
+        for block in self.blocks:
+            if isinstance(block, Heading):
+                yield block.text
+            elif isinstance(block, Paragraph):
+                yield from (r.text for r in block.runs)
+            elif isinstance(block, Fields):
+                for label, cell in block.rows:
+                    yield label
+                    yield from (r.text for r in cell)
+            elif isinstance(block, Table):
+                yield from block.header
+                for row in block.rows:
+                    for cell in row:
+                        yield from (r.text for r in cell)
+            elif isinstance(block, Code):
+                yield from block.lines
+            else:
+                yield from (block.payload, block.caption)
+
+
+def t(text: object, *, mono: bool = False, bold: bool = False) -> Text:
+    """Shorthand for a :class:`Text` run; monospace falls back to sans for non-ASCII text."""
+    s = str(text)
+    return Text(s, mono=mono and s.isascii(), bold=bold)

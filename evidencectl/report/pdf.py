@@ -1,0 +1,235 @@
+"""PDF rendering with reportlab: A4, embedded subset fonts, page "N of M" and the deposit on every page."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from typing import Any
+from xml.sax.saxutils import escape
+
+from .fonts import FontSet, load_fonts
+from .model import Block, Cell, Code, Document, Fields, Heading, Paragraph, QRCode, Table, Text
+from .qr import qr_matrix
+
+_MARGIN = 42.0
+_MONO_SIZE = 7.0
+"""Digests are set at 7 pt: 64 hex digits of a 0.6 em monospace font need 269 pt, less than the column."""
+
+
+class _Renderer:
+    """Turns document blocks into reportlab flowables with one set of registered fonts."""
+
+    def __init__(self, fonts: FontSet) -> None:
+        from reportlab.lib.styles import ParagraphStyle
+        from reportlab.pdfbase import pdfmetrics
+        from reportlab.pdfbase.ttfonts import TTFont
+
+        # Names carry a digest of the subset: reportlab's registry is global and another document's
+        # subset of the same family must not be reused.
+        tag = hashlib.sha256(fonts.regular + fonts.bold).hexdigest()[:10]
+        self.sans, self.bold, self.mono = f"EvSans-{tag}", f"EvSansBold-{tag}", "EvMono"
+        for name, data in ((self.sans, fonts.regular), (self.bold, fonts.bold), (self.mono, fonts.mono)):
+            if name not in pdfmetrics.getRegisteredFontNames():
+                pdfmetrics.registerFont(TTFont(name, io.BytesIO(data)))
+        self.style = ParagraphStyle("body", fontName=self.sans, fontSize=8.5, leading=11.5)
+        self.small = ParagraphStyle("small", parent=self.style, fontSize=7.5, leading=9.5)
+        self.label = ParagraphStyle("label", parent=self.small, textColor="#444444")
+        self.heading = ParagraphStyle(
+            "heading", fontName=self.bold, fontSize=12, leading=16, spaceBefore=10, spaceAfter=4
+        )
+        self.title = ParagraphStyle("title", fontName=self.bold, fontSize=17, leading=22, spaceAfter=8)
+
+    def para(self, run: Text, base: Any = None) -> Any:
+        """One run as a paragraph; long unbroken tokens and CJK text may break anywhere."""
+        from reportlab.lib.styles import ParagraphStyle
+        from reportlab.platypus import Paragraph as RLParagraph
+
+        style = base or self.style
+        font = self.mono if run.mono else (self.bold if run.bold else style.fontName)
+        size = _MONO_SIZE if run.mono else style.fontSize
+        anywhere = run.mono or not run.text.isascii() or any(len(w) > 30 for w in run.text.split())
+        s = ParagraphStyle(
+            "run",
+            parent=style,
+            fontName=font,
+            fontSize=size,
+            leading=max(size + 2.5, style.leading if not run.mono else 0),
+            wordWrap="CJK" if anywhere else None,
+        )
+        return RLParagraph(escape(run.text).replace("\n", "<br/>"), s)
+
+    def cell(self, cell: Cell, base: Any = None) -> list[Any]:
+        """A table cell: one paragraph per run."""
+        return [self.para(r, base) for r in cell]
+
+    def block(self, block: Block, width: float) -> list[Any]:
+        """The flowables of one block."""
+        from reportlab.lib import colors
+        from reportlab.platypus import Spacer, TableStyle
+        from reportlab.platypus import Table as RLTable
+
+        grid = [
+            ("FONTNAME", (0, 0), (-1, -1), self.sans),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#999999")),
+            ("LEFTPADDING", (0, 0), (-1, -1), 4),
+            ("RIGHTPADDING", (0, 0), (-1, -1), 4),
+        ]
+        if isinstance(block, Heading):
+            return [self.para(Text(block.text, bold=True), self.heading)]
+        if isinstance(block, Paragraph):
+            if not block.alert:
+                return [*self.cell(block.runs), Spacer(1, 4)]
+            red = colors.HexColor("#b00020")
+            box = RLTable([[self.cell(block.runs)]], colWidths=[width])
+            box.setStyle(
+                TableStyle(
+                    [
+                        ("FONTNAME", (0, 0), (-1, -1), self.sans),
+                        ("BOX", (0, 0), (-1, -1), 1.5, red),
+                        ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#fdecee")),
+                        ("TEXTCOLOR", (0, 0), (-1, -1), red),
+                    ]
+                )
+            )
+            return [box, Spacer(1, 6)]
+        if isinstance(block, Fields):
+            rows = [[self.para(Text(label), self.label), self.cell(value)] for label, value in block.rows]
+            table = RLTable(rows, colWidths=[width * 0.27, width * 0.73])
+            table.setStyle(TableStyle(grid))
+            return [table, Spacer(1, 6)]
+        if isinstance(block, Table):
+            head = [self.para(Text(h, bold=True), self.small) for h in block.header]
+            body = [[self.cell(c, self.small) for c in row] for row in block.rows]
+            table = RLTable([head, *body], colWidths=[width * w for w in block.widths], repeatRows=1)
+            table.setStyle(TableStyle([*grid, ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee"))]))
+            return [table, Spacer(1, 6)]
+        if isinstance(block, Code):
+            lines = [self.para(Text(line, mono=line.isascii())) for line in block.lines]
+            box = RLTable([[lines]], colWidths=[width])
+            box.setStyle(
+                TableStyle(
+                    [
+                        ("FONTNAME", (0, 0), (-1, -1), self.sans),
+                        ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#f3f3f3")),
+                    ]
+                )
+            )
+            return [box, Spacer(1, 4)]
+        return [self._qr(block, width), Spacer(1, 6)]
+
+    def _qr(self, block: QRCode, width: float) -> Any:
+        from reportlab.platypus import TableStyle
+        from reportlab.platypus import Table as RLTable
+
+        side = 110.0
+        drawing = _QRFlowable(qr_matrix(block.payload), side)
+        text = [self.para(Text(block.caption), self.small)]
+        text += [self.para(Text(line, mono=True)) for line in block.payload.split("\n")]
+        table = RLTable([[drawing, text]], colWidths=[side + 8, width - side - 8])
+        table.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), self.sans), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+        return table
+
+
+def _qr_flowable_class() -> Any:
+    from reportlab.platypus import Flowable
+
+    class QRFlowable(Flowable):  # type: ignore[misc]
+        """Dark modules drawn as filled squares straight on the canvas (reportlab graphics would
+        name Helvetica, a font that is never embedded)."""
+
+        def __init__(self, matrix: list[list[bool]], side: float) -> None:
+            super().__init__()
+            self.matrix, self.side = matrix, side
+            self.width = self.height = side
+
+        def draw(self) -> None:
+            quiet = 4
+            module = self.side / (len(self.matrix) + 2 * quiet)
+            c = self.canv
+            c.setFillColorRGB(1, 1, 1)
+            c.rect(0, 0, self.side, self.side, stroke=0, fill=1)
+            c.setFillColorRGB(0, 0, 0)
+            for y, row in enumerate(self.matrix):
+                for x, dark in enumerate(row):
+                    if dark:
+                        top = self.side - (y + quiet + 1) * module
+                        c.rect((x + quiet) * module, top, module, module, stroke=0, fill=1)
+
+    return QRFlowable
+
+
+def _QRFlowable(matrix: list[list[bool]], side: float) -> Any:  # noqa: N802 - a class factory
+    return _qr_flowable_class()(matrix, side)
+
+
+def _canvas_class(doc: Document, r: _Renderer) -> Any:
+    """A canvas that holds pages back until the end, so each footer can name the total page count."""
+    from reportlab.pdfgen.canvas import Canvas
+
+    class NumberedCanvas(Canvas):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            # Without an initial font reportlab names Helvetica on every page, a font never embedded.
+            kwargs["initialFontName"] = r.sans
+            super().__init__(*args, **kwargs)
+            self._pages: list[dict[str, Any]] = []
+
+        def showPage(self) -> None:  # noqa: N802 - reportlab's name
+            self._pages.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self) -> None:
+            total = len(self._pages)
+            for state in self._pages:
+                self.__dict__.update(state)
+                self._footer(total)
+                super().showPage()
+            super().save()
+
+        def _footer(self, total: int) -> None:
+            width, _ = self._pagesize
+            y = 24.0
+            self.setLineWidth(0.4)
+            self.line(_MARGIN, y + 16, width - _MARGIN, y + 16)
+            self.setFont(r.sans, 7.5)
+            self.drawString(_MARGIN, y + 6, f"{doc.footer_labels[0]}: ")
+            self.setFont(r.mono, 7.5)
+            self.drawString(_MARGIN + self.stringWidth(f"{doc.footer_labels[0]}: ", r.sans, 7.5), y + 6, doc.deposit_id)
+            page = doc.page_label.format(page=self._pageNumber, total=total)
+            self.setFont(r.sans, 7.5)
+            self.drawRightString(width - _MARGIN, y + 6, page)
+            label = f"{doc.footer_labels[1]}: "
+            self.drawString(_MARGIN, y - 4, label)
+            self.setFont(r.mono, 7.0)
+            self.drawString(_MARGIN + self.stringWidth(label, r.sans, 7.5), y - 4, doc.manifest_sm3)
+
+    return NumberedCanvas
+
+
+def render_pdf(doc: Document) -> bytes:
+    """The PDF bytes of ``doc``; raises BadInputError when a font is missing or unreadable."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.platypus import SimpleDocTemplate
+
+    fonts = load_fonts("".join(doc.strings()))
+    r = _Renderer(fonts)
+    buf = io.BytesIO()
+    template = SimpleDocTemplate(
+        buf,
+        pagesize=A4,
+        leftMargin=_MARGIN,
+        rightMargin=_MARGIN,
+        topMargin=_MARGIN,
+        bottomMargin=_MARGIN + 24,
+        title=f"{doc.title} {doc.deposit_id}",
+        author="evidencectl",
+        subject=doc.deposit_id,
+        creator="evidencectl",
+        lang="zh-CN" if doc.lang == "zh" else "en",
+    )
+    width = A4[0] - 2 * _MARGIN
+    story: list[Any] = [r.para(Text(doc.title, bold=True), r.title)]
+    for block in doc.blocks:
+        story.extend(r.block(block, width))
+    template.build(story, canvasmaker=_canvas_class(doc, r))
+    return buf.getvalue()
