@@ -105,6 +105,9 @@ def run_browser(opts: CaptureOptions, workdir: Path) -> BrowserCapture:
                 ignore_https_errors=opts.insecure,
                 accept_downloads=True,
                 viewport=VIEWPORT,  # type: ignore[arg-type]
+                # Asking for unencoded bodies lets the WARC hold the payload exactly as the server sent it
+                # (the browser only exposes bodies after decoding them).
+                extra_http_headers={"Accept-Encoding": "identity"},
                 record_video_dir=str(video_dir) if opts.video else None,
                 timeout=60_000,
             )
