@@ -73,8 +73,7 @@ def write_deposit_certificate(
         bad = [c.check for c in report.checks if c.status is not Status.PASSED]
         shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
         raise BadInputError(
-            f"verification {report.verdict.value} ({shown}); no certificate written (--force writes one "
-            "that says so)",
+            f"verification {report.verdict.value} ({shown}); no certificate written (--force writes one that says so)",
             path=package,
         )
     doc = build_certificate(read_facts(package), report, package, lang)

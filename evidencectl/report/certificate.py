@@ -156,9 +156,7 @@ def _how(doc: Document, facts: PackageFacts, package: Path, L: dict[str, str]) -
     doc.add(Paragraph([t(L["how_script"])]))
 
 
-def build_certificate(
-    facts: PackageFacts, report: VerificationReport, package: Path, lang: str
-) -> Document:
+def build_certificate(facts: PackageFacts, report: VerificationReport, package: Path, lang: str) -> Document:
     """The certificate of one deposit as a document (verification already run into ``report``)."""
     L = labels(lang)
     m: dict[str, Any] = facts.manifest

@@ -102,8 +102,10 @@ def read_facts(path: Path) -> PackageFacts:
 
 def anchor_coordinates(receipt: dict[str, Any]) -> dict[str, Any]:
     """The fields that locate an anchor: type, chain/ledger id, height, block hash, tx, contract, time."""
-    block = receipt.get("block") if isinstance(receipt.get("block"), dict) else {}
-    header = block.get("header") if isinstance(block.get("header"), dict) else {}
+    raw_block = receipt.get("block")
+    block: dict[str, Any] = raw_block if isinstance(raw_block, dict) else {}
+    raw_header = block.get("header")
+    header: dict[str, Any] = raw_header if isinstance(raw_header, dict) else {}
     kind = str(receipt.get("type", "?"))
     if kind == "ledger":
         return {

@@ -72,9 +72,9 @@ def mono_font_path() -> Path:
 
 def _cut(path: Path, text: str, weights: Iterable[int]) -> list[bytes]:
     """Subset ``path`` to ``text``; instance a variable font at each weight (static fonts come back as is)."""
-    from fontTools import subset
-    from fontTools.ttLib import TTFont, TTLibError
-    from fontTools.varLib import instancer
+    from fontTools import subset  # type: ignore[import-untyped]
+    from fontTools.ttLib import TTFont, TTLibError  # type: ignore[import-untyped]
+    from fontTools.varLib import instancer  # type: ignore[import-untyped]
 
     family = re.sub(r"[^A-Za-z0-9]", "", path.stem.split("[")[0]) or "Sans"
     try:

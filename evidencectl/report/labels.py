@@ -65,7 +65,8 @@ _ZH: dict[str, str] = {
     "node_key": "账本节点公钥指纹",
     "none": "无",
     "qr": "二维码",
-    "qr_caption": "二维码内容：存证编号、Merkle 树根、manifest.json 的 SM3 及第一个锚定的坐标（格式见 docs/reports.md）。",
+    "qr_caption": "二维码内容：存证编号、Merkle 树根、manifest.json 的 SM3 及第一个锚定的坐标"
+    "（格式见 docs/reports.md）。",
     "how": "如何验证本证明",
     "how_text": "用 evidencectl 一次完成全部检查；或用标准工具逐项复核（不依赖 evidencectl）：",
     "how_script": "examples/verify_by_hand.py 仅用 Python 标准库重算证据摘要、叶子和 Merkle 路径，"
@@ -81,6 +82,8 @@ _ZH: dict[str, str] = {
     "fingerprint": "指纹（SHA-256）",
     "source": "来源",
     "signature": "存证人签名",
+    "package": "存证包",
+    "no_checks": "没有任何检查被执行",
 }
 
 _EN: dict[str, str] = {
@@ -161,6 +164,8 @@ _EN: dict[str, str] = {
     "fingerprint": "Fingerprint (SHA-256)",
     "source": "Source",
     "signature": "Depositor signature",
+    "package": "Package",
+    "no_checks": "no check was run",
 }
 
 

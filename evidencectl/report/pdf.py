@@ -20,9 +20,9 @@ class _Renderer:
     """Turns document blocks into reportlab flowables with one set of registered fonts."""
 
     def __init__(self, fonts: FontSet) -> None:
-        from reportlab.lib.styles import ParagraphStyle
-        from reportlab.pdfbase import pdfmetrics
-        from reportlab.pdfbase.ttfonts import TTFont
+        from reportlab.lib.styles import ParagraphStyle  # type: ignore[import-untyped]
+        from reportlab.pdfbase import pdfmetrics  # type: ignore[import-untyped]
+        from reportlab.pdfbase.ttfonts import TTFont  # type: ignore[import-untyped]
 
         # Names carry a digest of the subset: reportlab's registry is global and another document's
         # subset of the same family must not be reused.
@@ -41,8 +41,8 @@ class _Renderer:
 
     def para(self, run: Text, base: Any = None) -> Any:
         """One run as a paragraph; long unbroken tokens and CJK text may break anywhere."""
-        from reportlab.lib.styles import ParagraphStyle
-        from reportlab.platypus import Paragraph as RLParagraph
+        from reportlab.lib.styles import ParagraphStyle  # type: ignore[import-untyped]
+        from reportlab.platypus import Paragraph as RLParagraph  # type: ignore[import-untyped]
 
         style = base or self.style
         font = self.mono if run.mono else (self.bold if run.bold else style.fontName)
@@ -64,9 +64,9 @@ class _Renderer:
 
     def block(self, block: Block, width: float) -> list[Any]:
         """The flowables of one block."""
-        from reportlab.lib import colors
-        from reportlab.platypus import Spacer, TableStyle
-        from reportlab.platypus import Table as RLTable
+        from reportlab.lib import colors  # type: ignore[import-untyped]
+        from reportlab.platypus import Spacer, TableStyle  # type: ignore[import-untyped]
+        from reportlab.platypus import Table as RLTable  # type: ignore[import-untyped]
 
         grid = [
             ("FONTNAME", (0, 0), (-1, -1), self.sans),
@@ -119,8 +119,8 @@ class _Renderer:
         return [self._qr(block, width), Spacer(1, 6)]
 
     def _qr(self, block: QRCode, width: float) -> Any:
-        from reportlab.platypus import TableStyle
-        from reportlab.platypus import Table as RLTable
+        from reportlab.platypus import Table as RLTable  # type: ignore[import-untyped]
+        from reportlab.platypus import TableStyle  # type: ignore[import-untyped]
 
         side = 110.0
         drawing = _QRFlowable(qr_matrix(block.payload), side)
@@ -132,7 +132,7 @@ class _Renderer:
 
 
 def _qr_flowable_class() -> Any:
-    from reportlab.platypus import Flowable
+    from reportlab.platypus import Flowable  # type: ignore[import-untyped]
 
     class QRFlowable(Flowable):  # type: ignore[misc]
         """Dark modules drawn as filled squares straight on the canvas (reportlab graphics would
@@ -165,7 +165,7 @@ def _QRFlowable(matrix: list[list[bool]], side: float) -> Any:  # noqa: N802 - a
 
 def _canvas_class(doc: Document, r: _Renderer) -> Any:
     """A canvas that holds pages back until the end, so each footer can name the total page count."""
-    from reportlab.pdfgen.canvas import Canvas
+    from reportlab.pdfgen.canvas import Canvas  # type: ignore[import-untyped]
 
     class NumberedCanvas(Canvas):  # type: ignore[misc]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -208,8 +208,8 @@ def _canvas_class(doc: Document, r: _Renderer) -> Any:
 
 def render_pdf(doc: Document) -> bytes:
     """The PDF bytes of ``doc``; raises BadInputError when a font is missing or unreadable."""
-    from reportlab.lib.pagesizes import A4
-    from reportlab.platypus import SimpleDocTemplate
+    from reportlab.lib.pagesizes import A4  # type: ignore[import-untyped]
+    from reportlab.platypus import SimpleDocTemplate  # type: ignore[import-untyped]
 
     fonts = load_fonts("".join(doc.strings()))
     r = _Renderer(fonts)

@@ -1,0 +1,81 @@
+"""HTML rendering: one self-contained file (inline CSS, QR code as inline SVG), readable offline."""
+
+from __future__ import annotations
+
+from html import escape
+
+from .model import Block, Cell, Code, Document, Fields, Heading, Paragraph, QRCode, Table, Text
+from .qr import qr_svg
+
+_CSS = """
+body{font-family:"Noto Sans SC","Source Han Sans SC","PingFang SC","Microsoft YaHei",sans-serif;
+ max-width:60em;margin:2em auto;padding:0 1em;color:#111;font-size:14px;line-height:1.45}
+h1{font-size:1.7em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #999}
+table{border-collapse:collapse;width:100%;margin:.4em 0 1em}
+td,th{border:1px solid #999;padding:.25em .4em;vertical-align:top;text-align:left}
+th{background:#eee}td.label{width:27%;color:#444;font-size:.9em}
+.mono,pre{font-family:"IBM Plex Mono","DejaVu Sans Mono",Consolas,monospace;font-size:.85em;
+ overflow-wrap:anywhere;word-break:break-all}
+pre{background:#f3f3f3;padding:.6em;white-space:pre-wrap}
+.alert{border:2px solid #b00020;background:#fdecee;color:#b00020;font-weight:bold;padding:.6em;margin:1em 0}
+.qr{display:flex;gap:1em;align-items:flex-start}.qr svg{flex:none;width:160px;height:160px}
+footer{margin-top:2em;border-top:1px solid #999;font-size:.85em;color:#444}
+.cell-line{display:block}
+@media print{body{max-width:none}}
+"""
+
+
+def _run(run: Text) -> str:
+    text = escape(run.text)
+    if run.mono:
+        text = f'<span class="mono">{text}</span>'
+    if run.bold:
+        text = f"<strong>{text}</strong>"
+    return text
+
+
+def _cell(cell: Cell) -> str:
+    return "".join(f'<span class="cell-line">{_run(r)}</span>' for r in cell)
+
+
+def _block(block: Block) -> str:
+    if isinstance(block, Heading):
+        return f"<h2>{escape(block.text)}</h2>"
+    if isinstance(block, Paragraph):
+        body = "".join(f"<p>{_run(r)}</p>" for r in block.runs)
+        return f'<div class="alert" role="alert">{body}</div>' if block.alert else body
+    if isinstance(block, Fields):
+        rows = "".join(
+            f'<tr><td class="label">{escape(label)}</td><td>{_cell(value)}</td></tr>' for label, value in block.rows
+        )
+        return f"<table>{rows}</table>"
+    if isinstance(block, Table):
+        cols = "".join(f'<col style="width:{w * 100:.0f}%">' for w in block.widths)
+        head = "".join(f"<th>{escape(h)}</th>" for h in block.header)
+        body = "".join("<tr>" + "".join(f"<td>{_cell(c)}</td>" for c in row) + "</tr>" for row in block.rows)
+        return f"<table><colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    if isinstance(block, Code):
+        return "<pre>" + "\n".join(escape(line) for line in block.lines) + "</pre>"
+    assert isinstance(block, QRCode)
+    payload = escape(block.payload)
+    return (
+        f'<div class="qr">{qr_svg(block.payload)}<div><p>{escape(block.caption)}</p>'
+        f'<pre class="qr-payload">{payload}</pre></div></div>'
+    )
+
+
+def render_html(doc: Document) -> bytes:
+    """The HTML bytes of ``doc`` (UTF-8)."""
+    lang = "zh-CN" if doc.lang == "zh" else "en"
+    parts = [
+        f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">',
+        f"<title>{escape(doc.title)} {escape(doc.deposit_id)}</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f"<header><h1>{escape(doc.title)}</h1></header><main>",
+        *(_block(b) for b in doc.blocks),
+        "</main><footer>",
+        f'<p>{escape(doc.footer_labels[0])}: <span class="mono">{escape(doc.deposit_id)}</span></p>',
+        f'<p>{escape(doc.footer_labels[1])}: <span class="mono">{escape(doc.manifest_sm3)}</span></p>',
+        "</footer></body></html>\n",
+    ]
+    return "".join(parts).encode("utf-8")
