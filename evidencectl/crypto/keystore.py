@@ -19,7 +19,8 @@ from .keys import KeyAlgorithm, SigningKey, generate_key, load_private_key, save
 from .trust import parse_anchors
 from .x509 import build_certificate, certificate_pem, certificate_summary, load_certificates
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# Unicode letters and digits are allowed: depositors are people, and most names here are Chinese.
+_NAME = re.compile(r"^\w[\w.-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ def create_depositor_key(
     overwritten: :class:`OutputExistsError` if any of the files exists.
     """
     if not _NAME.match(name):
-        raise UsageError(f"invalid key name {name!r} (letters, digits, '.', '_', '-'; at most 64)")
+        raise UsageError(f"invalid key name {name!r} (letters (any script), digits, '.', '_', '-'; at most 64)")
     if out is None:
         key_path, pub_path, cert_path = _paths(keys_dir(base), name)
     else:
