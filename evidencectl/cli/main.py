@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+import warnings
 from typing import Any
 
 import click
@@ -73,6 +74,17 @@ def _root(
     """evidencectl: fix evidence so that a court can verify it, offline, years later."""
 
 
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    sys.stderr.write(f"evidencectl: warning: {message}\n")
+
+
 def _wants_json(args: list[str]) -> bool:
     return "--json" in args
 
@@ -91,6 +103,8 @@ def main(args: list[str] | None = None) -> int:
     """Run the command line with ``args`` (default: sys.argv[1:]); return the exit code."""
     argv = list(sys.argv[1:] if args is None else args)
     debug = "--debug" in argv
+    # Library warnings (an unencrypted key file, unreadable metadata) reach the user as one plain line.
+    warnings.showwarning = _show_warning
     try:
         result: Any = app(args=argv, prog_name="evidencectl", standalone_mode=False)
         return int(result or 0)
