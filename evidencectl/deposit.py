@@ -317,7 +317,10 @@ def _finish(
     tsa_pending = [p for p in pending if p["kind"] == "tsa"]
     # TSAs that failed while the quorum was still met are not retried: the deposit is complete without them.
     must_retry = [p for p in pending if p["kind"] == "anchor"] + (tsa_pending if tsas_ok < quorum else [])
-    result.pending = pending
+    result.pending = must_retry
+    for p in pending:
+        if p not in must_retry:
+            result.warnings.append(f"TSA {p['spec']} did not answer ({p['error']}); the quorum was met without it")
     if must_retry:
         writer.close()
         result.status, result.package = "pending", writer.staging

@@ -30,37 +30,23 @@ def deposit(
     case: str | None = typer.Option(None, "--case", help="Case number, e.g. （2026）渝0103民初1234号."),
     depositor: str | None = typer.Option(None, "--depositor", help="Who deposits the evidence."),
     note: str | None = typer.Option(None, "--note", help="A note recorded in the deposit statement."),
-    tsa: list[str] = typer.Option(
-        None, "--tsa", help="TSA to use: 'local' (embedded, default) or a URL; repeatable."
-    ),
+    tsa: list[str] = typer.Option(None, "--tsa", help="TSA to use: 'local' (embedded, default) or a URL; repeatable."),
     tsa_quorum: int = typer.Option(1, "--tsa-quorum", help="How many TSAs must answer."),
-    anchor: list[str] = typer.Option(
-        None, "--anchor", help="'local' (embedded ledger, default) or evm:RPC-URL."
-    ),
+    anchor: list[str] = typer.Option(None, "--anchor", help="'local' (embedded ledger, default) or evm:RPC-URL."),
     hash_only: bool = typer.Option(False, "--hash-only", help="Record digests only; keep originals out."),
-    from_list: Path | None = typer.Option(
-        None, "--from-list", help="File with one path a line (or sha256sum lines)."
-    ),
-    follow_symlinks: bool = typer.Option(
-        False, "--follow-symlinks", help="Follow symbolic links in folders."
-    ),
-    strict: bool = typer.Option(
-        False, "--strict", help="Refuse mails and images whose content cannot be read."
-    ),
+    from_list: Path | None = typer.Option(None, "--from-list", help="File with one path a line (or sha256sum lines)."),
+    follow_symlinks: bool = typer.Option(False, "--follow-symlinks", help="Follow symbolic links in folders."),
+    strict: bool = typer.Option(False, "--strict", help="Refuse mails and images whose content cannot be read."),
     offline: bool = typer.Option(False, "--offline", help="No network lookups while analysing (DKIM)."),
     dkim_keys: Path | None = typer.Option(
         None, "--dkim-keys", help="DKIM key records (zone-file lines) for offline checks."
     ),
-    sign: bool = typer.Option(
-        False, "--sign", help="Sign manifest.json with your key (see 'keys generate')."
-    ),
+    sign: bool = typer.Option(False, "--sign", help="Sign manifest.json with your key (see 'keys generate')."),
     key: Path | None = typer.Option(None, "--key", help="Sign with this key file instead of the key store."),
     passphrase_env: str | None = typer.Option(
         None, "--passphrase-env", help="Environment variable holding the passphrase."
     ),
-    passphrase_file: Path | None = typer.Option(
-        None, "--passphrase-file", help="File holding the passphrase."
-    ),
+    passphrase_file: Path | None = typer.Option(None, "--passphrase-file", help="File holding the passphrase."),
     force: bool = typer.Option(False, "--force", help="Replace an existing package."),
     resume: bool = typer.Option(False, "--resume", help="Finish pending deposits (a TSA or node was down)."),
     as_json: bool = JSON_OPT,
@@ -124,19 +110,13 @@ def deposit(
 @app.command()
 def verify(
     package: Path = typer.Argument(..., help="The evidence package (.evp)."),
-    data: list[Path] = typer.Option(
-        None, "--data", help="Original file(s) of a --hash-only deposit; repeatable."
-    ),
-    trust: list[Path] = typer.Option(
-        None, "--trust", help="Extra trust anchor (PEM certificate or key) for this run."
-    ),
+    data: list[Path] = typer.Option(None, "--data", help="Original file(s) of a --hash-only deposit; repeatable."),
+    trust: list[Path] = typer.Option(None, "--trust", help="Extra trust anchor (PEM certificate or key) for this run."),
     online: bool = typer.Option(False, "--online", help="Re-check chain anchors against their nodes."),
     offline: bool = typer.Option(
         False, "--offline", help="Never use the network (the default for everything but --online)."
     ),
-    report: Path | None = typer.Option(
-        None, "--report", help="Also write the verification report (PDF or .html)."
-    ),
+    report: Path | None = typer.Option(None, "--report", help="Also write the verification report (PDF or .html)."),
     lang: str = typer.Option("zh", "--lang", help="Language of --report: zh or en."),
     as_json: bool = JSON_OPT,
 ) -> None:
@@ -154,8 +134,10 @@ def verify(
     for p in data or []:
         if not p.is_file():
             raise BadInputError("no such file", path=p)
+    from ..timestamp.client import configured_tsa_roots
+
     base = home()
-    store = TrustStore.load(base, list(trust or []))
+    store = TrustStore.load(base, [*configured_tsa_roots(base), *(trust or [])])
     result = verify_package(package, data=list(data or []), trust=store, online=online)
     if report is not None:
         from ..report import write_verification_report
@@ -163,9 +145,7 @@ def verify(
         write_verification_report(result, report, lang=lang)
     try:
         registry = Registry.open(base)
-        registry.log_event(
-            result.deposit_id, "verify", {"package": str(package), "verdict": result.verdict.value}
-        )
+        registry.log_event(result.deposit_id, "verify", {"package": str(package), "verdict": result.verdict.value})
         registry.close()
     except Exception:  # noqa: BLE001 - a read-only data directory must not stop a court's verification
         pass
@@ -227,10 +207,7 @@ def cases(as_json: bool = JSON_OPT) -> None:
     rows = registry.deposits()
     registry.close()
     out = [
-        {
-            k: r[k]
-            for k in ("deposit_id", "created", "case_no", "depositor", "status", "item_count", "package")
-        }
+        {k: r[k] for k in ("deposit_id", "created", "case_no", "depositor", "status", "item_count", "package")}
         for r in rows
     ]
     if as_json:
@@ -255,9 +232,7 @@ def cases(as_json: bool = JSON_OPT) -> None:
 @app.command()
 def log(
     deposit_id: str | None = typer.Option(None, "--deposit", help="Only this deposit's events."),
-    verify_chain: bool = typer.Option(
-        False, "--verify", help="Check the custody log's hash chain; exit 1 if broken."
-    ),
+    verify_chain: bool = typer.Option(False, "--verify", help="Check the custody log's hash chain; exit 1 if broken."),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Show the custody log (append-only, hash-chained), or check it with --verify.

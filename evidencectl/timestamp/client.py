@@ -93,12 +93,64 @@ class HttpTSA(TimestampAuthority):
         return response
 
 
+def _configured(base: Path) -> dict[str, dict[str, Any]]:
+    from ..config import load_config
+
+    section = load_config(base).section("tsa")
+    return {name: value for name, value in section.items() if isinstance(value, dict)}
+
+
+def http_tsa_from_config(url: str, settings: dict[str, Any]) -> HttpTSA:
+    """An :class:`HttpTSA` from a ``[tsa.NAME]`` table of config.toml.
+
+    Keys: ``url``; ``username`` and ``password_env`` (the name of the variable holding the password, never the
+    password itself); ``client_cert`` and ``client_key`` (TLS client certificate files); ``policy`` (OID);
+    ``timeout`` (seconds); ``retries``. ``trust`` (a PEM file of the TSA's roots) is read by ``verify``.
+    """
+    import os
+
+    auth = None
+    if settings.get("username"):
+        env = str(settings.get("password_env", ""))
+        password = os.environ.get(env, "") if env else ""
+        if env and not password:
+            raise UsageError(f"TSA {url}: the password variable {env} named in config.toml is not set")
+        auth = (str(settings["username"]), password)
+    cert: str | tuple[str, str] | None = None
+    if settings.get("client_cert"):
+        cert = (
+            (str(settings["client_cert"]), str(settings["client_key"]))
+            if settings.get("client_key")
+            else str(settings["client_cert"])
+        )
+    return HttpTSA(
+        url,
+        timeout=float(settings.get("timeout", 10)),
+        retries=int(settings.get("retries", 2)),
+        auth=auth,
+        cert=cert,
+        policy=str(settings["policy"]) if settings.get("policy") else None,
+    )
+
+
 def tsa_from_spec(spec: str, base: Path, *, algorithm: str = "ecdsa-p256") -> TimestampAuthority:
-    """``"local"`` -> the embedded TSA of ``base``; ``http(s)://…`` -> :class:`HttpTSA`."""
+    """``"local"`` -> the embedded TSA of ``base``; a name or URL configured under ``[tsa.NAME]`` in
+    config.toml -> that TSA with its settings; any other ``http(s)://…`` -> :class:`HttpTSA` with defaults."""
     if spec == "local":
         from .authority import EmbeddedTSA
 
         return EmbeddedTSA.open(base, algorithm)
+    for name, settings in _configured(base).items():
+        if spec in (name, settings.get("url")):
+            url = str(settings.get("url", ""))
+            if not url.startswith(("http://", "https://")):
+                raise UsageError(f'config.toml [tsa.{name}] needs url = "http(s)://…"')
+            return http_tsa_from_config(url, settings)
     if spec.startswith(("http://", "https://")):
         return HttpTSA(spec)
-    raise UsageError(f"--tsa must be 'local' or an http(s):// URL, not {spec!r}")
+    raise UsageError(f"--tsa must be 'local', an http(s):// URL or a TSA named in config.toml, not {spec!r}")
+
+
+def configured_tsa_roots(base: Path) -> list[Path]:
+    """The ``trust`` files of the TSAs configured in config.toml (added to a verification's trust)."""
+    return [Path(str(s["trust"])).expanduser() for s in _configured(base).values() if s.get("trust")]
