@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
+import shutil
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import BadInputError, ServiceError
+from ..errors import BadInputError, ServiceError, UsageError
 from .model import BrowserCapture, CaptureOptions, Exchange
 
 # Flags that keep the browser from talking to anything but the page: no updates, sync or QUIC
@@ -82,6 +85,47 @@ def _scroll(page: Any, deadline_ms: float) -> None:
     )
 
 
+def _video_tools(workdir: Path) -> Path | None:
+    """A Playwright browsers folder whose ffmpeg is the system's, or None when Playwright has its own.
+
+    Playwright records video with an ffmpeg it downloads itself; where downloads are unavailable the
+    system's ffmpeg (Debian package ``ffmpeg``) is put where Playwright looks for it.
+    """
+    import json
+
+    import playwright
+
+    browsers = Path(playwright.__file__).parent / "driver" / "package" / "browsers.json"
+    revision = next(b["revision"] for b in json.loads(browsers.read_text())["browsers"] if b["name"] == "ffmpeg")
+    cached = Path(os.environ.get("PLAYWRIGHT_BROWSERS_PATH") or Path.home() / ".cache" / "ms-playwright")
+    if (cached / f"ffmpeg-{revision}" / "ffmpeg-linux").exists():
+        return None
+    system = shutil.which("ffmpeg")
+    if system is None:
+        raise UsageError("--video needs ffmpeg (apt-get install ffmpeg)")
+    root = workdir / "playwright-browsers"
+    (root / f"ffmpeg-{revision}").mkdir(parents=True, exist_ok=True)
+    (root / f"ffmpeg-{revision}" / "ffmpeg-linux").symlink_to(system)
+    return root
+
+
+@contextlib.contextmanager
+def _driver_env(browsers: Path | None) -> Iterator[None]:
+    # The Playwright driver copies os.environ when it starts; the override lasts only for that start.
+    if browsers is None:
+        yield
+        return
+    old = os.environ.get("PLAYWRIGHT_BROWSERS_PATH")
+    os.environ["PLAYWRIGHT_BROWSERS_PATH"] = str(browsers)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("PLAYWRIGHT_BROWSERS_PATH", None)
+        else:
+            os.environ["PLAYWRIGHT_BROWSERS_PATH"] = old
+
+
 def run_browser(opts: CaptureOptions, workdir: Path) -> BrowserCapture:
     """Open ``opts.url`` in a fresh headless Chromium profile and record the page and its traffic.
 
@@ -95,7 +139,12 @@ def run_browser(opts: CaptureOptions, workdir: Path) -> BrowserCapture:
     out = BrowserCapture()
     timeout_ms = max(opts.timeout, 1.0) * 1000
     video_dir = workdir / "video"
-    with sync_playwright() as pw:
+    workdir.mkdir(parents=True, exist_ok=True)
+    tools = _video_tools(workdir) if opts.video else None
+    with _driver_env(tools):
+        manager = sync_playwright()
+        pw = manager.start()
+    try:
         try:
             ctx = pw.chromium.launch_persistent_context(
                 str(workdir / "profile"),
@@ -126,6 +175,8 @@ def run_browser(opts: CaptureOptions, workdir: Path) -> BrowserCapture:
                 out.video = Path(page_video.path()).read_bytes()
             except (PlaywrightError, OSError) as exc:
                 out.notes.append(f"video could not be saved: {_net_error(str(exc))}")
+    finally:
+        pw.stop()
     return out
 
 
@@ -192,6 +243,8 @@ def _session(
     pending = [i["url"] for i in out.incomplete if i["state"] == "pending"]
     if pending:
         out.notes.append(f"{len(pending)} request(s) had not finished when the page was recorded")
+    if failed:
+        out.notes.append(f"{len(failed)} request(s) failed: first {failed[0].url} ({failed[0].failure})")
 
 
 def _settle(
