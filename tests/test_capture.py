@@ -507,3 +507,35 @@ def test_bad_url_and_existing_output(evidencectl_home: Path, tmp_path: Path) -> 
     with pytest.raises(UsageError):
         _capture(evidencectl_home, existing, "http://127.0.0.1:9/")
     assert existing.read_bytes() == b"keep me"
+
+
+@pytest.fixture
+def capture_cli(cli: Any) -> Any:
+    """The real entry point with the ``capture`` command registered (as the main CLI does)."""
+    from evidencectl.cli import main as cli_main
+    from evidencectl.cli.capture_cmd import register
+
+    if "capture" not in {c.name for c in cli_main.app.registered_commands}:
+        register(cli_main.app)
+    return cli
+
+
+def test_cli_capture_then_inspect(site: Site, capture_cli: Any, tmp_path: Path) -> None:
+    """``capture URL -o OUT --case … --json`` exits 0 with one JSON document; ``inspect`` lists the items."""
+    out = tmp_path / "item123.evp"
+    r = capture_cli("capture", f"{site.http}/pixel.png", "-o", out, "--case", "（2026）渝0192民初88号", "--json")
+    assert r.code == 0, r.err
+    doc = json.loads(r.out)
+    assert doc["status"] == "complete" and "capture/screenshot.png" in doc["capture"]["artefacts"]
+    r = capture_cli("inspect", out)
+    assert r.code == 0 and "capture/page.warc.gz" in r.out and "capture/environment.json" in r.out
+
+
+def test_cli_exit_codes(capture_cli: Any, tmp_path: Path) -> None:
+    """2 for a bad URL, 4 for an unreachable host, each with one clear line on stderr."""
+    r = capture_cli("capture", "ftp://example.org/x", "-o", tmp_path / "a.evp")
+    assert r.code == ExitCode.USAGE and "http:// or https://" in r.err
+    r = capture_cli("capture", "http://127.0.0.1:9/", "-o", tmp_path / "a.evp", "--timeout", "5")
+    assert r.code == ExitCode.BAD_INPUT
+    assert r.err.count("\n") == 1 and "cannot reach http://127.0.0.1:9/" in r.err
+    assert not (tmp_path / "a.evp").exists()
