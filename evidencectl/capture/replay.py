@@ -94,7 +94,7 @@ def _check_logs(reader: PackageReader, items: dict[str, dict[str, Any]]) -> Chec
         Status.PASSED,
         f"WARC and HAR hold the same {len(responses)} response(s) with the same SHA-256 payload digests",
         facts,
-        reproduce="python -m warcio index -f warc-target-uri,http:status capture/page.warc.gz",
+        reproduce="warcio check -v page.warc.gz; warcio index -f warc-target-uri,http:status,offset page.warc.gz",
     )
 
 
