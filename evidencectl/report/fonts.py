@@ -11,6 +11,7 @@ then instanced at Regular (400) and Bold (700). reportlab subsets and embeds the
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import io
 import os
@@ -77,6 +78,7 @@ def _cut(path: Path, text: str, weights: Iterable[int]) -> list[bytes]:
     from fontTools.varLib import instancer  # type: ignore[import-untyped]
 
     family = re.sub(r"[^A-Za-z0-9]", "", path.stem.split("[")[0]) or "Sans"
+    tag = hashlib.sha256(f"{path}\n{text}".encode()).hexdigest()[:8]
     try:
         font = TTFont(str(path), lazy=True)
         if "glyf" not in font:
@@ -98,7 +100,9 @@ def _cut(path: Path, text: str, weights: Iterable[int]) -> list[bytes]:
             inst = instancer.instantiateVariableFont(font, {"wght": value} if value else {}, inplace=False)
             style = "Bold" if weight >= 600 else "Regular"
             # The name table still says "Thin" (the default instance); pdffonts and viewers show it.
-            inst["name"].setName(f"{family}-{style}", 6, 3, 1, 0x409)
+            # The tag makes each subset's name unique: reportlab reuses a registered font of the same
+            # face name, which would set this document's text with another document's glyphs.
+            inst["name"].setName(f"{family}-{style}-{tag}", 6, 3, 1, 0x409)
             inst["name"].setName(style, 2, 3, 1, 0x409)
         else:
             inst = font
