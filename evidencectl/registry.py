@@ -5,13 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-import sqlite_utils
 
 from .errors import BadInputError
 from .package.canonical import canonical_json
@@ -34,6 +32,31 @@ _MIGRATIONS: list[str] = [
         detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
     """,
 ]
+
+
+_DEPOSIT_COLUMNS = frozenset(
+    {
+        "deposit_id",
+        "created",
+        "case_no",
+        "depositor",
+        "note",
+        "package",
+        "staging",
+        "status",
+        "roots",
+        "item_count",
+        "pending",
+    }
+)
+
+
+def _columns(values: dict[str, Any]) -> list[str]:
+    # Column names go into SQL text; only the table's own names may.
+    unknown = set(values) - _DEPOSIT_COLUMNS
+    if unknown:
+        raise ValueError(f"unknown deposit columns {sorted(unknown)}")
+    return list(values)
 
 
 def now_iso() -> str:
@@ -70,7 +93,9 @@ class Registry:
             conn = sqlite3.connect(path, timeout=30, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA busy_timeout=30000")
-            self.db = sqlite_utils.Database(conn)
+            # Plain sqlite3, not sqlite-utils: importing sqlite-utils (and the numpy it pulls in when
+            # installed) cost a third of a second on every deposit for three simple statements.
+            self.conn = conn
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise BadInputError(f"registry database is unusable: {exc}", path=path) from exc
@@ -81,37 +106,59 @@ class Registry:
         return cls(base / "registry.sqlite")
 
     def _migrate(self) -> None:
-        conn = self.db.conn
+        conn = self.conn
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         for number, script in enumerate(_MIGRATIONS, start=1):
             if version < number:
                 conn.executescript(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version={number}; COMMIT;")
 
     def _append_custody(self, deposit_id: str | None, event: str, detail: dict[str, Any]) -> None:
-        conn = self.db.conn
+        conn = self.conn
         last = conn.execute("SELECT seq, hash FROM custody ORDER BY seq DESC LIMIT 1").fetchone()
         seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-        entry = {"seq": seq, "time": now_iso(), "deposit_id": deposit_id, "event": event,
-                 "detail": detail, "prev_hash": prev}
+        entry = {
+            "seq": seq,
+            "time": now_iso(),
+            "deposit_id": deposit_id,
+            "event": event,
+            "detail": detail,
+            "prev_hash": prev,
+        }
         entry["hash"] = custody_hash(entry)
         conn.execute(
             "INSERT INTO custody (seq, time, deposit_id, event, detail, prev_hash, hash) VALUES (?,?,?,?,?,?,?)",
-            (seq, entry["time"], deposit_id, event, json.dumps(detail, ensure_ascii=False, sort_keys=True),
-             prev, entry["hash"]),
+            (
+                seq,
+                entry["time"],
+                deposit_id,
+                event,
+                json.dumps(detail, ensure_ascii=False, sort_keys=True),
+                prev,
+                entry["hash"],
+            ),
         )
 
-    def record_deposit(self, row: dict[str, Any], items: Iterable[dict[str, Any]], event: str,
-                       detail: dict[str, Any]) -> None:
+    def record_deposit(
+        self, row: dict[str, Any], items: Iterable[dict[str, Any]], event: str, detail: dict[str, Any]
+    ) -> None:
         """Insert a deposit, its items and a custody event in one transaction."""
-        conn = self.db.conn
+        conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            self.db.table("deposits").upsert(row, pk="deposit_id")
+            cols = _columns(row)
+            conn.execute(
+                f"INSERT INTO deposits ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+                "ON CONFLICT(deposit_id) DO UPDATE SET "
+                + ", ".join(f"{c}=excluded.{c}" for c in cols if c != "deposit_id"),
+                [row[c] for c in cols],
+            )
             conn.executemany(
                 "INSERT OR REPLACE INTO items (deposit_id, item_id, name, kind, size, sm3, sha256) "
                 "VALUES (?,?,?,?,?,?,?)",
-                ((row["deposit_id"], i["item_id"], i["name"], i["kind"], i["size"], i["sm3"], i["sha256"])
-                 for i in items),
+                (
+                    (row["deposit_id"], i["item_id"], i["name"], i["kind"], i["size"], i["sm3"], i["sha256"])
+                    for i in items
+                ),
             )
             self._append_custody(row["deposit_id"], event, detail)
             conn.execute("COMMIT")
@@ -119,13 +166,17 @@ class Registry:
             conn.execute("ROLLBACK")
             raise
 
-    def update_deposit(self, deposit_id: str, changes: dict[str, Any], event: str,
-                       detail: dict[str, Any]) -> None:
+    def update_deposit(self, deposit_id: str, changes: dict[str, Any], event: str, detail: dict[str, Any]) -> None:
         """Change a deposit row and log why, atomically."""
-        conn = self.db.conn
+        conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            self.db.table("deposits").update(deposit_id, changes)
+            if changes:
+                cols = _columns(changes)
+                conn.execute(
+                    f"UPDATE deposits SET {', '.join(f'{c}=?' for c in cols)} WHERE deposit_id = ?",
+                    [*(changes[c] for c in cols), deposit_id],
+                )
             self._append_custody(deposit_id, event, detail)
             conn.execute("COMMIT")
         except BaseException:
@@ -134,7 +185,7 @@ class Registry:
 
     def log_event(self, deposit_id: str | None, event: str, detail: dict[str, Any]) -> None:
         """Append one custody event (e.g. a verification)."""
-        conn = self.db.conn
+        conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
             self._append_custody(deposit_id, event, detail)
@@ -143,23 +194,28 @@ class Registry:
             conn.execute("ROLLBACK")
             raise
 
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        cur = self.conn.execute(sql, params)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur]
+
     def deposit(self, deposit_id: str) -> dict[str, Any] | None:
         """One deposit row, or None."""
-        rows = list(self.db.query("SELECT * FROM deposits WHERE deposit_id = ?", [deposit_id]))
+        rows = list(self._query("SELECT * FROM deposits WHERE deposit_id = ?", [deposit_id]))
         return rows[0] if rows else None
 
     def deposits(self, status: str | None = None) -> list[dict[str, Any]]:
         """Deposits, newest first, optionally only those with ``status``."""
         if status:
-            return list(self.db.query("SELECT * FROM deposits WHERE status = ? ORDER BY created DESC", [status]))
-        return list(self.db.query("SELECT * FROM deposits ORDER BY created DESC"))
+            return list(self._query("SELECT * FROM deposits WHERE status = ? ORDER BY created DESC", [status]))
+        return list(self._query("SELECT * FROM deposits ORDER BY created DESC"))
 
     def custody(self, deposit_id: str | None = None) -> list[dict[str, Any]]:
         """Custody entries in order, optionally for one deposit."""
         if deposit_id:
-            rows = self.db.query("SELECT * FROM custody WHERE deposit_id = ? ORDER BY seq", [deposit_id])
+            rows = self._query("SELECT * FROM custody WHERE deposit_id = ? ORDER BY seq", [deposit_id])
         else:
-            rows = self.db.query("SELECT * FROM custody ORDER BY seq")
+            rows = self._query("SELECT * FROM custody ORDER BY seq")
         out = []
         for r in rows:
             r = dict(r)
@@ -183,4 +239,4 @@ class Registry:
 
     def close(self) -> None:
         """Close the database."""
-        self.db.conn.close()
+        self.conn.close()
