@@ -44,7 +44,7 @@ class Sizes:
 
 
 FULL = Sizes(2048 * MiB, 1024 * MiB, (10_000, 20_000), (10_000, 200_000), 3, 10, 10)
-QUICK = Sizes(48 * MiB, 32 * MiB, (300, 600), (500, 2_000), 2, 3, 2)
+QUICK = Sizes(48 * MiB, 32 * MiB, (300, 600), (500, 2_000), 2, 3, 1)
 
 
 @dataclass
