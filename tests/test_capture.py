@@ -478,7 +478,10 @@ def test_non_html_url_is_captured_as_download(site: Site, evidencectl_home: Path
     r = _capture(evidencectl_home, out, f"{site.http}/file.bin", timeout=10)
     assert "capture/download/contract_v2.bin" in r.artefacts
     assert _member(out, "capture/download/contract_v2.bin") == DOWNLOAD
-    assert any("file download" in n for n in r.notes)
+    assert r.notes == ["the URL is not a page: its content was captured as a file download"]
+    (record,) = [(s, h, b) for u, s, h, b in _warc(out) if u.endswith("/file.bin")]
+    assert record[0] == "200" and record[2] == DOWNLOAD == site.served["/file.bin"]
+    assert record[1].get_header("Content-Disposition") == 'attachment; filename="contract v2.bin"'
     with PackageReader(out) as reader:
         checks = {c.check: c.status for c in check_capture(reader, reader.read_json("manifest.json"))}
     assert checks["capture:screenshot"] == Status.PASSED and checks["capture:warc-har"] == Status.PASSED

@@ -41,6 +41,31 @@ def _net_error(message: str) -> str:
     return m.group(1) if m else message.splitlines()[0][:200]
 
 
+def _download_exchange(download: Any, body: bytes, seen: dict[str, Any]) -> Exchange | None:
+    # A download never reaches the page, so Playwright reports no response for it; DevTools saw the
+    # status line and headers (CDP merges repeated headers with a newline, split back here).
+    response = seen.get(download.url)
+    if response is None:
+        return None
+    headers = [(k, part) for k, v in response.get("headers", {}).items() for part in str(v).split("\n")]
+    return Exchange(
+        url=download.url,
+        method="GET",
+        status=int(response.get("status", 0)),
+        status_text=str(response.get("statusText", "")),
+        protocol=str(response.get("protocol") or "http/1.1"),
+        request_headers=[],
+        response_headers=headers,
+        body=body,
+        # DevTools times are monotonic, not wall-clock: the moment the download began stands in.
+        started=seen.get(f"{download.url}\x00started", _iso_ms(datetime.now(UTC).timestamp() * 1000)),
+        timing={},
+        server_ip=response.get("remoteIPAddress"),
+        server_port=response.get("remotePort"),
+        resource_type="download",
+    )
+
+
 def _exchange(request: Any, protocols: dict[str, str]) -> Exchange | None:
     response = request.response()
     if response is None:
@@ -190,6 +215,7 @@ def _session(
     failed: list[Any] = []
     downloads: list[Any] = []
     protocols: dict[str, str] = {}
+    seen: dict[str, Any] = {}
     # Playwright wraps handlers by setting an attribute, which bound builtins (list.append) refuse.
     page.on("request", lambda r: started.append(r))
     page.on("requestfinished", lambda r: finished.append(r))
@@ -200,6 +226,11 @@ def _session(
     cdp.on(
         "Network.responseReceived",
         lambda e: protocols.__setitem__(e["response"]["url"], e["response"].get("protocol") or "http/1.1"),
+    )
+    cdp.on("Network.responseReceived", lambda e: seen.__setitem__(e["response"]["url"], e["response"]))
+    page.on(
+        "download",
+        lambda d: seen.__setitem__(f"{d.url}\x00started", _iso_ms(datetime.now(UTC).timestamp() * 1000)),
     )
     version = cdp.send("Browser.getVersion")
     out.browser_version, out.user_agent = version.get("product", ""), version.get("userAgent", "")
@@ -221,6 +252,13 @@ def _session(
             raise BadInputError(f"cannot reach {opts.url}: {code}") from exc
     if downloads:
         _take_download(downloads[0], out, pw_error)
+        # The browser aborts the navigation to hand the response to the download manager: not a failure.
+        failed = [r for r in failed if r.url != downloads[0].url]
+        started = [r for r in started if r.url != downloads[0].url]
+        if out.download is not None:
+            exchange = _download_exchange(downloads[0], out.download[1], seen)
+            if exchange is not None:
+                out.exchanges.append(exchange)
     else:
         _settle(page, opts, out, timeout_ms, pw_error, pw_timeout)
         _render(page, cdp, out, pw_error)
