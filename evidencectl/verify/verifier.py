@@ -222,6 +222,11 @@ def verify_package(path: Path, *, data: Sequence[Path] = (), trust: Any, online:
                         {"file": str(p), "sha256": sha},
                     )
                 )
+        if any(i.get("name") == "capture/environment.json" for i in manifest["items"]):
+            from ..capture.replay import check_capture
+
+            for check in check_capture(reader, manifest):
+                report.add(check)
         listed = {i["path"] for i in manifest["items"] if i.get("path")}
         extra = [
             n
