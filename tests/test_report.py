@@ -57,9 +57,7 @@ def _expected_facts(package: Path) -> dict[str, Any]:
     manifest = manifest_of(package)
     with zipfile.ZipFile(package) as z:
         raw = z.read("manifest.json")
-        serials = [
-            str(parse_timestamp(z.read(n)).serial) for n in z.namelist() if n.startswith("proofs/timestamps/")
-        ]
+        serials = [str(parse_timestamp(z.read(n)).serial) for n in z.namelist() if n.startswith("proofs/timestamps/")]
         receipts = [json.loads(z.read(n)) for n in z.namelist() if n.startswith("proofs/anchors/")]
     digests = [d for i in manifest["items"] for d in (i["digests"]["sm3"], i["digests"]["sha256"])]  # type: ignore[index]
     return {
@@ -185,13 +183,17 @@ def test_forced_certificate_says_verification_failed_on_page_one(package: Path, 
     assert "did NOT pass verification (verdict: FAILED)" in pdftotext(out_en, "-f", "1", "-l", "1")
 
 
-def test_untrusted_tsa_is_indeterminate_and_refused(package: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_untrusted_tsa_is_indeterminate_and_refused(
+    package: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("EVIDENCECTL_HOME", str(tmp_path / "elsewhere"))
     with pytest.raises(BadInputError, match="verification INDETERMINATE"):
         write_deposit_certificate(package, tmp_path / "c.pdf")
 
 
-def test_missing_font_is_one_clear_error_and_no_file(package: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_font_is_one_clear_error_and_no_file(
+    package: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "cert.pdf"
     out.write_bytes(b"previous certificate")
     monkeypatch.setenv("EVIDENCECTL_REPORT_FONT", str(tmp_path / "no-such-font.ttf"))
@@ -240,12 +242,9 @@ def test_verify_report_lists_verdict_checks_and_anchors(
     assert res.code == 0, res.err
     doc = json.loads(res.out)
     text = out.read_text(encoding="utf-8") if name.endswith(".html") else pdftotext(out)
-    if name.endswith(".pdf"):
-        # Only the first column (x 40..165 pt): long check names wrap inside it, and other columns'
-        # text must not land between their pieces.
-        column = pdftotext(out, "-x", "40", "-y", "0", "-W", "125", "-H", "842")
-    else:
-        column = text
+    # In the PDF only the first column (x 40..165 pt): long check names wrap inside it, and other
+    # columns' text must not land between their pieces.
+    column = pdftotext(out, "-x", "40", "-y", "0", "-W", "125", "-H", "842") if name.endswith(".pdf") else text
     flat = re.sub(r"\s+", "", column)
     assert text.index("Verdict: PASSED") < text.index("digest:")
     for check in doc["checks"]:
@@ -284,3 +283,36 @@ def test_package_copy_in_a_read_only_folder_still_reports(package: Path, tmp_pat
     finally:
         ro.chmod(0o755)
     assert (tmp_path / "c.pdf").stat().st_size > 1000
+
+
+def test_email_metadata_shows_headers_and_every_dkim_result() -> None:
+    from evidencectl.report.metadata import MAX_LINES, metadata_lines
+
+    meta = {
+        "size": 10,
+        "email": {
+            "from": {"text": "张三 <zhang@example.cn>"},
+            "subject": "合同 contract",
+            "date": {"raw": "Mon, 1 Jan 2026 10:00:00 +0800", "utc": "2026-01-01T02:00:00Z"},
+            "dkim": [
+                {"domain": "example.cn", "selector": "s1", "algorithm": "rsa-sha256", "result": "pass", "reason": ""},
+                {
+                    "domain": "relay.cn",
+                    "selector": "s2",
+                    "algorithm": "ed25519-sha256",
+                    "result": "fail",
+                    "reason": "body hash mismatch",
+                },
+            ],
+            "arc": {"result": "pass", "reason": ""},
+            "received": [{"from": "a"}, {"from": "b"}],
+        },
+    }
+    lines = metadata_lines(meta)
+    assert "from: 张三 <zhang@example.cn>" in lines and "subject: 合同 contract" in lines
+    assert "date: 2026-01-01T02:00:00Z" in lines and "received: 2 header(s)" in lines
+    assert "DKIM d=example.cn s=s1 a=rsa-sha256: pass" in lines
+    assert "DKIM d=relay.cn s=s2 a=ed25519-sha256: fail (body hash mismatch)" in lines
+    assert "ARC: pass" in lines
+    many = metadata_lines({"image": {f"k{n:02d}": n for n in range(60)}})
+    assert len(many) == MAX_LINES and many[-1].endswith("more in manifest.json")

@@ -78,7 +78,19 @@ def pdffonts(pdf: Path) -> list[dict[str, str]]:
 def render_png(pdf: Path, out_prefix: Path, *, dpi: int = 60, page: int = 1) -> Path:
     """Render one page with pdftoppm and return the PNG."""
     subprocess.run(
-        ["pdftoppm", "-png", "-r", str(dpi), "-f", str(page), "-l", str(page), "-singlefile", str(pdf), str(out_prefix)],
+        [
+            "pdftoppm",
+            "-png",
+            "-r",
+            str(dpi),
+            "-f",
+            str(page),
+            "-l",
+            str(page),
+            "-singlefile",
+            str(pdf),
+            str(out_prefix),
+        ],
         check=True,
     )
     return out_prefix.with_suffix(".png")
