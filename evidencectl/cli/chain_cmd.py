@@ -6,7 +6,6 @@ import json
 
 import typer
 
-from ..anchor.evm import CHAINS_FILE, deploy_registry
 from ..config import home
 
 app = typer.Typer(help="Ethereum-compatible chains: deploy the evidence registry.", no_args_is_help=True)
@@ -25,6 +24,8 @@ def deploy_cmd(
 ) -> None:
     """Deploy EvidenceRegistry with the key in $EVIDENCECTL_EVM_KEY (or [evm] keystore); remember it."""
     base = home()
+    from ..anchor.evm import CHAINS_FILE, deploy_registry
+
     record = deploy_registry(rpc, base)
     if as_json:
         typer.echo(json.dumps({"rpc_url": rpc, **record}))

@@ -6,21 +6,23 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from ..config import home
-from ..crypto.keys import key_file_warnings
-from ..crypto.keystore import (
-    DepositorKey,
-    create_depositor_key,
-    import_certificate,
-    list_depositor_keys,
-    public_key_pem_of,
-    resolve_key_name,
-)
-from ..crypto.passphrase import read_passphrase
 from ..errors import UsageError
+
+if TYPE_CHECKING:
+    from ..crypto.keystore import DepositorKey
+
+
+def _keystore() -> Any:
+    # Imported on use: loading the SM2 and X.509 stack would slow every `evidencectl` start-up.
+    from ..crypto import keystore
+
+    return keystore
+
 
 app = typer.Typer(help="Depositor signing keys (SM2 or ECDSA P-256) and their certificates.", no_args_is_help=True)
 
@@ -38,6 +40,8 @@ PASSPHRASE_FILE = typer.Option(None, "--passphrase-file", help="Read the passphr
 
 def _warn(key: DepositorKey) -> None:
     """Print on stderr why a key file is kept unsafely."""
+    from ..crypto.keys import key_file_warnings
+
     for message in key_file_warnings(key.key_path):
         typer.echo(f"warning: {message}", err=True)
 
@@ -61,8 +65,10 @@ def generate_cmd(
         interactive = not (passphrase_env or passphrase_file)
         if interactive and not sys.stdin.isatty():
             raise UsageError("no terminal to ask for a passphrase: use --passphrase-env or --passphrase-file")
+        from ..crypto.passphrase import read_passphrase
+
         passphrase = read_passphrase(passphrase_env, passphrase_file, prompt=interactive, confirm=True)
-    key = create_depositor_key(
+    key = _keystore().create_depositor_key(
         home(),
         name,
         algorithm.value,
@@ -84,9 +90,9 @@ def show_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """List depositor keys: fingerprint, algorithm, certificate subject and validity."""
-    keys = list_depositor_keys(home())
+    keys = _keystore().list_depositor_keys(home())
     if name is not None:
-        wanted = resolve_key_name(home(), name)
+        wanted = _keystore().resolve_key_name(home(), name)
         keys = [k for k in keys if k.name == wanted]
     if as_json:
         typer.echo(json.dumps({"keys": [k.to_json() for k in keys]}, ensure_ascii=False))
@@ -112,7 +118,7 @@ def export_cmd(
     """Print the public key as PEM on stdout; private keys are never exported."""
     if not public:
         raise UsageError("only the public key can be exported: add --public")
-    typer.echo(public_key_pem_of(home(), name).decode("ascii"), nl=False)
+    typer.echo(_keystore().public_key_pem_of(home(), name).decode("ascii"), nl=False)
 
 
 @app.command("import-cert")
@@ -121,6 +127,6 @@ def import_cert_cmd(
     name: str | None = typer.Option(None, "--name", help="Key the certificate is for (default: the only key)."),
 ) -> None:
     """Attach a CA-issued certificate to a key, replacing its self-signed one."""
-    key = import_certificate(home(), name, cert)
+    key = _keystore().import_certificate(home(), name, cert)
     leaf = key.certificates[0]
     typer.echo(f"{key.name}: certificate {leaf['subject']} issued by {leaf['issuer']}")

@@ -8,7 +8,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..anchor.ledger import EmbeddedLedger
 from ..config import home
 from ..errors import ExitCode
 
@@ -18,6 +17,8 @@ app = typer.Typer(help="The embedded ledger: audit every block, list blocks.", n
 @app.command("verify")
 def verify_cmd(as_json: bool = typer.Option(False, "--json", help="Print one JSON document.")) -> None:
     """Re-check every block's hash, link and node signature; exit 1 naming the first broken block."""
+    from ..anchor.ledger import EmbeddedLedger
+
     audit = EmbeddedLedger.open(home()).verify_chain()
     if as_json:
         typer.echo(json.dumps(audit.to_json(), ensure_ascii=False))
@@ -32,6 +33,8 @@ def verify_cmd(as_json: bool = typer.Option(False, "--json", help="Print one JSO
 @app.command("show")
 def show_cmd(as_json: bool = typer.Option(False, "--json", help="Print one JSON document.")) -> None:
     """List the blocks of the embedded ledger with their deposits."""
+    from ..anchor.ledger import EmbeddedLedger
+
     ledger = EmbeddedLedger.open(home())
     blocks = ledger.blocks()
     if as_json:

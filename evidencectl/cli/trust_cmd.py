@@ -9,7 +9,6 @@ from pathlib import Path
 import typer
 
 from ..config import home
-from ..crypto.trust import TrustStore
 
 app = typer.Typer(help="Trusted TSA roots, ledger node keys, depositor keys and CAs.", no_args_is_help=True)
 
@@ -29,6 +28,8 @@ def add_cmd(
     role: Role = typer.Option(..., "--as", help="What it is trusted for: tsa, ledger, depositor or ca."),
 ) -> None:
     """Trust the certificates or public keys in FILE for a role."""
+    from ..crypto.trust import TrustStore
+
     for anchor in TrustStore.load(home()).add_file(file, role.value):
         typer.echo(f"trusted as {anchor.role}: {anchor.subject}  {anchor.fingerprint}")
 
@@ -39,6 +40,8 @@ def list_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """List trusted anchors with their SHA-256 fingerprints."""
+    from ..crypto.trust import TrustStore
+
     anchors = TrustStore.load(home()).anchors(role.value if role else None)
     if as_json:
         doc = {
@@ -66,5 +69,7 @@ def remove_cmd(
     fingerprint: str = typer.Argument(..., help="Fingerprint (or its first 8+ hex digits)."),
 ) -> None:
     """Stop trusting the anchor with this fingerprint."""
+    from ..crypto.trust import TrustStore
+
     for anchor in TrustStore.load(home()).remove(fingerprint):
         typer.echo(f"removed {anchor.role}: {anchor.subject}  {anchor.fingerprint}")
