@@ -137,6 +137,14 @@ def _disk(folder: Path) -> str:
     return f"{source} {kind}".strip()
 
 
+def _loadavg() -> str:
+    # Other work on the machine slows both sides of a comparison, but not always alike: say how busy it was.
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
 def machine(folder: Path) -> list[tuple[str, str]]:
     """What the figures were measured on: CPUs, CPU model, memory, disk, Python, OpenSSL, coreutils."""
     mem = "unknown"
@@ -156,6 +164,7 @@ def machine(folder: Path) -> list[tuple[str, str]]:
         ("python ssl", ssl.OPENSSL_VERSION),
         ("openssl cli", _first_line(["openssl", "version"])),
         ("sha256sum", _first_line(["sha256sum", "--version"])),
+        ("load average at start", _loadavg()),
         ("anvil", "present" if (ROOT / "node_modules" / ".bin" / "anvil").exists() else "absent"),
     ]
 
