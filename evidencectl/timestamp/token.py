@@ -58,6 +58,16 @@ class ResponseStatus:
         """True when the TSA granted the request (with or without modifications)."""
         return self.status in (0, 1)
 
+    @property
+    def as_requested(self) -> bool:
+        """True for status granted (0) without failInfo: the TSA certifies the request exactly as made.
+
+        RFC 3161 leaves a TSA no change to make to a request it grants (imprint and nonce are echoed, an
+        unacceptable policy or extension is refused), so grantedWithMods cannot be told apart from a
+        status that was altered after signing: the status is outside the signature.
+        """
+        return self.status == 0 and not self.fail_info
+
 
 @dataclass(frozen=True)
 class TimestampInfo:

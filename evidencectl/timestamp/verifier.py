@@ -10,8 +10,9 @@ from asn1crypto import x509
 from ..errors import MalformedTokenError, VerificationError
 from ..verify.result import CheckResult, Status
 from .chain import check_tsa_eku, validate_path
+from .envelope import carried_certificates, check_carried, check_envelope, select_signer
 from .signature import check_signer_info
-from .token import certificates_of, decode, find_signer, fingerprint, info_of, name_text
+from .token import decode, fingerprint, info_of, name_text
 
 
 class TrustSource(Protocol):
@@ -58,11 +59,13 @@ def verify_timestamp(
         return result(Status.FAILED, f"malformed: {exc}")
     if parsed.content_info is None or not parsed.status.granted:
         return result(Status.FAILED, f"the TSA did not grant a timestamp: {parsed.status.text}")
-    signed = parsed.signed_data
-    if len(signed["signer_infos"]) != 1:
-        return result(Status.FAILED, f"malformed: token has {len(signed['signer_infos'])} signers, RFC 3161 wants one")
     try:
+        check_envelope(parsed, response_der)
         info = info_of(parsed)
+    except MalformedTokenError as exc:
+        return result(Status.FAILED, f"malformed: {exc}")
+    except VerificationError as exc:
+        return result(Status.FAILED, str(exc))
     except Exception as exc:  # hostile TSTInfo contents
         return result(Status.FAILED, f"malformed: TSTInfo: {exc}")
     facts.update(info.facts())
@@ -80,9 +83,10 @@ def verify_timestamp(
     try:
         roots = [x509.Certificate.load(d) for d in trust.certificates("tsa")]
         extra = [x509.Certificate.load(d) for d in extra_certs]
-        pool = certificates_of(signed) + extra
-        signer_info = signed["signer_infos"][0]
-        signer = find_signer(signer_info["sid"], pool + roots)
+        carried = carried_certificates(parsed)
+        signer = select_signer(parsed, carried, extra + roots)
+    except VerificationError as exc:
+        return result(Status.FAILED, str(exc))
     except Exception as exc:
         return result(Status.FAILED, f"malformed: certificates: {exc}")
     if signer is None:
@@ -92,6 +96,8 @@ def verify_timestamp(
         )
     facts["tsa"] = name_text(signer.subject)
     facts["signer_fingerprint"] = fingerprint(signer.dump())
+    facts["signer_certificate_from"] = "token" if any(c is signer for c in carried) else "outside the token"
+    signer_info = parsed.signed_data["signer_infos"][0]
     try:
         check_signer_info(signer_info, signer, parsed.tst_info_bytes)
         check_tsa_eku(signer)
@@ -102,11 +108,20 @@ def verify_timestamp(
     except Exception as exc:  # a hostile structure asn1crypto only notices late
         return result(Status.FAILED, f"malformed: signer info: {exc}")
 
-    verdict = validate_path(signer, pool, roots, info.gen_time)
+    # The token's own certificates come first, so that the path is built from what the TSA sent.
+    try:
+        verdict = validate_path(signer, carried + extra, roots, info.gen_time)
+    except Exception as exc:  # an outside certificate asn1crypto only fails on when a key is read
+        return result(Status.FAILED, f"malformed: certificates: {exc}")
     if verdict.anchor is not None:
         facts["trust_anchor"] = f"{name_text(verdict.anchor.subject)} (sha256 {fingerprint(verdict.anchor.dump())})"
     if verdict.status is not Status.PASSED:
         return result(verdict.status, verdict.detail)
+    anchors = [verdict.anchor] if verdict.anchor is not None else []
+    try:
+        check_carried(carried, signer, [*verdict.path, *anchors], roots)
+    except VerificationError as exc:
+        return result(Status.FAILED, str(exc))
     return result(
         Status.PASSED,
         f"timestamp by {facts['tsa']} at {facts['gen_time']} over the {hash_name} digest; signature, "
