@@ -9,10 +9,30 @@ from typing import Any
 
 from ..errors import ServiceError
 from ..verify.result import CheckResult, Status
-from .interface import MalformedReceipt, failed, need
+from .interface import MalformedReceipt, exact_keys, failed, need
 
 _HASH = re.compile(r"0x[0-9a-f]{64}")
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+RECEIPT_FIELDS = frozenset(
+    {
+        "type",
+        "version",
+        "deposit_id",
+        "roots",
+        "chain_id",
+        "rpc_url",
+        "contract",
+        "tx_hash",
+        "block_number",
+        "block_hash",
+        "log_index",
+        "sender",
+        "time",
+        "confirmations",
+    }
+)
+"""Exactly the members of an EVM receipt."""
 ANCHORED_EVENT = "Anchored(bytes32,address,string,bytes32,bytes32)"
 """Signature of the registry's event; keccak256 of it is the log's first topic."""
 
@@ -59,16 +79,23 @@ def verify_evm_receipt(
 
 def _facts(receipt: Mapping[str, Any]) -> dict[str, Any]:
     """The receipt's claims, checked for shape (MalformedReceipt otherwise)."""
+    exact_keys(receipt, RECEIPT_FIELDS)
     facts: dict[str, Any] = {"anchor": "evm"}
     for key, kind in (("chain_id", int), ("block_number", int), ("log_index", int), ("confirmations", int)):
         facts[key] = need(receipt, key, kind)
         if facts[key] < 0:
             raise MalformedReceipt(f"receipt.{key} is negative")
-    for key, pattern in (("tx_hash", _HASH), ("block_hash", _HASH), ("contract", _ADDRESS)):
+    if facts["confirmations"] < 1:
+        raise MalformedReceipt("receipt.confirmations is below 1: the transaction itself is one")
+    for key, pattern in (("tx_hash", _HASH), ("block_hash", _HASH), ("contract", _ADDRESS), ("sender", _ADDRESS)):
         facts[key] = need(receipt, key, str)
         if not pattern.fullmatch(facts[key]):
             raise MalformedReceipt(f"receipt.{key} is not a 0x-prefixed hex value of the right length")
     facts["time"] = need(receipt, "time", str)
+    if not _TIME.fullmatch(facts["time"]):
+        raise MalformedReceipt("receipt.time is not YYYY-MM-DDTHH:MM:SSZ")
+    if not need(receipt, "rpc_url", str).startswith(("http://", "https://")):
+        raise MalformedReceipt("receipt.rpc_url is not an http(s) URL")
     if not isinstance(receipt.get("roots"), Mapping):
         raise MalformedReceipt("receipt.roots is not an object")
     return facts
@@ -109,6 +136,11 @@ def _online_problem(receipt: Mapping[str, Any], facts: dict[str, Any], url: str)
         return f"the transaction is in block {tx['blockNumber']}, not in the block the receipt names", seen
     if tx["status"] != 1 or (tx["to"] or "").lower() != facts["contract"].lower():
         return "the transaction failed or was not sent to the registry contract", seen
+    # Addresses are written in their EIP-55 checksum form: a changed letter case is a changed receipt.
+    if w3.to_checksum_address(facts["contract"]) != facts["contract"]:
+        return "the receipt's contract address is not in its EIP-55 checksum form", seen
+    if str(tx["from"]) != facts["sender"]:
+        return f"the transaction was sent by {tx['from']}, not by the receipt's sender {facts['sender']}", seen
     abi, _ = registry_artifacts()
     registry = w3.eth.contract(address=w3.to_checksum_address(facts["contract"]), abi=abi)
     from web3.logs import DISCARD

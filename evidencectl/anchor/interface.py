@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 ROOT_ALGORITHMS = ("sm3", "sha256")
 """Digest algorithms whose Merkle roots a deposit anchors."""
 
+RECEIPT_VERSION = 1
+"""Version of the receipt layout, the same for every kind of receipt."""
+
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -73,6 +76,9 @@ def verify_receipt(
         return failed(check, "malformed: the receipt is not a JSON object")
     kind = receipt.get("type")
     try:
+        # The version decides how every other field is read: an unknown one is never guessed at.
+        if need(receipt, "version", int) != RECEIPT_VERSION:
+            return failed(check, f"malformed: unknown receipt version {receipt['version']!r}")
         if receipt.get("deposit_id") != deposit_id:
             return failed(check, f"the receipt is for deposit {receipt.get('deposit_id')!r}, not {deposit_id!r}")
         if receipt.get("roots") != dict(roots):
@@ -103,6 +109,21 @@ def need(mapping: Mapping[str, Any], key: str, kind: type | tuple[type, ...], wh
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
         raise MalformedReceipt(f"{where}.{key} has the wrong type")
     return value
+
+
+def exact_keys(mapping: Mapping[str, Any], keys: frozenset[str], where: str = "receipt") -> None:
+    """Raise MalformedReceipt unless ``mapping`` has exactly ``keys``.
+
+    Every field of a receipt is either bound by the signature or proof it carries or checked for
+    consistency with them; a field nobody checks could be changed freely, so an unknown one is refused.
+    """
+    if not isinstance(mapping, Mapping):
+        raise MalformedReceipt(f"{where} is not an object")
+    unknown, missing = sorted(set(mapping) - keys), sorted(keys - set(mapping))
+    if unknown:
+        raise MalformedReceipt(f"{where} has unknown field{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}")
+    if missing:
+        raise MalformedReceipt(f"{where} lacks {', '.join(missing)}")
 
 
 def failed(check: str, detail: str, facts: dict[str, Any] | None = None, reproduce: str | None = None) -> CheckResult:

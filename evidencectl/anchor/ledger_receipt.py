@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..crypto.keys import spki_fingerprint, verify_signature
+from ..crypto.keys import spki_algorithm, spki_fingerprint, verify_signature
 from ..verify.result import CheckResult, Status
 from .blockformat import canonical, entry_bytes, header_problem, root_of_inclusion, sm3_hex
-from .interface import MalformedReceipt, failed, need
+from .interface import MalformedReceipt, exact_keys, failed, need
 
 if TYPE_CHECKING:
     from ..crypto.trust import TrustStore
@@ -26,23 +27,52 @@ REPRODUCE = (
 )
 
 
+RECEIPT_FIELDS = frozenset(
+    {"type", "version", "deposit_id", "roots", "ledger_id", "block", "node_public_key", "inclusion"}
+)
+"""Exactly the members of a ledger receipt."""
+BLOCK_FIELDS = frozenset({"header", "hash", "signature", "signature_algorithm"})
+"""Exactly the members of ``receipt.block``."""
+INCLUSION_FIELDS = frozenset({"index", "size", "path"})
+"""Exactly the members of ``receipt.inclusion``."""
+SIGNATURE_ALGORITHM = "sm2-sm3"
+"""The only block signature the embedded ledger makes: SM2 with SM3 and the default signer ID."""
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def _base64(text: str, where: str) -> bytes:
+    """Decode canonical base64: the one text that encodes the bytes, so no character can change unnoticed."""
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise MalformedReceipt(f"{where} is not base64") from exc
+    # Several texts decode to the same bytes (unused low bits in the last character); only one is right.
+    if base64.b64encode(raw).decode("ascii") != text:
+        raise MalformedReceipt(f"{where} is not canonical base64")
+    return raw
+
+
 def verify_ledger_receipt(receipt: Mapping[str, Any], *, trust: TrustStore, check: str) -> CheckResult:
     """PASSED, FAILED (broken signature, hash or proof) or INDETERMINATE (node key not in ``trust``)."""
+    exact_keys(receipt, RECEIPT_FIELDS)
     block = need(receipt, "block", Mapping)
+    exact_keys(block, BLOCK_FIELDS, "block")
     header = need(block, "header", Mapping, "block")
     if (why := header_problem(dict(header))) is not None:
         raise MalformedReceipt(why)
+    if need(block, "signature_algorithm", str, "block") != SIGNATURE_ALGORITHM:
+        raise MalformedReceipt(f"block.signature_algorithm is {block['signature_algorithm']!r}, not sm2-sm3")
+    need(block, "hash", str, "block")
+    need(receipt, "ledger_id", str)
     inclusion = need(receipt, "inclusion", Mapping)
+    exact_keys(inclusion, INCLUSION_FIELDS, "inclusion")
     path = need(inclusion, "path", list, "inclusion")
     index = need(inclusion, "index", int, "inclusion")
     size = need(inclusion, "size", int, "inclusion")
-    if not all(isinstance(p, str) for p in path):
-        raise MalformedReceipt("inclusion.path holds a non-string")
-    try:
-        spki = base64.b64decode(need(receipt, "node_public_key", str), validate=True)
-        signature = base64.b64decode(need(block, "signature", str, "block"), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise MalformedReceipt("node_public_key or block.signature is not base64") from exc
+    if not all(isinstance(p, str) and _HEX64.fullmatch(p) for p in path):
+        raise MalformedReceipt("inclusion.path holds something other than 64 lower-case hex digits")
+    spki = _base64(need(receipt, "node_public_key", str), "node_public_key")
+    signature = _base64(need(block, "signature", str, "block"), "block.signature")
 
     header_bytes = canonical(dict(header))
     facts: dict[str, Any] = {
@@ -63,7 +93,8 @@ def verify_ledger_receipt(receipt: Mapping[str, Any], *, trust: TrustStore, chec
         return failed(check, "the inclusion proof does not lead to the block's entries root", facts, REPRODUCE)
     try:
         key_id = spki_fingerprint(spki)
-        signature_ok = verify_signature(spki, signature, header_bytes)
+        # block.signature_algorithm says SM2: a key of another kind is not the one the field names.
+        signature_ok = spki_algorithm(spki) == "sm2" and verify_signature(spki, signature, header_bytes)
     except Exception:  # noqa: BLE001 - any parse failure of hostile key bytes is a broken receipt
         key_id, signature_ok = None, False
     if key_id is None or key_id != header["node_key_id"]:
