@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import secrets
 import sys
@@ -345,6 +346,21 @@ def _finish(
             f"deposit {result.deposit_id} is pending ({failed}); what was done is kept in {writer.staging}; "
             "run 'evidencectl deposit --resume' when the service is back"
         )
+    if item_rows is not None:
+        # Known to the registry before it is published: a kill between the two is completed by resume().
+        publishing = {
+            "retry": [],
+            "quorum": quorum,
+            "tsas_ok": tsas_ok,
+            "force": force,
+            "out": str(writer.out),
+            "labels": sorted(used),
+        }
+        writer.close()
+        registry.stage_deposit(
+            {**row, "status": "pending", "staging": str(writer.staging), "pending": json.dumps(publishing)},
+            item_rows,
+        )
     writer.commit(force=force)
     result.status, result.package = "complete", writer.out
     row.update(status="complete", staging=None, pending=None, package=str(writer.out.resolve()))
@@ -456,6 +472,19 @@ def deposit(opts: DepositOptions, base: Path, progress: Callable[[int], None] | 
         registry.close()
 
 
+def _published(staging: Path, out: Path, deposit_id: str) -> bool:
+    """True when ``out`` is this deposit's package and the staging file is gone or is ``out`` itself."""
+    from .package.reader import PackageReader
+
+    if not out.exists() or (staging.exists() and not os.path.samefile(staging, out)):
+        return False
+    try:
+        with PackageReader(out) as reader:
+            return bool(reader.read_json("manifest.json").get("deposit_id") == deposit_id)
+    except EvidenceError:
+        return False
+
+
 def resume(base: Path, deposit_id: str | None = None) -> list[DepositResult]:
     """Retry the failed TSAs and anchors of pending deposits and publish those that complete."""
     from .package.reader import PackageReader
@@ -472,6 +501,16 @@ def resume(base: Path, deposit_id: str | None = None) -> list[DepositResult]:
         for row in rows:
             state = json.loads(row["pending"])
             staging, out = Path(row["staging"]), Path(state["out"])
+            if _published(staging, out, row["deposit_id"]):
+                # Interrupted after the package was published but before the registry said so.
+                staging.unlink(missing_ok=True)
+                package = str(out.resolve())
+                changes = {"status": "complete", "staging": None, "pending": None, "package": package}
+                registry.update_deposit(row["deposit_id"], changes, "resume-complete", {"package": package})
+                results.append(
+                    DepositResult(row["deposit_id"], out, "complete", row["item_count"], json.loads(row["roots"]))
+                )
+                continue
             if not staging.exists():
                 errors.append(f"{row['deposit_id']}: staging file {staging} is gone")
                 continue

@@ -166,6 +166,35 @@ class Registry:
             conn.execute("ROLLBACK")
             raise
 
+    def stage_deposit(self, row: dict[str, Any], items: Iterable[dict[str, Any]]) -> None:
+        """Record a deposit about to be published, without a custody event (the event follows publication).
+
+        If the process dies between publishing the package and logging it, ``deposit --resume`` finds
+        this row and completes the record instead of leaving a package the registry does not know.
+        """
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            cols = _columns(row)
+            conn.execute(
+                f"INSERT INTO deposits ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+                "ON CONFLICT(deposit_id) DO UPDATE SET "
+                + ", ".join(f"{c}=excluded.{c}" for c in cols if c != "deposit_id"),
+                [row[c] for c in cols],
+            )
+            conn.executemany(
+                "INSERT OR REPLACE INTO items (deposit_id, item_id, name, kind, size, sm3, sha256) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (
+                    (row["deposit_id"], i["item_id"], i["name"], i["kind"], i["size"], i["sm3"], i["sha256"])
+                    for i in items
+                ),
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
     def update_deposit(self, deposit_id: str, changes: dict[str, Any], event: str, detail: dict[str, Any]) -> None:
         """Change a deposit row and log why, atomically."""
         conn = self.conn

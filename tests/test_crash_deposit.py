@@ -252,3 +252,44 @@ def test_sigkill_during_resume_then_resume_completes(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+_PATCHES = {
+    # after the package is published, before the registry records it
+    "registry": "import evidencectl.registry as m\n"
+    "def kill(*a, **k):\n    os.kill(os.getpid(), signal.SIGKILL)\n"
+    "m.Registry.record_deposit = kill\n",
+    # after the hard link to the output, before the staging name is removed
+    "link": "real = os.link\n"
+    "def kill(src, dst, *a, **k):\n    real(src, dst, *a, **k)\n"
+    "    if str(dst) == OUT:\n        os.kill(os.getpid(), signal.SIGKILL)\n"
+    "os.link = kill\n",
+}
+
+
+@pytest.mark.parametrize("point", sorted(_PATCHES))
+def test_sigkill_between_publishing_and_recording(tmp_path: Path, point: str) -> None:
+    """Killed at the two instants a random kill rarely hits: ``deposit --resume`` completes the record."""
+    home, out = tmp_path / "home", tmp_path / "exact.evp"
+    exhibit = _inputs(tmp_path / "in")[SIZES[0]]
+    script = (
+        f"import os, signal, sys\nOUT = {str(out)!r}\n"
+        + _PATCHES[point]
+        + f"from evidencectl.cli.main import main\nsys.exit(main(['deposit', {str(exhibit)!r}, '-o', OUT]))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], env=_env(home), capture_output=True, text=True)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert out.exists()  # published: the package is complete and verifies
+    assert verify_package(out, trust=TrustStore.load(home)).verdict is Status.PASSED
+    registry = Registry.open(home)
+    assert [r["status"] for r in registry.deposits()] == ["pending"]  # known, not yet recorded complete
+    registry.close()
+    res = evidencectl(home, "deposit", "--resume")
+    assert res.returncode == 0, res.stderr
+    registry = Registry.open(home)
+    rows = registry.deposits()
+    registry.close()
+    assert [r["status"] for r in rows] == ["complete"] and rows[0]["package"] == str(out.resolve())
+    assert not list(tmp_path.glob(".*.partial"))
+    assert evidencectl(home, "log", "--verify").returncode == 0
+    assert evidencectl(home, "verify", out).returncode == 0
