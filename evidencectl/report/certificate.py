@@ -7,6 +7,7 @@ from typing import Any
 
 from ..verify.result import Status
 from ..verify.verifier import VerificationReport
+from .capture import capture_blocks
 from .facts import PackageFacts, anchor_coordinates
 from .labels import labels
 from .metadata import metadata_lines
@@ -127,10 +128,15 @@ def _anchors(doc: Document, facts: PackageFacts, L: dict[str, str]) -> None:
         doc.add(Fields(rows))
 
 
+def _shell_name(package: Path) -> str:
+    """The package's name as commands show it (a placeholder when it would need quoting)."""
+    return package.name if package.name.isascii() and " " not in package.name else "PACKAGE.evp"
+
+
 def _how(doc: Document, facts: PackageFacts, package: Path, L: dict[str, str]) -> None:
     doc.add(Heading(L["how"]))
     doc.add(Paragraph([t(L["how_text"])]))
-    name = package.name if package.name.isascii() and " " not in package.name else "PACKAGE.evp"
+    name = _shell_name(package)
     roots = facts.manifest["roots"]
     lines = [
         f"evidencectl verify {name} --trust TSA-ROOT.pem",
@@ -183,6 +189,9 @@ def build_certificate(facts: PackageFacts, report: VerificationReport, package: 
         )
     )
     doc.add(QRCode(qr_payload(m, facts.manifest_sm3, [r for _, r in facts.anchors]), L["qr_caption"]))
+    if facts.capture is not None:
+        for block in capture_blocks(facts.capture, lang, _shell_name(package)):
+            doc.add(block)
     _timestamps(doc, facts, L)
     _anchors(doc, facts, L)
     _items(doc, facts, L)

@@ -10,6 +10,7 @@ from typing import Any
 from ..errors import BadInputError
 from ..package.reader import PackageReader
 from ..timestamp.token import certificates_of, decode, find_signer, info_of, iso_utc, name_text
+from .capture import CaptureFacts, read_capture
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class PackageFacts:
     """Subject and SHA-256 fingerprint of certs/depositor.pem when manifest.sig is present."""
     signed: bool = False
     """True when the package carries manifest.sig."""
+    capture: CaptureFacts | None = None
+    """The web capture the package holds (``evidencectl capture``), else None."""
 
 
 def _timestamp(member: str, der: bytes, path: Path) -> TimestampFacts:
@@ -97,6 +100,7 @@ def read_facts(path: Path) -> PackageFacts:
         out.signed = "manifest.sig" in names
         if out.signed and "certs/depositor.pem" in names:
             out.signer = _certificate(reader.read("certs/depositor.pem"), path)
+        out.capture = read_capture(reader, manifest)
     return out
 
 

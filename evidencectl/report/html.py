@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 from html import escape
 
-from .model import Block, Cell, Code, Document, Fields, Heading, Paragraph, QRCode, Table, Text
+from .model import Block, Cell, Code, Document, Fields, Heading, Paragraph, Picture, QRCode, Table, Text
 from .qr import qr_svg
 
 _CSS = """
@@ -21,6 +22,8 @@ pre{background:#f3f3f3;padding:.6em;white-space:pre-wrap}
 .qr{display:flex;gap:1em;align-items:flex-start}.qr svg{flex:none;width:160px;height:160px}
 footer{margin-top:2em;border-top:1px solid #999;font-size:.85em;color:#444}
 .cell-line{display:block}
+figure{margin:.4em 0 1em}figure img{border:1px solid #999;max-width:100%;height:auto}
+figcaption{font-size:.85em;color:#444;overflow-wrap:anywhere}
 @media print{body{max-width:none}}
 """
 
@@ -56,6 +59,13 @@ def _block(block: Block) -> str:
         return f"<table><colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
     if isinstance(block, Code):
         return "<pre>" + "\n".join(escape(line) for line in block.lines) + "</pre>"
+    if isinstance(block, Picture):
+        # A data: URI keeps the file self-contained: nothing is fetched when it is opened.
+        src = "data:image/png;base64," + base64.b64encode(block.png).decode("ascii")
+        return (
+            f'<figure><img src="{src}" width="{block.width}" height="{block.height}" '
+            f'alt="{escape(block.caption)}"><figcaption>{escape(block.caption)}</figcaption></figure>'
+        )
     assert isinstance(block, QRCode)
     payload = escape(block.payload)
     return (

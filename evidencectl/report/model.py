@@ -82,7 +82,21 @@ class QRCode:
     """What the code carries, in the document's language."""
 
 
-Block = Heading | Paragraph | Fields | Table | Code | QRCode
+@dataclass(frozen=True)
+class Picture:
+    """An image shown at a bounded size with a caption below it (a screenshot thumbnail)."""
+
+    png: bytes
+    """The image, PNG bytes already reduced to what the report shows."""
+    width: int
+    """Width in pixels."""
+    height: int
+    """Height in pixels."""
+    caption: str
+    """What the image is, where the original is and whether only part of it is shown."""
+
+
+Block = Heading | Paragraph | Fields | Table | Code | QRCode | Picture
 
 
 @dataclass
@@ -127,6 +141,8 @@ class Document:
                         yield from (r.text for r in cell)
             elif isinstance(block, Code):
                 yield from block.lines
+            elif isinstance(block, Picture):
+                yield block.caption
             else:
                 yield from (block.payload, block.caption)
 

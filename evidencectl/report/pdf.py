@@ -8,12 +8,14 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from .fonts import FontSet, load_fonts
-from .model import Block, Cell, Code, Document, Fields, Heading, Paragraph, QRCode, Table, Text
+from .model import Block, Cell, Code, Document, Fields, Heading, Paragraph, Picture, QRCode, Table, Text
 from .qr import qr_matrix
 
 _MARGIN = 42.0
 _MONO_SIZE = 7.0
 """Digests are set at 7 pt: 64 hex digits of a 0.6 em monospace font need 269 pt, less than the column."""
+_PICTURE_BOX = (300.0, 450.0)
+"""Largest size of a picture on the page, in points (a thumbnail of 720 × 1080 px prints at 173 dpi)."""
 
 
 class _Renderer:
@@ -65,7 +67,7 @@ class _Renderer:
     def block(self, block: Block, width: float) -> list[Any]:
         """The flowables of one block."""
         from reportlab.lib import colors  # type: ignore[import-untyped]
-        from reportlab.platypus import Spacer, TableStyle  # type: ignore[import-untyped]
+        from reportlab.platypus import CondPageBreak, Spacer, TableStyle  # type: ignore[import-untyped]
         from reportlab.platypus import Table as RLTable  # type: ignore[import-untyped]
 
         grid = [
@@ -76,7 +78,9 @@ class _Renderer:
             ("RIGHTPADDING", (0, 0), (-1, -1), 4),
         ]
         if isinstance(block, Heading):
-            return [self.para(Text(block.text, bold=True), self.heading)]
+            # A heading never ends a page alone: with less than ~6 lines left it starts the next page.
+            # (keepWithNext would push a long table after it to a fresh page as well.)
+            return [CondPageBreak(80), self.para(Text(block.text, bold=True), self.heading)]
         if isinstance(block, Paragraph):
             if not block.alert:
                 return [*self.cell(block.runs), Spacer(1, 4)]
@@ -116,7 +120,32 @@ class _Renderer:
                 )
             )
             return [box, Spacer(1, 4)]
+        if isinstance(block, Picture):
+            return [self._picture(block), Spacer(1, 6)]
         return [self._qr(block, width), Spacer(1, 6)]
+
+    def _picture(self, block: Picture) -> Any:
+        from reportlab.lib import colors  # type: ignore[import-untyped]
+        from reportlab.platypus import Image as RLImage  # type: ignore[import-untyped]
+        from reportlab.platypus import Table as RLTable  # type: ignore[import-untyped]
+        from reportlab.platypus import TableStyle  # type: ignore[import-untyped]
+
+        scale = min(_PICTURE_BOX[0] / block.width, _PICTURE_BOX[1] / block.height)
+        w, h = block.width * scale, block.height * scale
+        image = RLImage(io.BytesIO(block.png), width=w, height=h)
+        caption = self.para(Text(block.caption), self.small)
+        table = RLTable([[image], [caption]], colWidths=[w + 8], hAlign="LEFT")
+        table.setStyle(
+            TableStyle(
+                [
+                    ("FONTNAME", (0, 0), (-1, -1), self.sans),
+                    ("BOX", (0, 0), (0, 0), 0.6, colors.HexColor("#999999")),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 4),
+                    ("RIGHTPADDING", (0, 0), (-1, -1), 4),
+                ]
+            )
+        )
+        return table
 
     def _qr(self, block: QRCode, width: float) -> Any:
         from reportlab.platypus import Table as RLTable  # type: ignore[import-untyped]
