@@ -29,6 +29,10 @@ class Run:
     """Peak resident set size of the process (its largest child included), in MB."""
     stdout: str
     """What it printed on stdout."""
+    code: int = 0
+    """Exit status."""
+    stderr: str = ""
+    """What it printed on stderr."""
 
 
 def evidencectl(*args: str | Path) -> list[str]:
@@ -55,7 +59,9 @@ def run(argv: Sequence[str], env: dict[str, str], *, cwd: Path | None = None, ch
         raise RuntimeError(
             f"{shlex.join(argv)} exited {proc.returncode}: {err.decode(errors='replace').strip()[-800:]}"
         )
-    return Run(seconds, usage.ru_maxrss / 1024, out.decode(errors="replace"))
+    return Run(
+        seconds, usage.ru_maxrss / 1024, out.decode(errors="replace"), proc.returncode, err.decode(errors="replace")
+    )
 
 
 @dataclass
