@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import errno
 import json
 import os
 import re
@@ -25,6 +26,8 @@ from .registry import Registry
 
 _PORTABLE = re.compile(r"^[^\x00-\x1f\x7f\\:*?\"<>|]+$")
 ROOT_ALGORITHMS = ("sm3", "sha256")
+_NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
+"""Write errors that mean the output's file system cannot take the package."""
 
 
 @dataclass
@@ -220,6 +223,8 @@ def _hash_input(
             with open(f.path, "rb", buffering=0) as src:
                 digests = b.store(member, src, None, progress)  # type: ignore[arg-type]
         except OSError as exc:
+            if exc.errno in _NO_ROOM:
+                raise  # the package cannot be written; deposit() names the output, not this input
             raise BadInputError(f"cannot read: {exc.strerror or exc}", path=f.path) from exc
     if f.expected_sha256 and f.expected_sha256 != digests.sha256:
         raise BadInputError(
@@ -464,6 +469,11 @@ def deposit(opts: DepositOptions, base: Path, progress: Callable[[int], None] | 
             registry, writer, result, pending, tsas_ok, opts.tsa_quorum, opts.force, row, items, used
         )
     except ServiceError:
+        raise
+    except OSError as exc:
+        writer.abort()
+        if exc.errno in _NO_ROOM:
+            raise BadInputError(f"cannot write the package: {exc.strerror}", path=opts.out) from exc
         raise
     except BaseException:
         writer.abort()
