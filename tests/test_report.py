@@ -310,7 +310,7 @@ def test_email_metadata_shows_headers_and_every_dkim_result() -> None:
     }
     lines = metadata_lines(meta)
     assert "from: 张三 <zhang@example.cn>" in lines and "subject: 合同 contract" in lines
-    assert "date: 2026-01-01T02:00:00Z" in lines and "received: 2 header(s)" in lines
+    assert "date: 2026-01-01T02:00:00Z (Mon, 1 Jan 2026 10:00:00 +0800)" in lines and "received: 2 header(s)" in lines
     assert "DKIM d=example.cn s=s1 a=rsa-sha256: pass" in lines
     assert "DKIM d=relay.cn s=s2 a=ed25519-sha256: fail (body hash mismatch)" in lines
     assert "ARC: pass" in lines

@@ -19,7 +19,14 @@ def _summary(doc: Document, facts: PackageFacts, report: VerificationReport, L: 
     st = facts.manifest["statement"]
     key: Cell
     if facts.signer is not None:
-        key = [t(facts.signer[0]), t(facts.signer[1], mono=True)]
+        subject, cert_fp, key_fp = facts.signer
+        key = [
+            t(subject),
+            t(f"{L['signer_cert_fp']}:"),
+            t(cert_fp, mono=True),
+            t(f"{L['signer_key_fp']}:"),
+            t(key_fp, mono=True),
+        ]
     elif facts.signed:
         key = [t("manifest.sig", mono=True)]
     else:

@@ -41,8 +41,9 @@ class PackageFacts:
     """Every token under proofs/timestamps/, in member order."""
     anchors: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     """Every receipt under proofs/anchors/ as (member, receipt), in member order."""
-    signer: tuple[str, str] | None = None
-    """Subject and SHA-256 fingerprint of certs/depositor.pem when manifest.sig is present."""
+    signer: tuple[str, str, str] | None = None
+    """Subject, certificate SHA-256 fingerprint and key fingerprint (SHA-256 of the SubjectPublicKeyInfo,
+    as ``evidencectl keys show`` prints it) of certs/depositor.pem, when manifest.sig is present."""
     signed: bool = False
     """True when the package carries manifest.sig."""
     capture: CaptureFacts | None = None
@@ -66,14 +67,15 @@ def _timestamp(member: str, der: bytes, path: Path) -> TimestampFacts:
     return TimestampFacts(member, facts, name_text(signer.subject), hashlib.sha256(signer.dump()).hexdigest())
 
 
-def _certificate(pem: bytes, path: Path) -> tuple[str, str]:
+def _certificate(pem: bytes, path: Path) -> tuple[str, str, str]:
     from asn1crypto import pem as asn1_pem
     from asn1crypto import x509
 
     try:
         _, _, der = asn1_pem.unarmor(pem)
         cert = x509.Certificate.load(der)
-        return name_text(cert.subject), hashlib.sha256(der).hexdigest()
+        spki = cert["tbs_certificate"]["subject_public_key_info"].dump()
+        return name_text(cert.subject), hashlib.sha256(der).hexdigest(), hashlib.sha256(spki).hexdigest()
     except Exception as exc:  # noqa: BLE001
         raise BadInputError(f"certs/depositor.pem is not a readable certificate: {exc}", path=path) from exc
 

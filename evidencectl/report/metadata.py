@@ -49,7 +49,12 @@ def _flat(prefix: str, value: Any, out: list[str]) -> None:
 def _email(mail: dict[str, Any], out: list[str]) -> None:
     for key in _EMAIL_KEYS:
         if mail.get(key) not in (None, "", []):
-            out.append(f"{key}: {_text(mail[key])}")
+            line = f"{key}: {_text(mail[key])}"
+            value = mail[key]
+            # The date is shown in UTC; the header as written keeps the sender's own zone beside it.
+            if isinstance(value, dict) and value.get("utc") and value.get("raw") and value["raw"] != value["utc"]:
+                line += f" ({value['raw']})"
+            out.append(line)
     received = mail.get("received")
     if isinstance(received, list) and received:
         out.append(f"received: {len(received)} header(s)")

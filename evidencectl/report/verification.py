@@ -28,6 +28,20 @@ def _manifest_sm3(report: Any) -> str:
     return hashlib.new("sm3", canonical_json(report.manifest)).hexdigest()
 
 
+def _capture(report: Any) -> Any:
+    """The capture facts of the verified package, or None (not a capture, or the package is gone)."""
+    from ..package.reader import PackageReader
+    from .capture import read_capture
+
+    if not isinstance(report.manifest, dict):
+        return None
+    try:
+        with PackageReader(Path(report.package)) as reader:
+            return read_capture(reader, report.manifest)
+    except Exception:  # noqa: BLE001 - the checks below already say what is wrong with the package
+        return None
+
+
 def _fact_text(value: Any) -> str:
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
@@ -89,6 +103,12 @@ def build_verification(report: Any, lang: str) -> Document:
             ]
         )
     )
+    capture = _capture(report)
+    if capture is not None:
+        from .capture import summary_fields
+
+        doc.add(Heading(L["capture"]))
+        doc.add(summary_fields(capture, L))
     doc.add(Heading(L["checks"]))
     rows = [_check_cells(c, L) for c in report.checks]
     doc.add(Table([L["col_check"], L["col_status"], L["col_detail"]], rows, [0.24, 0.1, 0.66]))
