@@ -64,6 +64,7 @@ MALFORMED = {
     "not_zip": "not a readable evidence package",
     "truncated": "not a readable evidence package",
     "lying_header": "manifest.json",
+    "local_name_not_utf8": "cannot be read",
     "bomb_10gib": "decompression bomb",
     "zeros_1gib": "decompression bomb",
 }
@@ -102,7 +103,10 @@ def test_malformed_package_is_refused_in_one_line(
     package = trusted[case]
     before = _files(package.parent)
     started = time.monotonic()
-    for command in (["verify", package], ["verify", "--json", package], ["inspect", package]):
+    commands = [["verify", package], ["verify", "--json", package], ["inspect", package]]
+    if case == "local_name_not_utf8":
+        commands.pop()  # inspect shows the manifest and never opens the damaged proof member
+    for command in commands:
         res = cli(*command)
         assert res.code == 4, (command, res.out, res.err)
         _one_line_error(res, package, MALFORMED[case])

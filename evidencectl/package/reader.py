@@ -26,6 +26,9 @@ MAX_METADATA_MEMBER = 256 << 20
 MAX_RATIO = 200
 """Largest inflated/compressed ratio of a compressed member above 1 MiB (evidence is stored, not deflated)."""
 _DRIVE = re.compile(r"^[A-Za-z]:")
+# Besides BadZipFile, a local header that contradicts the central directory raises these when a member is
+# opened: a name that is not UTF-8 though flagged so (UnicodeDecodeError), a feature or flag set only there.
+_UNOPENABLE = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError, RuntimeError)
 
 
 def _unsafe_name(name: str) -> str | None:
@@ -110,7 +113,11 @@ class PackageReader:
         if info is None:
             raise self._fail(f"member {name!r} is missing")
         try:
-            with self._zip.open(info) as raw:
+            opened = self._zip.open(info)
+        except _UNOPENABLE as exc:
+            raise self._fail(f"member {name!r} cannot be read: {exc}") from exc
+        try:
+            with opened as raw:
                 raw._expected_crc = None  # type: ignore[attr-defined]
                 yield cast(IO[bytes], _Bounded(raw, info.file_size, name, self))
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:

@@ -253,6 +253,12 @@ def make_small(out: Path, home: Path) -> dict[str, Path]:
         "lying_header",
         [m if m.name != "manifest.json" else zero_bomb("manifest.json", 64, declared=4096) for m in base],
     )
+    raw = bytearray(whole)
+    # The local header's copy of a name made invalid UTF-8 (the central directory's copy stays valid).
+    at = raw.index(b"proofs/timestamps/local.sha256.tsr") + 23
+    raw[at] = 0xD5
+    (out / "local_name_not_utf8.evp").write_bytes(bytes(raw))
+    cases["local_name_not_utf8"] = out / "local_name_not_utf8.evp"
     return cases
 
 
