@@ -72,5 +72,7 @@ def make_thumbnail(data: bytes, *, box: tuple[int, int] = BOX, max_pixels: int =
             out = io.BytesIO()
             page.save(out, format="PNG", optimize=True)
             return Thumbnail(out.getvalue(), page.width, page.height, width, height, shown)
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError) as exc:
+    except Image.DecompressionBombError as exc:
+        raise ValueError(f"the image declares more than {max_pixels} pixels: {exc}") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise ValueError(f"the image cannot be read: {exc}") from exc
