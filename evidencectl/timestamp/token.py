@@ -174,7 +174,8 @@ def decode(der: bytes) -> ParsedToken:
     except MalformedTokenError:
         raise
     except Exception as exc:  # asn1crypto raises ValueError, TypeError, KeyError… on hostile input
-        raise MalformedTokenError(f"not an RFC 3161 timestamp response or token: {exc}") from exc
+        why = " ".join(str(exc).split())
+        raise MalformedTokenError(f"not an RFC 3161 timestamp response or token: {why}") from exc
     return parsed
 
 
@@ -191,7 +192,7 @@ def _decode(der: bytes) -> ParsedToken:
         status = _status_of(resp["status"])
         token = resp["time_stamp_token"]
         bare = False
-        if token.native is None:
+        if isinstance(token, core.Void):
             if status.granted:
                 raise MalformedTokenError(f"response is {status.text} but carries no token")
             return ParsedToken(status, None, False)

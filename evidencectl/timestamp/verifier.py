@@ -51,7 +51,8 @@ def verify_timestamp(
     reproduce = _reproduce(digest.hex(), False, None)
 
     def result(status: Status, detail: str) -> CheckResult:
-        return CheckResult(check, status, detail, facts, reproduce)
+        # asn1crypto's messages span lines ("while parsing …"); a check's detail is one line.
+        return CheckResult(check, status, " ".join(detail.split()), facts, reproduce)
 
     try:
         parsed = decode(response_der)
