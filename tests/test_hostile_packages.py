@@ -138,6 +138,13 @@ def test_lying_package_fails_on_the_right_check(
         assert list(failed) == [check], failed  # one lie, one failed check: everything else still passes
 
 
+def test_broken_chain_material_is_only_less_help(cli: Callable[..., CliResult], trusted: dict[str, Path]) -> None:
+    """certs/*.pem with broken base64 (found by fuzzing: it crashed the verifier) is skipped: the token
+    carries its own certificate, so the package still verifies."""
+    res = cli("verify", trusted["bad_pem_certificate"])
+    assert res.code == 0, res.out + res.err
+
+
 def test_second_manifest_never_wins(trusted: dict[str, Path]) -> None:
     """Even a library caller that skips the CLI cannot be handed the forged second manifest.json."""
     from evidencectl.errors import MalformedPackageError
@@ -170,7 +177,7 @@ def test_committed_corpus_is_never_passed(cli: Callable[..., CliResult], name: s
     if stem in MALFORMED:
         assert res.code == 4
         _one_line_error(res, HOSTILE / name, MALFORMED[stem])
-    elif stem == "valid_a" or stem == "valid_b":
+    elif stem in ("valid_a", "valid_b", "bad_pem_certificate"):
         assert res.code == 3  # intact, but its TSA and ledger are not trusted on this machine
     else:
         assert res.code == 1, res.out + res.err

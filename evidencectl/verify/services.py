@@ -21,7 +21,7 @@ def _extra_certs(reader: PackageReader) -> list[bytes]:
         if name.startswith("certs/") and name.endswith(".pem"):
             try:
                 certs.extend(load_certificates(reader.read(name, limit=1 << 20)))
-            except EvidenceError:
+            except (EvidenceError, ValueError):  # ValueError: bad base64 inside a PEM block (binascii.Error)
                 continue  # chain-building material only; an unusable file just helps less
     return certs
 
@@ -138,7 +138,7 @@ def check_signature(
         return
     try:
         certs = load_certificates(reader.read("certs/depositor.pem", limit=1 << 20))
-    except EvidenceError as exc:
+    except (EvidenceError, ValueError) as exc:  # ValueError: bad base64 inside a PEM block
         report.add(CheckResult("signature:manifest", Status.FAILED, f"certs/depositor.pem: {exc}", {}))
         return
     sig = reader.read("manifest.sig", limit=4096)

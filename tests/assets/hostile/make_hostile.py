@@ -253,6 +253,10 @@ def make_small(out: Path, home: Path) -> dict[str, Path]:
         "lying_header",
         [m if m.name != "manifest.json" else zero_bomb("manifest.json", 64, declared=4096) for m in base],
     )
+    bad_pem = b"-----BEGIN CERTIFICATE-----\nMIIB=broken=base64\n-----END CERTIFICATE-----\n"
+    cases["bad_pem_certificate"] = rewrite(
+        valid, out / "bad_pem_certificate.evp", replace={"certs/tsa-local.pem": bad_pem}
+    )
     raw = bytearray(whole)
     # The local header's copy of a name made invalid UTF-8 (the central directory's copy stays valid).
     at = raw.index(b"proofs/timestamps/local.sha256.tsr") + 23
