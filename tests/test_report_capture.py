@@ -171,3 +171,20 @@ def test_tall_page_shows_its_top_and_fits_the_box() -> None:
     Image.new("RGBA", (300, 200), (0, 128, 0, 255)).save(small, format="PNG")
     whole = make_thumbnail(small.getvalue())
     assert not whole.cropped and (whole.width, whole.height) == (300, 200)  # never enlarged
+
+
+@needs_browser
+def test_hostile_screenshot_is_not_decoded_and_the_certificate_says_so(captured: Captured, tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.evp"
+    with zipfile.ZipFile(captured.package) as src, zipfile.ZipFile(bomb, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            dst.writestr(info, _png_header(60_000, 60_000) if info.filename.endswith("/screenshot.png") else data)
+    out = tmp_path / "bomb.pdf"
+    # The altered screenshot fails verification; with --force the certificate is written and says why.
+    write_deposit_certificate(bomb, out, lang="en", force=True, trust=TrustStore.load(captured.base))
+    text = re.sub(r"\s+", " ", pdftotext(out))
+    assert "digest:capture/screenshot.png" in text
+    assert "No screenshot shown: the image declares more than 40000000 pixels" in text
+    listing = subprocess.run(["pdfimages", "-list", str(out)], capture_output=True, text=True, check=True).stdout
+    assert len(listing.splitlines()) == 2  # header lines only: no image

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import MalformedPackageError
 from ..package.reader import PackageReader
 from .labels import labels
 from .metadata import MAX_VALUE
@@ -113,7 +114,7 @@ def read_capture(reader: PackageReader, manifest: dict[str, Any]) -> CaptureFact
     if chain is not None and chain.get("path"):
         try:
             facts.certificates = _chain(reader.read(str(chain["path"]), limit=MAX_CHAIN_BYTES))
-        except ValueError as exc:
+        except (ValueError, MalformedPackageError) as exc:
             facts.chain_problem = _clip(f"{CHAIN} cannot be read: {exc}")
     shot = items.get(SCREENSHOT)
     if shot is None or not shot.get("path"):
@@ -123,7 +124,7 @@ def read_capture(reader: PackageReader, manifest: dict[str, Any]) -> CaptureFact
             from .thumbnail import MAX_SOURCE_BYTES
 
             facts.thumbnail = make_thumbnail(reader.read(str(shot["path"]), limit=MAX_SOURCE_BYTES))
-        except ValueError as exc:
+        except (ValueError, MalformedPackageError) as exc:
             facts.thumbnail_problem = _clip(exc)
     return facts
 
