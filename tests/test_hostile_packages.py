@@ -65,6 +65,7 @@ MALFORMED = {
     "truncated": "not a readable evidence package",
     "lying_header": "manifest.json",
     "local_name_not_utf8": "cannot be read",
+    "zip_version_unsupported": "not a readable evidence package",
     "bomb_10gib": "decompression bomb",
     "zeros_1gib": "decompression bomb",
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import stat
+import struct
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -53,7 +54,7 @@ class PackageReader:
             raise MalformedPackageError("no such file", path=path) from exc
         except IsADirectoryError as exc:
             raise MalformedPackageError("is a directory, not a package", path=path) from exc
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        except (*_UNOPENABLE, struct.error) as exc:  # NotImplementedError: "zip file version 25.5"
             raise MalformedPackageError(f"not a readable evidence package (ZIP): {exc}", path=path) from exc
         try:
             self._check_structure()

@@ -263,6 +263,11 @@ def make_small(out: Path, home: Path) -> dict[str, Path]:
     raw[at] = 0xD5
     (out / "local_name_not_utf8.evp").write_bytes(bytes(raw))
     cases["local_name_not_utf8"] = out / "local_name_not_utf8.evp"
+    raw = bytearray(whole)
+    # A central directory entry needing a ZIP version from the future (found by fuzzing: it crashed the reader).
+    raw[raw.index(b"PK\x01\x02") + 6] = 255  # version needed to extract
+    (out / "zip_version_unsupported.evp").write_bytes(bytes(raw))
+    cases["zip_version_unsupported"] = out / "zip_version_unsupported.evp"
     return cases
 
 
