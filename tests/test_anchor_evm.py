@@ -121,6 +121,7 @@ def test_anchor_then_verify_online_and_offline(anchored: dict[str, Any], home: P
         {"log_index": 1},
         {"chain_id": 1},
         {"contract": "0x" + "11" * 20},
+        {"sender": "0x" + "22" * 20},
     ],
 )
 def test_altered_receipt_fails_online(anchored: dict[str, Any], home: Path, change: dict[str, Any]) -> None:
@@ -179,8 +180,24 @@ def test_node_down_or_not_configured(anchored: dict[str, Any], home: Path, node:
         lambda r: {**r, "block_hash": "0x12"},
         lambda r: {**r, "contract": 5},
         lambda r: {**r, "confirmations": -1},
+        lambda r: {**r, "confirmations": 0},
+        lambda r: {**r, "note": "an unchecked field"},
+        lambda r: {**r, "version": 2},
+        lambda r: {k: v for k, v in r.items() if k != "sender"},
+        lambda r: {**r, "sender": "0x12"},
+        lambda r: {**r, "time": r["time"].replace("Z", "+00:00")},
+        lambda r: {**r, "rpc_url": "ftp://node"},
     ],
 )
 def test_malformed_evm_receipt_fails(anchored: dict[str, Any], home: Path, mangle: Any) -> None:
     result = _verify(mangle(anchored), home, online=False)
     assert result.status is Status.FAILED and result.detail.startswith("malformed")
+
+
+def test_addresses_must_keep_their_checksum_spelling_online(anchored: dict[str, Any], home: Path) -> None:
+    # EIP-55 spells the checksum in the letter case: another case is another text, not the receipt made.
+    assert anchored["contract"] != anchored["contract"].lower()
+    result = _verify({**anchored, "contract": anchored["contract"].lower()}, home)
+    assert result.status is Status.FAILED and "checksum" in result.detail
+    result = _verify({**anchored, "sender": anchored["sender"].lower()}, home)
+    assert result.status is Status.FAILED and "sent by" in result.detail

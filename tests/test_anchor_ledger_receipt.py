@@ -93,6 +93,37 @@ def test_tampered_receipts_fail(made: tuple[Path, dict[str, Any]]) -> None:
     assert _verify(forged, trust, roots=forged["roots"]).status is Status.FAILED
 
 
+def _respell(text: str) -> str:
+    """Another base64 text that decodes to the same bytes (``text`` must end in padding, as an SPKI does)."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    stripped = text.rstrip("=")
+    last = alphabet.index(stripped[-1])
+    other = stripped[:-1] + alphabet[last | 1] + text[len(stripped) :]
+    assert other != text and base64.b64decode(other) == base64.b64decode(text)
+    return other
+
+
+def test_every_single_byte_flip_of_a_receipt_fails(made: tuple[Path, dict[str, Any]]) -> None:
+    """No byte of the stored receipt can change and leave it PASSED or merely INDETERMINATE."""
+    from evidencectl.package.canonical import canonical_json, parse_json
+
+    base, receipt = made
+    trust = TrustStore.load(base)
+    stored = canonical_json(receipt)
+    escaped = []
+    for at in range(len(stored)):
+        bad = bytearray(stored)
+        bad[at] ^= 0x01
+        try:
+            parsed = parse_json(bytes(bad))
+        except ValueError:
+            continue  # no longer JSON: the package check reports it as a malformed receipt
+        result = _verify(parsed, trust)
+        if result.status is not Status.FAILED:
+            escaped.append((at, stored[at : at + 12], result.detail))
+    assert not escaped
+
+
 @pytest.mark.parametrize(
     "mangle",
     [
@@ -107,6 +138,18 @@ def test_tampered_receipts_fail(made: tuple[Path, dict[str, Any]]) -> None:
         lambda r: {**r, "inclusion": {"index": 0, "size": 1, "path": [7]}},
         lambda r: {**r, "inclusion": {"index": 0, "size": 1, "path": ["zz"]}},
         lambda r: {**r, "inclusion": None},
+        lambda r: {**r, "note": "an unchecked field"},
+        lambda r: {**r, "version": 2},
+        lambda r: {**r, "version": True},
+        lambda r: {k: v for k, v in r.items() if k != "version"},
+        lambda r: {**r, "block": {**r["block"], "signature_algorithm": "sm2-sm4"}},
+        lambda r: {**r, "block": {**r["block"], "extra": 1}},
+        lambda r: {**r, "inclusion": {**r["inclusion"], "extra": 1}},
+        lambda r: {**r, "inclusion": {"index": 0, "size": 1, "path": ["AB" * 32]}},
+        lambda r: {**r, "inclusion": {"index": 0, "size": 1, "path": [" ab" * 32]}},
+        # The same bytes in another base64 spelling: the unused low bits of the last character set.
+        lambda r: {**r, "node_public_key": _respell(r["node_public_key"])},
+        lambda r: {**r, "node_public_key": r["node_public_key"].replace("=", "") + "\n"},
     ],
 )
 def test_malformed_receipts_fail_without_raising(made: tuple[Path, dict[str, Any]], mangle: Any) -> None:
