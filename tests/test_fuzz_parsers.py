@@ -144,3 +144,10 @@ def test_a_crash_is_a_finding() -> None:
 def test_memory_stays_bounded() -> None:
     """After the fuzz tests above ran in this process, peak memory is far below a gigabyte."""
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 1 << 20  # KiB on Linux
+
+
+@pytest.mark.parametrize("finding", sorted(p.name for p in (Path(targets.__file__).parent / "findings").glob("*.bin")))
+def test_fixed_findings_stay_fixed(finding: str) -> None:
+    """Every input atheris found and that was fixed is replayed (fuzz/findings/, named TARGET-what.bin)."""
+    path = Path(targets.__file__).parent / "findings" / finding
+    targets.TARGETS[finding.split("-")[0]](path.read_bytes())
