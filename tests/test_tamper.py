@@ -87,3 +87,40 @@ def test_flip_in_a_stored_original_is_a_digest_failure_not_a_format_error(cli, p
     res = cli("verify", bad)
     assert res.code == 1
     assert "FAILED" in res.out and "contract.txt" in res.out and "CRC" in res.out
+
+
+def _dense(start: int, end: int, stride: int, phase: int, head: int) -> list[int]:
+    """Every byte of the first ``head`` bytes, then every ``stride``-th byte from ``phase`` on."""
+    return sorted({*range(start, min(end, start + head)), *range(start + head + phase, end, stride)})
+
+
+def test_dense_flips_in_tokens_and_receipts_fail(cli, package: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Tokens and receipts, the members a verifier could be tempted to read leniently, flipped densely.
+
+    Every byte of them is flipped at the library level (tests/test_timestamp_envelope.py,
+    tests/test_anchor_ledger_receipt.py); through the command line every byte of a token's envelope head
+    (status, versions, digestAlgorithms) and one byte in six elsewhere, at a phase that differs per
+    member, so that the certificate, signer identifier and every receipt field are hit.
+    """
+    ranges = _data_ranges(package)
+    members = sorted(m for m in ranges if m.endswith(".tsr") or m.startswith("proofs/anchors/"))
+    assert len(members) == 3
+    bad_path = tmp_path / "bad.evp"
+    escaped = []
+    for phase, member in enumerate(members):
+        start, end = ranges[member]
+        head = 72 if member.endswith(".tsr") else 0
+        # Offsets that once passed: digestAlgorithms' OID, the carried certificate's serial and issuer,
+        # and the receipt's signature_algorithm field.
+        once_passed = (42, 294, 336) if member.endswith(".tsr") else (595,)
+        for at in sorted({*_dense(start, end, 6, phase, head), *(start + o for o in once_passed if o < end - start)}):
+            res = cli("verify", _flipped(package, at, bad_path), "--json")
+            if res.code not in (1, 4):
+                escaped.append((member, at - start, res.code))
+                continue
+            if res.code == 1:
+                failed = [c["check"] for c in json.loads(res.out)["checks"] if c["status"] == "FAILED"]
+                prefix = "timestamp:" if member.endswith(".tsr") else "anchor:"
+                if not any(c.startswith(prefix) for c in failed):
+                    escaped.append((member, at - start, failed))
+    assert not escaped
