@@ -43,9 +43,12 @@ def verify_timestamp(
 ) -> CheckResult:
     """Verify a TimeStampResp or bare token over ``digest``; never raises for a bad token.
 
-    FAILED: malformed, not granted, wrong imprint, nonce or policy, bad signature, signer not bound by
-    ESSCertID, no critical timeStamping EKU, invalid path. INDETERMINATE: no path to a root in
-    ``trust.certificates("tsa")`` or signer certificate unavailable. PASSED otherwise.
+    FAILED: malformed or not DER, status other than granted, an envelope field RFC 3161/5652 does not
+    allow (see :mod:`.envelope`), wrong imprint, nonce or policy, bad signature, signer not bound by
+    ESSCertID, no critical timeStamping EKU, invalid path, a carried certificate that is neither the
+    signer nor on its validated path. INDETERMINATE: no path to a root in ``trust.certificates("tsa")``,
+    or a token without certificates whose signer certificate is not in ``extra_certs`` either.
+    PASSED otherwise. ``extra_certs`` may supply the signer only when the token carries no certificate.
     """
     facts: dict[str, Any] = {}
     reproduce = _reproduce(digest.hex(), False, None)
