@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
             subprocess.call([sys.executable, "-m", "fuzz", name, *_passthrough(argv or sys.argv[1:])]) for name in names
         ]
         return max(codes)
-    import atheris
+    import atheris  # type: ignore[import-untyped]
 
     name = names[0]
     corpus = Path(tempfile.mkdtemp(prefix=f"evidencectl-fuzz-{name}-"))
