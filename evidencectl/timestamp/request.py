@@ -58,6 +58,11 @@ def check_response(
     if parsed.content_info is None or not parsed.status.granted:
         raise ServiceError(f"TSA {source} refused the request: {parsed.status.text}")
     try:
+        # The same envelope rules as verification (strict DER, status exactly granted, carried certificates),
+        # so that a token stored at deposit time cannot fail later for a reason known now.
+        from .envelope import check_envelope
+
+        check_envelope(parsed, response_der)
         info = info_of(parsed)
         if info.hash_algorithm != hash_name or info.imprint != digest:
             raise VerificationError("the token covers another imprint than the one requested")
