@@ -227,12 +227,8 @@ def _hash_input(
                 raise  # the package cannot be written; deposit() names the output, not this input
             raise BadInputError(f"cannot read: {exc.strerror or exc}", path=f.path) from exc
     if f.expected_sha256 and f.expected_sha256 != digests.sha256:
-        raise BadInputError(
-            f"SHA-256 {digests.sha256} differs from the list's {f.expected_sha256}", path=f.path
-        )
-    return b.add(
-        f.name, "file", "application/octet-stream", digests, {}, None, member, f.name_raw
-    ), member or ""
+        raise BadInputError(f"SHA-256 {digests.sha256} differs from the list's {f.expected_sha256}", path=f.path)
+    return b.add(f.name, "file", "application/octet-stream", digests, {}, None, member, f.name_raw), member or ""
 
 
 def build_manifest(deposit_id: str, opts: DepositOptions, items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -338,9 +334,7 @@ def _finish(
             "out": str(writer.out),
             "labels": sorted(used),
         }
-        row.update(
-            status="pending", staging=str(writer.staging), pending=json.dumps(state, ensure_ascii=False)
-        )
+        row.update(status="pending", staging=str(writer.staging), pending=json.dumps(state, ensure_ascii=False))
         detail = {"pending": must_retry, "staging": str(writer.staging)}
         if item_rows is not None:
             registry.record_deposit(row, item_rows, "deposit-pending", detail)
@@ -433,9 +427,7 @@ def deposit(opts: DepositOptions, base: Path, progress: Callable[[int], None] | 
                 writer.add_bytes("certs/depositor.pem", certificate_pem(opts.sign_cert_der))
         roots = manifest["roots"]
         used: set[str] = set()
-        stamped, anchored, pending = _run_services(
-            writer, base, deposit_id, roots, opts.tsas, opts.anchors, used
-        )
+        stamped, anchored, pending = _run_services(writer, base, deposit_id, roots, opts.tsas, opts.anchors, used)
         result = DepositResult(
             deposit_id, opts.out, "pending", len(b.items), roots, stamped, anchored, warnings=b.warnings
         )
@@ -465,9 +457,7 @@ def deposit(opts: DepositOptions, base: Path, progress: Callable[[int], None] | 
             for i in b.items
         ]
         tsas_ok = len(opts.tsas) - sum(1 for p in pending if p["kind"] == "tsa")
-        return _finish(
-            registry, writer, result, pending, tsas_ok, opts.tsa_quorum, opts.force, row, items, used
-        )
+        return _finish(registry, writer, result, pending, tsas_ok, opts.tsa_quorum, opts.force, row, items, used)
     except ServiceError:
         raise
     except OSError as exc:
@@ -531,13 +521,9 @@ def resume(base: Path, deposit_id: str | None = None) -> list[DepositResult]:
             retry = state["retry"]
             tsas = [p["spec"] for p in retry if p["kind"] == "tsa"]
             anchors = [p["spec"] for p in retry if p["kind"] == "anchor"]
-            stamped, anchored, pending = _run_services(
-                writer, base, row["deposit_id"], roots, tsas, anchors, used
-            )
+            stamped, anchored, pending = _run_services(writer, base, row["deposit_id"], roots, tsas, anchors, used)
             tsas_ok = state["tsas_ok"] + len(tsas) - sum(1 for p in pending if p["kind"] == "tsa")
-            result = DepositResult(
-                row["deposit_id"], out, "pending", row["item_count"], roots, stamped, anchored
-            )
+            result = DepositResult(row["deposit_id"], out, "pending", row["item_count"], roots, stamped, anchored)
             try:
                 results.append(
                     _finish(

@@ -46,7 +46,9 @@ for alg in ("sm3", "sha256"):
     content = hashlib.new(alg, data).hexdigest() == item["digests"][alg]
     proofs = root(alg, item, item["proof"][alg]) == root(alg, m["statement"], m["statement"]["proof"][alg])
     proofs = proofs and root(alg, item, item["proof"][alg]) == m["roots"][alg]
-    print(f"{alg:7} content {'ok' if content else 'MISMATCH'}, item and statement lead to root {m['roots'][alg]}: "
-          f"{'ok' if proofs else 'MISMATCH'}")
+    print(
+        f"{alg:7} content {'ok' if content else 'MISMATCH'}, item and statement lead to root {m['roots'][alg]}: "
+        f"{'ok' if proofs else 'MISMATCH'}"
+    )
     ok = ok and content and proofs
 sys.exit(0 if ok else 1)

@@ -125,9 +125,7 @@ def read_path_list(list_file: Path) -> list[tuple[str, str | None]]:
     return out
 
 
-def collect_inputs(
-    paths: list[str], *, from_list: Path | None = None, follow_symlinks: bool = False
-) -> Collected:
+def collect_inputs(paths: list[str], *, from_list: Path | None = None, follow_symlinks: bool = False) -> Collected:
     """Expand the command line's paths (and a path list) into files, checking each exists first."""
     out = Collected()
     for arg in paths:

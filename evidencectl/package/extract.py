@@ -46,9 +46,7 @@ def extract_items(package: Path, names: list[str], out: Path, *, force: bool = F
                         writer.add_original(item["path"], src)  # type: ignore[arg-type]
             writer.add_bytes("manifest.json", canonical_json(disclosed))
             for name in sorted(members):
-                if (
-                    name.startswith("proofs/") or name.startswith("certs/")
-                ) and name != "certs/depositor.pem":
+                if (name.startswith("proofs/") or name.startswith("certs/")) and name != "certs/depositor.pem":
                     writer.add_bytes(name, reader.read(name))
         writer.commit(force=force)
     except BaseException:

@@ -86,9 +86,7 @@ def check_leaf(
         except (ValueError, KeyError) as exc:
             return LeafCheck(False, f"{algorithm}: malformed proof ({exc})")
         if expected_index is not None and proof.leaf_index != expected_index:
-            return LeafCheck(
-                False, f"{algorithm}: proof is for leaf {proof.leaf_index}, not {expected_index}"
-            )
+            return LeafCheck(False, f"{algorithm}: proof is for leaf {proof.leaf_index}, not {expected_index}")
         if not verify_inclusion(leaf_hash(algorithm, data), proof, root):
             return LeafCheck(False, f"{algorithm}: leaf does not lead to the root {roots[algorithm][:16]}…")
     return LeafCheck(True, "")

@@ -91,8 +91,7 @@ class PackageReader:
                 and info.file_size > MAX_RATIO * max(info.compress_size, 1)
             ):
                 raise self._fail(
-                    f"member {name!r} inflates {info.file_size // max(info.compress_size, 1)}x "
-                    "(decompression bomb)"
+                    f"member {name!r} inflates {info.file_size // max(info.compress_size, 1)}x (decompression bomb)"
                 )
         self.infos = {i.filename: i for i in infos}
         if not infos or infos[0].filename != "mimetype":

@@ -26,9 +26,7 @@ def _extra_certs(reader: PackageReader) -> list[bytes]:
     return certs
 
 
-def check_timestamps(
-    report: Any, reader: PackageReader, manifest: dict[str, Any], trust: Any
-) -> datetime | None:
+def check_timestamps(report: Any, reader: PackageReader, manifest: dict[str, Any], trust: Any) -> datetime | None:
     """Verify every ``proofs/timestamps/<label>.<alg>.tsr`` against the root of its algorithm.
 
     Returns the earliest genTime of a PASSED token (the time the deposit is proven to have existed).
@@ -67,9 +65,7 @@ def check_timestamps(
         facts["member"] = name
         reproduce = result.reproduce
         if reproduce:
-            reproduce = f"unzip -p PACKAGE '{name}' > token.tsr && " + reproduce.replace(
-                "<file>", "token.tsr"
-            )
+            reproduce = f"unzip -p PACKAGE '{name}' > token.tsr && " + reproduce.replace("<file>", "token.tsr")
         report.add(CheckResult(result.check, result.status, result.detail, facts, reproduce))
         if result.status is Status.PASSED and isinstance(facts.get("gen_time"), str):
             try:
@@ -80,9 +76,7 @@ def check_timestamps(
     return earliest
 
 
-def check_anchors(
-    report: Any, reader: PackageReader, manifest: dict[str, Any], trust: Any, online: bool
-) -> None:
+def check_anchors(report: Any, reader: PackageReader, manifest: dict[str, Any], trust: Any, online: bool) -> None:
     """Verify every anchor receipt in ``proofs/anchors/``."""
     from ..anchor.interface import verify_receipt
 
@@ -95,9 +89,7 @@ def check_anchors(
         try:
             receipt = parse_json(reader.read(name, limit=16 << 20))
         except (ValueError, UnicodeDecodeError) as exc:
-            report.add(
-                CheckResult(check, Status.FAILED, f"malformed receipt {name}: {exc}", {"member": name})
-            )
+            report.add(CheckResult(check, Status.FAILED, f"malformed receipt {name}: {exc}", {"member": name}))
             continue
         if not isinstance(receipt, dict):
             report.add(CheckResult(check, Status.FAILED, f"malformed receipt {name}: not an object", {}))
@@ -111,9 +103,7 @@ def check_anchors(
             check=check,
         )
         report.add(
-            CheckResult(
-                result.check, result.status, result.detail, {**result.facts, "member": name}, result.reproduce
-            )
+            CheckResult(result.check, result.status, result.detail, {**result.facts, "member": name}, result.reproduce)
         )
 
 
