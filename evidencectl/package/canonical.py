@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import rfc8785
@@ -25,8 +26,23 @@ def _check(value: Any, where: str = "$") -> None:
         value.encode("utf-8")  # raises on lone surrogates, which JSON cannot carry
 
 
+# Output of json.dumps that might differ from RFC 8785, or carry what canonical records refuse: a float
+# (a number with a fraction or exponent), an integer beyond 2^53, or a character outside the Basic
+# Multilingual Plane (RFC 8785 sorts keys by UTF-16 code units, Python by code points) or a lone surrogate.
+# The pattern may also match inside strings; such records simply take the exact, slower path.
+_SUSPECT = re.compile(r"[\ud800-\udfff\U00010000-\U0010ffff]|(?:^|[:\[,])-?\d+[.eE]|\d{16,}")
+
+
 def canonical_json(value: Any) -> bytes:
-    """RFC 8785 bytes of ``value`` (no floats; strings must be valid Unicode)."""
+    """RFC 8785 bytes of ``value`` (no floats; strings must be valid Unicode).
+
+    For records without floats, large integers or astral characters, RFC 8785 output is exactly
+    ``json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)``: same escapes, same key order.
+    That C-speed path serves nearly every record; anything else goes through the checked RFC 8785 encoder.
+    """
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    if _SUSPECT.search(text) is None:
+        return text.encode("utf-8")
     _check(value)
     out: bytes = rfc8785.dumps(value)
     return out

@@ -1,0 +1,46 @@
+"""canonical_json is RFC 8785: the fast path and the checked path give the bytes of an independent encoder."""
+
+from __future__ import annotations
+
+import pytest
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from evidencectl.package.canonical import canonical_json, parse_json
+
+texts = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=12)
+values = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1) | texts,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(texts, inner, max_size=4),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(values)
+def test_equals_rfc8785(value: object) -> None:
+    assert canonical_json(value) == rfc8785.dumps(value)
+
+
+def test_astral_keys_sort_by_utf16() -> None:
+    value = {"\U0001f600": 1, "\uffff": 2, "a": 3}
+    assert canonical_json(value) == rfc8785.dumps(value)
+    assert canonical_json(value).index("\uffff".encode()) > canonical_json(value).index("\U0001f600".encode())
+
+
+@pytest.mark.parametrize("bad", [1.5, {"a": [0.1]}, "\ud800", {"k": float("nan")}])
+def test_floats_and_lone_surrogates_are_refused(bad: object) -> None:
+    with pytest.raises(ValueError):
+        canonical_json(bad)
+
+
+def test_strings_that_look_like_numbers_stay_exact() -> None:
+    value = {"note": "rate: 1.5e3, id 12345678901234567890", "n": [1, -2]}
+    assert canonical_json(value) == rfc8785.dumps(value)
+
+
+@pytest.mark.parametrize("text", ['{"a":1,"a":2}', "[" * 100 + "]" * 100, '{"a":NaN}'])
+def test_parse_refuses_duplicates_depth_and_constants(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_json(text.encode())
