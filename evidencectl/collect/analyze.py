@@ -111,8 +111,15 @@ def analyze(
     meta = file_metadata(path, st)
     warnings: list[str] = []
     claimed = _CLAIMED.get(path.suffix.lower())
-    result = _dispatch(path, head, media_type, st.st_size, dkim_keys, offline)
-    if result is None and media_type in ("message/rfc822", "application/mbox"):
+    try:
+        result = _dispatch(path, head, media_type, st.st_size, dkim_keys, offline)
+    except BadInputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a parser tripping on hostile content must not lose the evidence
+        detail = " ".join(str(exc).split())[:200]
+        warnings.append(f"content could not be parsed as {media_type} ({type(exc).__name__}: {detail}); kept as a file")
+        result = None
+    if result is None and not warnings and media_type in ("message/rfc822", "application/mbox"):
         warnings.append(f"larger than {MAX_MAIL_BYTES} bytes: not parsed as mail, kept as a file")
     if result is None:
         result = Analysis("file", media_type, {}, (), ())
