@@ -213,8 +213,6 @@ def test_sigkill_during_deposit_loses_nothing(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_sigkill_during_deposit_50_runs(tmp_path: Path, request: pytest.FixtureRequest) -> None:
     """50 random kills spread over hashing, timestamping, anchoring and package writing."""
-    if "slow" not in (request.config.getoption("-m") or ""):
-        pytest.skip("50-kill series: run with -m slow (the 10-kill version runs in the normal suite)")
     phases = _series(tmp_path, 50, 8)
     assert sum(phases[p] for p in PHASES) == 50
     assert phases["hashing"] and (phases["done"] + phases["publishing"]), phases

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -168,7 +169,11 @@ def load_certificates(data: bytes) -> list[bytes]:
     """All certificates in a PEM bundle or one DER certificate, as DER; :class:`BadInputError` if none."""
     found: list[bytes] = []
     if pem.detect(data):
-        for kind, _headers, der in pem.unarmor(data, multiple=True):
+        try:
+            blocks = list(pem.unarmor(data, multiple=True))
+        except (ValueError, binascii.Error) as exc:  # broken armour or base64
+            raise BadInputError(f"not a readable PEM file: {' '.join(str(exc).split())}") from exc
+        for kind, _headers, der in blocks:
             if kind in ("CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE"):
                 _load_one(der)
                 found.append(bytes(der))
