@@ -9,7 +9,8 @@ import os
 import re
 import secrets
 import sys
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,9 +19,10 @@ from typing import Any, BinaryIO
 from . import __version__
 from .collect.files import InputFile, collect_inputs
 from .errors import BadInputError, EvidenceError, ServiceError, UsageError
-from .hashing import Digests, digest_bytes, digest_file
+from .hashing import Digests, digest_bytes, digest_file, digest_stream
+from .merkle import leaf_hash, tree_root
 from .package.canonical import canonical_json
-from .package.manifest import FORMAT, FORMAT_VERSION, new_salt, seal
+from .package.manifest import FORMAT, FORMAT_VERSION, leaf_bytes, new_salt
 from .package.writer import PackageWriter, check_output
 from .registry import Registry
 
@@ -144,12 +146,18 @@ def _analyze(path: Path | None, opts: DepositOptions, keys: Any) -> Any:
 
 
 class _Builder:
-    """Accumulates item records and stores originals as they are hashed."""
+    """Writes item records to a spool file as they are made, keeping only their leaf hashes in memory.
 
-    def __init__(self, writer: PackageWriter | None, deposit_id: str) -> None:
+    A deposit of 200,000 files must not hold 200,000 records: each record's canonical JSON (its leaf
+    bytes) goes to the spool, one a line (canonical JSON holds no raw newline), and manifest.json is later
+    streamed from it.
+    """
+
+    def __init__(self, writer: PackageWriter | None, spool_dir: Path) -> None:
         self.writer = writer
-        self.deposit_id = deposit_id
-        self.items: list[dict[str, Any]] = []
+        self.count = 0
+        self.spool = tempfile.TemporaryFile(dir=spool_dir)  # noqa: SIM115 - closed by close()
+        self.leaves: dict[str, list[bytes]] = {alg: [] for alg in ROOT_ALGORITHMS}
         self.warnings: list[str] = []
 
     def add(
@@ -163,9 +171,9 @@ class _Builder:
         member: str | None,
         name_raw: bytes | None = None,
     ) -> int:
-        item_id = len(self.items) + 1
+        self.count += 1
         record: dict[str, Any] = {
-            "id": item_id,
+            "id": self.count,
             "name": name,
             "kind": kind,
             "media_type": media_type,
@@ -179,8 +187,31 @@ class _Builder:
         if name_raw is not None:
             record["name_raw"] = base64.b64encode(name_raw).decode("ascii")
             record["metadata"] = {**metadata, "name_not_utf8": True}
-        self.items.append(record)
-        return item_id
+        data = leaf_bytes(record)
+        self.spool.write(data + b"\n")
+        for alg in ROOT_ALGORITHMS:
+            self.leaves[alg].append(leaf_hash(alg, data))
+        return self.count
+
+    def records(self) -> Iterator[bytes]:
+        """Every record's canonical JSON, in order."""
+        self.spool.flush()
+        self.spool.seek(0)
+        for line in self.spool:
+            yield line.rstrip(b"\n")
+
+    def registry_rows(self) -> Iterator[dict[str, Any]]:
+        """The registry's row of every item, read back from the spool."""
+        for line in self.records():
+            i = json.loads(line)
+            yield {
+                "item_id": i["id"],
+                "name": i["name"],
+                "kind": i["kind"],
+                "size": i["size"],
+                "sm3": i["digests"]["sm3"],
+                "sha256": i["digests"]["sha256"],
+            }
 
     def store(
         self,
@@ -193,27 +224,26 @@ class _Builder:
             if data is not None:
                 return digest_bytes(data)
             assert source is not None
-            from .hashing import digest_stream
-
             return digest_stream(source, progress=progress)
         return self.writer.add_original(member, source, data=data, progress=progress)
 
     def add_children(self, parent_id: int, parent_name: str, children: Any, hash_only: bool) -> None:
         for child in children:
             name = f"{parent_name}/{child.name}"
-            item_id = len(self.items) + 1
-            member = None if hash_only else _member_for(name, item_id)
+            member = None if hash_only else _member_for(name, self.count + 1)
             digests = self.store(member, None, child.data, None)
-            meta = dict(child.metadata)
-            cid = self.add(name, child.kind, child.media_type, digests, meta, parent_id, member)
+            cid = self.add(name, child.kind, child.media_type, digests, dict(child.metadata), parent_id, member)
             self.add_children(cid, name, child.children, hash_only)
+
+    def close(self) -> None:
+        """Drop the spool."""
+        self.spool.close()
 
 
 def _hash_input(
     b: _Builder, f: InputFile, opts: DepositOptions, progress: Callable[[int], None] | None
-) -> tuple[int, str]:
-    item_id = len(b.items) + 1
-    member = None if opts.hash_only else _member_for(f.name, item_id)
+) -> tuple[Digests, str | None]:
+    member = None if opts.hash_only else _member_for(f.name, b.count + 1)
     if f.path is None:
         digests = b.store(member, sys.stdin.buffer, None, progress)
     elif member is None:
@@ -228,11 +258,11 @@ def _hash_input(
             raise BadInputError(f"cannot read: {exc.strerror or exc}", path=f.path) from exc
     if f.expected_sha256 and f.expected_sha256 != digests.sha256:
         raise BadInputError(f"SHA-256 {digests.sha256} differs from the list's {f.expected_sha256}", path=f.path)
-    return b.add(f.name, "file", "application/octet-stream", digests, {}, None, member, f.name_raw), member or ""
+    return digests, member
 
 
-def build_manifest(deposit_id: str, opts: DepositOptions, items: list[dict[str, Any]]) -> dict[str, Any]:
-    """The manifest with its statement and items, sealed (roots and proofs computed)."""
+def build_statement(deposit_id: str, opts: DepositOptions, item_count: int) -> dict[str, Any]:
+    """The deposit's own statement: leaf 0 of the trees."""
     statement: dict[str, Any] = {
         "kind": "statement",
         "deposit_id": deposit_id,
@@ -242,20 +272,30 @@ def build_manifest(deposit_id: str, opts: DepositOptions, items: list[dict[str, 
         "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "tool": f"evidencectl {__version__}",
         "hash_only": opts.hash_only,
-        "item_count": len(items),
+        "item_count": item_count,
         "salt": new_salt(),
     }
     if opts.sign_key is not None:
         statement["signer"] = {"algorithm": opts.sign_key.algorithm, "key_id": opts.sign_key.key_id}
-    manifest: dict[str, Any] = {
-        "format": FORMAT,
-        "version": FORMAT_VERSION,
-        "deposit_id": deposit_id,
-        "statement": statement,
-        "items": items,
-    }
-    seal(manifest)
-    return manifest
+    return statement
+
+
+def manifest_chunks(
+    deposit_id: str, statement: dict[str, Any], b: _Builder
+) -> tuple[dict[str, str], Callable[[], Iterator[bytes]]]:
+    """The roots, and a function that streams manifest.json: RFC 8785 bytes, keys in canonical order."""
+    stmt = leaf_bytes(statement)
+    roots = {alg: tree_root(alg, [leaf_hash(alg, stmt), *b.leaves[alg]]).hex() for alg in ROOT_ALGORITHMS}
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"deposit_id":' + canonical_json(deposit_id) + b',"format":' + canonical_json(FORMAT)
+        yield b',"items":['
+        for n, record in enumerate(b.records()):
+            yield record if n == 0 else b"," + record
+        yield b'],"roots":' + canonical_json(roots) + b',"statement":' + stmt
+        yield b',"tree_size":' + str(b.count + 1).encode() + b',"version":' + str(FORMAT_VERSION).encode() + b"}"
+
+    return roots, chunks
 
 
 def _run_services(
@@ -313,7 +353,7 @@ def _finish(
     quorum: int,
     force: bool,
     row: dict[str, Any],
-    item_rows: list[dict[str, Any]] | None,
+    item_rows: Iterable[dict[str, Any]] | None,
     used: set[str],
 ) -> DepositResult:
     tsa_pending = [p for p in pending if p["kind"] == "tsa"]
@@ -369,7 +409,7 @@ def _finish(
         "anchors": result.anchors,
     }
     if item_rows is not None:
-        registry.record_deposit(row, item_rows, "deposit", detail)
+        registry.record_deposit(row, (), "deposit", detail)  # the items were recorded when staged
     else:
         registry.update_deposit(
             row["deposit_id"],
@@ -398,43 +438,40 @@ def deposit(opts: DepositOptions, base: Path, progress: Callable[[int], None] | 
     registry = Registry.open(base)
     deposit_id = new_deposit_id()
     writer = PackageWriter(opts.out)
+    b = _Builder(None if opts.hash_only else writer, opts.out.parent)
     try:
-        b = _Builder(None if opts.hash_only else writer, deposit_id)
         b.warnings.extend(collected.warnings)
         for f in collected.files:
-            item_id, _ = _hash_input(b, f, opts, progress)
+            digests, member = _hash_input(b, f, opts, progress)
             analysis = _analyze(f.path, opts, keys)
+            kind, media_type, metadata = "file", "application/octet-stream", {}
             if analysis is not None:
-                rec = b.items[item_id - 1]
-                rec.update(
-                    kind=analysis.kind,
-                    media_type=analysis.media_type,
-                    metadata={**analysis.metadata, **rec["metadata"]},
-                )
+                kind, media_type, metadata = analysis.kind, analysis.media_type, dict(analysis.metadata)
                 if analysis.warnings:
-                    rec["metadata"]["warnings"] = list(analysis.warnings)
+                    metadata["warnings"] = list(analysis.warnings)
                     b.warnings.extend(f"{f.path}: {w}" for w in analysis.warnings)
+            item_id = b.add(f.name, kind, media_type, digests, metadata, None, member, f.name_raw)
+            if analysis is not None:
                 b.add_children(item_id, f.name, analysis.children, opts.hash_only)
-        manifest = build_manifest(deposit_id, opts, b.items)
-        manifest_bytes = canonical_json(manifest)
-        writer.add_bytes("manifest.json", manifest_bytes)
+        statement = build_statement(deposit_id, opts, b.count)
+        roots, chunks = manifest_chunks(deposit_id, statement, b)
         if opts.sign_key is not None:
             from .crypto.signature import sign_manifest
             from .crypto.x509 import certificate_pem
 
+            manifest_bytes = b"".join(chunks())
+            writer.add_bytes("manifest.json", manifest_bytes)
             writer.add_bytes("manifest.sig", sign_manifest(opts.sign_key, manifest_bytes))
             if opts.sign_cert_der:
                 writer.add_bytes("certs/depositor.pem", certificate_pem(opts.sign_cert_der))
-        roots = manifest["roots"]
+        else:
+            writer.add_stream("manifest.json", chunks())
         used: set[str] = set()
         stamped, anchored, pending = _run_services(writer, base, deposit_id, roots, opts.tsas, opts.anchors, used)
-        result = DepositResult(
-            deposit_id, opts.out, "pending", len(b.items), roots, stamped, anchored, warnings=b.warnings
-        )
-        st = manifest["statement"]
+        result = DepositResult(deposit_id, opts.out, "pending", b.count, roots, stamped, anchored, warnings=b.warnings)
         row = {
             "deposit_id": deposit_id,
-            "created": st["created"],
+            "created": statement["created"],
             "case_no": opts.case,
             "depositor": opts.depositor,
             "note": opts.note,
@@ -442,20 +479,10 @@ def deposit(opts: DepositOptions, base: Path, progress: Callable[[int], None] | 
             "staging": None,
             "status": "pending",
             "roots": json.dumps(roots),
-            "item_count": len(b.items),
+            "item_count": b.count,
             "pending": None,
         }
-        items = [
-            {
-                "item_id": i["id"],
-                "name": i["name"],
-                "kind": i["kind"],
-                "size": i["size"],
-                "sm3": i["digests"]["sm3"],
-                "sha256": i["digests"]["sha256"],
-            }
-            for i in b.items
-        ]
+        items = b.registry_rows()
         tsas_ok = len(opts.tsas) - sum(1 for p in pending if p["kind"] == "tsa")
         return _finish(registry, writer, result, pending, tsas_ok, opts.tsa_quorum, opts.force, row, items, used)
     except ServiceError:
@@ -469,6 +496,7 @@ def deposit(opts: DepositOptions, base: Path, progress: Callable[[int], None] | 
         writer.abort()
         raise
     finally:
+        b.close()
         registry.close()
 
 

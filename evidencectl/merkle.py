@@ -83,6 +83,19 @@ class MerkleTree:
         return InclusionProof(self.algorithm, index, self.size, tuple(path))
 
 
+def tree_root(algorithm: str, leaf_hashes: Sequence[bytes]) -> bytes:
+    """The RFC 9162 tree head over ``leaf_hashes``, keeping only one level in memory at a time."""
+    if not leaf_hashes:
+        raise ValueError("a Merkle tree needs at least one leaf")
+    level = list(leaf_hashes)
+    while len(level) > 1:
+        above = [node_hash(algorithm, level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            above.append(level[-1])
+        level = above
+    return level[0]
+
+
 def root_from_proof(leaf: bytes, proof: InclusionProof) -> bytes | None:
     """The root ``proof`` leads to from leaf hash ``leaf``; None when the proof is malformed (RFC 9162 §2.1.3.2)."""
     if not 0 <= proof.leaf_index < proof.tree_size:

@@ -138,28 +138,27 @@ class Registry:
             ),
         )
 
+    def _upsert(self, row: dict[str, Any], items: Iterable[dict[str, Any]]) -> None:
+        cols = _columns(row)
+        self.conn.execute(
+            f"INSERT INTO deposits ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+            "ON CONFLICT(deposit_id) DO UPDATE SET "
+            + ", ".join(f"{c}=excluded.{c}" for c in cols if c != "deposit_id"),
+            [row[c] for c in cols],
+        )
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO items (deposit_id, item_id, name, kind, size, sm3, sha256) VALUES (?,?,?,?,?,?,?)",
+            ((row["deposit_id"], i["item_id"], i["name"], i["kind"], i["size"], i["sm3"], i["sha256"]) for i in items),
+        )
+
     def record_deposit(
         self, row: dict[str, Any], items: Iterable[dict[str, Any]], event: str, detail: dict[str, Any]
     ) -> None:
-        """Insert a deposit, its items and a custody event in one transaction."""
+        """Insert or update a deposit, its items (if any are given) and a custody event in one transaction."""
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            cols = _columns(row)
-            conn.execute(
-                f"INSERT INTO deposits ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
-                "ON CONFLICT(deposit_id) DO UPDATE SET "
-                + ", ".join(f"{c}=excluded.{c}" for c in cols if c != "deposit_id"),
-                [row[c] for c in cols],
-            )
-            conn.executemany(
-                "INSERT OR REPLACE INTO items (deposit_id, item_id, name, kind, size, sm3, sha256) "
-                "VALUES (?,?,?,?,?,?,?)",
-                (
-                    (row["deposit_id"], i["item_id"], i["name"], i["kind"], i["size"], i["sm3"], i["sha256"])
-                    for i in items
-                ),
-            )
+            self._upsert(row, items)
             self._append_custody(row["deposit_id"], event, detail)
             conn.execute("COMMIT")
         except BaseException:
@@ -175,21 +174,7 @@ class Registry:
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            cols = _columns(row)
-            conn.execute(
-                f"INSERT INTO deposits ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
-                "ON CONFLICT(deposit_id) DO UPDATE SET "
-                + ", ".join(f"{c}=excluded.{c}" for c in cols if c != "deposit_id"),
-                [row[c] for c in cols],
-            )
-            conn.executemany(
-                "INSERT OR REPLACE INTO items (deposit_id, item_id, name, kind, size, sm3, sha256) "
-                "VALUES (?,?,?,?,?,?,?)",
-                (
-                    (row["deposit_id"], i["item_id"], i["name"], i["kind"], i["size"], i["sm3"], i["sha256"])
-                    for i in items
-                ),
-            )
+            self._upsert(row, items)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

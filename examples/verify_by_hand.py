@@ -20,10 +20,24 @@ def canon(v):  # RFC 8785 canonical JSON for the value types a manifest uses (no
     return json.dumps(v, ensure_ascii=False)
 
 
-def root(alg, record, proof):  # RFC 9162 §2.1.3.2: from the leaf up the inclusion path
-    h = lambda b: hashlib.new(alg, b).digest()  # noqa: E731
-    leaf = canon({k: x for k, x in record.items() if k != "proof"}).encode("utf-8")
-    r, fn, sn = h(b"\x00" + leaf), proof["index"], proof["size"] - 1
+def leaf(alg, record):  # H(0x00 || the record's canonical JSON without its proof)
+    return hashlib.new(alg, b"\x00" + canon({k: x for k, x in record.items() if k != "proof"}).encode()).digest()
+
+
+def tree(alg, leaves):  # RFC 9162 §2.1.1: split at the largest power of two below n
+    k = 1
+    while k * 2 < len(leaves):
+        k *= 2
+    return (
+        leaves[0]
+        if len(leaves) == 1
+        else hashlib.new(alg, b"\x01" + tree(alg, leaves[:k]) + tree(alg, leaves[k:])).digest()
+    )
+
+
+def walk(alg, record):  # RFC 9162 §2.1.3.2: a disclosed record's inclusion proof up to the root
+    proof, h = record["proof"][alg], lambda b: hashlib.new(alg, b).digest()  # noqa: E731
+    r, fn, sn = leaf(alg, record), proof["index"], proof["size"] - 1
     for p in map(bytes.fromhex, proof["path"]):
         if sn == 0:
             return None
@@ -34,21 +48,22 @@ def root(alg, record, proof):  # RFC 9162 §2.1.3.2: from the leaf up the inclus
         else:
             r = h(b"\x01" + r + p)
         fn, sn = fn >> 1, sn >> 1
-    return r.hex() if sn == 0 else None
+    return r if sn == 0 else None
 
 
-pkg = zipfile.ZipFile(sys.argv[1])
-m = json.loads(pkg.read("manifest.json"))
+m = json.loads(zipfile.ZipFile(sys.argv[1]).read("manifest.json"))
 item = next(i for i in m["items"] if i["name"] == sys.argv[2])
-data = open(sys.argv[3], "rb").read() if len(sys.argv) > 3 else pkg.read(item["path"])  # noqa: SIM115
+with open(sys.argv[3], "rb") if len(sys.argv) > 3 else zipfile.ZipFile(sys.argv[1]).open(item["path"]) as f:
+    data = f.read()
 ok = True
 for alg in ("sm3", "sha256"):
     content = hashlib.new(alg, data).hexdigest() == item["digests"][alg]
-    proofs = root(alg, item, item["proof"][alg]) == root(alg, m["statement"], m["statement"]["proof"][alg])
-    proofs = proofs and root(alg, item, item["proof"][alg]) == m["roots"][alg]
-    print(
-        f"{alg:7} content {'ok' if content else 'MISMATCH'}, item and statement lead to root {m['roots'][alg]}: "
-        f"{'ok' if proofs else 'MISMATCH'}"
-    )
+    if "disclosure" in m:  # some items only: the item's and the statement's proofs must reach the root
+        roots = {walk(alg, item), walk(alg, m["statement"])}
+    else:  # every record is here: the statement and all items, in order, rebuild the root
+        roots = {tree(alg, [leaf(alg, r) for r in [m["statement"], *m["items"]]])}
+    proofs = roots == {bytes.fromhex(m["roots"][alg])}
+    print(f"{alg:7} content {'ok' if content else 'MISMATCH'}; leaves lead to root {m['roots'][alg]}: ", end="")
+    print("ok" if proofs else "MISMATCH")
     ok = ok and content and proofs
 sys.exit(0 if ok else 1)

@@ -33,7 +33,7 @@ def test_deposit_then_verify_passes_with_every_check_listed(cli, sample_dir: Pat
     names = {c["check"] for c in report["checks"]}
     assert {
         "digest:evidence/contract.txt",
-        "inclusion:statement",
+        "inclusion:tree",
         "timestamp:local.sm3",
         "timestamp:local.sha256",
         "anchor:local",
@@ -181,4 +181,4 @@ def test_changing_the_case_number_fails_verification(cli, sample_dir: Path, tmp_
     res = cli("verify", forged, "--json")
     assert res.code == 1
     failed = [c["check"] for c in json.loads(res.out)["checks"] if c["status"] == "FAILED"]
-    assert failed == ["inclusion:statement"]
+    assert failed == ["inclusion:tree"]

@@ -73,6 +73,7 @@ MALFORMED = {
 # case -> (the check that must fail, words in its detail)
 LYING = {
     "items_proofs_disagree": ("inclusion:a1.txt", "does not lead to the root"),
+    "items_digests_swapped": ("inclusion:tree", "do not rebuild"),
     "token_other_root": ("timestamp:local.sha256", "timestamps something else"),
     "receipt_other_deposit": ("anchor:local", "is for deposit"),
     "extra_member": ("package:members", "evidence/evil.txt"),

@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 SCRIPT = Path(__file__).parent.parent / "examples" / "verify_by_hand.py"
+ASSETS_MAIL = Path(__file__).parent / "assets" / "email" / "multipart_attachments.eml"
 
 
 def _run(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -51,3 +52,23 @@ def test_by_hand_detects_altered_original_and_altered_statement(cli, sample_dir:
             dst.writestr(info, data)
     res = _run(forged, "evidence/contract.txt", original)
     assert res.returncode == 1 and "MISMATCH" in res.stdout
+
+
+def test_by_hand_on_a_disclosure_package(cli, sample_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out, one = tmp_path / "p.evp", tmp_path / "one.evp"
+    assert cli("deposit", sample_dir, "-o", out).code == 0
+    assert cli("extract", out, "--item", "evidence/contract.txt", "-o", one).code == 0
+    res = _run(one, "evidence/contract.txt")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert res.stdout.count(" ok") == 4
+
+
+def test_manifest_json_is_canonical(cli, sample_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from evidencectl.package.canonical import canonical_json
+
+    out = tmp_path / "p.evp"
+    assert (
+        cli("deposit", sample_dir, ASSETS_MAIL, "-o", out, "--case", "（2026）渝0103民初1234号", "--offline").code == 0
+    )
+    raw = zipfile.ZipFile(out).read("manifest.json")
+    assert canonical_json(json.loads(raw)) == raw

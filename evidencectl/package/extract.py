@@ -7,6 +7,7 @@ from pathlib import Path
 from ..errors import MalformedPackageError, UsageError
 from .canonical import canonical_json
 from .inspect import read_manifest
+from .manifest import attach_proofs, check_complete, leaf_records
 from .reader import PackageReader
 from .writer import PackageWriter, check_output
 
@@ -32,6 +33,14 @@ def extract_items(package: Path, names: list[str], out: Path, *, force: bool = F
                 chosen.add(item["id"])
                 changed = True
     items = [i for i in manifest["items"] if i["id"] in chosen]
+    if "disclosure" not in manifest:
+        # A complete package stores no proofs (its whole tree is rebuilt); the disclosed records need theirs.
+        problem = check_complete(manifest)
+        if problem:
+            raise MalformedPackageError(f"cannot disclose from a package that does not verify: {problem}", path=package)
+        attach_proofs([manifest["statement"], *items], leaf_records(manifest))
+    elif any("proof" not in r for r in [manifest["statement"], *items]):
+        raise MalformedPackageError("a disclosure package without inclusion proofs", path=package)
     disclosed = dict(manifest)
     disclosed["items"] = items
     disclosed["disclosure"] = {"items": [i["name"] for i in items]}

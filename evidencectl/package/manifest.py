@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..hashing import ALGORITHMS
-from ..merkle import InclusionProof, MerkleTree, leaf_hash, verify_inclusion
+from ..merkle import InclusionProof, MerkleTree, leaf_hash, tree_root, verify_inclusion
 from .canonical import canonical_json
 
 FORMAT = "evidencectl-package"
@@ -33,18 +33,50 @@ def leaf_records(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     return [manifest["statement"], *manifest["items"]]
 
 
-def seal(manifest: dict[str, Any]) -> None:
-    """Compute the trees over the manifest's leaves; store roots and each leaf's proofs in place."""
-    records = leaf_records(manifest)
+def leaf_hashes(records: list[dict[str, Any]]) -> dict[str, list[bytes]]:
+    """Leaf hashes of ``records`` (in tree order) for every algorithm."""
     data = [leaf_bytes(r) for r in records]
+    return {algorithm: [leaf_hash(algorithm, d) for d in data] for algorithm in ALGORITHMS}
+
+
+def seal(manifest: dict[str, Any], *, proofs: bool = False) -> None:
+    """Compute the roots over the manifest's leaves and store them; with ``proofs``, also store each
+    record's inclusion proofs (a disclosure package needs them; a complete package recomputes the tree)."""
+    records = leaf_records(manifest)
+    hashes = leaf_hashes(records)
     roots: dict[str, str] = {}
     for algorithm in ALGORITHMS:
-        tree = MerkleTree(algorithm, [leaf_hash(algorithm, d) for d in data])
-        roots[algorithm] = tree.root.hex()
-        for index, record in enumerate(records):
-            record.setdefault(PROOF_KEY, {})[algorithm] = tree.proof(index).to_json()
+        if proofs:
+            tree = MerkleTree(algorithm, hashes[algorithm])
+            roots[algorithm] = tree.root.hex()
+            for index, record in enumerate(records):
+                record.setdefault(PROOF_KEY, {})[algorithm] = tree.proof(index).to_json()
+        else:
+            roots[algorithm] = tree_root(algorithm, hashes[algorithm]).hex()
     manifest["roots"] = roots
     manifest["tree_size"] = len(records)
+
+
+def check_complete(manifest: dict[str, Any]) -> str | None:
+    """None when a complete manifest's records rebuild its roots, else why not."""
+    records = leaf_records(manifest)
+    if [r.get("id") for r in records[1:]] != list(range(1, len(records))) or len(records) != manifest["tree_size"]:
+        return "items are missing or out of order"
+    hashes = leaf_hashes(records)
+    for algorithm in ALGORITHMS:
+        if tree_root(algorithm, hashes[algorithm]).hex() != manifest["roots"][algorithm]:
+            return f"the records do not rebuild the {algorithm} root"
+    return None
+
+
+def attach_proofs(records: list[dict[str, Any]], all_records: list[dict[str, Any]]) -> None:
+    """Add inclusion proofs to ``records`` (a subset of ``all_records``, the full tree in order)."""
+    position = {id(r): i for i, r in enumerate(all_records)}
+    hashes = leaf_hashes(all_records)
+    for algorithm in ALGORITHMS:
+        tree = MerkleTree(algorithm, hashes[algorithm])
+        for record in records:
+            record.setdefault(PROOF_KEY, {})[algorithm] = tree.proof(position[id(record)]).to_json()
 
 
 @dataclass(frozen=True)

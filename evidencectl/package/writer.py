@@ -14,7 +14,7 @@ import contextlib
 import os
 import secrets
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -64,6 +64,13 @@ class PackageWriter:
         """Add a member from memory."""
         self._claim(name)
         self._zip.writestr(_info(name, compress), data)
+
+    def add_stream(self, name: str, chunks: Iterable[bytes]) -> None:
+        """Add a member written piece by piece (manifest.json of a large deposit never sits in memory whole)."""
+        self._claim(name)
+        with self._zip.open(_info(name, False), "w", force_zip64=True) as dst:
+            for chunk in chunks:
+                dst.write(chunk)
 
     def add_original(
         self,

@@ -68,7 +68,10 @@ def _items(doc: Document, facts: PackageFacts, L: dict[str, str]) -> None:
     rows: list[list[Cell]] = []
     for n, item in enumerate(facts.manifest["items"]):
         index = item.get("proof", {}).get("sha256", {}).get("index")
-        where = f"manifest.json items[{n}].proof" + (f" (leaf {index} / {size})" if index is not None else "")
+        if index is not None:
+            where = f"manifest.json items[{n}].proof (leaf {index} / {size})"
+        else:  # a complete package: the proof is rebuilt from manifest.json; `extract` writes it out
+            where = f"{L['proof_rebuilt']} (leaf {item.get('id', n + 1)} / {size})"
         info: Cell = [
             t(item["name"], bold=True),
             t(f"{item.get('kind', '?')} · {item.get('media_type', '?')} · {item.get('size', '?')} {L['bytes']}"),

@@ -224,10 +224,23 @@ def make_small(out: Path, home: Path) -> dict[str, Path]:
     )
     no_items = {k: v for k, v in manifest.items() if k != "items"}
     cases["schema_fail"] = rewrite(valid, out / "schema_fail.evp", replace={"manifest.json": canonical(no_items)})
+    # A complete package rebuilds its tree and stores no proofs; one that carries them anyway must have them
+    # checked too. Attach the true proofs, then swap two items' proofs.
+    from evidencectl.package.manifest import attach_proofs, leaf_records
+
     swapped = json.loads(json.dumps(manifest))
+    attach_proofs(leaf_records(swapped), leaf_records(swapped))
     swapped["items"][0]["proof"], swapped["items"][1]["proof"] = (
         swapped["items"][1]["proof"],
         swapped["items"][0]["proof"],
+    )
+    reordered = json.loads(json.dumps(manifest))
+    reordered["items"][0]["digests"], reordered["items"][1]["digests"] = (
+        reordered["items"][1]["digests"],
+        reordered["items"][0]["digests"],
+    )
+    cases["items_digests_swapped"] = rewrite(
+        valid, out / "items_digests_swapped.evp", replace={"manifest.json": canonical(reordered)}
     )
     cases["items_proofs_disagree"] = rewrite(
         valid, out / "items_proofs_disagree.evp", replace={"manifest.json": canonical(swapped)}
