@@ -18,8 +18,9 @@ from typing import Any, BinaryIO
 
 from . import __version__
 from .collect.files import InputFile, collect_inputs
+from .collect.media import SNIFF_SIZE
 from .errors import BadInputError, EvidenceError, ServiceError, UsageError
-from .hashing import Digests, digest_bytes, digest_file, digest_stream
+from .hashing import SMALL, Digests, digest_bytes, digest_stream
 from .merkle import leaf_hash, tree_root
 from .package.canonical import canonical_json
 from .package.manifest import FORMAT, FORMAT_VERSION, leaf_bytes, new_salt
@@ -137,12 +138,12 @@ def _member_for(name: str, item_id: int) -> str:
     return f"evidence/_nonportable/{item_id}"
 
 
-def _analyze(path: Path | None, opts: DepositOptions, keys: Any) -> Any:
+def _analyze(path: Path | None, opts: DepositOptions, keys: Any, head: bytes | None) -> Any:
     if path is None:
         return None
     from .collect.analyze import analyze
 
-    return analyze(path, strict=opts.strict, dkim_keys=keys, offline=opts.offline)
+    return analyze(path, strict=opts.strict, dkim_keys=keys, offline=opts.offline, head=head)
 
 
 class _Builder:
@@ -242,23 +243,30 @@ class _Builder:
 
 def _hash_input(
     b: _Builder, f: InputFile, opts: DepositOptions, progress: Callable[[int], None] | None
-) -> tuple[Digests, str | None]:
+) -> tuple[Digests, str | None, bytes | None]:
+    """Hash (and store) one input; returns its digests, package member and first bytes (for the analyser)."""
     member = None if opts.hash_only else _member_for(f.name, b.count + 1)
+    head: bytes | None = None
     if f.path is None:
         digests = b.store(member, sys.stdin.buffer, None, progress)
-    elif member is None:
-        digests = digest_file(f.path, progress=progress)
     else:
         try:
             with open(f.path, "rb", buffering=0) as src:
-                digests = b.store(member, src, None, progress)  # type: ignore[arg-type]
+                # Small files, the many-files case, are read whole once: hashed, stored and sniffed from memory.
+                first = src.read(SMALL + 1)
+                head = first[:SNIFF_SIZE]
+                if len(first) <= SMALL:
+                    digests = b.store(member, None, first, progress)
+                else:
+                    src.seek(0)
+                    digests = b.store(member, src, None, progress)  # type: ignore[arg-type]
         except OSError as exc:
             if exc.errno in _NO_ROOM:
                 raise  # the package cannot be written; deposit() names the output, not this input
             raise BadInputError(f"cannot read: {exc.strerror or exc}", path=f.path) from exc
     if f.expected_sha256 and f.expected_sha256 != digests.sha256:
         raise BadInputError(f"SHA-256 {digests.sha256} differs from the list's {f.expected_sha256}", path=f.path)
-    return digests, member
+    return digests, member, head
 
 
 def build_statement(deposit_id: str, opts: DepositOptions, item_count: int) -> dict[str, Any]:
@@ -442,8 +450,8 @@ def deposit(opts: DepositOptions, base: Path, progress: Callable[[int], None] | 
     try:
         b.warnings.extend(collected.warnings)
         for f in collected.files:
-            digests, member = _hash_input(b, f, opts, progress)
-            analysis = _analyze(f.path, opts, keys)
+            digests, member, head = _hash_input(b, f, opts, progress)
+            analysis = _analyze(f.path, opts, keys, head)
             kind, media_type, metadata = "file", "application/octet-stream", {}
             if analysis is not None:
                 kind, media_type, metadata = analysis.kind, analysis.media_type, dict(analysis.metadata)

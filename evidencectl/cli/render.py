@@ -70,24 +70,33 @@ def print_deposit(result: Any) -> None:
         c.print(f"  [yellow]pending[/]      {p['kind']} {escape(p['spec'])}: {escape(p['error'])}")
 
 
+_ANSI = {"PASSED": "\033[1;32m", "FAILED": "\033[1;31m", "INDETERMINATE": "\033[1;33m"}
+
+
 def print_report(report: Any) -> None:
-    """A verification report: every check, then the verdict."""
-    c = console()
-    c.print(f"Package   {escape(report.package)}")
-    c.print(f"Deposit   {report.deposit_id}")
-    for check in report.checks:
-        style = _STYLE[check.status.value]
-        c.print(f"[{style}]{check.status.value:<13}[/] {escape(check.check)}: {escape(check.detail)}")
+    """A verification report: every check, then the trust anchors and the verdict.
+
+    Written as plain lines (colour only on a terminal): a package of 200,000 items has 400,000 checks, and
+    a rich renderer would spend longer printing them than verifying them.
+    """
+    colour = sys.stdout.isatty()
+
+    def status(value: str, width: int = 13) -> str:
+        text = f"{value:<{width}}"
+        return f"{_ANSI[value]}{text}\033[0m" if colour else text
+
+    out = [f"Package   {report.package}", f"Deposit   {report.deposit_id}"]
+    out += [f"{status(c.status.value)} {c.check}: {c.detail}" for c in report.checks]
     if report.trust_anchors:
-        c.print("Trust anchors used:")
-        for a in report.trust_anchors:
-            c.print(f"  {a['role']:<9} {a['fingerprint'][:16]}…  {escape(a['subject'])}")
+        out.append("Trust anchors used:")
+        out += [f"  {a['role']:<9} {a['fingerprint'][:16]}…  {a['subject']}" for a in report.trust_anchors]
     verdict = report.verdict.value
     counts = {s: sum(1 for ch in report.checks if ch.status.value == s) for s in _STYLE}
-    c.print(
-        f"Verdict: [{_STYLE[verdict]}]{verdict}[/] ({counts['PASSED']} passed, {counts['FAILED']} failed, "
+    out.append(
+        f"Verdict: {status(verdict, 0)} ({counts['PASSED']} passed, {counts['FAILED']} failed, "
         f"{counts['INDETERMINATE']} indeterminate)"
     )
+    sys.stdout.write("\n".join(out) + "\n")
 
 
 def _flatten(value: Any, prefix: str = "", depth: int = 0) -> list[tuple[str, str]]:

@@ -92,19 +92,24 @@ def analyze(
     strict: bool = False,
     dkim_keys: Mapping[str, bytes] | None = None,
     offline: bool = False,
+    head: bytes | None = None,
 ) -> Analysis:
     """Read ``path`` and describe it: kind, media type by content, metadata, derived parts, warnings.
 
     Malformed content produces warnings, or with ``strict=True`` a :class:`BadInputError` naming the
     file and the first problem. An unreadable file always raises :class:`BadInputError`. Ordinary files
     cost one stat and one read of :data:`media.SNIFF_SIZE` bytes; mail and images are parsed.
-    ``dkim_keys`` maps DNS names (``selector._domainkey.domain.``) to TXT record values used for DKIM
-    and ARC; with ``offline=True`` no DNS query is made.
+    ``head``, when given, is the file's first bytes (at least :data:`media.SNIFF_SIZE` of them, or the whole
+    file), already read by the caller. ``dkim_keys`` maps DNS names (``selector._domainkey.domain.``) to
+    TXT record values used for DKIM and ARC; with ``offline=True`` no DNS query is made.
     """
     try:
         st = path.stat()
-        with path.open("rb") as fh:
-            head = fh.read(media.SNIFF_SIZE)
+        if head is None:  # a deposit passes the bytes it already read; others read them here
+            with path.open("rb") as fh:
+                head = fh.read(media.SNIFF_SIZE)
+        else:
+            head = head[: media.SNIFF_SIZE]
     except OSError as exc:
         raise BadInputError(f"cannot read file: {exc.strerror or exc}", path=path) from exc
     media_type = media.sniff(head)

@@ -26,11 +26,13 @@ def _check(value: Any, where: str = "$") -> None:
         value.encode("utf-8")  # raises on lone surrogates, which JSON cannot carry
 
 
-# Output of json.dumps that might differ from RFC 8785, or carry what canonical records refuse: a float
-# (a number with a fraction or exponent), an integer beyond 2^53, or a character outside the Basic
-# Multilingual Plane (RFC 8785 sorts keys by UTF-16 code units, Python by code points) or a lone surrogate.
-# The pattern may also match inside strings; such records simply take the exact, slower path.
-_SUSPECT = re.compile(r"[\ud800-\udfff\U00010000-\U0010ffff]|(?:^|[:\[,])-?\d+[.eE]|\d{16,}")
+# A number token in json.dumps output that RFC 8785 writes differently or that canonical records refuse: a
+# float (a fraction or an exponent) or an integer of 16 digits or more (beyond what a double holds exactly).
+# It may also match inside a string; such a record simply takes the exact, slower path.
+_SUSPECT_NUMBER = re.compile(r"[:\[,]-?[0-9]+(?:[.eE]|(?<=[0-9]{16}))")
+# RFC 8785 sorts keys by UTF-16 code units, Python by code points: they differ only beyond the Basic
+# Multilingual Plane. Lone surrogates cannot be encoded at all.
+_SUSPECT_CHAR = re.compile(r"[\ud800-\udfff\U00010000-\U0010ffff]")
 
 
 def canonical_json(value: Any) -> bytes:
@@ -40,37 +42,31 @@ def canonical_json(value: Any) -> bytes:
     ``json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)``: same escapes, same key order.
     That C-speed path serves nearly every record; anything else goes through the checked RFC 8785 encoder.
     """
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    if _SUSPECT.search(text) is None:
-        return text.encode("utf-8")
+    if not isinstance(value, float):
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+        if _SUSPECT_NUMBER.search(text) is None and (text.isascii() or _SUSPECT_CHAR.search(text) is None):
+            return text.encode("utf-8")
     _check(value)
     out: bytes = rfc8785.dumps(value)
     return out
 
 
+# A string always matches to its closing quote or to the end of the text, so the scan stays linear even on
+# an unterminated string full of escaped quotes.
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*(?:"|\\?\Z)', re.DOTALL)
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
 def parse_json(data: bytes, *, max_depth: int = 64) -> Any:
     """Parse untrusted JSON bytes: UTF-8 only, duplicate keys rejected, nesting depth bounded."""
     text = data.decode("utf-8")
+    # Bound nesting before json.loads can recurse deeply on hostile input: drop the strings (their brackets
+    # do not nest), then walk only the brackets.
     depth = 0
-    in_string = False
-    escaped = False
-    # A cheap pre-scan bounds nesting before json.loads can recurse deeply on hostile input.
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            if depth > max_depth:
-                raise ValueError(f"JSON nested deeper than {max_depth} levels")
-        elif ch in "]}":
-            depth -= 1
+    for bracket in _BRACKETS.findall(_STRINGS.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        if depth > max_depth:
+            raise ValueError(f"JSON nested deeper than {max_depth} levels")
 
     def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         obj: dict[str, Any] = {}

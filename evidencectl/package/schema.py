@@ -28,6 +28,22 @@ def validate(instance: Any, name: str) -> str | None:
     return f"at {where}: {error.message[:200]}"
 
 
+@cache
+def _manifest_validator() -> Any:
+    import fastjsonschema
+
+    # The manifest schema uses only draft-07 keywords; fastjsonschema compiles it to Python code, about
+    # twenty times faster than interpreting it, which matters for a manifest of 200,000 items.
+    schema = dict(load_schema("manifest"), **{"$schema": "http://json-schema.org/draft-07/schema#"})
+    return fastjsonschema.compile(schema)
+
+
 def validate_manifest(manifest: Any) -> str | None:
-    """Schema check of a parsed manifest.json."""
-    return validate(manifest, "manifest")
+    """Schema check of a parsed manifest.json: None, or the first problem in one line."""
+    import fastjsonschema
+
+    try:
+        _manifest_validator()(manifest)
+    except fastjsonschema.JsonSchemaException as exc:
+        return " ".join(str(exc).split())[:300]
+    return None

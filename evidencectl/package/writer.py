@@ -82,11 +82,14 @@ class PackageWriter:
     ) -> Digests:
         """Copy an original into the package while hashing it: one read of its bytes for both."""
         self._claim(name)
+        if data is not None:
+            # From memory: one header write, no seek back to patch sizes and CRC.
+            self._zip.writestr(_info(name, False), data)
+            if progress is not None:
+                progress(len(data))
+            return digest_bytes(data)
+        assert source is not None
         with self._zip.open(_info(name, False), "w", force_zip64=True) as dst:
-            if data is not None:
-                dst.write(data)
-                return digest_bytes(data)
-            assert source is not None
             return digest_stream(source, progress=progress, sink=dst.write)
 
     def close(self) -> None:
