@@ -71,6 +71,8 @@ class DepositOptions:
     """A crypto.keys.SigningKey to sign manifest.json with, or None."""
     sign_cert_der: bytes | None = None
     """The signer's certificate (DER), stored in certs/depositor.pem."""
+    contract: str | None = None
+    """EvidenceRegistry address for ``evm:`` anchors, instead of the one remembered for the RPC URL."""
 
 
 @dataclass
@@ -314,6 +316,7 @@ def _run_services(
     tsas: list[str],
     anchors: list[str],
     used: set[str],
+    contract: str | None = None,
 ) -> tuple[list[str], list[str], list[dict[str, str]]]:
     """Timestamp every root with every TSA, then anchor the roots; collect what failed as pending."""
     from .anchor.interface import anchor_from_spec
@@ -341,7 +344,7 @@ def _run_services(
     for spec in anchors:
         label = label_for(spec, used, "anchor")
         try:
-            receipt = anchor_from_spec(spec, base).anchor(deposit_id, dict(roots))
+            receipt = anchor_from_spec(spec, base, contract=contract).anchor(deposit_id, dict(roots))
         except ServiceError as exc:
             used.discard(f"anchor:{label}")
             pending.append({"kind": "anchor", "spec": spec, "error": str(exc)})
@@ -363,6 +366,7 @@ def _finish(
     row: dict[str, Any],
     item_rows: Iterable[dict[str, Any]] | None,
     used: set[str],
+    contract: str | None = None,
 ) -> DepositResult:
     tsa_pending = [p for p in pending if p["kind"] == "tsa"]
     # TSAs that failed while the quorum was still met are not retried: the deposit is complete without them.
@@ -381,6 +385,7 @@ def _finish(
             "force": force,
             "out": str(writer.out),
             "labels": sorted(used),
+            "contract": contract,
         }
         row.update(status="pending", staging=str(writer.staging), pending=json.dumps(state, ensure_ascii=False))
         detail = {"pending": must_retry, "staging": str(writer.staging)}
@@ -402,6 +407,7 @@ def _finish(
             "force": force,
             "out": str(writer.out),
             "labels": sorted(used),
+            "contract": contract,
         }
         writer.close()
         registry.stage_deposit(
@@ -475,7 +481,9 @@ def deposit(opts: DepositOptions, base: Path, progress: Callable[[int], None] | 
         else:
             writer.add_stream("manifest.json", chunks())
         used: set[str] = set()
-        stamped, anchored, pending = _run_services(writer, base, deposit_id, roots, opts.tsas, opts.anchors, used)
+        stamped, anchored, pending = _run_services(
+            writer, base, deposit_id, roots, opts.tsas, opts.anchors, used, opts.contract
+        )
         result = DepositResult(deposit_id, opts.out, "pending", b.count, roots, stamped, anchored, warnings=b.warnings)
         row = {
             "deposit_id": deposit_id,
@@ -492,7 +500,9 @@ def deposit(opts: DepositOptions, base: Path, progress: Callable[[int], None] | 
         }
         items = b.registry_rows()
         tsas_ok = len(opts.tsas) - sum(1 for p in pending if p["kind"] == "tsa")
-        return _finish(registry, writer, result, pending, tsas_ok, opts.tsa_quorum, opts.force, row, items, used)
+        return _finish(
+            registry, writer, result, pending, tsas_ok, opts.tsa_quorum, opts.force, row, items, used, opts.contract
+        )
     except ServiceError:
         raise
     except OSError as exc:
@@ -557,7 +567,10 @@ def resume(base: Path, deposit_id: str | None = None) -> list[DepositResult]:
             retry = state["retry"]
             tsas = [p["spec"] for p in retry if p["kind"] == "tsa"]
             anchors = [p["spec"] for p in retry if p["kind"] == "anchor"]
-            stamped, anchored, pending = _run_services(writer, base, row["deposit_id"], roots, tsas, anchors, used)
+            contract = state.get("contract")
+            stamped, anchored, pending = _run_services(
+                writer, base, row["deposit_id"], roots, tsas, anchors, used, contract
+            )
             tsas_ok = state["tsas_ok"] + len(tsas) - sum(1 for p in pending if p["kind"] == "tsa")
             result = DepositResult(row["deposit_id"], out, "pending", row["item_count"], roots, stamped, anchored)
             try:
@@ -573,6 +586,7 @@ def resume(base: Path, deposit_id: str | None = None) -> list[DepositResult]:
                         row,
                         None,
                         used,
+                        contract,
                     )
                 )
             except ServiceError as exc:

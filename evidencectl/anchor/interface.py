@@ -131,8 +131,12 @@ def failed(check: str, detail: str, facts: dict[str, Any] | None = None, reprodu
     return CheckResult(check, Status.FAILED, detail, facts or {}, reproduce)
 
 
-def anchor_from_spec(spec: str, base: Path) -> Anchor:
-    """The anchor named by ``spec``: ``local`` (embedded ledger under ``base``) or ``evm:<rpc url>``."""
+def anchor_from_spec(spec: str, base: Path, *, contract: str | None = None) -> Anchor:
+    """The anchor named by ``spec``: ``local`` (embedded ledger under ``base``) or ``evm:<rpc url>``.
+
+    For a chain, ``contract`` overrides the registry address remembered for that URL, and the number of
+    confirmations to wait for comes from ``[evm] confirmations`` in config.toml (default 1).
+    """
     if spec == "local":
         from .ledger import EmbeddedLedger
 
@@ -141,7 +145,12 @@ def anchor_from_spec(spec: str, base: Path) -> Anchor:
         url = spec[4:]
         if not url.startswith(("http://", "https://")):
             raise UsageError(f"anchor {spec!r}: expected evm:http://host:port or evm:https://…")
+        from ..config import load_config
         from .evm import EvmAnchor
 
-        return EvmAnchor(url, base=base)
+        try:
+            confirmations = int(load_config(base).section("evm").get("confirmations", 1))
+        except (TypeError, ValueError) as exc:
+            raise UsageError("config.toml [evm] confirmations must be a whole number") from exc
+        return EvmAnchor(url, contract=contract, confirmations=confirmations, base=base)
     raise UsageError(f"unknown anchor {spec!r}: expected 'local' or 'evm:<rpc url>'")

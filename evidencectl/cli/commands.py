@@ -33,6 +33,9 @@ def deposit(
     tsa: list[str] = typer.Option(None, "--tsa", help="TSA to use: 'local' (embedded, default) or a URL; repeatable."),
     tsa_quorum: int = typer.Option(1, "--tsa-quorum", help="How many TSAs must answer."),
     anchor: list[str] = typer.Option(None, "--anchor", help="'local' (embedded ledger, default) or evm:RPC-URL."),
+    contract: str | None = typer.Option(
+        None, "--contract", help="EvidenceRegistry address for evm: anchors (instead of the remembered one)."
+    ),
     hash_only: bool = typer.Option(False, "--hash-only", help="Record digests only; keep originals out."),
     from_list: Path | None = typer.Option(None, "--from-list", help="File with one path a line (or sha256sum lines)."),
     follow_symlinks: bool = typer.Option(False, "--follow-symlinks", help="Follow symbolic links in folders."),
@@ -98,6 +101,7 @@ def deposit(
         dkim_keys=dkim_keys,
         sign_key=sign_key,
         sign_cert_der=cert,
+        contract=contract,
     )
     with progress_callback("hashing") as progress:
         result = run_deposit(opts, base, progress)

@@ -1,0 +1,52 @@
+"""deposit --anchor evm:URL end to end on a real Anvil node: --contract, --online verification."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_anchor_evm import DEV_KEY
+from test_anchor_evm import node as _anvil_node  # noqa: F401  (registers the module-scoped Anvil fixture "node")
+
+from evidencectl.anchor.evm import deploy_registry
+
+
+def test_deposit_to_a_chain_with_an_explicit_contract(
+    cli,
+    node: str,
+    sample_dir: Path,
+    tmp_path: Path,
+    evidencectl_home: Path,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]  # noqa: F811
+) -> None:
+    monkeypatch.setenv("EVIDENCECTL_EVM_KEY", DEV_KEY)
+    evidencectl_home.mkdir(parents=True, exist_ok=True)
+    address = deploy_registry(node, evidencectl_home)["contract"]
+    (evidencectl_home / "chains.json").unlink()  # forget it: only --contract names it now
+    out = tmp_path / "chain.evp"
+    res = cli("deposit", sample_dir, "-o", out, "--anchor", f"evm:{node}", "--json")
+    assert res.code == 2 and "chain deploy" in res.err  # no contract known for this node: say how to get one
+    assert not out.exists()
+    res = cli(
+        "deposit",
+        sample_dir,
+        "-o",
+        tmp_path / "c2.evp",
+        "--anchor",
+        f"evm:{node}",
+        "--anchor",
+        "local",
+        "--contract",
+        address,
+        "--json",
+    )
+    assert res.code == 0, res.err
+    doc: dict[str, Any] = json.loads(res.out)
+    assert len(doc["anchors"]) == 2
+    offline = json.loads(cli("verify", tmp_path / "c2.evp", "--json").out)
+    evm = next(c for c in offline["checks"] if c["check"].startswith("anchor:evm"))
+    assert evm["status"] == "INDETERMINATE" and evm["facts"]["contract"].lower() == address.lower()
+    res = cli("verify", tmp_path / "c2.evp", "--online", "--json")
+    assert res.code == 0, res.out
