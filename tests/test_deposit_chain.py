@@ -7,10 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import test_anchor_evm
 from test_anchor_evm import DEV_KEY
-from test_anchor_evm import node as _anvil_node  # noqa: F401  (registers the module-scoped Anvil fixture "node")
 
 from evidencectl.anchor.evm import deploy_registry
+
+# The module-scoped Anvil node of the anchor tests, under the name pytest looks up here.
+node = test_anchor_evm.node
 
 
 def test_deposit_to_a_chain_with_an_explicit_contract(
