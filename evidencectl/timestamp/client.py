@@ -6,8 +6,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import requests
-
 from ..errors import ServiceError, UsageError
 from .interface import TimestampAuthority
 from .request import build_request, check_response, new_nonce
@@ -49,6 +47,8 @@ class HttpTSA(TimestampAuthority):
 
     def _post(self, body: bytes) -> bytes:
         """POST the request, retrying network errors and 5xx answers with exponential backoff."""
+        import requests  # only remote TSAs need it; the embedded TSA is in-process
+
         failure = "no attempt made"
         for attempt in range(self.retries + 1):
             if attempt:
