@@ -140,12 +140,12 @@ def _member_for(name: str, item_id: int) -> str:
     return f"evidence/_nonportable/{item_id}"
 
 
-def _analyze(path: Path | None, opts: DepositOptions, keys: Any, head: bytes | None) -> Any:
+def _analyze(path: Path | None, opts: DepositOptions, keys: Any, head: bytes | None, st: os.stat_result | None) -> Any:
     if path is None:
         return None
     from .collect.analyze import analyze
 
-    return analyze(path, strict=opts.strict, dkim_keys=keys, offline=opts.offline, head=head)
+    return analyze(path, strict=opts.strict, dkim_keys=keys, offline=opts.offline, head=head, stat=st)
 
 
 class _Builder:
@@ -243,32 +243,72 @@ class _Builder:
         self.spool.close()
 
 
+@dataclass(frozen=True)
+class _Read:
+    """A small input read ahead by a worker thread: its bytes, digests and file status."""
+
+    data: bytes
+    digests: Digests
+    stat: os.stat_result
+
+
+def _read_small(path: Path | None) -> _Read | None:
+    """Read and hash a file of at most SMALL bytes (None for larger files and stdin: they are streamed)."""
+    if path is None:
+        return None
+    with open(path, "rb", buffering=0) as src:
+        st = os.fstat(src.fileno())
+        if st.st_size > SMALL:
+            return None
+        data = src.read(SMALL + 1)
+    if len(data) > SMALL:  # grew since fstat
+        return None
+    return _Read(data, digest_bytes(data), st)
+
+
+def _read_ahead(files: list[InputFile]) -> Iterator[tuple[InputFile, Any]]:
+    """Each input with its small-file read (a :class:`_Read`, None, or the OSError reading it raised).
+
+    Done in this thread: worker threads were measured slower here, each waiting for the interpreter
+    lock held by the thread that stores and records the files.
+    """
+    for f in files:
+        try:
+            yield f, _read_small(f.path)
+        except OSError as exc:
+            yield f, exc
+
+
 def _hash_input(
-    b: _Builder, f: InputFile, opts: DepositOptions, progress: Callable[[int], None] | None
-) -> tuple[Digests, str | None, bytes | None]:
-    """Hash (and store) one input; returns its digests, package member and first bytes (for the analyser)."""
+    b: _Builder, f: InputFile, opts: DepositOptions, progress: Callable[[int], None] | None, ahead: Any
+) -> tuple[Digests, str | None, bytes | None, os.stat_result | None]:
+    """Hash (and store) one input; returns its digests, package member, first bytes and status."""
     member = None if opts.hash_only else _member_for(f.name, b.count + 1)
     head: bytes | None = None
-    if f.path is None:
+    st: os.stat_result | None = None
+    if isinstance(ahead, OSError):
+        raise BadInputError(f"cannot read: {ahead.strerror or ahead}", path=f.path)
+    if isinstance(ahead, _Read):
+        digests, head, st = ahead.digests, ahead.data[:SNIFF_SIZE], ahead.stat
+        if b.writer is not None and member is not None:
+            b.writer.add_bytes(member, ahead.data)
+        if progress is not None:
+            progress(digests.size)
+    elif f.path is None:
         digests = b.store(member, sys.stdin.buffer, None, progress)
     else:
         try:
             with open(f.path, "rb", buffering=0) as src:
-                # Small files, the many-files case, are read whole once: hashed, stored and sniffed from memory.
-                first = src.read(SMALL + 1)
-                head = first[:SNIFF_SIZE]
-                if len(first) <= SMALL:
-                    digests = b.store(member, None, first, progress)
-                else:
-                    src.seek(0)
-                    digests = b.store(member, src, None, progress)  # type: ignore[arg-type]
+                head = src.read(SNIFF_SIZE)
+                src.seek(0)
+                digests = b.store(member, src, None, progress)  # type: ignore[arg-type]
         except OSError as exc:
             if exc.errno in _NO_ROOM:
                 raise  # the package cannot be written; deposit() names the output, not this input
             raise BadInputError(f"cannot read: {exc.strerror or exc}", path=f.path) from exc
     if f.expected_sha256 and f.expected_sha256 != digests.sha256:
         raise BadInputError(f"SHA-256 {digests.sha256} differs from the list's {f.expected_sha256}", path=f.path)
-    return digests, member, head
+    return digests, member, head, st
 
 
 def build_statement(deposit_id: str, opts: DepositOptions, item_count: int) -> dict[str, Any]:
@@ -455,9 +495,9 @@ def deposit(opts: DepositOptions, base: Path, progress: Callable[[int], None] | 
     b = _Builder(None if opts.hash_only else writer, opts.out.parent)
     try:
         b.warnings.extend(collected.warnings)
-        for f in collected.files:
-            digests, member, head = _hash_input(b, f, opts, progress)
-            analysis = _analyze(f.path, opts, keys, head)
+        for f, ahead in _read_ahead(collected.files):
+            digests, member, head, st = _hash_input(b, f, opts, progress, ahead)
+            analysis = _analyze(f.path, opts, keys, head, st)
             kind, media_type, metadata = "file", "application/octet-stream", {}
             if analysis is not None:
                 kind, media_type, metadata = analysis.kind, analysis.media_type, dict(analysis.metadata)

@@ -93,6 +93,7 @@ def analyze(
     dkim_keys: Mapping[str, bytes] | None = None,
     offline: bool = False,
     head: bytes | None = None,
+    stat: os.stat_result | None = None,
 ) -> Analysis:
     """Read ``path`` and describe it: kind, media type by content, metadata, derived parts, warnings.
 
@@ -100,11 +101,12 @@ def analyze(
     file and the first problem. An unreadable file always raises :class:`BadInputError`. Ordinary files
     cost one stat and one read of :data:`media.SNIFF_SIZE` bytes; mail and images are parsed.
     ``head``, when given, is the file's first bytes (at least :data:`media.SNIFF_SIZE` of them, or the whole
-    file), already read by the caller. ``dkim_keys`` maps DNS names (``selector._domainkey.domain.``) to
-    TXT record values used for DKIM and ARC; with ``offline=True`` no DNS query is made.
+    file), already read by the caller, and ``stat`` its status. ``dkim_keys`` maps DNS names
+    (``selector._domainkey.domain.``) to TXT record values used for DKIM and ARC; with ``offline=True`` no
+    DNS query is made.
     """
     try:
-        st = path.stat()
+        st = stat if stat is not None else path.stat()
         if head is None:  # a deposit passes the bytes it already read; others read them here
             with path.open("rb") as fh:
                 head = fh.read(media.SNIFF_SIZE)
