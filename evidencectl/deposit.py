@@ -415,11 +415,11 @@ def _finish(
     for p in pending:
         if p not in must_retry:
             result.warnings.append(f"TSA {p['spec']} did not answer ({p['error']}); the quorum was met without it")
-    if must_retry:
-        writer.close()
-        result.status, result.package = "pending", writer.staging
-        state = {
-            "retry": must_retry,
+
+    def state(retry: list[dict[str, str]]) -> dict[str, Any]:
+        """What resume() needs to finish this deposit."""
+        return {
+            "retry": retry,
             "quorum": quorum,
             "tsas_ok": tsas_ok,
             "force": force,
@@ -427,7 +427,13 @@ def _finish(
             "labels": sorted(used),
             "contract": contract,
         }
-        row.update(status="pending", staging=str(writer.staging), pending=json.dumps(state, ensure_ascii=False))
+
+    if must_retry:
+        writer.close()
+        result.status, result.package = "pending", writer.staging
+        row.update(
+            status="pending", staging=str(writer.staging), pending=json.dumps(state(must_retry), ensure_ascii=False)
+        )
         detail = {"pending": must_retry, "staging": str(writer.staging)}
         if item_rows is not None:
             registry.record_deposit(row, item_rows, "deposit-pending", detail)
@@ -440,18 +446,9 @@ def _finish(
         )
     if item_rows is not None:
         # Known to the registry before it is published: a kill between the two is completed by resume().
-        publishing = {
-            "retry": [],
-            "quorum": quorum,
-            "tsas_ok": tsas_ok,
-            "force": force,
-            "out": str(writer.out),
-            "labels": sorted(used),
-            "contract": contract,
-        }
         writer.close()
         registry.stage_deposit(
-            {**row, "status": "pending", "staging": str(writer.staging), "pending": json.dumps(publishing)},
+            {**row, "status": "pending", "staging": str(writer.staging), "pending": json.dumps(state([]))},
             item_rows,
         )
     writer.commit(force=force)

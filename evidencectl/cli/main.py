@@ -38,26 +38,28 @@ _GROUPS = [
     ("ledger", "ledger_cmd"),
     ("chain", "chain_cmd"),
 ]
-for _name, _module in _GROUPS:
+
+
+def _load(module: str) -> Any:
+    """A command module of this package, or None when it is not part of this installation."""
     try:
-        _mod = importlib.import_module(f"evidencectl.cli.{_module}")
-    except ModuleNotFoundError as _exc:
-        if _exc.name != f"evidencectl.cli.{_module}":
+        return importlib.import_module(f"evidencectl.cli.{module}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"evidencectl.cli.{module}":
             raise
-        continue
-    app.add_typer(_mod.app, name=_name)
+        return None
+
+
+for _name, _module in _GROUPS:
+    if (_mod := _load(_module)) is not None:
+        app.add_typer(_mod.app, name=_name)
 
 from . import commands as _commands  # noqa: E402,F401  (registers deposit, verify, inspect…)
 
 # Top-level commands that live in their own modules expose ``register(app)``.
 for _module in ("report_cmd", "capture_cmd"):
-    try:
-        _mod = importlib.import_module(f"evidencectl.cli.{_module}")
-    except ModuleNotFoundError as _exc:
-        if _exc.name != f"evidencectl.cli.{_module}":
-            raise
-        continue
-    _mod.register(app)
+    if (_mod := _load(_module)) is not None:
+        _mod.register(app)
 
 
 def _version(value: bool) -> None:
