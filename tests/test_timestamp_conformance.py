@@ -191,3 +191,26 @@ def test_two_signers_is_malformed() -> None:
         check="t",
     )
     assert result.status is Status.FAILED and result.detail.startswith("malformed:") and "2 signers" in result.detail
+
+
+def test_public_root_bundle_trusts_a_real_tsa_for_timestamps_only(tmp_path: Path) -> None:
+    """A public bundle (certifi's 120-odd roots plus the DigiCert root an operating system bundle still carries),
+    loaded as TSA roots, validates DigiCert's real 2018 token; no other role gains them."""
+    import certifi
+
+    from evidencectl.crypto.trust import TrustStore
+
+    bundle = tmp_path / "public-roots.pem"
+    root = (ASSETS / "03_digicert_2018" / "DigiCert_Assured_ID_Root_CA.pem").read_bytes()
+    bundle.write_bytes(Path(certifi.where()).read_bytes() + b"\n" + root)
+    without = TrustStore.load(tmp_path, system_tsa=Path(certifi.where()))
+    data = (ASSETS / "03_digicert_2018" / "token.tst").read_bytes()
+    digest = hashlib.sha256((ASSETS / "03_digicert_2018" / "data.txt").read_bytes()).digest()
+    assert verify_timestamp(data, digest=digest, hash_name="sha256", trust=without, check="t").status is (
+        Status.INDETERMINATE
+    )
+    store = TrustStore.load(tmp_path, system_tsa=bundle)
+    assert store.certificates("tsa") and not store.certificates("depositor") and not store.public_keys("ledger")
+    result = verify_timestamp(data, digest=digest, hash_name="sha256", trust=store, check="t")
+    assert result.status is Status.PASSED, result.detail
+    assert "DigiCert" in str(result.facts.get("trust_anchor"))

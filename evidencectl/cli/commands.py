@@ -111,12 +111,35 @@ def deposit(
         print_deposit(result)
 
 
+SYSTEM_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+
+
+def public_bundle(base: Path) -> Path:
+    """The public roots for --public-tsa-roots: config.toml [trust] public_tsa_bundle, else the operating
+    system's bundle, else certifi's (which has dropped some roots that old TSA certificates chain to)."""
+    from ..config import load_config
+
+    configured = load_config(base).section("trust").get("public_tsa_bundle")
+    if configured:
+        return Path(str(configured)).expanduser()
+    if SYSTEM_BUNDLE.is_file():
+        return SYSTEM_BUNDLE
+    import certifi
+
+    return Path(certifi.where())
+
+
 @app.command()
 def verify(
     package: Path = typer.Argument(..., help="The evidence package (.evp)."),
     data: list[Path] = typer.Option(None, "--data", help="Original file(s) of a --hash-only deposit; repeatable."),
     trust: list[Path] = typer.Option(None, "--trust", help="Extra trust anchor (PEM certificate or key) for this run."),
     online: bool = typer.Option(False, "--online", help="Re-check chain anchors against their nodes."),
+    public_tsa_roots: bool = typer.Option(
+        False,
+        "--public-tsa-roots",
+        help="Also trust public root CAs as TSA roots (config [trust] public_tsa_bundle, else the system bundle).",
+    ),
     offline: bool = typer.Option(
         False, "--offline", help="Never use the network (the default for everything but --online)."
     ),
@@ -141,7 +164,11 @@ def verify(
     from ..timestamp.client import configured_tsa_roots
 
     base = home()
-    store = TrustStore.load(base, [*configured_tsa_roots(base), *(trust or [])])
+    store = TrustStore.load(
+        base,
+        [*configured_tsa_roots(base), *(trust or [])],
+        system_tsa=public_bundle(base) if public_tsa_roots else None,
+    )
     result = verify_package(package, data=list(data or []), trust=store, online=online)
     if report is not None:
         from ..report import write_verification_report

@@ -116,6 +116,20 @@ def _check_role(role: str) -> None:
         raise UsageError(f"unknown trust role {role!r} (use one of {', '.join(TRUST_ROLES)})")
 
 
+def _pem_blocks(data: bytes) -> list[bytes]:
+    """Each ``-----BEGIN …-----`` block of a PEM bundle on its own."""
+    out, current = [], []
+    for line in data.splitlines(keepends=True):
+        if line.startswith(b"-----BEGIN"):
+            current = [line]
+        elif current:
+            current.append(line)
+            if line.startswith(b"-----END"):
+                out.append(b"".join(current))
+                current = []
+    return out
+
+
 class TrustStore:
     """The anchors of ``<base>/trust/<role>/`` plus any extra files, which count for every role."""
 
@@ -125,9 +139,20 @@ class TrustStore:
         self._anchors = anchors
 
     @classmethod
-    def load(cls, base: Path, extra: Sequence[Path] = ()) -> TrustStore:
-        """Read every ``base/trust/<role>/*.pem``; ``extra`` files (``--trust``) count for every role."""
+    def load(cls, base: Path, extra: Sequence[Path] = (), *, system_tsa: Path | None = None) -> TrustStore:
+        """Read every ``base/trust/<role>/*.pem``; ``extra`` files (``--trust``) count for every role.
+
+        ``system_tsa`` names a bundle of public roots (e.g. the operating system's or certifi's) trusted as
+        TSA roots only: public timestamp authorities chain to them, but they must never vouch for a
+        depositor or a ledger.
+        """
         anchors: list[TrustAnchor] = []
+        if system_tsa is not None:
+            for block in _pem_blocks(_read(Path(system_tsa))):
+                try:
+                    anchors.extend(parse_anchors(block, "tsa", f"system bundle {system_tsa}"))
+                except BadInputError:
+                    continue  # one unusable certificate in a public bundle must not make the rest unusable
         for role in TRUST_ROLES:
             folder = Path(base) / "trust" / role
             if folder.is_dir():
