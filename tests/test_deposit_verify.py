@@ -182,3 +182,17 @@ def test_changing_the_case_number_fails_verification(cli, sample_dir: Path, tmp_
     assert res.code == 1
     failed = [c["check"] for c in json.loads(res.out)["checks"] if c["status"] == "FAILED"]
     assert failed == ["inclusion:tree"]
+
+
+def test_package_is_a_valid_zip_for_other_readers(cli, sample_dir: Path, tmp_path: Path) -> None:
+    """Members written in one go (header, then data) read back through zipfile's own local-header path."""
+    import zipfile
+
+    out = tmp_path / "z.evp"
+    _deposit(cli, sample_dir, "-o", out)
+    with zipfile.ZipFile(out) as z:
+        assert z.testzip() is None
+        infos = z.infolist()
+        assert infos[0].filename == "mimetype" and infos[0].compress_type == zipfile.ZIP_STORED
+        assert all(i.compress_type == zipfile.ZIP_STORED and i.date_time == (1980, 1, 1, 0, 0, 0) for i in infos)
+        assert z.read("evidence/evidence/contract.txt") == (sample_dir / "contract.txt").read_bytes()

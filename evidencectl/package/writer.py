@@ -15,6 +15,7 @@ import os
 import secrets
 import threading
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -24,6 +25,8 @@ from ..hashing import Digests, digest_bytes, digest_stream
 from .manifest import MIMETYPE
 
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)
+_FAST_LIMIT = 1 << 30
+"""Members below this size (far from the 4 GiB of ZIP64) may take the one-write path."""
 
 
 def _info(name: str, compress: bool) -> zipfile.ZipInfo:
@@ -95,7 +98,34 @@ class PackageWriter:
     def add_bytes(self, name: str, data: bytes, *, compress: bool = False) -> None:
         """Add a member from memory."""
         self._claim(name)
-        self._zip.writestr(_info(name, compress), data)
+        if compress or len(data) >= _FAST_LIMIT or not self._write_stored(_info(name, False), data):
+            self._zip.writestr(_info(name, compress), data)
+
+    def _write_stored(self, info: zipfile.ZipInfo, data: bytes) -> bool:
+        """Write a small stored member in one go: CRC and sizes are known, so its local header is final.
+
+        ``ZipFile.writestr`` writes the header, the data, then seeks back to rewrite the header: about half
+        the cost of storing a small original, which is most of a many-files deposit. This uses the
+        ZipFile's own header encoder and bookkeeping; False means that is not possible here (then the
+        caller uses writestr).
+        """
+        zf: Any = self._zip
+        try:
+            with zf._lock:
+                if zf._writing or zf.fp is None:
+                    return False
+                info.file_size = info.compress_size = len(data)
+                info.CRC = zlib.crc32(data)
+                zf._writecheck(info)
+                zf._didModify = True
+                info.header_offset = zf.fp.tell()
+                zf.fp.write(info.FileHeader(False) + data)
+                zf.start_dir = zf.fp.tell()
+                zf.filelist.append(info)
+                zf.NameToInfo[info.filename] = info
+        except AttributeError:  # a zipfile whose internals differ: the public path still works
+            return False
+        return True
 
     def add_stream(self, name: str, chunks: Iterable[bytes]) -> None:
         """Add a member written piece by piece (manifest.json of a large deposit never sits in memory whole)."""
