@@ -73,7 +73,7 @@ def extension_for(media_type: str) -> str:
 
 def looks_like_mail(head: bytes) -> bool:
     """True when ``head`` starts with an RFC 5322 header block naming at least one mail header."""
-    lines = head.split(b"\n")
+    lines = head.split(b"\n", 200)  # a header block longer than that is not what a sniff needs to see
     seen_mail_header = False
     count = 0
     for raw in lines[:-1] if len(lines) > 1 else lines:
@@ -113,6 +113,10 @@ def _zip_subtype(head: bytes) -> str:
     return "application/zip"
 
 
+_NOT_CONTROL = bytes(b for b in range(256) if b >= 0x20 or b in (0x09, 0x0A, 0x0C, 0x0D, 0x1B))
+"""Every byte value that is not a control character counted against text (deleted before counting)."""
+
+
 def _text_type(head: bytes) -> str | None:
     if not head:
         return "application/octet-stream"
@@ -126,7 +130,7 @@ def _text_type(head: bytes) -> str | None:
         return "text/html"
     if stripped.startswith(b"<?xml"):
         return "application/xml"
-    controls = sum(1 for b in head if b < 0x20 and b not in (0x09, 0x0A, 0x0C, 0x0D, 0x1B))
+    controls = len(head.translate(None, _NOT_CONTROL))  # C speed: a Python loop here cost ~0.2 ms a file
     return "text/plain" if controls * 100 <= len(head) else None
 
 
