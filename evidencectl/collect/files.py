@@ -47,31 +47,35 @@ def _name_of(raw: bytes) -> tuple[str, bytes | None]:
 
 def _walk(root: Path, prefix: bytes, follow: bool, out: Collected) -> int:
     count = 0
-    entries: list[tuple[bytes, Path]] = []
     try:
         with os.scandir(root) as it:
-            for entry in it:
-                entries.append((os.fsencode(entry.name), Path(entry.path)))
+            # The directory entry's type (d_type) answers for most entries without a stat call each.
+            entries = sorted(((os.fsencode(e.name), e) for e in it), key=lambda pair: pair[0])
     except OSError as exc:
         raise BadInputError(f"cannot read folder: {exc.strerror or exc}", path=root) from exc
-    for raw, path in sorted(entries):
+    for raw, entry in entries:
         rel = prefix + b"/" + raw
+        path = Path(entry.path)
         try:
-            st = path.lstat()
+            if entry.is_symlink():
+                if not follow:
+                    out.warnings.append(f"{path}: symbolic link not followed (use --follow-symlinks)")
+                    continue
+                try:
+                    is_dir, is_file = entry.is_dir(), entry.is_file()
+                    if not (is_dir or is_file):
+                        path.stat()  # a dangling link raises here
+                except OSError:
+                    out.warnings.append(f"{path}: broken symbolic link skipped")
+                    continue
+            else:
+                is_dir = entry.is_dir(follow_symlinks=False)
+                is_file = not is_dir and entry.is_file(follow_symlinks=False)
         except OSError as exc:
             raise BadInputError(f"cannot read: {exc.strerror or exc}", path=path) from exc
-        if stat.S_ISLNK(st.st_mode):
-            if not follow:
-                out.warnings.append(f"{path}: symbolic link not followed (use --follow-symlinks)")
-                continue
-            try:
-                st = path.stat()
-            except OSError:
-                out.warnings.append(f"{path}: broken symbolic link skipped")
-                continue
-        if stat.S_ISDIR(st.st_mode):
+        if is_dir:
             count += _walk(path, rel, follow, out)
-        elif stat.S_ISREG(st.st_mode):
+        elif is_file:
             name, name_raw = _name_of(rel)
             out.files.append(InputFile(path, name, name_raw))
             count += 1
