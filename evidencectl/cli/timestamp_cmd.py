@@ -89,7 +89,10 @@ def verify_cmd(
     if (data is None) == (digest_hex is None):
         raise UsageError("give exactly one of --data FILE or --digest HEX")
     response = _read(tsr)
-    name = hash_name or parse_timestamp(response).hash_algorithm
+    try:
+        name = hash_name or parse_timestamp(response).hash_algorithm
+    except MalformedTokenError as exc:
+        raise MalformedTokenError(str(exc), path=tsr) from exc
     if name not in HASH_OIDS:
         raise UsageError(f"unknown hash {name}; known: {', '.join(HASH_OIDS)}")
     if data is not None:
