@@ -44,6 +44,17 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
     return run
 
 
+def rewrite_member(src: Path, dst: Path, name: str, change: Callable[[bytes], bytes]) -> Path:
+    """Copy package ``src`` to ``dst`` with member ``name`` replaced by ``change(its bytes)`` (a forgery)."""
+    import zipfile
+
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            zout.writestr(info, change(data) if info.filename == name else data)
+    return dst
+
+
 @pytest.fixture
 def sample_dir(tmp_path: Path) -> Path:
     """A copy of examples/evidence to deposit."""

@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import rewrite_member
 
 
 @pytest.mark.parametrize(
@@ -65,13 +66,7 @@ def test_signed_deposit_interoperates_with_openssl(
     assert sig["status"] == "PASSED" and sig["facts"]["algorithm"] == algorithm
 
     # A signature over other bytes is FAILED.
-    forged = tmp_path / "forged.evp"
-    with zipfile.ZipFile(out) as src, zipfile.ZipFile(forged, "w") as dst:
-        for info in src.infolist():
-            data = src.read(info)
-            if info.filename == "manifest.sig":
-                data = bytes(data[:-1]) + bytes([data[-1] ^ 1])
-            dst.writestr(info, data)
+    forged = rewrite_member(out, tmp_path / "forged.evp", "manifest.sig", lambda d: d[:-1] + bytes([d[-1] ^ 1]))
     res = cli("verify", forged, "--json")
     assert res.code in (1, 4)
 

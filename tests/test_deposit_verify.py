@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import rewrite_member
 
 from evidencectl.package.schema import validate
 
@@ -163,21 +164,17 @@ def test_existing_output_is_not_overwritten_without_force(cli, sample_dir: Path,
 
 
 def test_changing_the_case_number_fails_verification(cli, sample_dir: Path, tmp_path: Path) -> None:
-    import zipfile
-
     from evidencectl.package.canonical import canonical_json
 
     out = tmp_path / "p.evp"
     _deposit(cli, sample_dir, "-o", out, "--case", "A-1")
-    forged = tmp_path / "forged.evp"
-    with zipfile.ZipFile(out) as src, zipfile.ZipFile(forged, "w") as dst:
-        for info in src.infolist():
-            data = src.read(info)
-            if info.filename == "manifest.json":
-                m = json.loads(data)
-                m["statement"]["case"] = "A-2"
-                data = canonical_json(m)
-            dst.writestr(info, data)
+
+    def other_case(data: bytes) -> bytes:
+        m = json.loads(data)
+        m["statement"]["case"] = "A-2"
+        return canonical_json(m)
+
+    forged = rewrite_member(out, tmp_path / "forged.evp", "manifest.json", other_case)
     res = cli("verify", forged, "--json")
     assert res.code == 1
     failed = [c["check"] for c in json.loads(res.out)["checks"] if c["status"] == "FAILED"]

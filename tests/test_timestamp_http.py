@@ -183,24 +183,25 @@ def test_sm2_token_verifies_and_openssl_checks_its_signature(tmp_path: Path) -> 
     (tmp_path / "attrs.der").write_bytes(b"\x31" + signer_info["signed_attrs"].dump()[1:])
     (tmp_path / "sig.der").write_bytes(signer_info["signature"].native)
     (tmp_path / "pub.pem").write_bytes(pem.armor("PUBLIC KEY", tsa.tsa_cert.public_key.dump()))
+    pkeyutl = [
+        "openssl",
+        "pkeyutl",
+        "-verify",
+        "-pubin",
+        "-inkey",
+        "pub.pem",
+        "-in",
+        "attrs.der",
+        "-sigfile",
+        "sig.der",
+        "-rawin",
+        "-digest",
+        "sm3",
+        "-pkeyopt",
+        "distid:1234567812345678",
+    ]
     checked = subprocess.run(
-        [
-            "openssl",
-            "pkeyutl",
-            "-verify",
-            "-pubin",
-            "-inkey",
-            "pub.pem",
-            "-in",
-            "attrs.der",
-            "-sigfile",
-            "sig.der",
-            "-rawin",
-            "-digest",
-            "sm3",
-            "-pkeyopt",
-            "distid:1234567812345678",
-        ],
+        pkeyutl,
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -208,23 +209,7 @@ def test_sm2_token_verifies_and_openssl_checks_its_signature(tmp_path: Path) -> 
     assert checked.returncode == 0 and "Verified Successfully" in checked.stdout, checked.stderr
     (tmp_path / "attrs.der").write_bytes(b"\x31" + signer_info["signed_attrs"].dump()[1:-1] + b"\x00")
     tampered = subprocess.run(
-        [
-            "openssl",
-            "pkeyutl",
-            "-verify",
-            "-pubin",
-            "-inkey",
-            "pub.pem",
-            "-in",
-            "attrs.der",
-            "-sigfile",
-            "sig.der",
-            "-rawin",
-            "-digest",
-            "sm3",
-            "-pkeyopt",
-            "distid:1234567812345678",
-        ],
+        pkeyutl,
         cwd=tmp_path,
         capture_output=True,
     )

@@ -8,6 +8,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+from conftest import rewrite_member
+
 SCRIPT = Path(__file__).parent.parent / "examples" / "verify_by_hand.py"
 ASSETS_MAIL = Path(__file__).parent / "assets" / "email" / "multipart_attachments.eml"
 
@@ -41,15 +43,13 @@ def test_by_hand_detects_altered_original_and_altered_statement(cli, sample_dir:
     altered.write_bytes(original.read_bytes() + b" ")
     res = _run(out, "evidence/contract.txt", altered)
     assert res.returncode == 1 and "content MISMATCH" in res.stdout
-    forged = tmp_path / "forged.evp"
-    with zipfile.ZipFile(out) as src, zipfile.ZipFile(forged, "w") as dst:
-        for info in src.infolist():
-            data = src.read(info)
-            if info.filename == "manifest.json":
-                m = json.loads(data)
-                m["statement"]["case"] = "A-2"
-                data = json.dumps(m, ensure_ascii=False).encode()
-            dst.writestr(info, data)
+
+    def other_case(data: bytes) -> bytes:  # re-serialised, not canonical: the script must not care
+        m = json.loads(data)
+        m["statement"]["case"] = "A-2"
+        return json.dumps(m, ensure_ascii=False).encode()
+
+    forged = rewrite_member(out, tmp_path / "forged.evp", "manifest.json", other_case)
     res = _run(forged, "evidence/contract.txt", original)
     assert res.returncode == 1 and "MISMATCH" in res.stdout
 
