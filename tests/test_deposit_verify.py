@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -193,3 +194,31 @@ def test_package_is_a_valid_zip_for_other_readers(cli, sample_dir: Path, tmp_pat
         assert infos[0].filename == "mimetype" and infos[0].compress_type == zipfile.ZIP_STORED
         assert all(i.compress_type == zipfile.ZIP_STORED and i.date_time == (1980, 1, 1, 0, 0, 0) for i in infos)
         assert z.read("evidence/evidence/contract.txt") == (sample_dir / "contract.txt").read_bytes()
+
+
+def test_unknown_option_is_a_usage_error(cli, sample_dir: Path) -> None:
+    res = cli("deposit", sample_dir, "--bogus", "--json")
+    assert res.code == 2
+    assert "No such option" in res.err and "Traceback" not in res.err
+    assert json.loads(res.out) == {"error": "No such option '--bogus'.", "exit_code": 2}
+
+
+def test_usage_error_of_a_click_copy_is_still_exit_2(monkeypatch, capsys) -> None:
+    # typer 0.26+ carries its own copy of click: its usage errors are not click.ClickException.
+    from evidencectl.cli import main as cli_main
+
+    class CopiedUsageError(Exception):
+        def format_message(self) -> str:
+            return "Missing option '--out'."
+
+        def show(self) -> None:
+            print("Error: Missing option '--out'.", file=sys.stderr)
+
+    def raise_copy(**kwargs) -> None:
+        raise CopiedUsageError()
+
+    monkeypatch.setattr(cli_main, "app", raise_copy)
+    assert cli_main.main(["deposit", "x", "--json"]) == 2
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == {"error": "Missing option '--out'.", "exit_code": 2}
+    assert "unexpected" not in captured.err

@@ -101,6 +101,13 @@ def error_line(exc: EvidenceError) -> str:
     return " ".join(exc.diagnostics().split())
 
 
+def _usage_error(exc: Any, argv: list[str]) -> int:
+    exc.show()
+    if _wants_json(argv):
+        _error_json(exc.format_message(), ExitCode.USAGE)
+    return int(ExitCode.USAGE)
+
+
 def main(args: list[str] | None = None) -> int:
     """Run the command line with ``args`` (default: sys.argv[1:]); return the exit code."""
     argv = list(sys.argv[1:] if args is None else args)
@@ -116,10 +123,7 @@ def main(args: list[str] | None = None) -> int:
         sys.stderr.write("evidencectl: interrupted\n")
         return int(ExitCode.INTERRUPTED)
     except click.ClickException as exc:
-        exc.show()
-        if _wants_json(argv):
-            _error_json(exc.format_message(), ExitCode.USAGE)
-        return int(ExitCode.USAGE)
+        return _usage_error(exc, argv)
     except KeyboardInterrupt:
         sys.stderr.write("evidencectl: interrupted; nothing partial was left at the output path\n")
         return int(ExitCode.INTERRUPTED)
@@ -134,6 +138,8 @@ def main(args: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # noqa: BLE001 - the one place unexpected errors become one line
+        if callable(getattr(exc, "format_message", None)) and callable(getattr(exc, "show", None)):
+            return _usage_error(exc, argv)  # a usage error from a typer that carries its own click
         if debug:
             raise
         what = " ".join(str(exc).split())
