@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import errno
+import itertools
 import json
+import marshal
 import os
 import re
 import secrets
@@ -21,11 +23,12 @@ from .collect.files import InputFile, collect_inputs
 from .collect.media import SNIFF_SIZE
 from .errors import BadInputError, EvidenceError, ServiceError, UsageError
 from .hashing import SMALL, Digests, digest_bytes, digest_stream
+from .intake import Handed, Prepared, prepared, workers_for
 from .merkle import leaf_hash, tree_root
 from .package.canonical import canonical_json
 from .package.manifest import FORMAT, FORMAT_VERSION, leaf_bytes, new_salt
 from .package.writer import PackageWriter, check_output
-from .registry import Registry
+from .registry import ItemRow, Registry
 
 _PORTABLE = re.compile(r"^[^\x00-\x1f\x7f\\:*?\"<>|]+$")
 ROOT_ALGORITHMS = ("sm3", "sha256")
@@ -160,6 +163,8 @@ class _Builder:
         self.writer = writer
         self.count = 0
         self.spool = tempfile.TemporaryFile(dir=spool_dir)  # noqa: SIM115 - closed by close()
+        # The registry's row of every item, marshalled: parsing the records back was a quarter of their cost.
+        self.rows = tempfile.TemporaryFile(dir=spool_dir)  # noqa: SIM115 - closed by close()
         self.leaves: dict[str, list[bytes]] = {alg: [] for alg in ROOT_ALGORITHMS}
         self.warnings: list[str] = []
 
@@ -194,7 +199,26 @@ class _Builder:
         self.spool.write(data + b"\n")
         for alg in ROOT_ALGORITHMS:
             self.leaves[alg].append(leaf_hash(alg, data))
+        marshal.dump((self.count, name, kind, digests.size, digests.sm3, digests.sha256), self.rows)
         return self.count
+
+    def add_prepared(self, f: InputFile, p: Prepared, assumed_id: int) -> None:
+        """Take a record a worker made, numbering it anew when derived parts before it moved its id."""
+        if self.writer is not None and p.member is not None:
+            self.writer.add_prepared(p.member, p.blob, p.header_len, p.crc)
+        self.count += 1
+        record, leaf_sm3, leaf_sha256 = p.record, p.leaf_sm3, p.leaf_sha256
+        if assumed_id != self.count:
+            # Keys are in canonical order and "digests" (two hex strings) comes first: the first ',"id":N,'
+            # is the id. The member name does not depend on the id (workers leave non-portable names alone).
+            old = b',"id":%d,' % assumed_id
+            at = record.index(old)
+            record = record[:at] + b',"id":%d,' % self.count + record[at + len(old) :]
+            leaf_sm3, leaf_sha256 = leaf_hash("sm3", record), leaf_hash("sha256", record)
+        self.spool.write(record + b"\n")
+        self.leaves["sm3"].append(leaf_sm3)
+        self.leaves["sha256"].append(leaf_sha256)
+        marshal.dump((self.count, f.name, p.kind, p.size, p.sm3, p.sha256), self.rows)
 
     def records(self) -> Iterator[bytes]:
         """Every record's canonical JSON, in order."""
@@ -203,18 +227,12 @@ class _Builder:
         for line in self.spool:
             yield line.rstrip(b"\n")
 
-    def registry_rows(self) -> Iterator[dict[str, Any]]:
-        """The registry's row of every item, read back from the spool."""
-        for line in self.records():
-            i = json.loads(line)
-            yield {
-                "item_id": i["id"],
-                "name": i["name"],
-                "kind": i["kind"],
-                "size": i["size"],
-                "sm3": i["digests"]["sm3"],
-                "sha256": i["digests"]["sha256"],
-            }
+    def registry_rows(self) -> Iterator[tuple[int, str, str, int, str, str]]:
+        """The registry's row of every item: (item_id, name, kind, size, sm3, sha256)."""
+        self.rows.flush()
+        self.rows.seek(0)
+        for _ in range(self.count):
+            yield marshal.load(self.rows)
 
     def store(
         self,
@@ -239,13 +257,14 @@ class _Builder:
             self.add_children(cid, name, child.children, hash_only)
 
     def close(self) -> None:
-        """Drop the spool."""
+        """Drop the spools."""
         self.spool.close()
+        self.rows.close()
 
 
 @dataclass(frozen=True)
 class _Read:
-    """A small input read ahead by a worker thread: its bytes, digests and file status."""
+    """A small input read whole: its bytes, digests and file status."""
 
     data: bytes
     digests: Digests
@@ -266,17 +285,12 @@ def _read_small(path: Path | None) -> _Read | None:
     return _Read(data, digest_bytes(data), st)
 
 
-def _read_ahead(files: list[InputFile]) -> Iterator[tuple[InputFile, Any]]:
-    """Each input with its small-file read (a :class:`_Read`, None, or the OSError reading it raised).
-
-    Done in this thread: worker threads were measured slower here, each waiting for the interpreter
-    lock held by the thread that stores and records the files.
-    """
-    for f in files:
-        try:
-            yield f, _read_small(f.path)
-        except OSError as exc:
-            yield f, exc
+def _read_small_or_error(path: Path | None) -> _Read | OSError | None:
+    """:func:`_read_small`, with the OSError it raised returned for :func:`_hash_input` to report."""
+    try:
+        return _read_small(path)
+    except OSError as exc:
+        return exc
 
 
 def _hash_input(
@@ -404,7 +418,7 @@ def _finish(
     quorum: int,
     force: bool,
     row: dict[str, Any],
-    item_rows: Iterable[dict[str, Any]] | None,
+    item_rows: Iterable[ItemRow] | None,
     used: set[str],
     contract: str | None = None,
 ) -> DepositResult:
@@ -492,9 +506,32 @@ def deposit(opts: DepositOptions, base: Path, progress: Callable[[int], None] | 
     b = _Builder(None if opts.hash_only else writer, opts.out.parent)
     try:
         b.warnings.extend(collected.warnings)
-        for f, ahead in _read_ahead(collected.files):
+        files = collected.files
+        workers = workers_for(files)
+        ready: Iterable[Prepared | Handed | None] = (
+            prepared(
+                files,
+                workers,
+                hash_only=opts.hash_only,
+                strict=opts.strict,
+                offline=opts.offline,
+                keys=keys,
+                member_for=_member_for,
+            )
+            if workers
+            else itertools.repeat(None)
+        )
+        for index, (f, p) in enumerate(zip(files, ready, strict=False)):
+            if isinstance(p, Prepared):
+                if not f.expected_sha256 or f.expected_sha256 == p.sha256:
+                    b.add_prepared(f, p, index + 1)
+                    if progress is not None:
+                        progress(p.size)
+                    continue
+                p = None  # not the digest the list gave: redone here, which reports it
+            ahead = _read_small_or_error(f.path) if p is None else _Read(p.data, p.digests, p.stat)
             digests, member, head, st = _hash_input(b, f, opts, progress, ahead)
-            analysis = _analyze(f.path, opts, keys, head, st)
+            analysis = p.analysis if p is not None else _analyze(f.path, opts, keys, head, st)
             kind, media_type, metadata = "file", "application/octet-stream", {}
             if analysis is not None:
                 kind, media_type, metadata = analysis.kind, analysis.media_type, dict(analysis.metadata)

@@ -8,19 +8,37 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 LEAF_PREFIX = b"\x00"
 NODE_PREFIX = b"\x01"
 
 
+_PRIMED: dict[tuple[str, bytes], Any] = {}
+"""Hash objects that have taken only a prefix: a copy costs less than a new object (a tree of n leaves
+takes 2n - 1 hashes)."""
+
+
+def _primed(algorithm: str, prefix: bytes) -> Any:
+    h = _PRIMED.get((algorithm, prefix))
+    if h is None:
+        h = _PRIMED[(algorithm, prefix)] = hashlib.new(algorithm, prefix)
+    return h.copy()
+
+
 def leaf_hash(algorithm: str, data: bytes) -> bytes:
     """RFC 9162 leaf hash of ``data`` with ``algorithm`` (``sm3`` or ``sha256``)."""
-    return hashlib.new(algorithm, LEAF_PREFIX + data).digest()
+    h = _primed(algorithm, LEAF_PREFIX)
+    h.update(data)
+    return bytes(h.digest())
 
 
 def node_hash(algorithm: str, left: bytes, right: bytes) -> bytes:
     """RFC 9162 interior node hash."""
-    return hashlib.new(algorithm, NODE_PREFIX + left + right).digest()
+    h = _primed(algorithm, NODE_PREFIX)
+    h.update(left)
+    h.update(right)
+    return bytes(h.digest())
 
 
 @dataclass(frozen=True)

@@ -147,3 +147,41 @@ def test_fuzz_analyze_never_raises_on_content(tmp_path: Path, seed: bytes, tail:
         a = analyze(path, offline=True)
         rfc8785.dumps(a.metadata)
         _walk(a.children)
+
+
+def _looks_like_mail_by_split(head: bytes) -> bool:
+    # The plain statement of the rule: the first 200 complete lines form a header block naming a mail header.
+    from evidencectl.collect.media import _HEADER_LINE, _MAIL_HEADERS
+
+    lines = head.split(b"\n", 200)
+    count, seen = 0, False
+    for raw in lines[:-1] if len(lines) > 1 else lines:
+        line = raw.rstrip(b"\r")
+        if not line:
+            break
+        if line[:1] in (b" ", b"\t"):
+            if count == 0:
+                return False
+            continue
+        m = _HEADER_LINE.match(line)
+        if m is None:
+            return False
+        count += 1
+        seen = seen or m.group(1).lower() in _MAIL_HEADERS
+    return count > 0 and seen
+
+
+_HEADERISH = st.lists(
+    st.sampled_from([b"From: a@b", b"Subject: x", b"X-Y: z", b" folded", b"\tfolded", b"", b"not a header", b"To:"]),
+    max_size=210,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(lines=_HEADERISH, ends=st.sampled_from([b"\n", b"\r\n"]), tail=st.binary(max_size=8))
+def test_mail_sniffing_reads_lines_as_the_rule_says(lines: list[bytes], ends: bytes, tail: bytes) -> None:
+    from evidencectl.collect.media import looks_like_mail
+
+    head = ends.join(lines) + tail
+    assert looks_like_mail(head) == _looks_like_mail_by_split(head)
+    assert looks_like_mail(head + ends) == _looks_like_mail_by_split(head + ends)

@@ -138,6 +138,9 @@ def analyze(
     warnings.extend(result.warnings)
     if strict and warnings:
         raise BadInputError(f"malformed {result.kind}: {warnings[0]}", path=path)
+    if not (result.metadata or result.children or warnings):
+        # An ordinary file: its metadata is ours (an int and ASCII times), already fit for canonical JSON.
+        return Analysis(result.kind, result.media_type, meta, (), ())
     meta.update(result.metadata)
     children = tuple(_clean_child(c) for c in result.children)
     return Analysis(result.kind, result.media_type, to_json(meta), children, tuple(warnings))

@@ -6,6 +6,7 @@ import os
 import re
 import stat
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from ..errors import BadInputError
@@ -18,7 +19,7 @@ _SUMLINE = re.compile(r"^([0-9a-fA-F]{64}) [ *](.+)$")
 class InputFile:
     """One file to deposit."""
 
-    path: Path | None
+    location: str | None
     """Where to read it; None for standard input."""
     name: str
     """Its relative name in the deposit (valid Unicode; lossy where the raw name is not UTF-8)."""
@@ -26,6 +27,11 @@ class InputFile:
     """The raw file-name bytes when they are not valid UTF-8 (kept losslessly in the manifest)."""
     expected_sha256: str | None = None
     """A SHA-256 given in a ``sha256sum``-style list, checked after hashing."""
+
+    @cached_property
+    def path(self) -> Path | None:
+        """``location`` as a Path (made on first use: a deposit of many small files rarely needs it)."""
+        return None if self.location is None else Path(self.location)
 
 
 @dataclass
@@ -55,32 +61,31 @@ def _walk(root: Path, prefix: bytes, follow: bool, out: Collected) -> int:
         raise BadInputError(f"cannot read folder: {exc.strerror or exc}", path=root) from exc
     for raw, entry in entries:
         rel = prefix + b"/" + raw
-        path = Path(entry.path)
         try:
             if entry.is_symlink():
                 if not follow:
-                    out.warnings.append(f"{path}: symbolic link not followed (use --follow-symlinks)")
+                    out.warnings.append(f"{entry.path}: symbolic link not followed (use --follow-symlinks)")
                     continue
                 try:
                     is_dir, is_file = entry.is_dir(), entry.is_file()
                     if not (is_dir or is_file):
-                        path.stat()  # a dangling link raises here
+                        os.stat(entry.path)  # a dangling link raises here
                 except OSError:
-                    out.warnings.append(f"{path}: broken symbolic link skipped")
+                    out.warnings.append(f"{entry.path}: broken symbolic link skipped")
                     continue
             else:
                 is_dir = entry.is_dir(follow_symlinks=False)
                 is_file = not is_dir and entry.is_file(follow_symlinks=False)
         except OSError as exc:
-            raise BadInputError(f"cannot read: {exc.strerror or exc}", path=path) from exc
+            raise BadInputError(f"cannot read: {exc.strerror or exc}", path=Path(entry.path)) from exc
         if is_dir:
-            count += _walk(path, rel, follow, out)
+            count += _walk(Path(entry.path), rel, follow, out)
         elif is_file:
             name, name_raw = _name_of(rel)
-            out.files.append(InputFile(path, name, name_raw))
+            out.files.append(InputFile(entry.path, name, name_raw))
             count += 1
         else:
-            out.warnings.append(f"{path}: not a regular file, skipped")
+            out.warnings.append(f"{entry.path}: not a regular file, skipped")
     return count
 
 
@@ -103,7 +108,7 @@ def _add_path(arg: str, follow: bool, out: Collected, expected: str | None = Non
             raise BadInputError("folder holds no files to deposit", path=path)
     elif stat.S_ISREG(st.st_mode):
         name, name_raw = _name_of(base)
-        out.files.append(InputFile(path, name, name_raw, expected))
+        out.files.append(InputFile(str(path), name, name_raw, expected))
     else:
         raise BadInputError("not a regular file or folder", path=path)
 
@@ -139,7 +144,7 @@ def collect_inputs(paths: list[str], *, from_list: Path | None = None, follow_sy
             _add_path(arg, follow_symlinks, out, expected)
     if not out.files:
         raise BadInputError("nothing to deposit: give files, folders, '-' or --from-list")
-    if sum(1 for f in out.files if f.path is None) > 1:
+    if sum(1 for f in out.files if f.location is None) > 1:
         raise BadInputError("standard input ('-') can be deposited only once")
     # Two inputs with the same name (a/x.pdf and b/x.pdf given separately) stay apart in the package.
     seen: set[str] = set()
@@ -151,6 +156,6 @@ def collect_inputs(paths: list[str], *, from_list: Path | None = None, follow_sy
             name = f"{stem} ({n}).{ext}" if dot and stem else f"{f.name} ({n})"
             n += 1
         seen.add(name)
-        unique.append(f if name == f.name else InputFile(f.path, name, f.name_raw, f.expected_sha256))
+        unique.append(f if name == f.name else InputFile(f.location, name, f.name_raw, f.expected_sha256))
     out.files = unique
     return out

@@ -73,23 +73,31 @@ def extension_for(media_type: str) -> str:
 
 def looks_like_mail(head: bytes) -> bool:
     """True when ``head`` starts with an RFC 5322 header block naming at least one mail header."""
-    lines = head.split(b"\n", 200)  # a header block longer than that is not what a sniff needs to see
+    # Lines are taken one at a time (most files fail on the first); at most 200 are looked at, and a last
+    # line without its newline is not (unless the head has no newline at all).
     seen_mail_header = False
     count = 0
-    for raw in lines[:-1] if len(lines) > 1 else lines:
-        line = raw.rstrip(b"\r")
+    pos = 0
+    for _ in range(200):
+        end = head.find(b"\n", pos)
+        if end < 0 and pos > 0:
+            break
+        line = (head if end < 0 else head[pos:end]).rstrip(b"\r")
         if not line:
             break
         if line[:1] in (b" ", b"\t"):
             if count == 0:
                 return False
-            continue
-        m = _HEADER_LINE.match(line)
-        if m is None:
-            return False
-        count += 1
-        if m.group(1).lower() in _MAIL_HEADERS:
-            seen_mail_header = True
+        else:
+            m = _HEADER_LINE.match(line)
+            if m is None:
+                return False
+            count += 1
+            if m.group(1).lower() in _MAIL_HEADERS:
+                seen_mail_header = True
+        if end < 0:
+            break
+        pos = end + 1
     return count > 0 and seen_mail_header
 
 

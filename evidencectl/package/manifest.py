@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,9 +18,19 @@ PROOF_KEY = "proof"
 """The only key of a statement or item record that is not part of its leaf (it is derived from the leaves)."""
 
 
+_SALTS: list[str] = []
+"""Salts drawn ahead from the operating system's CSPRNG, 256 per read (one read per item cost ~4 us)."""
+os.register_at_fork(after_in_child=_SALTS.clear)  # a forked worker must never reuse its parent's salts
+
+
 def new_salt() -> str:
     """A random 256-bit per-leaf salt, hex: a disclosed sibling hash reveals nothing about its leaf."""
-    return secrets.token_hex(32)
+    try:
+        return _SALTS.pop()
+    except IndexError:
+        block = os.urandom(32 * 256).hex()
+        _SALTS.extend(block[i : i + 64] for i in range(64, len(block), 64))
+        return block[:64]
 
 
 def leaf_bytes(record: dict[str, Any]) -> bytes:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import struct
 import threading
 import zipfile
 import zlib
@@ -35,6 +36,29 @@ def _info(name: str, compress: bool) -> zipfile.ZipInfo:
     info.create_system = 3
     info.external_attr = 0o100644 << 16
     return info
+
+
+_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # APPNOTE 4.3.7, as zipfile packs it
+_LOCAL_MAGIC = b"PK\x03\x04"
+_DOS_TIME = FIXED_DATE[3] << 11 | FIXED_DATE[4] << 5 | FIXED_DATE[5] // 2
+_DOS_DATE = (FIXED_DATE[0] - 1980) << 9 | FIXED_DATE[1] << 5 | FIXED_DATE[2]
+_UTF8_NAME = 0x800
+
+
+def stored_member(name: str, data: bytes | memoryview) -> tuple[bytes, int]:
+    """The local header of a small stored member holding ``data`` (what ``ZipInfo.FileHeader`` writes for
+    :func:`_info`), and the data's CRC-32. Worker processes build members with this;
+    :meth:`PackageWriter.add_prepared` appends them."""
+    crc = zlib.crc32(data)
+    try:
+        raw, flags = name.encode("ascii"), 0
+    except UnicodeEncodeError:
+        raw, flags = name.encode("utf-8"), _UTF8_NAME
+    size = len(data)
+    header = _LOCAL_HEADER.pack(
+        _LOCAL_MAGIC, 20, 0, flags, zipfile.ZIP_STORED, _DOS_TIME, _DOS_DATE, crc, size, size, len(raw), 0
+    )
+    return header + raw, crc
 
 
 class _Flusher:
@@ -101,6 +125,15 @@ class PackageWriter:
         if compress or len(data) >= _FAST_LIMIT or not self._write_stored(_info(name, False), data):
             self._zip.writestr(_info(name, compress), data)
 
+    def add_prepared(self, name: str, blob: bytes, header_len: int, crc: int) -> None:
+        """Add a stored member whose local header (from :func:`stored_member`) heads ``blob``."""
+        self._claim(name)
+        info = _info(name, False)
+        info.file_size = info.compress_size = len(blob) - header_len
+        info.CRC = crc
+        if not self._append(info, blob):
+            self._zip.writestr(info, bytes(memoryview(blob)[header_len:]))
+
     def _write_stored(self, info: zipfile.ZipInfo, data: bytes) -> bool:
         """Write a small stored member in one go: CRC and sizes are known, so its local header is final.
 
@@ -109,18 +142,23 @@ class PackageWriter:
         ZipFile's own header encoder and bookkeeping; False means that is not possible here (then the
         caller uses writestr).
         """
+        info.file_size = info.compress_size = len(data)
+        info.CRC = zlib.crc32(data)
+        return self._append(info, info.FileHeader(False) + data)
+
+    def _append(self, info: zipfile.ZipInfo, blob: bytes) -> bool:
+        """Append a member (final local header + data) through the ZipFile's own bookkeeping."""
         zf: Any = self._zip
         try:
             with zf._lock:
                 if zf._writing or zf.fp is None:
                     return False
-                info.file_size = info.compress_size = len(data)
-                info.CRC = zlib.crc32(data)
                 zf._writecheck(info)
                 zf._didModify = True
-                info.header_offset = zf.fp.tell()
-                zf.fp.write(info.FileHeader(False) + data)
-                zf.start_dir = zf.fp.tell()
+                # zipfile keeps start_dir at the write position between members (a tell() is a syscall).
+                info.header_offset = zf.start_dir
+                zf.fp.write(blob)
+                zf.start_dir += len(blob)
                 zf.filelist.append(info)
                 zf.NameToInfo[info.filename] = info
         except AttributeError:  # a zipfile whose internals differ: the public path still works

@@ -1,0 +1,216 @@
+"""Reading, hashing, analysing and recording many small files in worker processes.
+
+A deposit of thousands of small files is bound by per-file work in Python (open, read, SM3 and SHA-256,
+type sniffing, the canonical record and its two leaf hashes, the ZIP member header), not by the disk. On a
+machine with several CPUs that work is shared out to forked worker processes, a chunk of consecutive files
+each; the deposit process takes the results back in input order and only appends them to the package, the
+record spool and the leaf lists. The package is byte-for-byte what the one-process path writes, apart from
+the random salts.
+
+A worker prepares a file completely when it has no derived parts, no warnings, a portable UTF-8 name and at
+most :data:`~evidencectl.hashing.SMALL` bytes. Its record assumes item id = input position + 1; once a mail
+or mailbox before it has added derived items, the deposit process writes the right id into the record and
+hashes its leaf again. For any other file a worker hands back what it read and analysed (or nothing) and
+the deposit process does the rest, exactly as it would without workers, so every error is raised in input
+order with the same message.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import multiprocessing
+import os
+import signal
+import sys
+import warnings
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from .collect.files import InputFile
+from .hashing import SMALL, Digests, digest_bytes
+from .merkle import leaf_hash
+from .package.manifest import leaf_bytes, new_salt
+from .package.writer import stored_member
+
+MIN_FILES = 512
+"""Fewer files than this are done in the deposit process: forking workers would cost more than it saves."""
+CHUNK = 128
+"""Files per task handed to a worker."""
+MAX_WORKERS = 4
+_PR_SET_PDEATHSIG = 1
+
+
+class Prepared(NamedTuple):
+    """A small file a worker read, hashed, analysed and recorded (plain values only: cheap to pickle)."""
+
+    blob: bytes
+    """The ZIP local header followed by the file's bytes (empty for ``--hash-only``)."""
+    header_len: int
+    """Length of the local header at the start of ``blob``."""
+    crc: int
+    """CRC-32 of the bytes."""
+    size: int
+    """Number of bytes."""
+    sm3: str
+    """SM3 of the bytes, hex."""
+    sha256: str
+    """SHA-256 of the bytes, hex."""
+    record: bytes
+    """Canonical JSON of its item record, with id = input position + 1."""
+    leaf_sm3: bytes
+    """SM3 leaf hash of ``record``."""
+    leaf_sha256: bytes
+    """SHA-256 leaf hash of ``record``."""
+    kind: str
+    """The record's kind (for the registry row)."""
+    member: str | None
+    """The package member holding the file (None for ``--hash-only``)."""
+
+
+class Handed(NamedTuple):
+    """A small file a worker read and analysed but left for the deposit process to record."""
+
+    data: bytes
+    """The file's bytes."""
+    digests: Digests
+    """SM3 and SHA-256 of the bytes."""
+    stat: os.stat_result
+    """The file's status, taken from the open file."""
+    analysis: Any
+    """Its :class:`~evidencectl.collect.analyze.Analysis` (derived parts or warnings), so that a mail is not
+    parsed twice."""
+
+
+_JOB: dict[str, Any] = {}
+"""What forked workers inherit: the file list and the deposit options they need."""
+
+
+def workers_for(files: list[InputFile]) -> int:
+    """How many worker processes to use for ``files`` (0: do everything in this process)."""
+    if len(files) < MIN_FILES or "fork" not in multiprocessing.get_all_start_methods():
+        return 0
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return 0 if cpus < 2 else min(cpus, MAX_WORKERS)
+
+
+def _prepare(index: int, f: InputFile, member: str | None) -> Prepared | Handed | None:
+    from .collect.analyze import analyze
+    from .collect.media import SNIFF_SIZE
+
+    if f.location is None or f.name_raw is not None:
+        return None
+    try:
+        with open(f.location, "rb", buffering=0) as src:
+            st = os.fstat(src.fileno())
+            if st.st_size > SMALL:
+                return None
+            data = src.read(SMALL + 1)
+        if len(data) > SMALL:
+            return None
+        analysis = analyze(
+            Path(f.location),
+            strict=_JOB["strict"],
+            dkim_keys=_JOB["keys"],
+            offline=_JOB["offline"],
+            head=data[:SNIFF_SIZE],
+            stat=st,
+        )
+    except Exception:  # noqa: BLE001 - the deposit process redoes this file and reports the error in order
+        return None
+    digests = digest_bytes(data)
+    if analysis.children or analysis.warnings:
+        return Handed(data, digests, st, analysis)
+    record = leaf_bytes(
+        {
+            "id": index + 1,
+            "name": f.name,
+            "kind": analysis.kind,
+            "media_type": analysis.media_type,
+            "size": digests.size,
+            "digests": digests.as_dict(),
+            "parent": None,
+            "path": member,
+            "salt": new_salt(),
+            "metadata": analysis.metadata,
+        }
+    )
+    if member is not None:
+        header, crc = stored_member(member, data)
+        blob = header + data
+    else:
+        header, crc, blob = b"", 0, b""
+    return Prepared(
+        blob,
+        len(header),
+        crc,
+        digests.size,
+        digests.sm3,
+        digests.sha256,
+        record,
+        leaf_hash("sm3", record),
+        leaf_hash("sha256", record),
+        analysis.kind,
+        member,
+    )
+
+
+def _init_worker(parent: int) -> None:
+    """A worker ignores Ctrl-C (the deposit process handles it and stops the workers) and dies with the
+    deposit process: a killed deposit must not leave workers waiting for tasks that never come."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the deposit process died before the line above took effect
+        os._exit(1)
+
+
+def _work(start: int, stop: int) -> list[Prepared | Handed | None]:
+    files: list[InputFile] = _JOB["files"]
+    member_for = None if _JOB["hash_only"] else _JOB["member_for"]
+    return [_prepare(i, files[i], member_for and member_for(files[i].name, i + 1)) for i in range(start, stop)]
+
+
+def prepared(
+    files: list[InputFile],
+    workers: int,
+    *,
+    hash_only: bool,
+    strict: bool,
+    offline: bool,
+    keys: Mapping[str, bytes] | None,
+    member_for: Any,
+) -> Iterator[Prepared | Handed | None]:
+    """What the workers made of each of ``files``, in order (None: the caller does that file itself).
+
+    At most a few chunks per worker are in flight, so results never pile up in memory when the caller is
+    the slower side. Leaving the iterator early (an error) stops the workers.
+    """
+    _JOB.update(files=files, hash_only=hash_only, strict=strict, offline=offline, keys=keys, member_for=member_for)
+    ctx = multiprocessing.get_context("fork")
+    with warnings.catch_warnings():
+        # Python 3.12+ warns about forking a process with threads (a progress bar's refresh thread): the
+        # workers touch none of that thread's state.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pool = ctx.Pool(workers, initializer=_init_worker, initargs=(os.getpid(),))
+    try:
+        pending: collections.deque[Any] = collections.deque()
+        bounds = iter(range(0, len(files), CHUNK))
+        for start in bounds:
+            pending.append(pool.apply_async(_work, (start, min(start + CHUNK, len(files)))))
+            if len(pending) >= 3 * workers:
+                break
+        while pending:
+            chunk = pending.popleft().get()
+            more = next(bounds, None)
+            if more is not None:
+                pending.append(pool.apply_async(_work, (more, min(more + CHUNK, len(files)))))
+            yield from chunk
+    finally:
+        pool.terminate()
+        pool.join()
+        _JOB.clear()

@@ -1,0 +1,162 @@
+"""Deposits whose small files are prepared by worker processes: same package as one process, same errors."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import ASSETS
+
+from evidencectl import deposit as deposit_module
+from evidencectl import intake
+
+COUNT = 600  # above intake.MIN_FILES
+
+
+def _folder(root: Path) -> Path:
+    """COUNT small files in order, with a mail (adds parts: later ids move), an mbox, an image, a file too
+    large for the workers, a non-UTF-8 name and a name that is not portable, spread among them."""
+    folder = root / "evidence"
+    for i in range(COUNT):
+        sub = folder / f"d{i // 200}"
+        sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"note-{i:04d}.txt").write_bytes(f"note {i}\n".encode() * (i % 7 + 1))
+    shutil.copy(ASSETS / "email" / "multipart_attachments.eml", folder / "d0" / "note-0100x.eml")
+    shutil.copy(ASSETS / "email" / "mbox_three_messages.mbox", folder / "d1" / "note-0250x.mbox")
+    shutil.copy(ASSETS / "images" / "pillow_exif_gps.jpg", folder / "d1" / "note-0300x.jpg")
+    (folder / "d2" / "note-0450x.bin").write_bytes(os.urandom(300 * 1024))
+    (folder / "d2" / "note-0460x-合同.txt").write_text("合同", encoding="utf-8")
+    (folder / "d2" / "note-0470x-a:b.txt").write_text("colon", encoding="utf-8")
+    os.close(os.open(os.path.join(os.fsencode(folder / "d2"), b"note-0480x-\xff.txt"), os.O_CREAT | os.O_WRONLY))
+    return folder
+
+
+def _members(package: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(package) as z:
+        return {i.filename: z.read(i) for i in z.infolist() if i.filename.startswith("evidence/")}
+
+
+def _items(package: Path) -> list[dict]:
+    with zipfile.ZipFile(package) as z:
+        items = json.loads(z.read("manifest.json"))["items"]
+    return [{k: v for k, v in item.items() if k != "salt"} for item in items]
+
+
+def test_workers_make_the_package_one_process_makes(cli, tmp_path: Path, monkeypatch) -> None:
+    folder = _folder(tmp_path)
+    monkeypatch.setattr(intake, "workers_for", lambda files: 2)
+    made: list[object] = []
+    real = deposit_module.prepared
+
+    def spy(*args, **kwargs):
+        for p in real(*args, **kwargs):
+            made.append(p)
+            yield p
+
+    monkeypatch.setattr(deposit_module, "prepared", spy)
+    taken: list[int] = []
+    real_take = deposit_module._Builder.add_prepared
+
+    def take(self, f, p, assumed_id):
+        taken.append(assumed_id - (self.count + 1))  # how far derived parts before it moved its id
+        return real_take(self, f, p, assumed_id)
+
+    monkeypatch.setattr(deposit_module._Builder, "add_prepared", take)
+    parallel = tmp_path / "parallel.evp"
+    assert cli("deposit", folder, "-o", parallel).code == 0
+    monkeypatch.setattr(intake, "workers_for", lambda files: 0)
+    serial = tmp_path / "serial.evp"
+    assert cli("deposit", folder, "-o", serial).code == 0
+
+    assert _items(parallel) == _items(serial)
+    assert _members(parallel) == _members(serial)
+    items = _items(parallel)
+    assert len(items) > COUNT + 7  # the mail's and the mailbox's parts are items too
+    assert any(i["kind"] == "attachment" for i in items) and any(i["kind"] == "image" for i in items)
+    assert any(i.get("name_raw") for i in items) and any("_nonportable" in (i["path"] or "") for i in items)
+    res = cli("verify", parallel, "--json")
+    assert res.code == 0, res.out
+    assert json.loads(res.out)["verdict"] == "PASSED"
+    # the workers recorded the ordinary files; the mail, the mailbox, the large file and the odd names came back
+    kinds = [type(p).__name__ for p in made]
+    assert kinds.count("Prepared") > COUNT - 10 and kinds.count("Handed") >= 2 and None in made
+    # ...and this process took them all, renumbering those after the mail and the mailbox
+    assert len(taken) == kinds.count("Prepared") and min(taken) < 0 and taken[0] == 0
+
+
+def test_every_leaf_has_its_own_salt(cli, tmp_path: Path, monkeypatch) -> None:
+    folder = _folder(tmp_path)
+    monkeypatch.setattr(intake, "workers_for", lambda files: 2)
+    out = tmp_path / "p.evp"
+    assert cli("deposit", folder, "-o", out).code == 0
+    with zipfile.ZipFile(out) as z:
+        manifest = json.loads(z.read("manifest.json"))
+    salts = [i["salt"] for i in manifest["items"]] + [manifest["statement"]["salt"]]
+    assert len(set(salts)) == len(salts)
+
+
+def test_a_wrong_listed_digest_is_reported_first_in_list_order(cli, tmp_path: Path, monkeypatch) -> None:
+    folder = _folder(tmp_path)
+    files = sorted(p for p in folder.rglob("note-0*.txt") if p.name.isascii())
+    lines = []
+    for n, path in enumerate(files):
+        digest = "0" * 64 if n in (300, 500) else hashlib.sha256(path.read_bytes()).hexdigest()
+        lines.append(f"{digest}  {path}")
+    listing = tmp_path / "list.sha256"
+    listing.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    monkeypatch.setattr(intake, "workers_for", lambda files: 2)
+    out = tmp_path / "p.evp"
+    res = cli("deposit", "--from-list", listing, "-o", out, "--json")
+    assert res.code == 4
+    assert str(files[300]) in res.err and str(files[500]) not in res.err
+    assert "differs from the list" in json.loads(res.out)["error"]
+    assert not out.exists() and not list(tmp_path.glob(".p.evp.*"))
+
+
+def test_a_killed_deposit_leaves_no_worker_behind(tmp_path: Path) -> None:
+    folder = tmp_path / "many"
+    for i in range(6000):
+        sub = folder / f"d{i // 1000}"
+        sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"f{i:05d}.bin").write_bytes(os.urandom(4096))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "evidencectl", "deposit", str(folder), "-o", str(tmp_path / "p.evp")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    children: list[int] = []
+    deadline = time.monotonic() + 60
+    while not children and proc.poll() is None and time.monotonic() < deadline:
+        try:
+            text = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text()
+        except OSError:
+            text = ""
+        children = [int(c) for c in text.split()]
+        time.sleep(0.005)
+    if not children:
+        pytest.fail(f"the deposit started no workers (exit {proc.poll()})")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    alive = children
+    while alive and time.monotonic() < deadline:
+        alive = [c for c in alive if Path(f"/proc/{c}").exists() and "Z" not in _state(c)]
+        time.sleep(0.05)
+    assert alive == [], f"workers {alive} outlived the killed deposit"
+    assert not (tmp_path / "p.evp").exists()
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "Z"
