@@ -108,6 +108,10 @@ def env_for(home: Path) -> dict[str, str]:
     env["EVIDENCECTL_HOME"] = str(home)
     env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env.pop("EVIDENCECTL_EVM_KEY", None)
+    # An installed evidencectl has its bytecode compiled at install time; a run here must not compile this
+    # tree's modules afresh each time (PYTHONDONTWRITEBYTECODE is set in some environments).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(home.parent / "pycache")
     return env
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import errno
 import itertools
 import json
@@ -23,7 +24,7 @@ from .collect.files import InputFile, collect_inputs
 from .collect.media import SNIFF_SIZE
 from .errors import BadInputError, EvidenceError, ServiceError, UsageError
 from .hashing import SMALL, Digests, digest_bytes, digest_stream
-from .intake import Handed, Prepared, prepared, workers_for
+from .intake import Handed, Prepared, member_blob, prepared, workers_for
 from .merkle import leaf_hash, tree_root
 from .package.canonical import canonical_json
 from .package.manifest import FORMAT, FORMAT_VERSION, leaf_bytes, new_salt
@@ -205,7 +206,7 @@ class _Builder:
     def add_prepared(self, f: InputFile, p: Prepared, assumed_id: int) -> None:
         """Take a record a worker made, numbering it anew when derived parts before it moved its id."""
         if self.writer is not None and p.member is not None:
-            self.writer.add_prepared(p.member, p.blob, p.header_len, p.crc)
+            self.writer.add_prepared(p.member, member_blob(p), p.header_len, p.crc)
         self.count += 1
         record, leaf_sm3, leaf_sha256 = p.record, p.leaf_sm3, p.leaf_sha256
         if assumed_id != self.count:
@@ -360,6 +361,16 @@ def manifest_chunks(
         yield b',"tree_size":' + str(b.count + 1).encode() + b',"version":' + str(FORMAT_VERSION).encode() + b"}"
 
     return roots, chunks
+
+
+def _preload_services() -> None:
+    """Import what timestamping and anchoring need while worker processes hash (import errors are left for
+    the services themselves to raise)."""
+    import importlib
+
+    for module in ("timestamp.client", "timestamp.authority", "anchor.interface", "anchor.ledger"):
+        with contextlib.suppress(Exception):
+            importlib.import_module(f"evidencectl.{module}")
 
 
 def _run_services(
@@ -517,6 +528,7 @@ def deposit(opts: DepositOptions, base: Path, progress: Callable[[int], None] | 
                 offline=opts.offline,
                 keys=keys,
                 member_for=_member_for,
+                meanwhile=_preload_services,
             )
             if workers
             else itertools.repeat(None)

@@ -19,19 +19,22 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import mmap
 import multiprocessing
 import os
 import signal
 import sys
+import threading
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from .collect.files import InputFile
 from .hashing import SMALL, Digests, digest_bytes
 from .merkle import leaf_hash
-from .package.manifest import leaf_bytes, new_salt
+from .package.canonical import canonical_json
+from .package.manifest import new_salt
 from .package.writer import stored_member
 
 MIN_FILES = 512
@@ -39,6 +42,8 @@ MIN_FILES = 512
 CHUNK = 128
 """Files per task handed to a worker."""
 MAX_WORKERS = 4
+SLOT = 2 << 20
+"""Bytes of shared memory per chunk in flight: workers put the members they make there, not in the pipe."""
 _PR_SET_PDEATHSIG = 1
 
 
@@ -46,7 +51,10 @@ class Prepared(NamedTuple):
     """A small file a worker read, hashed, analysed and recorded (plain values only: cheap to pickle)."""
 
     blob: bytes
-    """The ZIP local header followed by the file's bytes (empty for ``--hash-only``)."""
+    """The ZIP local header followed by the file's bytes, when not in shared memory (empty for
+    ``--hash-only``); see :func:`member_blob`."""
+    at: int
+    """Where the header and bytes are in the shared buffer; -1 when they are in ``blob``."""
     header_len: int
     """Length of the local header at the start of ``blob``."""
     crc: int
@@ -95,7 +103,7 @@ def workers_for(files: list[InputFile]) -> int:
     return 0 if cpus < 2 else min(cpus, MAX_WORKERS)
 
 
-def _prepare(index: int, f: InputFile, member: str | None) -> Prepared | Handed | None:
+def _prepare(index: int, f: InputFile, member: str | None, place: Any) -> Prepared | Handed | None:
     from .collect.analyze import analyze
     from .collect.media import SNIFF_SIZE
 
@@ -122,7 +130,7 @@ def _prepare(index: int, f: InputFile, member: str | None) -> Prepared | Handed 
     digests = digest_bytes(data)
     if analysis.children or analysis.warnings:
         return Handed(data, digests, st, analysis)
-    record = leaf_bytes(
+    record = canonical_json(  # leaf_bytes() of a record that has no proof yet
         {
             "id": index + 1,
             "name": f.name,
@@ -138,11 +146,12 @@ def _prepare(index: int, f: InputFile, member: str | None) -> Prepared | Handed 
     )
     if member is not None:
         header, crc = stored_member(member, data)
-        blob = header + data
+        blob, at = place(header, data)
     else:
-        header, crc, blob = b"", 0, b""
+        header, crc, blob, at = b"", 0, b"", -1
     return Prepared(
         blob,
+        at,
         len(header),
         crc,
         digests.size,
@@ -169,10 +178,33 @@ def _init_worker(parent: int) -> None:
         os._exit(1)
 
 
-def _work(start: int, stop: int) -> list[Prepared | Handed | None]:
+def _work(start: int, stop: int, slot: int) -> list[Prepared | Handed | None]:
+    """Prepare files ``start``..``stop``; their members go to shared-buffer slot ``slot`` while it has room."""
     files: list[InputFile] = _JOB["files"]
     member_for = None if _JOB["hash_only"] else _JOB["member_for"]
-    return [_prepare(i, files[i], member_for and member_for(files[i].name, i + 1)) for i in range(start, stop)]
+    shared = _JOB["shared"]
+    pos, end = slot * SLOT, (slot + 1) * SLOT
+
+    def place(header: bytes, data: bytes) -> tuple[bytes, int]:
+        nonlocal pos
+        n = len(header) + len(data)
+        if pos + n > end:
+            return header + data, -1  # the slot is full: this one travels through the pipe
+        at = pos
+        shared[at : at + len(header)] = header
+        shared[at + len(header) : at + n] = data
+        pos += n
+        return b"", at
+
+    return [_prepare(i, files[i], member_for and member_for(files[i].name, i + 1), place) for i in range(start, stop)]
+
+
+def member_blob(p: Prepared) -> bytes | memoryview:
+    """The local header and bytes of a prepared member (valid while :func:`prepared` is being iterated)."""
+    if p.at < 0:
+        return p.blob
+    view: memoryview = _JOB["view"]
+    return view[p.at : p.at + p.header_len + p.size]
 
 
 def prepared(
@@ -184,33 +216,58 @@ def prepared(
     offline: bool,
     keys: Mapping[str, bytes] | None,
     member_for: Any,
+    meanwhile: Callable[[], None] | None = None,
 ) -> Iterator[Prepared | Handed | None]:
     """What the workers made of each of ``files``, in order (None: the caller does that file itself).
 
     At most a few chunks per worker are in flight, so results never pile up in memory when the caller is
-    the slower side. Leaving the iterator early (an error) stops the workers.
+    the slower side. Leaving the iterator early (an error) stops the workers. ``meanwhile`` runs in a
+    thread of this process once the workers are forked (not before: a fork must not catch another thread
+    half-way through an import).
     """
-    _JOB.update(files=files, hash_only=hash_only, strict=strict, offline=offline, keys=keys, member_for=member_for)
+    slots = 3 * workers + 1
+    shared = mmap.mmap(-1, slots * SLOT)  # anonymous and shared with the forked workers; pages made on use
+    _JOB.update(
+        files=files,
+        hash_only=hash_only,
+        strict=strict,
+        offline=offline,
+        keys=keys,
+        member_for=member_for,
+        shared=shared,
+        view=memoryview(shared),
+    )
     ctx = multiprocessing.get_context("fork")
     with warnings.catch_warnings():
         # Python 3.12+ warns about forking a process with threads (a progress bar's refresh thread): the
         # workers touch none of that thread's state.
         warnings.simplefilter("ignore", DeprecationWarning)
         pool = ctx.Pool(workers, initializer=_init_worker, initargs=(os.getpid(),))
+    if meanwhile is not None:
+        threading.Thread(target=meanwhile, daemon=True).start()
     try:
-        pending: collections.deque[Any] = collections.deque()
-        bounds = iter(range(0, len(files), CHUNK))
-        for start in bounds:
-            pending.append(pool.apply_async(_work, (start, min(start + CHUNK, len(files)))))
-            if len(pending) >= 3 * workers:
-                break
+        free = list(range(slots))
+        pending: collections.deque[tuple[Any, int]] = collections.deque()
+        starts = iter(range(0, len(files), CHUNK))
+
+        def submit() -> None:
+            start = next(starts, None)
+            if start is not None:
+                slot = free.pop()
+                pending.append((pool.apply_async(_work, (start, min(start + CHUNK, len(files)), slot)), slot))
+
+        for _ in range(slots - 1):
+            submit()
         while pending:
-            chunk = pending.popleft().get()
-            more = next(bounds, None)
-            if more is not None:
-                pending.append(pool.apply_async(_work, (more, min(more + CHUNK, len(files)))))
+            result, slot = pending.popleft()
+            chunk = result.get()
+            submit()  # keep the workers busy while this chunk is taken (its slot is not free yet)
             yield from chunk
+            free.append(slot)
     finally:
         pool.terminate()
         pool.join()
+        _JOB.pop("view").release()
+        with contextlib.suppress(BufferError):  # a caller still holding a member view: the mmap goes with it
+            shared.close()
         _JOB.clear()

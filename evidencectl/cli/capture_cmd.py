@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 
 from ..config import home
 from .render import console, err_console, print_deposit, print_json
@@ -66,6 +65,8 @@ def capture(
     if as_json:
         print_json(result.to_json())
         return
+    from rich.markup import escape
+
     for n in result.notes:
         err_console().print(f"[yellow]note:[/] {escape(n)}")
     console().print(f"Captured {escape(url)} -> {escape(result.final_url)}")

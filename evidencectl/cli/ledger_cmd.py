@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from ..config import home
 from ..errors import ExitCode
@@ -41,6 +39,9 @@ def show_cmd(as_json: bool = typer.Option(False, "--json", help="Print one JSON 
         doc = {"ledger_id": ledger.ledger_id, "node_key_id": ledger.key.key_id, "blocks": blocks}
         typer.echo(json.dumps(doc, ensure_ascii=False))
         return
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=f"ledger {ledger.ledger_id} ({_blocks(len(blocks))})")
     for column in ("height", "time", "hash", "deposits"):
         table.add_column(column)

@@ -7,23 +7,27 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.markup import escape
+if TYPE_CHECKING:
+    from rich.console import Console
 
 _STYLE = {"PASSED": "bold green", "FAILED": "bold red", "INDETERMINATE": "bold yellow"}
 
 
 @cache
 def console() -> Console:
-    """The stdout console (no colour when piped)."""
+    """The stdout console (no colour when piped); rich is imported only by the commands that use it."""
+    from rich.console import Console
+
     return Console(highlight=False, soft_wrap=True)
 
 
 @cache
 def err_console() -> Console:
     """The stderr console, for progress and warnings."""
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False)
 
 
@@ -53,21 +57,21 @@ def progress_callback(label: str) -> Iterator[Callable[[int], None] | None]:
 
 
 def print_deposit(result: Any) -> None:
-    """Summary of a deposit."""
-    c = console()
-    for w in result.warnings:
-        err_console().print(f"[yellow]warning:[/] {escape(w)}")
-    c.print(
-        f"Deposit [bold]{result.deposit_id}[/] {result.status}: {result.items} item(s) -> {escape(str(result.package))}"
-    )
-    c.print(f"  SM3 root     {result.roots['sm3']}")
-    c.print(f"  SHA-256 root {result.roots['sha256']}")
-    for t in result.timestamps:
-        c.print(f"  timestamp    {t}")
-    for a in result.anchors:
-        c.print(f"  anchor       {a}")
-    for p in result.pending:
-        c.print(f"  [yellow]pending[/]      {p['kind']} {escape(p['spec'])}: {escape(p['error'])}")
+    """Summary of a deposit, as plain lines (colour only on a terminal): a deposit prints this and nothing
+    else, and loading a rich console for it cost more than some deposits."""
+    warn = "\033[33mwarning:\033[0m" if sys.stderr.isatty() else "warning:"
+    if result.warnings:
+        sys.stderr.write("".join(f"{warn} {w}\n" for w in result.warnings))
+    tty = sys.stdout.isatty()
+    deposit_id = f"\033[1m{result.deposit_id}\033[0m" if tty else result.deposit_id
+    out = [f"Deposit {deposit_id} {result.status}: {result.items} item(s) -> {result.package}"]
+    out.append(f"  SM3 root     {result.roots['sm3']}")
+    out.append(f"  SHA-256 root {result.roots['sha256']}")
+    out += [f"  timestamp    {t}" for t in result.timestamps]
+    out += [f"  anchor       {a}" for a in result.anchors]
+    pending = "\033[33mpending\033[0m" if tty else "pending"
+    out += [f"  {pending}      {p['kind']} {p['spec']}: {p['error']}" for p in result.pending]
+    sys.stdout.write("\n".join(out) + "\n")
 
 
 _ANSI = {"PASSED": "\033[1;32m", "FAILED": "\033[1;31m", "INDETERMINATE": "\033[1;33m"}
@@ -118,6 +122,8 @@ def _flatten(value: Any, prefix: str = "", depth: int = 0) -> list[tuple[str, st
 
 def print_manifest(manifest: dict[str, Any], members: list[str]) -> None:
     """A readable tree of the manifest."""
+    from rich.markup import escape
+
     c = console()
     st = manifest["statement"]
     c.print(f"Deposit   [bold]{manifest['deposit_id']}[/]  created {st['created']}  ({st['tool']})")

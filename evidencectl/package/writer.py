@@ -70,8 +70,9 @@ class _Flusher:
 
     STEP = 256 << 20
 
-    def __init__(self, fp: Any) -> None:
+    def __init__(self, fp: Any, step: int = STEP) -> None:
         self._fd = fp.fileno() if fp is not None and hasattr(fp, "fileno") else None
+        self.STEP = step
         self._pending = 0
         self._thread: threading.Thread | None = None
 
@@ -111,6 +112,8 @@ class PackageWriter:
         except OSError as exc:
             raise BadInputError(f"cannot write: {exc.strerror or exc}", path=self.staging) from exc
         self._names = set(self._zip.namelist())
+        # Many small members: start the write-back every 32 MiB, so that close() does not wait for all of it.
+        self._small_flusher = _Flusher(self._zip.fp, 32 << 20)
         if not append:
             self.add_bytes("mimetype", MIMETYPE.encode("ascii"), compress=False)
 
@@ -125,7 +128,7 @@ class PackageWriter:
         if compress or len(data) >= _FAST_LIMIT or not self._write_stored(_info(name, False), data):
             self._zip.writestr(_info(name, compress), data)
 
-    def add_prepared(self, name: str, blob: bytes, header_len: int, crc: int) -> None:
+    def add_prepared(self, name: str, blob: bytes | memoryview, header_len: int, crc: int) -> None:
         """Add a stored member whose local header (from :func:`stored_member`) heads ``blob``."""
         self._claim(name)
         info = _info(name, False)
@@ -146,7 +149,7 @@ class PackageWriter:
         info.CRC = zlib.crc32(data)
         return self._append(info, info.FileHeader(False) + data)
 
-    def _append(self, info: zipfile.ZipInfo, blob: bytes) -> bool:
+    def _append(self, info: zipfile.ZipInfo, blob: bytes | memoryview) -> bool:
         """Append a member (final local header + data) through the ZipFile's own bookkeeping."""
         zf: Any = self._zip
         try:
@@ -159,6 +162,7 @@ class PackageWriter:
                 info.header_offset = zf.start_dir
                 zf.fp.write(blob)
                 zf.start_dir += len(blob)
+                self._small_flusher.wrote(len(blob))
                 zf.filelist.append(info)
                 zf.NameToInfo[info.filename] = info
         except AttributeError:  # a zipfile whose internals differ: the public path still works
@@ -198,6 +202,7 @@ class PackageWriter:
 
     def close(self) -> None:
         """Finish the ZIP and flush it to disk (the staging file stays where it is)."""
+        self._small_flusher.join()
         self._zip.close()
         fd = os.open(self.staging, os.O_RDONLY)
         try:

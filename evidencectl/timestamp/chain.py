@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +35,9 @@ class ChainVerdict:
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine to completion, also when the caller already runs an event loop."""
+    import asyncio  # here: a deposit checks its own TSA's responses without an event loop
+    import concurrent.futures
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:
