@@ -19,12 +19,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from . import __version__
+from . import __version__, intake
 from .collect.files import InputFile, collect_inputs
 from .collect.media import SNIFF_SIZE
 from .errors import BadInputError, EvidenceError, ServiceError, UsageError
 from .hashing import SMALL, Digests, digest_bytes, digest_stream
-from .intake import Handed, Prepared, member_blob, prepared, workers_for
+from .intake import Handed, Prepared, member_blob
 from .merkle import leaf_hash, tree_root
 from .package.canonical import canonical_json
 from .package.manifest import FORMAT, FORMAT_VERSION, leaf_bytes, new_salt
@@ -160,12 +160,15 @@ class _Builder:
     streamed from it.
     """
 
-    def __init__(self, writer: PackageWriter | None, spool_dir: Path) -> None:
+    def __init__(self, writer: PackageWriter | None, spool_dir: Path, deposit_id: str) -> None:
         self.writer = writer
+        self.deposit_id = deposit_id
         self.count = 0
         self.spool = tempfile.TemporaryFile(dir=spool_dir)  # noqa: SIM115 - closed by close()
-        # The registry's row of every item, marshalled: parsing the records back was a quarter of their cost.
+        # The registry's row of every item, marshalled a batch at a time: parsing the records back was a
+        # quarter of their cost.
         self.rows = tempfile.TemporaryFile(dir=spool_dir)  # noqa: SIM115 - closed by close()
+        self.batch: list[ItemRow] = []
         self.leaves: dict[str, list[bytes]] = {alg: [] for alg in ROOT_ALGORITHMS}
         self.warnings: list[str] = []
 
@@ -200,7 +203,7 @@ class _Builder:
         self.spool.write(data + b"\n")
         for alg in ROOT_ALGORITHMS:
             self.leaves[alg].append(leaf_hash(alg, data))
-        marshal.dump((self.count, name, kind, digests.size, digests.sm3, digests.sha256), self.rows)
+        self._row((self.deposit_id, self.count, name, kind, digests.size, digests.sm3, digests.sha256))
         return self.count
 
     def add_prepared(self, f: InputFile, p: Prepared, assumed_id: int) -> None:
@@ -219,7 +222,13 @@ class _Builder:
         self.spool.write(record + b"\n")
         self.leaves["sm3"].append(leaf_sm3)
         self.leaves["sha256"].append(leaf_sha256)
-        marshal.dump((self.count, f.name, p.kind, p.size, p.sm3, p.sha256), self.rows)
+        self._row((self.deposit_id, self.count, f.name, p.kind, p.size, p.sm3, p.sha256))
+
+    def _row(self, row: ItemRow) -> None:
+        self.batch.append(row)
+        if len(self.batch) == 1024:
+            marshal.dump(self.batch, self.rows)
+            self.batch.clear()
 
     def records(self) -> Iterator[bytes]:
         """Every record's canonical JSON, in order."""
@@ -228,12 +237,16 @@ class _Builder:
         for line in self.spool:
             yield line.rstrip(b"\n")
 
-    def registry_rows(self) -> Iterator[tuple[int, str, str, int, str, str]]:
-        """The registry's row of every item: (item_id, name, kind, size, sm3, sha256)."""
+    def registry_rows(self) -> Iterator[ItemRow]:
+        """The registry's row of every item."""
+        if self.batch:
+            marshal.dump(self.batch, self.rows)
+            self.batch.clear()
         self.rows.flush()
+        end = self.rows.tell()
         self.rows.seek(0)
-        for _ in range(self.count):
-            yield marshal.load(self.rows)
+        while self.rows.tell() < end:
+            yield from marshal.load(self.rows)
 
     def store(
         self,
@@ -504,34 +517,51 @@ def deposit(opts: DepositOptions, base: Path, progress: Callable[[int], None] | 
     """
     if opts.tsa_quorum < 1 or opts.tsa_quorum > max(len(opts.tsas), 1):
         raise UsageError(f"--tsa-quorum {opts.tsa_quorum} needs between 1 and {len(opts.tsas)} TSAs")
-    collected = collect_inputs(opts.inputs, from_list=opts.from_list, follow_symlinks=opts.follow_symlinks)
-    check_output(opts.out, opts.force)
     keys = None
     if opts.dkim_keys is not None:
         from .collect.mailauth import load_dkim_keys
 
         keys = load_dkim_keys(opts.dkim_keys)
+    workers = None
+    count = intake.worker_count()
+    if count and (opts.from_list is not None or any(a != "-" and os.path.isdir(a) for a in opts.inputs)):
+        # Folders may hold thousands of small files: the workers fork and load while the folders are walked.
+        workers = intake.Workers(
+            count,
+            hash_only=opts.hash_only,
+            strict=opts.strict,
+            offline=opts.offline,
+            keys=keys,
+            member_for=_member_for,
+        )
+    try:
+        return _deposit(opts, base, progress, keys, workers)
+    finally:
+        if workers is not None:
+            workers.close()
+
+
+def _deposit(
+    opts: DepositOptions,
+    base: Path,
+    progress: Callable[[int], None] | None,
+    keys: Any,
+    workers: intake.Workers | None,
+) -> DepositResult:
+    collected = collect_inputs(opts.inputs, from_list=opts.from_list, follow_symlinks=opts.follow_symlinks)
+    check_output(opts.out, opts.force)
+    if workers is not None and len(collected.files) < intake.MIN_FILES:
+        workers.close()  # too few files to be worth it
+        workers = None
     registry = Registry.open(base)
     deposit_id = new_deposit_id()
     writer = PackageWriter(opts.out)
-    b = _Builder(None if opts.hash_only else writer, opts.out.parent)
+    b = _Builder(None if opts.hash_only else writer, opts.out.parent, deposit_id)
     try:
         b.warnings.extend(collected.warnings)
         files = collected.files
-        workers = workers_for(files)
         ready: Iterable[Prepared | Handed | None] = (
-            prepared(
-                files,
-                workers,
-                hash_only=opts.hash_only,
-                strict=opts.strict,
-                offline=opts.offline,
-                keys=keys,
-                member_for=_member_for,
-                meanwhile=_preload_services,
-            )
-            if workers
-            else itertools.repeat(None)
+            workers.prepared(files, meanwhile=_preload_services) if workers else itertools.repeat(None)
         )
         for index, (f, p) in enumerate(zip(files, ready, strict=False)):
             if isinstance(p, Prepared):

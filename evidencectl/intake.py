@@ -33,8 +33,7 @@ from typing import Any, NamedTuple
 from .collect.files import InputFile
 from .hashing import SMALL, Digests, digest_bytes
 from .merkle import leaf_hash
-from .package.canonical import canonical_json
-from .package.manifest import new_salt
+from .package.manifest import top_item_leaf
 from .package.writer import stored_member
 
 MIN_FILES = 512
@@ -95,30 +94,33 @@ _JOB: dict[str, Any] = {}
 """What forked workers inherit: the file list and the deposit options they need."""
 
 
-def workers_for(files: list[InputFile]) -> int:
-    """How many worker processes to use for ``files`` (0: do everything in this process)."""
-    if len(files) < MIN_FILES or "fork" not in multiprocessing.get_all_start_methods():
+def worker_count() -> int:
+    """How many worker processes this machine gives a deposit (0: do everything in this process)."""
+    if not hasattr(os, "fork"):
         return 0
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return 0 if cpus < 2 else min(cpus, MAX_WORKERS)
 
 
-def _prepare(index: int, f: InputFile, member: str | None, place: Any) -> Prepared | Handed | None:
+def _prepare(index: int, location: str, name: str, member: str | None, place: Any) -> Prepared | Handed | None:
     from .collect.analyze import analyze
     from .collect.media import SNIFF_SIZE
 
-    if f.location is None or f.name_raw is not None:
-        return None
+    if not location or (member is not None and member != f"evidence/{name}"):
+        return None  # stdin, a non-UTF-8 name, or a non-portable name (its member is named by its item id)
     try:
-        with open(f.location, "rb", buffering=0) as src:
-            st = os.fstat(src.fileno())
+        fd = os.open(location, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            st = os.fstat(fd)
             if st.st_size > SMALL:
                 return None
-            data = src.read(SMALL + 1)
+            data = os.read(fd, SMALL + 1)
+        finally:
+            os.close(fd)
         if len(data) > SMALL:
             return None
         analysis = analyze(
-            Path(f.location),
+            Path(location),
             strict=_JOB["strict"],
             dkim_keys=_JOB["keys"],
             offline=_JOB["offline"],
@@ -130,20 +132,8 @@ def _prepare(index: int, f: InputFile, member: str | None, place: Any) -> Prepar
     digests = digest_bytes(data)
     if analysis.children or analysis.warnings:
         return Handed(data, digests, st, analysis)
-    record = canonical_json(  # leaf_bytes() of a record that has no proof yet
-        {
-            "id": index + 1,
-            "name": f.name,
-            "kind": analysis.kind,
-            "media_type": analysis.media_type,
-            "size": digests.size,
-            "digests": digests.as_dict(),
-            "parent": None,
-            "path": member,
-            "salt": new_salt(),
-            "metadata": analysis.metadata,
-        }
-    )
+    kind, media_type, metadata = analysis.kind, analysis.media_type, analysis.metadata
+    record = top_item_leaf(index + 1, name, kind, media_type, digests.as_dict(), digests.size, member, metadata)
     if member is not None:
         header, crc = stored_member(member, data)
         blob, at = place(header, data)
@@ -167,7 +157,8 @@ def _prepare(index: int, f: InputFile, member: str | None, place: Any) -> Prepar
 
 def _init_worker(parent: int) -> None:
     """A worker ignores Ctrl-C (the deposit process handles it and stops the workers) and dies with the
-    deposit process: a killed deposit must not leave workers waiting for tasks that never come."""
+    deposit process: a killed deposit must not leave workers waiting for tasks that never come. It loads
+    the analysers while the deposit process is still walking the folders."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux"):
         import ctypes
@@ -176,11 +167,12 @@ def _init_worker(parent: int) -> None:
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the deposit process died before the line above took effect
         os._exit(1)
+    from .collect import analyze  # noqa: F401
 
 
-def _work(start: int, stop: int, slot: int) -> list[Prepared | Handed | None]:
-    """Prepare files ``start``..``stop``; their members go to shared-buffer slot ``slot`` while it has room."""
-    files: list[InputFile] = _JOB["files"]
+def _work(start: int, files: list[tuple[str, str]], slot: int) -> list[Prepared | Handed | None]:
+    """Prepare ``files`` (location and name; the first is input ``start``); their members go to shared-buffer
+    slot ``slot`` while it has room."""
     member_for = None if _JOB["hash_only"] else _JOB["member_for"]
     shared = _JOB["shared"]
     pos, end = slot * SLOT, (slot + 1) * SLOT
@@ -196,78 +188,100 @@ def _work(start: int, stop: int, slot: int) -> list[Prepared | Handed | None]:
         pos += n
         return b"", at
 
-    return [_prepare(i, files[i], member_for and member_for(files[i].name, i + 1), place) for i in range(start, stop)]
+    return [
+        _prepare(i, location, name, member_for and member_for(name, i + 1), place)
+        for i, (location, name) in enumerate(files, start)
+    ]
 
 
-def member_blob(p: Prepared) -> bytes | memoryview:
-    """The local header and bytes of a prepared member (valid while :func:`prepared` is being iterated)."""
-    if p.at < 0:
-        return p.blob
-    view: memoryview = _JOB["view"]
-    return view[p.at : p.at + p.header_len + p.size]
+class Workers:
+    """Worker processes forked for one deposit, and the shared buffer they put members in.
 
-
-def prepared(
-    files: list[InputFile],
-    workers: int,
-    *,
-    hash_only: bool,
-    strict: bool,
-    offline: bool,
-    keys: Mapping[str, bytes] | None,
-    member_for: Any,
-    meanwhile: Callable[[], None] | None = None,
-) -> Iterator[Prepared | Handed | None]:
-    """What the workers made of each of ``files``, in order (None: the caller does that file itself).
-
-    At most a few chunks per worker are in flight, so results never pile up in memory when the caller is
-    the slower side. Leaving the iterator early (an error) stops the workers. ``meanwhile`` runs in a
-    thread of this process once the workers are forked (not before: a fork must not catch another thread
-    half-way through an import).
+    They are started before the inputs are walked (forking and loading the analysers overlaps the walk) and
+    take their files with each task. :meth:`close` stops them; it is safe to call twice.
     """
-    slots = 3 * workers + 1
-    shared = mmap.mmap(-1, slots * SLOT)  # anonymous and shared with the forked workers; pages made on use
-    _JOB.update(
-        files=files,
-        hash_only=hash_only,
-        strict=strict,
-        offline=offline,
-        keys=keys,
-        member_for=member_for,
-        shared=shared,
-        view=memoryview(shared),
-    )
-    ctx = multiprocessing.get_context("fork")
-    with warnings.catch_warnings():
-        # Python 3.12+ warns about forking a process with threads (a progress bar's refresh thread): the
-        # workers touch none of that thread's state.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        pool = ctx.Pool(workers, initializer=_init_worker, initargs=(os.getpid(),))
-    if meanwhile is not None:
-        threading.Thread(target=meanwhile, daemon=True).start()
-    try:
-        free = list(range(slots))
+
+    def __init__(
+        self,
+        count: int,
+        *,
+        hash_only: bool,
+        strict: bool,
+        offline: bool,
+        keys: Mapping[str, bytes] | None,
+        member_for: Any,
+    ) -> None:
+        self.count = count
+        self.slots = 3 * count + 1
+        self.shared = mmap.mmap(-1, self.slots * SLOT)  # anonymous, shared with the forked workers
+        self.view = memoryview(self.shared)
+        _JOB.update(
+            hash_only=hash_only,
+            strict=strict,
+            offline=offline,
+            keys=keys,
+            member_for=member_for,
+            shared=self.shared,
+            view=self.view,
+        )
+        ctx = multiprocessing.get_context("fork")
+        with warnings.catch_warnings():
+            # Python 3.12+ warns about forking a process with threads (a progress bar's refresh thread): the
+            # workers touch none of that thread's state.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self.pool: Any = ctx.Pool(count, initializer=_init_worker, initargs=(os.getpid(),))
+
+    def prepared(
+        self, files: list[InputFile], meanwhile: Callable[[], None] | None = None
+    ) -> Iterator[Prepared | Handed | None]:
+        """What the workers made of each of ``files``, in order (None: the caller does that file itself).
+
+        At most a few chunks per worker are in flight, so results never pile up in memory when the caller
+        is the slower side. Stdin, non-UTF-8 names and names that are not portable are left to the caller.
+        ``meanwhile`` runs in a thread of this process (started now, after the fork: a fork must not catch
+        another thread half-way through an import).
+        """
+        if meanwhile is not None:
+            threading.Thread(target=meanwhile, daemon=True).start()
+        free = list(range(self.slots))
         pending: collections.deque[tuple[Any, int]] = collections.deque()
         starts = iter(range(0, len(files), CHUNK))
 
         def submit() -> None:
             start = next(starts, None)
             if start is not None:
+                chunk = [
+                    (f.location, f.name) if f.location is not None and f.name_raw is None else ("", "")
+                    for f in files[start : start + CHUNK]
+                ]
                 slot = free.pop()
-                pending.append((pool.apply_async(_work, (start, min(start + CHUNK, len(files)), slot)), slot))
+                pending.append((self.pool.apply_async(_work, (start, chunk, slot)), slot))
 
-        for _ in range(slots - 1):
+        for _ in range(self.slots - 1):
             submit()
         while pending:
             result, slot = pending.popleft()
-            chunk = result.get()
+            done = result.get()
             submit()  # keep the workers busy while this chunk is taken (its slot is not free yet)
-            yield from chunk
+            yield from done
             free.append(slot)
-    finally:
-        pool.terminate()
-        pool.join()
-        _JOB.pop("view").release()
+
+    def close(self) -> None:
+        """Stop the workers and drop the shared buffer."""
+        if self.pool is None:
+            return
+        self.pool.terminate()
+        self.pool.join()
+        self.pool = None
+        self.view.release()
         with contextlib.suppress(BufferError):  # a caller still holding a member view: the mmap goes with it
-            shared.close()
+            self.shared.close()
         _JOB.clear()
+
+
+def member_blob(p: Prepared) -> bytes | memoryview:
+    """The local header and bytes of a prepared member (valid until :meth:`Workers.close`)."""
+    if p.at < 0:
+        return p.blob
+    view: memoryview = _JOB["view"]
+    return view[p.at : p.at + p.header_len + p.size]

@@ -89,8 +89,8 @@ class CustodyAudit:
     """Why the chain breaks there (empty when ok)."""
 
 
-ItemRow = tuple[int, str, str, int, str, str]
-"""An item's registry row: (item_id, name, kind, size, sm3, sha256)."""
+ItemRow = tuple[str, int, str, str, int, str, str]
+"""An item's registry row: (deposit_id, item_id, name, kind, size, sm3, sha256)."""
 
 
 class Registry:
@@ -160,7 +160,7 @@ class Registry:
         )
         self.conn.executemany(
             "INSERT OR REPLACE INTO items (deposit_id, item_id, name, kind, size, sm3, sha256) VALUES (?,?,?,?,?,?,?)",
-            ((row["deposit_id"], *item) for item in items),
+            items,
         )
 
     def record_deposit(self, row: dict[str, Any], items: Iterable[ItemRow], event: str, detail: dict[str, Any]) -> None:

@@ -44,3 +44,40 @@ def test_strings_that_look_like_numbers_stay_exact() -> None:
 def test_parse_refuses_duplicates_depth_and_constants(text: str) -> None:
     with pytest.raises(ValueError):
         parse_json(text.encode())
+
+
+_TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    item_id=st.integers(1, 10**9),
+    name=_TEXT,
+    kind=st.sampled_from(["file", "email", "image"]),
+    media_type=_TEXT,
+    size=st.integers(0, 2**40),
+    member=st.none() | _TEXT,
+    metadata=st.dictionaries(_TEXT, st.integers(-(10**12), 10**12) | _TEXT | st.none(), max_size=6),
+)
+def test_item_records_written_directly_are_canonical(item_id, name, kind, media_type, size, member, metadata) -> None:
+    import json
+
+    from evidencectl.package.manifest import leaf_bytes, top_item_leaf
+
+    digests = {"sm3": "ab" * 32, "sha256": "cd" * 32}
+    data = top_item_leaf(item_id, name, kind, media_type, digests, size, member, metadata)
+    record = json.loads(data)
+    assert leaf_bytes(record) == data == rfc8785.dumps(record)
+    salt = record.pop("salt")
+    assert len(salt) == 64 and int(salt, 16) >= 0
+    assert record == {
+        "digests": digests,
+        "id": item_id,
+        "kind": kind,
+        "media_type": media_type,
+        "metadata": metadata,
+        "name": name,
+        "parent": None,
+        "path": member,
+        "size": size,
+    }

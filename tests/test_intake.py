@@ -53,16 +53,16 @@ def _items(package: Path) -> list[dict]:
 
 def test_workers_make_the_package_one_process_makes(cli, tmp_path: Path, monkeypatch) -> None:
     folder = _folder(tmp_path)
-    monkeypatch.setattr(intake, "workers_for", lambda files: 2)
+    monkeypatch.setattr(intake, "worker_count", lambda: 2)
     made: list[object] = []
-    real = deposit_module.prepared
+    real = intake.Workers.prepared
 
-    def spy(*args, **kwargs):
-        for p in real(*args, **kwargs):
+    def spy(self, *args, **kwargs):
+        for p in real(self, *args, **kwargs):
             made.append(p)
             yield p
 
-    monkeypatch.setattr(deposit_module, "prepared", spy)
+    monkeypatch.setattr(intake.Workers, "prepared", spy)
     taken: list[int] = []
     real_take = deposit_module._Builder.add_prepared
 
@@ -73,9 +73,12 @@ def test_workers_make_the_package_one_process_makes(cli, tmp_path: Path, monkeyp
     monkeypatch.setattr(deposit_module._Builder, "add_prepared", take)
     parallel = tmp_path / "parallel.evp"
     assert cli("deposit", folder, "-o", parallel).code == 0
-    monkeypatch.setattr(intake, "workers_for", lambda files: 0)
+    monkeypatch.setattr(intake, "worker_count", lambda: 0)
     serial = tmp_path / "serial.evp"
+    before = len(made)
     assert cli("deposit", folder, "-o", serial).code == 0
+    assert len(made) == before  # no worker took part
+    del made[before:]
 
     assert _items(parallel) == _items(serial)
     assert _members(parallel) == _members(serial)
@@ -95,7 +98,7 @@ def test_workers_make_the_package_one_process_makes(cli, tmp_path: Path, monkeyp
 
 def test_every_leaf_has_its_own_salt(cli, tmp_path: Path, monkeypatch) -> None:
     folder = _folder(tmp_path)
-    monkeypatch.setattr(intake, "workers_for", lambda files: 2)
+    monkeypatch.setattr(intake, "worker_count", lambda: 2)
     out = tmp_path / "p.evp"
     assert cli("deposit", folder, "-o", out).code == 0
     with zipfile.ZipFile(out) as z:
@@ -113,7 +116,7 @@ def test_a_wrong_listed_digest_is_reported_first_in_list_order(cli, tmp_path: Pa
         lines.append(f"{digest}  {path}")
     listing = tmp_path / "list.sha256"
     listing.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    monkeypatch.setattr(intake, "workers_for", lambda files: 2)
+    monkeypatch.setattr(intake, "worker_count", lambda: 2)
     out = tmp_path / "p.evp"
     res = cli("deposit", "--from-list", listing, "-o", out, "--json")
     assert res.code == 4

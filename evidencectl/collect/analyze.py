@@ -68,6 +68,8 @@ _CLAIMED = {
     ".pdf": "application/pdf",
 }
 _IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/tiff"})
+_PARSED = _IMAGE_TYPES | {"message/rfc822", "application/mbox", "application/x-ole-storage"}
+"""Media types :func:`_dispatch` parses; everything else is recorded as a plain file."""
 # Files above this size are not parsed as mail: the parser holds a message in memory several times over.
 MAX_MAIL_BYTES = 256 * 1024 * 1024
 
@@ -116,8 +118,12 @@ def analyze(
         raise BadInputError(f"cannot read file: {exc.strerror or exc}", path=path) from exc
     media_type = media.sniff(head)
     meta = file_metadata(path, st)
-    warnings: list[str] = []
     claimed = _CLAIMED.get(path.suffix.lower())
+    if media_type not in _PARSED and (claimed is None or claimed == media_type):
+        # An ordinary file whose name does not claim another type: nothing to parse, nothing to warn about,
+        # and its metadata (an int and ASCII times) is already fit for canonical JSON.
+        return Analysis("file", media_type, meta, (), ())
+    warnings: list[str] = []
     try:
         result = _dispatch(path, head, media_type, st.st_size, dkim_keys, offline)
     except BadInputError:
@@ -138,9 +144,6 @@ def analyze(
     warnings.extend(result.warnings)
     if strict and warnings:
         raise BadInputError(f"malformed {result.kind}: {warnings[0]}", path=path)
-    if not (result.metadata or result.children or warnings):
-        # An ordinary file: its metadata is ours (an int and ASCII times), already fit for canonical JSON.
-        return Analysis(result.kind, result.media_type, meta, (), ())
     meta.update(result.metadata)
     children = tuple(_clean_child(c) for c in result.children)
     return Analysis(result.kind, result.media_type, to_json(meta), children, tuple(warnings))
