@@ -40,10 +40,12 @@ class Sizes:
     """Runs of ``--help``."""
     ledger_each: int
     """Deposits per process in the concurrent ledger workload."""
+    small_repeats: int
+    """Alternating runs of the small-files comparisons (about a second each: more runs, steadier medians)."""
 
 
-FULL = Sizes(2048 * MiB, 1024 * MiB, (10_000, 20_000), (10_000, 200_000), 3, 10, 10)
-QUICK = Sizes(48 * MiB, 32 * MiB, (300, 600), (500, 2_000), 2, 3, 1)
+FULL = Sizes(2048 * MiB, 1024 * MiB, (10_000, 20_000), (10_000, 200_000), 3, 10, 10, 7)
+QUICK = Sizes(48 * MiB, 32 * MiB, (300, 600), (500, 2_000), 2, 3, 1, 2)
 
 
 @dataclass
@@ -174,7 +176,7 @@ class Session:
         comp = alternate(
             lambda: self.deposit([folder], out, check_counts=True),
             lambda: run(ref, self.env),
-            self.sizes.repeats,
+            self.sizes.small_repeats,
             between=lambda: out.unlink(missing_ok=True),
         )
         details = _fmt(comp, f"deposit {count} x 4 KiB", "sha256sum+openssl via xargs")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import hashlib
 import mmap
 import multiprocessing
 import os
@@ -27,11 +28,10 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterator, Mapping
-from pathlib import Path
 from typing import Any, NamedTuple
 
 from .collect.files import InputFile
-from .hashing import SMALL, Digests, digest_bytes
+from .hashing import SMALL, Digests
 from .merkle import leaf_hash
 from .package.manifest import top_item_leaf
 from .package.writer import stored_member
@@ -120,7 +120,7 @@ def _prepare(index: int, location: str, name: str, member: str | None, place: An
         if len(data) > SMALL:
             return None
         analysis = analyze(
-            Path(location),
+            location,
             strict=_JOB["strict"],
             dkim_keys=_JOB["keys"],
             offline=_JOB["offline"],
@@ -129,11 +129,12 @@ def _prepare(index: int, location: str, name: str, member: str | None, place: An
         )
     except Exception:  # noqa: BLE001 - the deposit process redoes this file and reports the error in order
         return None
-    digests = digest_bytes(data)
+    sm3, sha256 = hashlib.new("sm3", data).hexdigest(), hashlib.sha256(data).hexdigest()
     if analysis.children or analysis.warnings:
-        return Handed(data, digests, st, analysis)
+        return Handed(data, Digests(sm3, sha256, len(data)), st, analysis)
     kind, media_type, metadata = analysis.kind, analysis.media_type, analysis.metadata
-    record = top_item_leaf(index + 1, name, kind, media_type, digests.as_dict(), digests.size, member, metadata)
+    digests = {"sha256": sha256, "sm3": sm3}
+    record = top_item_leaf(index + 1, name, kind, media_type, digests, len(data), member, metadata)
     if member is not None:
         header, crc = stored_member(member, data)
         blob, at = place(header, data)
@@ -144,9 +145,9 @@ def _prepare(index: int, location: str, name: str, member: str | None, place: An
         at,
         len(header),
         crc,
-        digests.size,
-        digests.sm3,
-        digests.sha256,
+        len(data),
+        sm3,
+        sha256,
         record,
         leaf_hash("sm3", record),
         leaf_hash("sha256", record),

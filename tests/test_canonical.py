@@ -57,7 +57,15 @@ _TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=40)
     media_type=_TEXT,
     size=st.integers(0, 2**40),
     member=st.none() | _TEXT,
-    metadata=st.dictionaries(_TEXT, st.integers(-(10**12), 10**12) | _TEXT | st.none(), max_size=6),
+    metadata=st.dictionaries(
+        _TEXT | st.sampled_from(["size", "mtime", "ctime"]),
+        st.integers(-(2**53) + 1, 2**53 - 1)
+        | _TEXT
+        | st.none()
+        | st.booleans()
+        | st.lists(st.integers(0, 9), max_size=2),
+        max_size=6,
+    ),
 )
 def test_item_records_written_directly_are_canonical(item_id, name, kind, media_type, size, member, metadata) -> None:
     import json

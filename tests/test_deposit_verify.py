@@ -222,3 +222,22 @@ def test_usage_error_of_a_click_copy_is_still_exit_2(monkeypatch, capsys) -> Non
     captured = capsys.readouterr()
     assert json.loads(captured.out) == {"error": "Missing option '--out'.", "exit_code": 2}
     assert "unexpected" not in captured.err
+
+
+@pytest.mark.parametrize("count", [0, 1, 511, 512, 513, 1024, 1025])
+def test_manifest_streams_every_record_once_in_order(count: int) -> None:
+    from evidencectl.deposit import manifest_chunks
+
+    class Records:
+        leaves = {"sm3": [b"\0" * 32] * count, "sha256": [b"\0" * 32] * count}
+
+        def __init__(self) -> None:
+            self.count = count
+
+        def records(self):
+            return (b'{"id":%d}' % i for i in range(count))
+
+    _, chunks = manifest_chunks("EVD-1", {"kind": "statement"}, Records())
+    doc = json.loads(b"".join(chunks()))
+    assert [i["id"] for i in doc["items"]] == list(range(count))
+    assert doc["tree_size"] == count + 1

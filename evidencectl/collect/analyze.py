@@ -78,18 +78,19 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def file_metadata(path: Path, st: os.stat_result) -> dict[str, Any]:
+def file_metadata(path: str | Path, st: os.stat_result) -> dict[str, Any]:
     """Size and file-system times of ``path`` (ctime is marked unreliable: it changes on copy)."""
+    mtime = _iso(st.st_mtime)
     return {
         "size": st.st_size,
-        "mtime": _iso(st.st_mtime),
-        "ctime": _iso(st.st_ctime),
+        "mtime": mtime,
+        "ctime": mtime if st.st_ctime == st.st_mtime else _iso(st.st_ctime),
         "ctime_note": "file-system change time of this copy; not evidence of creation",
     }
 
 
 def analyze(
-    path: Path,
+    path: str | Path,
     *,
     strict: bool = False,
     dkim_keys: Mapping[str, bytes] | None = None,
@@ -107,10 +108,12 @@ def analyze(
     (``selector._domainkey.domain.``) to TXT record values used for DKIM and ARC; with ``offline=True`` no
     DNS query is made.
     """
+    if stat is None or head is None:
+        path = Path(path)
     try:
-        st = stat if stat is not None else path.stat()
+        st = stat if stat is not None else os.stat(path)
         if head is None:  # a deposit passes the bytes it already read; others read them here
-            with path.open("rb") as fh:
+            with open(path, "rb") as fh:
                 head = fh.read(media.SNIFF_SIZE)
         else:
             head = head[: media.SNIFF_SIZE]
@@ -118,11 +121,12 @@ def analyze(
         raise BadInputError(f"cannot read file: {exc.strerror or exc}", path=path) from exc
     media_type = media.sniff(head)
     meta = file_metadata(path, st)
-    claimed = _CLAIMED.get(path.suffix.lower())
+    claimed = _CLAIMED.get(os.path.splitext(path)[1].lower())
     if media_type not in _PARSED and (claimed is None or claimed == media_type):
         # An ordinary file whose name does not claim another type: nothing to parse, nothing to warn about,
         # and its metadata (an int and ASCII times) is already fit for canonical JSON.
         return Analysis("file", media_type, meta, (), ())
+    path = Path(path)
     warnings: list[str] = []
     try:
         result = _dispatch(path, head, media_type, st.st_size, dkim_keys, offline)

@@ -43,6 +43,24 @@ _JSON_STRING: Any = json.encoder.encode_basestring  # type: ignore[attr-defined]
 """A JSON string as json.dumps(ensure_ascii=False) writes it, which is RFC 8785's writing for valid Unicode."""
 
 
+def _flat_object(value: dict[str, Any]) -> bytes:
+    """canonical_json() of a dict of strings and small integers under ASCII keys (a plain file's metadata),
+    written directly; anything else goes to canonical_json()."""
+    parts = []
+    for key in sorted(value):
+        item = value[key]
+        kind = type(item)
+        if not key.isascii():
+            return canonical_json(value)
+        if kind is str:
+            parts.append(f"{_JSON_STRING(key)}:{_JSON_STRING(item)}")
+        elif kind is int and -(10**15) < item < 10**15:
+            parts.append(f"{_JSON_STRING(key)}:{item}")
+        else:
+            return canonical_json(value)
+    return ("{" + ",".join(parts) + "}").encode("utf-8")
+
+
 def top_item_leaf(
     item_id: int,
     name: str,
@@ -65,7 +83,7 @@ def top_item_leaf(
         item_id,
         _JSON_STRING(kind).encode("utf-8"),
         _JSON_STRING(media_type).encode("utf-8"),
-        canonical_json(metadata),
+        _flat_object(metadata),
     ) + b'"name":%s,"parent":null,"path":%s,"salt":"%s","size":%d}' % (
         _JSON_STRING(name).encode("utf-8"),
         b"null" if member is None else _JSON_STRING(member).encode("utf-8"),

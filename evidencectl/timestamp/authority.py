@@ -64,6 +64,38 @@ class EmbeddedTSA(TimestampAuthority):
         self.tsa_cert = x509.Certificate.load(tsa_cert)
         self.root_cert = x509.Certificate.load(root_cert)
         self._serials = folder.parent / "serials.sqlite"
+        # Every token gets freshly parsed copies of these: a parsed certificate placed in a new structure
+        # was re-encoded whole for each token (about half of the time a token took).
+        self._cert_der = tsa_cert
+        self._cert_sha256 = digest("sha256", tsa_cert)
+        self._subject_der = self.tsa_cert.subject.dump()
+        self._issuer_der = self.tsa_cert.issuer.dump()
+        self._serial_number = self.tsa_cert.serial_number
+
+        self._constant: tuple[bytes, ...] | None = None
+
+    def _name(self, der: bytes) -> x509.GeneralName:
+        return x509.GeneralName(name="directory_name", value=x509.Name.load(der))
+
+    def _constant_attributes(self) -> tuple[bytes, ...]:
+        """DER of the signed attributes every token carries (content type, ESSCertIDv2), built once."""
+        if self._constant is None:
+            ess = {
+                "certs": [
+                    {
+                        "cert_hash": self._cert_sha256,
+                        "issuer_serial": {
+                            "issuer": [self._name(self._issuer_der)],
+                            "serial_number": self._serial_number,
+                        },
+                    }
+                ]
+            }
+            self._constant = (
+                cms.CMSAttribute({"type": "content_type", "values": [TST_INFO_OID]}).dump(),
+                cms.CMSAttribute({"type": "signing_certificate_v2", "values": [ess]}).dump(),
+            )
+        return self._constant
 
     @classmethod
     def open(cls, base: Path, algorithm: str = "ecdsa-p256") -> EmbeddedTSA:
@@ -178,28 +210,16 @@ class EmbeddedTSA(TimestampAuthority):
             "serial_number": self._next_serial(now, bytes(imprint["hashed_message"].native)),
             "gen_time": core.GeneralizedTime(now),
             "accuracy": {"seconds": ACCURACY_SECONDS},
-            "tsa": x509.GeneralName(name="directory_name", value=self.tsa_cert.subject),
+            "tsa": self._name(self._subject_der),
         }
         if nonce is not None:
             tst["nonce"] = nonce
         tst_bytes = tsp.TSTInfo(tst).dump()
         signer_hash = _SIGNER_HASH[self.algorithm]
-        ess = {
-            "certs": [
-                {
-                    "cert_hash": digest("sha256", self.tsa_cert.dump()),
-                    "issuer_serial": {
-                        "issuer": [x509.GeneralName(name="directory_name", value=self.tsa_cert.issuer)],
-                        "serial_number": self.tsa_cert.serial_number,
-                    },
-                }
-            ]
-        }
         attributes = [
-            cms.CMSAttribute({"type": "content_type", "values": [TST_INFO_OID]}),
+            *(cms.CMSAttribute.load(der) for der in self._constant_attributes()),
             cms.CMSAttribute({"type": "signing_time", "values": [cms.Time({"generalized_time": now})]}),
             cms.CMSAttribute({"type": "message_digest", "values": [digest(signer_hash, tst_bytes)]}),
-            cms.CMSAttribute({"type": "signing_certificate_v2", "values": [ess]}),
         ]
         # DER orders a SET OF by encoding; OpenSSL re-encodes the attributes before checking the signature.
         attributes.sort(key=lambda a: a.dump())
@@ -209,7 +229,7 @@ class EmbeddedTSA(TimestampAuthority):
             "version": "v1",
             "sid": cms.SignerIdentifier(
                 name="issuer_and_serial_number",
-                value={"issuer": self.tsa_cert.issuer, "serial_number": self.tsa_cert.serial_number},
+                value={"issuer": x509.Name.load(self._issuer_der), "serial_number": self._serial_number},
             ),
             "digest_algorithm": {"algorithm": hash_oid(signer_hash)},
             "signed_attrs": signed_attrs,
@@ -226,7 +246,7 @@ class EmbeddedTSA(TimestampAuthority):
             "signer_infos": [signer_info],
         }
         if cert_req:
-            signed_data["certificates"] = [self.tsa_cert]
+            signed_data["certificates"] = [x509.Certificate.load(self._cert_der)]
         return cms.ContentInfo({"content_type": "signed_data", "content": cms.SignedData(signed_data)})
 
     def timestamp(self, digest: bytes, hash_name: str) -> bytes:
