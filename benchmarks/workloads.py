@@ -230,12 +230,12 @@ class Session:
     def startup(self) -> None:
         """``evidencectl --help`` wall time, and which heavy modules it loaded."""
         times = [run(evidencectl("--help"), self.env).seconds for _ in range(self.sizes.startup_repeats)]
-        probe = (
-            "import atexit, runpy, sys\n"
+        probe = (  # the command's own function: the console script leaves without running atexit handlers
+            "import sys\n"
+            "from evidencectl.cli.main import main\n"
+            "main(['--help'])\n"
             "heavy = ('web3', 'reportlab', 'PIL', 'dkim')\n"
-            "atexit.register(lambda: sys.stderr.write('LOADED ' + ','.join(m for m in heavy if m in sys.modules)))\n"
-            "sys.argv = ['evidencectl', '--help']\n"
-            "runpy.run_module('evidencectl', run_name='__main__')\n"
+            "sys.stderr.write('LOADED ' + ','.join(m for m in heavy if m in sys.modules))\n"
         )
         proc = subprocess.run(["python3", "-c", probe], env=self.env, capture_output=True, text=True, check=False)
         loaded = proc.stderr.rsplit("LOADED ", 1)[-1].strip() if "LOADED " in proc.stderr else "?"

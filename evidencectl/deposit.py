@@ -25,7 +25,7 @@ from .collect.media import SNIFF_SIZE
 from .errors import BadInputError, EvidenceError, ServiceError, UsageError
 from .hashing import SMALL, Digests, digest_bytes, digest_stream
 from .intake import Handed, Prepared, member_blob
-from .merkle import leaf_hash, tree_root
+from .merkle import RootAfterFirst, leaf_hash
 from .package.canonical import canonical_json
 from .package.manifest import FORMAT, FORMAT_VERSION, leaf_bytes, new_salt
 from .package.writer import PackageWriter, check_output
@@ -169,7 +169,8 @@ class _Builder:
         # quarter of their cost.
         self.rows = tempfile.TemporaryFile(dir=spool_dir)  # noqa: SIM115 - closed by close()
         self.batch: list[ItemRow] = []
-        self.leaves: dict[str, list[bytes]] = {alg: [] for alg in ROOT_ALGORITHMS}
+        # The trees are folded as the leaves come: no list of leaf hashes, no tree to build at the end.
+        self.trees = {alg: RootAfterFirst(alg) for alg in ROOT_ALGORITHMS}
         self.warnings: list[str] = []
 
     def add(
@@ -202,7 +203,7 @@ class _Builder:
         data = leaf_bytes(record)
         self.spool.write(data + b"\n")
         for alg in ROOT_ALGORITHMS:
-            self.leaves[alg].append(leaf_hash(alg, data))
+            self.trees[alg].add(leaf_hash(alg, data))
         self._row((self.deposit_id, self.count, name, kind, digests.size, digests.sm3, digests.sha256))
         return self.count
 
@@ -220,8 +221,8 @@ class _Builder:
             record = record[:at] + b',"id":%d,' % self.count + record[at + len(old) :]
             leaf_sm3, leaf_sha256 = leaf_hash("sm3", record), leaf_hash("sha256", record)
         self.spool.write(record + b"\n")
-        self.leaves["sm3"].append(leaf_sm3)
-        self.leaves["sha256"].append(leaf_sha256)
+        self.trees["sm3"].add(leaf_sm3)
+        self.trees["sha256"].add(leaf_sha256)
         self._row((self.deposit_id, self.count, f.name, p.kind, p.size, p.sm3, p.sha256))
 
     def _row(self, row: ItemRow) -> None:
@@ -363,7 +364,7 @@ def manifest_chunks(
 ) -> tuple[dict[str, str], Callable[[], Iterator[bytes]]]:
     """The roots, and a function that streams manifest.json: RFC 8785 bytes, keys in canonical order."""
     stmt = leaf_bytes(statement)
-    roots = {alg: tree_root(alg, [leaf_hash(alg, stmt), *b.leaves[alg]]).hex() for alg in ROOT_ALGORITHMS}
+    roots = {alg: b.trees[alg].root(leaf_hash(alg, stmt)).hex() for alg in ROOT_ALGORITHMS}
 
     def chunks() -> Iterator[bytes]:
         yield b'{"deposit_id":' + canonical_json(deposit_id) + b',"format":' + canonical_json(FORMAT)
@@ -384,14 +385,19 @@ def manifest_chunks(
     return roots, chunks
 
 
-def _preload_services() -> None:
-    """Import what timestamping and anchoring need while worker processes hash (import errors are left for
-    the services themselves to raise)."""
+def _preload_services(base: Path, tsas: list[str]) -> None:
+    """Import what timestamping and anchoring need, and warm up the embedded TSA, while worker processes
+    hash (errors are left for the services themselves to raise)."""
     import importlib
 
     for module in ("timestamp.client", "timestamp.authority", "anchor.interface", "anchor.ledger"):
         with contextlib.suppress(Exception):
             importlib.import_module(f"evidencectl.{module}")
+    if "local" in tsas:
+        from .timestamp.authority import EmbeddedTSA
+
+        with contextlib.suppress(Exception):
+            EmbeddedTSA.open(base).warm_up()
 
 
 def _run_services(
@@ -492,10 +498,12 @@ def _finish(
         )
     if item_rows is not None:
         # Known to the registry before it is published: a kill between the two is completed by resume().
-        writer.close()
+        # The items are written while the staging file is flushed; they are committed once it is on disk.
+        synced = writer.close_then_sync()
         registry.stage_deposit(
             {**row, "status": "pending", "staging": str(writer.staging), "pending": json.dumps(state([]))},
             item_rows,
+            before_commit=synced,
         )
     writer.commit(force=force)
     result.status, result.package = "complete", writer.out
@@ -569,7 +577,9 @@ def _deposit(
         b.warnings.extend(collected.warnings)
         files = collected.files
         ready: Iterable[Prepared | Handed | None] = (
-            workers.prepared(files, meanwhile=_preload_services) if workers else itertools.repeat(None)
+            workers.prepared(files, meanwhile=lambda: _preload_services(base, opts.tsas))
+            if workers
+            else itertools.repeat(None)
         )
         for index, (f, p) in enumerate(zip(files, ready, strict=False)):
             if isinstance(p, Prepared):

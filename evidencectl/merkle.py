@@ -114,6 +114,47 @@ def tree_root(algorithm: str, leaf_hashes: Sequence[bytes]) -> bytes:
     return level[0]
 
 
+class RootAfterFirst:
+    """The RFC 9162 tree head over ``[first, *leaves]`` when leaf 0 (a deposit's statement) is known only at
+    the end: leaves 1, 2, … are folded into aligned perfect subtrees as they come, so that only O(log n)
+    hashes are kept and :meth:`root` does O(log n) work.
+
+    A subtree that would take in leaf 0 is never formed; every range the RFC 9162 recursion asks for is
+    then either leaf 0 or one of the subtrees kept (tests/test_merkle.py compares with :func:`tree_root`).
+    """
+
+    def __init__(self, algorithm: str) -> None:
+        self.algorithm = algorithm
+        self.count = 0
+        """Leaves added (leaf 0 not counted)."""
+        self._blocks: list[tuple[int, int, bytes]] = []  # (first leaf index, leaf count, subtree hash)
+
+    def add(self, leaf: bytes) -> None:
+        """Append the leaf hash of leaf ``count + 1``."""
+        self.count += 1
+        start, size, h = self.count, 1, leaf
+        blocks = self._blocks
+        while blocks and blocks[-1][1] == size and blocks[-1][0] % (2 * size) == 0:
+            left = blocks.pop()
+            start, size, h = left[0], 2 * size, node_hash(self.algorithm, left[2], h)
+        blocks.append((start, size, h))
+
+    def root(self, first: bytes) -> bytes:
+        """The tree head, given the leaf hash of leaf 0."""
+        kept = {(start, start + size): h for start, size, h in self._blocks}
+
+        def head(lo: int, hi: int) -> bytes:
+            if hi - lo == 1 and lo == 0:
+                return first
+            found = kept.get((lo, hi))
+            if found is not None:
+                return found
+            k = 1 << ((hi - lo - 1).bit_length() - 1)  # the largest power of two below hi - lo
+            return node_hash(self.algorithm, head(lo, lo + k), head(lo + k, hi))
+
+        return head(0, self.count + 1)
+
+
 def root_from_proof(leaf: bytes, proof: InclusionProof) -> bytes | None:
     """The root ``proof`` leads to from leaf hash ``leaf``; None when the proof is malformed (RFC 9162 §2.1.3.2)."""
     if not 0 <= proof.leaf_index < proof.tree_size:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -175,16 +175,22 @@ class Registry:
             conn.execute("ROLLBACK")
             raise
 
-    def stage_deposit(self, row: dict[str, Any], items: Iterable[ItemRow]) -> None:
+    def stage_deposit(
+        self, row: dict[str, Any], items: Iterable[ItemRow], before_commit: Callable[[], None] | None = None
+    ) -> None:
         """Record a deposit about to be published, without a custody event (the event follows publication).
 
         If the process dies between publishing the package and logging it, ``deposit --resume`` finds
         this row and completes the record instead of leaving a package the registry does not know.
+        ``before_commit`` runs after the rows are written and before they are committed (a deposit waits
+        there for its staging file to reach the disk).
         """
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
             self._upsert(row, items)
+            if before_commit is not None:
+                before_commit()
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

@@ -73,3 +73,7 @@ def test_one_tsa_request_per_algorithm_and_one_anchor_whatever_the_item_count(qu
     assert int(tsa.group(2)) >= 300
     assert int(tsa.group(1)) == 2
     assert int(anchors.group(1)) == 1
+
+
+def test_help_loads_none_of_the_heavy_modules(quick_output: str) -> None:
+    assert re.search(r"^RATIO startup-seconds: .+ heavy modules loaded: none \[", quick_output, re.M), quick_output

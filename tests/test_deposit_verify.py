@@ -227,12 +227,16 @@ def test_usage_error_of_a_click_copy_is_still_exit_2(monkeypatch, capsys) -> Non
 @pytest.mark.parametrize("count", [0, 1, 511, 512, 513, 1024, 1025])
 def test_manifest_streams_every_record_once_in_order(count: int) -> None:
     from evidencectl.deposit import manifest_chunks
+    from evidencectl.merkle import RootAfterFirst, leaf_hash, tree_root
+    from evidencectl.package.canonical import canonical_json
 
     class Records:
-        leaves = {"sm3": [b"\0" * 32] * count, "sha256": [b"\0" * 32] * count}
-
         def __init__(self) -> None:
             self.count = count
+            self.trees = {alg: RootAfterFirst(alg) for alg in ("sm3", "sha256")}
+            for tree in self.trees.values():
+                for _ in range(count):
+                    tree.add(b"\0" * 32)
 
         def records(self):
             return (b'{"id":%d}' % i for i in range(count))
@@ -241,3 +245,24 @@ def test_manifest_streams_every_record_once_in_order(count: int) -> None:
     doc = json.loads(b"".join(chunks()))
     assert [i["id"] for i in doc["items"]] == list(range(count))
     assert doc["tree_size"] == count + 1
+    stmt = leaf_hash("sm3", canonical_json({"kind": "statement"}))
+    assert doc["roots"]["sm3"] == tree_root("sm3", [stmt] + [b"\0" * 32] * count).hex()
+
+
+def test_console_script_output_is_complete_through_a_pipe(sample_dir: Path, tmp_path: Path) -> None:
+    # The console script leaves with os._exit after flushing: what it printed must all arrive.
+    import subprocess
+
+    out = tmp_path / "p.evp"
+    proc = subprocess.run(
+        [sys.executable, "-m", "evidencectl", "deposit", sample_dir, "-o", out, "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["status"] == "complete"
+    proc = subprocess.run(
+        [sys.executable, "-m", "evidencectl", "verify", out], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0 and proc.stdout.rstrip().splitlines()[-1].startswith("Verdict: PASSED")

@@ -75,3 +75,18 @@ def test_random_trees(data: list[bytes], draw: st.DataObject) -> None:
     assert tree.root == reference_mth("sm3", data)
     i = draw.draw(st.integers(min_value=0, max_value=len(data) - 1))
     assert verify_inclusion(leaves[i], tree.proof(i), tree.root)
+
+
+@pytest.mark.parametrize("alg", ["sm3", "sha256"])
+def test_root_folded_before_leaf_zero_is_known_matches_the_rfc_definition(alg: str) -> None:
+    from evidencectl.merkle import RootAfterFirst
+
+    for n in [*range(0, 140), 255, 256, 257, 1023, 1024, 1025, 3000]:
+        data = [b"%d/%d" % (n, i) for i in range(n + 1)]
+        hashes = [leaf_hash(alg, d) for d in data]
+        folded = RootAfterFirst(alg)
+        for leaf in hashes[1:]:
+            folded.add(leaf)
+        assert folded.root(hashes[0]) == reference_mth(alg, data), n
+        assert folded.root(leaf_hash(alg, b"other")) != reference_mth(alg, data)  # leaf 0 counts
+        assert len(folded._blocks) <= 2 * max(n, 1).bit_length()  # O(log n) kept

@@ -239,3 +239,16 @@ def test_tsa_certificate_expired_at_gen_time_fails(tmp_path: Path) -> None:
     (tmp_path / "root.pem").write_bytes(certificate_pem(root))
     result = verify_timestamp(token, digest=digest, hash_name="sha256", trust=Roots(tmp_path / "root.pem"), check="t")
     assert result.status is Status.FAILED and "genTime" in result.detail
+
+
+@pytest.mark.parametrize("algorithm", ["ecdsa-p256", "sm2"])
+def test_warm_up_builds_and_checks_a_token_without_issuing_one(evidencectl_home: Path, algorithm: str) -> None:
+    import sqlite3
+
+    tsa = EmbeddedTSA.open(evidencectl_home, algorithm)
+    db = evidencectl_home / "tsa" / "serials.sqlite"
+    count = sqlite3.connect(db).execute("SELECT COUNT(*) FROM serials").fetchone()[0]
+    tsa.warm_up()  # raises if the token it builds does not pass the client's checks
+    assert sqlite3.connect(db).execute("SELECT COUNT(*) FROM serials").fetchone()[0] == count
+    tsa.timestamp(hashlib.sha256(b"x").digest(), "sha256")
+    assert sqlite3.connect(db).execute("SELECT COUNT(*) FROM serials").fetchone()[0] == count + 1

@@ -112,6 +112,7 @@ class PackageWriter:
         except OSError as exc:
             raise BadInputError(f"cannot write: {exc.strerror or exc}", path=self.staging) from exc
         self._names = set(self._zip.namelist())
+        self._durable = False
         # Many small members: start the write-back every 32 MiB, so that close() does not wait for all of it.
         self._small_flusher = _Flusher(self._zip.fp, 32 << 20)
         if not append:
@@ -202,13 +203,38 @@ class PackageWriter:
 
     def close(self) -> None:
         """Finish the ZIP and flush it to disk (the staging file stays where it is)."""
+        self.close_then_sync()()
+
+    def close_then_sync(self) -> Callable[[], None]:
+        """Finish the ZIP and start flushing it to disk in a thread; the function returned waits for the
+        flush (raising what it raised). The caller can do other work meanwhile (a deposit records its items
+        in the registry) as long as it waits before it relies on the file being on disk."""
         self._small_flusher.join()
         self._zip.close()
-        fd = os.open(self.staging, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        if self._durable:
+            return lambda: None
+        failed: list[BaseException] = []
+
+        def sync() -> None:
+            try:
+                fd = os.open(self.staging, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+                failed.append(exc)
+
+        thread = threading.Thread(target=sync, daemon=True)
+        thread.start()
+
+        def wait() -> None:
+            thread.join()
+            if failed:
+                raise failed[0]
+            self._durable = True
+
+        return wait
 
     def commit(self, *, force: bool) -> Path:
         """Close, fsync and move the staging file to the output path, never overwriting without ``force``."""

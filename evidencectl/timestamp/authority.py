@@ -200,14 +200,16 @@ class EmbeddedTSA(TimestampAuthority):
             return _rejection(f"TSA cannot issue now: {exc}", "system_failure")
         return bytes(tsp.TimeStampResp({"status": {"status": "granted"}, "time_stamp_token": token}).dump())
 
-    def _token(self, imprint: tsp.MessageImprint, nonce: int | None, cert_req: bool) -> cms.ContentInfo:
+    def _token(
+        self, imprint: tsp.MessageImprint, nonce: int | None, cert_req: bool, serial: int | None = None
+    ) -> cms.ContentInfo:
         """Sign a TSTInfo for ``imprint`` (a CMS SignedData, ContentInfo-wrapped)."""
         now = datetime.now(UTC).replace(microsecond=(datetime.now(UTC).microsecond // 1000) * 1000)
         tst: dict[str, Any] = {
             "version": "v1",
             "policy": POLICY_OID,
             "message_imprint": imprint,
-            "serial_number": self._next_serial(now, bytes(imprint["hashed_message"].native)),
+            "serial_number": serial or self._next_serial(now, bytes(imprint["hashed_message"].native)),
             "gen_time": core.GeneralizedTime(now),
             "accuracy": {"seconds": ACCURACY_SECONDS},
             "tsa": self._name(self._subject_der),
@@ -248,6 +250,16 @@ class EmbeddedTSA(TimestampAuthority):
         if cert_req:
             signed_data["certificates"] = [x509.Certificate.load(self._cert_der)]
         return cms.ContentInfo({"content_type": "signed_data", "content": cms.SignedData(signed_data)})
+
+    def warm_up(self) -> None:
+        """Build and check one token that is never issued (no serial number is used up), so that the first
+        real one does not pay for loading the ASN.1 and signing machinery: a deposit does this while its
+        worker processes hash."""
+        digest_ = bytes(32)
+        request = tsp.TimeStampReq.load(build_request(digest_, "sha256", nonce=1))
+        token = self._token(request["message_imprint"], 1, True, serial=1)
+        response = tsp.TimeStampResp({"status": {"status": "granted"}, "time_stamp_token": token}).dump()
+        check_response(response, digest=digest_, hash_name="sha256", nonce=1, source="warm-up")
 
     def timestamp(self, digest: bytes, hash_name: str) -> bytes:
         """Timestamp ``digest`` (see :class:`TimestampAuthority`); the response is checked first."""
