@@ -156,7 +156,7 @@ def _prepare(index: int, location: str, name: str, member: str | None, place: An
     )
 
 
-def _init_worker(parent: int) -> None:
+def init_worker(parent: int) -> None:
     """A worker ignores Ctrl-C (the deposit process handles it and stops the workers) and dies with the
     deposit process: a killed deposit must not leave workers waiting for tasks that never come. It loads
     the analysers while the deposit process is still walking the folders."""
@@ -230,7 +230,7 @@ class Workers:
             # Python 3.12+ warns about forking a process with threads (a progress bar's refresh thread): the
             # workers touch none of that thread's state.
             warnings.simplefilter("ignore", DeprecationWarning)
-            self.pool: Any = ctx.Pool(count, initializer=_init_worker, initargs=(os.getpid(),))
+            self.pool: Any = ctx.Pool(count, initializer=init_worker, initargs=(os.getpid(),))
 
     def prepared(
         self, files: list[InputFile], meanwhile: Callable[[], None] | None = None

@@ -89,3 +89,46 @@ def test_item_records_written_directly_are_canonical(item_id, name, kind, media_
         "path": member,
         "size": size,
     }
+
+
+def _depth(value: object) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
+
+
+_NASTY = st.lists(st.sampled_from([*'"\\[]{}ab,:', "\\u0022", "é", "合"]), max_size=12).map("".join)
+_NESTED = st.recursive(
+    st.none() | st.integers() | _NASTY,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_NASTY, inner, max_size=3),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=_NESTED, limit=st.integers(0, 8))
+def test_depth_bound_sees_only_the_brackets_outside_strings(value: object, limit: int) -> None:
+    import json
+
+    data = json.dumps(value, ensure_ascii=False).encode()
+    if _depth(value) > limit:
+        with pytest.raises(ValueError, match="nested deeper"):
+            parse_json(data, max_depth=limit)
+    else:
+        assert parse_json(data, max_depth=limit) == value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [["\\", [[1]]], ['"', [[1]]], ["\\\\", "\\", [[[]]]], ["[[[", 1], {"{": "}}}", "x": [{}]}, ["\\u0022[", [[2]]]],
+)
+def test_depth_bound_on_strings_that_end_in_escapes(value: object) -> None:
+    import json
+
+    data = json.dumps(value).encode()
+    depth = _depth(value)
+    assert parse_json(data, max_depth=depth) == value
+    with pytest.raises(ValueError, match="nested deeper"):
+        parse_json(data, max_depth=depth - 1)

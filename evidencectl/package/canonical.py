@@ -51,10 +51,20 @@ def canonical_json(value: Any) -> bytes:
     return out
 
 
-# A string always matches to its closing quote or to the end of the text, so the scan stays linear even on
-# an unterminated string full of escaped quotes.
-_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*(?:"|\\?\Z)', re.DOTALL)
-_BRACKETS = re.compile(r"[\[\]{}]")
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{},:')
+
+
+def _structure(data: bytes) -> bytes:
+    """The brackets of JSON ``data`` that are outside strings, in order, at C speed.
+
+    Escapes go first (escaped backslashes, then escaped quotes: left to right, as JSON pairs them), then
+    every byte but quotes, brackets, commas and colons (UTF-8 continuation bytes are never ASCII). In valid
+    JSON a closing quote is never followed by an opening one (a comma or colon is between), so what is now
+    two adjacent quotes was one string: those go, then what lies between each remaining pair of quotes, then
+    the commas and colons. A 110 MB manifest took 2.3 s with a regular expression over its strings.
+    """
+    kept = data.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _NOT_STRUCTURE).replace(b'""', b"")
+    return b"".join(kept.split(b'"')[::2]).translate(None, b",:")
 
 
 def parse_json(data: bytes, *, max_depth: int = 64) -> Any:
@@ -63,17 +73,19 @@ def parse_json(data: bytes, *, max_depth: int = 64) -> Any:
     # Bound nesting before json.loads can recurse deeply on hostile input: drop the strings (their brackets
     # do not nest), then walk only the brackets.
     depth = 0
-    for bracket in _BRACKETS.findall(_STRINGS.sub("", text)):
-        depth += 1 if bracket in "[{" else -1
+    for bracket in _structure(data):
+        depth += 1 if bracket in b"[{" else -1
         if depth > max_depth:
             raise ValueError(f"JSON nested deeper than {max_depth} levels")
 
     def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        obj: dict[str, Any] = {}
-        for k, v in pairs:
-            if k in obj:
-                raise ValueError(f"duplicate key {k!r}")
-            obj[k] = v
+        obj = dict(pairs)
+        if len(obj) != len(pairs):
+            seen: set[str] = set()
+            for k, _ in pairs:
+                if k in seen:
+                    raise ValueError(f"duplicate key {k!r}")
+                seen.add(k)
         return obj
 
     return json.loads(text, object_pairs_hook=no_duplicates, parse_constant=_reject_constant)

@@ -36,7 +36,7 @@ def new_salt() -> str:
 
 def leaf_bytes(record: dict[str, Any]) -> bytes:
     """The exact bytes a leaf hashes: RFC 8785 canonical JSON of the record without its ``proof``."""
-    return canonical_json({k: v for k, v in record.items() if k != PROOF_KEY})
+    return canonical_json(record if PROOF_KEY not in record else {k: v for k, v in record.items() if k != PROOF_KEY})
 
 
 _JSON_STRING: Any = json.encoder.encode_basestring  # type: ignore[attr-defined]
@@ -101,6 +101,56 @@ def leaf_hashes(records: list[dict[str, Any]]) -> dict[str, list[bytes]]:
     """Leaf hashes of ``records`` (in tree order) for every algorithm."""
     data = [leaf_bytes(r) for r in records]
     return {algorithm: [leaf_hash(algorithm, d) for d in data] for algorithm in ALGORITHMS}
+
+
+_RECORD_START = b'},{"digests":'
+"""Between two item records of a canonical manifest. It cannot occur inside a string (a quote there is
+always escaped); it can inside a record's metadata, which only makes the count of pieces wrong."""
+
+
+def leaf_hashes_from_bytes(manifest: dict[str, Any], raw: bytes) -> dict[str, list[bytes]] | None:
+    """The leaf hashes of a complete package, taken from the bytes of ``manifest.json`` as they are (``raw``,
+    already parsed into ``manifest``) rather than from re-encoding each record: when the manifest is in
+    canonical form, each item record's bytes are its leaf bytes.
+
+    None when that cannot be relied on (records with proofs, another layout, a count of records that does
+    not come out): then :func:`leaf_hashes` is the way. Hashes that do not rebuild the roots prove nothing
+    either way (the pieces may be cut wrong): a verifier falls back to :func:`leaf_hashes` before it says a
+    root is wrong. Hashes that do rebuild them are sound: the pieces are then the sealed records' bytes, and
+    the items parsed from ``raw`` are exactly those records parsed.
+    """
+    items = manifest.get("items")
+    if not isinstance(items, list) or any(PROOF_KEY in i for i in items) or PROOF_KEY in manifest["statement"]:
+        return None
+    rest = {k: v for k, v in manifest.items() if k not in ("deposit_id", "format", "items")}
+    if any(k < "items" for k in rest):
+        return None
+    try:
+        prefix = b'{"deposit_id":%s,"format":%s,"items":[' % (
+            canonical_json(manifest["deposit_id"]),
+            canonical_json(manifest["format"]),
+        )
+        suffix = b"]," + canonical_json(rest)[1:] if rest else b"]}"
+    except (ValueError, TypeError, KeyError):
+        return None
+    if not (raw.startswith(prefix) and raw.endswith(suffix)) or len(raw) < len(prefix) + len(suffix):
+        return None
+    body = raw[len(prefix) : len(raw) - len(suffix)]
+    if not items:
+        pieces: list[bytes] = [body] if body else []
+    else:
+        head = b'{"digests":'
+        if not (body.startswith(head) and body.endswith(b"}")):
+            return None
+        cut = body.split(_RECORD_START)
+        if len(cut) == 1:
+            pieces = [body]
+        else:
+            pieces = [cut[0] + b"}", *(head + piece + b"}" for piece in cut[1:-1]), head + cut[-1]]
+    if len(pieces) != len(items):
+        return None
+    statement = leaf_bytes(manifest["statement"])
+    return {alg: [leaf_hash(alg, statement), *(leaf_hash(alg, piece) for piece in pieces)] for alg in ALGORITHMS}
 
 
 def seal(manifest: dict[str, Any], *, proofs: bool = False) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gc
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -12,11 +13,13 @@ from typing import Any
 
 from .. import __version__
 from ..errors import MalformedPackageError
-from ..hashing import ALGORITHMS, Digests, digest_file, digest_stream
+from ..hashing import ALGORITHMS, Digests, digest_bytes, digest_file, digest_stream
+from ..intake import worker_count
 from ..merkle import tree_root
-from ..package.manifest import check_leaf, leaf_hashes, leaf_records
+from ..package.manifest import check_leaf, leaf_hashes, leaf_hashes_from_bytes, leaf_records
 from ..package.reader import PackageReader
 from ..package.schema import validate_manifest
+from .parallel import MIN_RECORDS, digest_members
 from .result import CheckResult, Status, worst
 
 ALLOWED_EXTRA = ("manifest.json", "manifest.sig", "mimetype", "report.pdf")
@@ -68,6 +71,9 @@ class VerificationReport:
 
 
 def _digest_member(reader: PackageReader, member: str) -> tuple[Digests, bool]:
+    data = reader.small_stored(member)
+    if data is not None:
+        return digest_bytes(data), reader.crc_ok(member, zlib.crc32(data))
     crc = 0
 
     def sink(chunk: memoryview) -> None:
@@ -93,6 +99,7 @@ def _check_item(
     item: dict[str, Any],
     data: dict[str, tuple[Path, Digests]],
     used_data: set[str],
+    known: dict[str, tuple[Digests, bool]],
 ) -> None:
     name = item["name"]
     want = item["digests"]
@@ -100,7 +107,7 @@ def _check_item(
     reproduce = None
     member = item.get("path")
     if member and member in reader.infos:
-        got, crc_ok = _digest_member(reader, member)
+        got, crc_ok = known[member] if member in known else _digest_member(reader, member)
         source = f"package member {member}"
         reproduce = f"unzip -p PACKAGE '{member}' | openssl dgst -sm3 ; unzip -p PACKAGE '{member}' | sha256sum"
     elif want["sha256"] in data:
@@ -144,7 +151,12 @@ def _check_item(
         )
 
 
-def _check_tree(report: VerificationReport, manifest: dict[str, Any], records: list[dict[str, Any]]) -> None:
+def _check_tree(
+    report: VerificationReport,
+    manifest: dict[str, Any],
+    records: list[dict[str, Any]],
+    hashes: dict[str, list[bytes]] | None,
+) -> None:
     """A complete package: the statement and every item, in order, must rebuild both roots."""
     size = manifest["tree_size"]
     ids = [r.get("id") for r in records[1:]]
@@ -159,7 +171,10 @@ def _check_tree(report: VerificationReport, manifest: dict[str, Any], records: l
             )
         )
         return
-    hashes = leaf_hashes(records)
+    if hashes is not None and any(tree_root(alg, hashes[alg]).hex() != manifest["roots"][alg] for alg in ALGORITHMS):
+        hashes = None  # cut from the bytes as they are, they prove nothing when wrong: re-encode to be sure
+    if hashes is None:
+        hashes = leaf_hashes(records)
     wrong = [alg for alg in ALGORITHMS if tree_root(alg, hashes[alg]).hex() != manifest["roots"][alg]]
     facts = {"tree_size": size, **{f"root_{alg}": manifest["roots"][alg] for alg in ALGORITHMS}}
     reproduce = "python3 examples/verify_by_hand.py PACKAGE ITEM-NAME  (docs/format.md §4)"
@@ -174,14 +189,18 @@ def _check_tree(report: VerificationReport, manifest: dict[str, Any], records: l
         report.add(CheckResult("inclusion:tree", Status.PASSED, detail, facts, reproduce))
 
 
-def _check_leaves(report: VerificationReport, manifest: dict[str, Any]) -> None:
+def _check_leaves(
+    report: VerificationReport,
+    manifest: dict[str, Any],
+    records: list[dict[str, Any]],
+    hashes: dict[str, list[bytes]] | None,
+) -> None:
     """Whole-tree check for a complete package; per-record inclusion proofs wherever they are stored
     (always in a disclosure package made by ``extract``, which holds only some of the leaves)."""
     roots, size = manifest["roots"], manifest["tree_size"]
-    records = leaf_records(manifest)
     disclosure = "disclosure" in manifest
     if not disclosure:
-        _check_tree(report, manifest, records)
+        _check_tree(report, manifest, records, hashes)
     indices: set[int] = set()
     for record in records:
         if "proof" not in record and not disclosure:
@@ -205,7 +224,22 @@ def _check_leaves(report: VerificationReport, manifest: dict[str, Any]) -> None:
 
 
 def verify_package(path: Path, *, data: Sequence[Path] = (), trust: Any, online: bool = False) -> VerificationReport:
-    """Verify a package completely; raises MalformedPackageError (exit 4) only when it cannot be read."""
+    """Verify a package completely; raises MalformedPackageError (exit 4) only when it cannot be read.
+
+    The cyclic garbage collector is paused meanwhile: the parsed manifest of a large package is millions
+    of objects, none in a cycle, and each full collection walked all of them again (a fifth of the time
+    for 200,000 items). Reference counting still frees everything.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _verify_package(path, data=data, trust=trust, online=online)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _verify_package(path: Path, *, data: Sequence[Path], trust: Any, online: bool) -> VerificationReport:
     from .services import check_anchors, check_signature, check_timestamps
 
     with PackageReader(path) as reader:
@@ -221,11 +255,17 @@ def verify_package(path: Path, *, data: Sequence[Path] = (), trust: Any, online:
         ]
         if manifest["statement"]["deposit_id"] != manifest["deposit_id"]:
             report.add(CheckResult("statement:deposit-id", Status.FAILED, "the statement names another deposit", {}))
-        _check_leaves(report, manifest)
+        records = leaf_records(manifest)
+        hashes = None if "disclosure" in manifest else leaf_hashes_from_bytes(manifest, manifest_bytes)
+        known: dict[str, tuple[Digests, bool]] = {}
+        workers = worker_count()
+        if workers and len(records) >= MIN_RECORDS:
+            known = digest_members(reader, [i.get("path") for i in manifest["items"]], workers)
+        _check_leaves(report, manifest, records, hashes)
         index = _data_index(data)
         used: set[str] = set()
         for item in manifest["items"]:
-            _check_item(report, reader, item, index, used)
+            _check_item(report, reader, item, index, used, known)
         for sha, (p, got) in index.items():
             matches = [
                 i["name"]
