@@ -396,8 +396,10 @@ def _preload_services(base: Path, tsas: list[str]) -> None:
     if "local" in tsas:
         from .timestamp.authority import EmbeddedTSA
 
+        # Only a TSA already made: creating one is left to the deposit itself, never done from two threads.
         with contextlib.suppress(Exception):
-            EmbeddedTSA.open(base).warm_up()
+            if EmbeddedTSA.exists(base):
+                EmbeddedTSA.open(base).warm_up()
 
 
 def _run_services(

@@ -163,3 +163,72 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
         return "Z"
+
+
+@pytest.fixture(scope="module")
+def big_package(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A package of 2,100 small items (above the verifier's threshold for workers) and its data home."""
+    import os as _os
+
+    root = tmp_path_factory.mktemp("big")
+    home = root / "home"
+    folder = root / "items"
+    for i in range(2100):
+        sub = folder / f"d{i // 500}"
+        sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"f{i:04d}.txt").write_bytes(b"item %d\n" % i)
+    env = {**_os.environ, "EVIDENCECTL_HOME": str(home)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "evidencectl", "deposit", str(folder), "-o", str(root / "big.evp")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return root / "big.evp", home
+
+
+def _verify_both_ways(cli, monkeypatch, package: Path) -> tuple:
+    monkeypatch.setattr(intake, "worker_count", lambda: 2)
+    parallel = cli("verify", package, "--json")
+    monkeypatch.setattr(intake, "worker_count", lambda: 0)
+    serial = cli("verify", package, "--json")
+    return parallel, serial
+
+
+def test_large_package_verifies_the_same_with_and_without_workers(cli, monkeypatch, big_package) -> None:
+    package, home = big_package
+    monkeypatch.setenv("EVIDENCECTL_HOME", str(home))
+    parallel, serial = _verify_both_ways(cli, monkeypatch, package)
+    assert parallel.code == serial.code == 0
+    a, b = json.loads(parallel.out), json.loads(serial.out)
+    drop = ("verified_at",)
+    assert {k: v for k, v in a.items() if k not in drop} == {k: v for k, v in b.items() if k not in drop}
+    assert a["counts"]["PASSED"] > 2100
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda items: items[1500]["digests"].__setitem__("sm3", "XYZ"),
+        lambda items: items.__setitem__(1999, ["not", "a", "record"]),
+        lambda items: items[2050].pop("salt"),
+    ],
+)
+def test_a_schema_problem_deep_in_a_large_manifest_reads_the_same(cli, monkeypatch, big_package, tmp_path, change):
+    from conftest import rewrite_member
+
+    package, home = big_package
+    monkeypatch.setenv("EVIDENCECTL_HOME", str(home))
+
+    def edit(data: bytes) -> bytes:
+        manifest = json.loads(data)
+        change(manifest["items"])
+        return json.dumps(manifest, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+    forged = rewrite_member(package, tmp_path / "forged.evp", "manifest.json", edit)
+    parallel, serial = _verify_both_ways(cli, monkeypatch, forged)
+    assert parallel.code == serial.code == 4
+    assert "does not follow its schema" in parallel.err
+    assert parallel.err == serial.err and parallel.out == serial.out

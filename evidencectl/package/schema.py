@@ -47,3 +47,40 @@ def validate_manifest(manifest: Any) -> str | None:
     except fastjsonschema.JsonSchemaException as exc:
         return " ".join(str(exc).split())[:300]
     return None
+
+
+@cache
+def _item_validator() -> Any:
+    import fastjsonschema
+
+    schema = load_schema("manifest")
+    item = dict(schema["properties"]["items"]["items"])
+    # Its references ("#/$defs/…") resolve against the manifest schema's $id, which this document takes.
+    return fastjsonschema.compile(
+        {"$schema": "http://json-schema.org/draft-07/schema#", "$id": schema["$id"], "$defs": schema["$defs"], **item}
+    )
+
+
+def validate_manifest_frame(manifest: Any) -> str | None:
+    """:func:`validate_manifest` of everything but the item records (checked by :func:`validate_items`,
+    which worker processes can share out); the whole manifest when ``items`` is not even a list."""
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("items"), list):
+        return validate_manifest(manifest)
+    return validate_manifest({**manifest, "items": []})
+
+
+def validate_items(items: Any, start: int) -> str | None:
+    """Schema check of item records ``start``, ``start + 1``…: None, or the first problem in one line,
+    worded as :func:`validate_manifest` words it."""
+    import fastjsonschema
+
+    check = _item_validator()
+    for index, item in enumerate(items, start):
+        try:
+            check(item)
+        except fastjsonschema.JsonSchemaException as exc:
+            text = " ".join(str(exc).split())
+            if text.startswith("data"):
+                text = f"data.items[{index}]" + text[4:]
+            return text[:300]
+    return None

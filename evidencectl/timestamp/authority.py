@@ -97,6 +97,11 @@ class EmbeddedTSA(TimestampAuthority):
             )
         return self._constant
 
+    @staticmethod
+    def exists(base: Path, algorithm: str = "ecdsa-p256") -> bool:
+        """True when the embedded TSA of ``base`` has been created (its certificate chain is in place)."""
+        return (Path(base) / "tsa" / algorithm / "chain.pem").is_file()
+
     @classmethod
     def open(cls, base: Path, algorithm: str = "ecdsa-p256") -> EmbeddedTSA:
         """Open the embedded TSA in ``base/tsa/<algorithm>/``, creating keys and certificates on first use.

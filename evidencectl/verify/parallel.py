@@ -22,16 +22,23 @@ MIN_RECORDS = 2048
 CHUNK = 2048
 
 _JOB: dict[str, Any] = {}
-"""What forked workers inherit: the opened package."""
+"""What forked workers inherit: the opened package and the parsed item records."""
 
 MemberDigest = tuple[Digests, bool]
 
 
-def _chunk(members: list[str]) -> tuple[bytes, list[int]]:
-    """SM3 and SHA-256 (32 bytes each) of every member of ``members`` read here, in order, and for each
-    member ``2 * size + crc_ok`` (-1 when it was not read here)."""
+def _chunk(start: int, members: list[str]) -> tuple[str | None, bytes, list[int]]:
+    """The first schema problem of the item records from ``start`` on, or None; then SM3 and SHA-256
+    (32 bytes each) of every member of ``members`` read here, in order, and for each member
+    ``2 * size + crc_ok`` (-1 when it was not read here)."""
     import hashlib
 
+    from ..package.schema import validate_items
+
+    items: Sequence[Any] = _JOB["items"]
+    problem = validate_items(items[start : start + len(members)], start)
+    if problem is not None:
+        return problem, b"", []
     reader: PackageReader = _JOB["reader"]
     digests = bytearray()
     facts: list[int] = []
@@ -42,35 +49,45 @@ def _chunk(members: list[str]) -> tuple[bytes, list[int]]:
             continue
         digests += hashlib.new("sm3", data).digest() + hashlib.sha256(data).digest()
         facts.append(len(data) * 2 + int(reader.crc_ok(member, zlib.crc32(data))))
-    return bytes(digests), facts
+    return None, bytes(digests), facts
 
 
-def digest_members(reader: PackageReader, members: Sequence[str | None], workers: int) -> dict[str, MemberDigest]:
-    """Digests and CRC verdicts of the small stored ``members`` (item order), read by ``workers`` forked
-    processes; members left out are for the caller to read."""
+def check_and_digest(
+    reader: PackageReader, items: Sequence[dict[str, Any]], workers: int
+) -> tuple[str | None, dict[str, MemberDigest]]:
+    """The first schema problem of the item records (None when they all follow the schema), and the
+    digests and CRC verdicts of the small stored members they name, by ``workers`` forked processes;
+    members left out are for the caller to read."""
     import multiprocessing
     import os
     import warnings
 
     from ..intake import init_worker
+    from ..package.schema import _item_validator
 
-    names = [m if isinstance(m, str) and m in reader.infos else "" for m in members]
-    _JOB.update(reader=reader)
+    _item_validator()  # compiled once, here, and inherited
+    paths = (i.get("path") if isinstance(i, dict) else None for i in items)
+    names = [m if isinstance(m, str) and m in reader.infos else "" for m in paths]
+    _JOB.update(reader=reader, items=items)
     try:
         ctx = multiprocessing.get_context("fork")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             pool = ctx.Pool(workers, initializer=init_worker, initargs=(os.getpid(),))
         try:
-            chunks = [names[s : s + CHUNK] for s in range(0, len(names), CHUNK)]
-            results = pool.map(_chunk, chunks, chunksize=1)
+            starts = range(0, len(names), CHUNK)
+            chunks = [names[s : s + CHUNK] for s in starts]
+            results = pool.starmap(_chunk, zip(starts, chunks, strict=True), chunksize=1)
         finally:
             pool.terminate()
             pool.join()
     finally:
         _JOB.clear()
     known: dict[str, MemberDigest] = {}
-    for chunk, (digests, facts) in zip(chunks, results, strict=True):
+    for _, (problem, _, _) in zip(chunks, results, strict=True):
+        if problem is not None:
+            return problem, {}
+    for chunk, (_, digests, facts) in zip(chunks, results, strict=True):
         at = 0
         for member, fact in zip(chunk, facts, strict=True):
             if fact < 0:
@@ -78,4 +95,4 @@ def digest_members(reader: PackageReader, members: Sequence[str | None], workers
             sm3, sha256 = digests[at : at + 32].hex(), digests[at + 32 : at + 64].hex()
             known[member] = (Digests(sm3, sha256, fact // 2), bool(fact & 1))
             at += 64
-    return known
+    return None, known

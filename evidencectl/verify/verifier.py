@@ -18,8 +18,8 @@ from ..intake import worker_count
 from ..merkle import tree_root
 from ..package.manifest import check_leaf, leaf_hashes, leaf_hashes_from_bytes, leaf_records
 from ..package.reader import PackageReader
-from ..package.schema import validate_manifest
-from .parallel import MIN_RECORDS, digest_members
+from ..package.schema import validate_manifest, validate_manifest_frame
+from .parallel import MIN_RECORDS, check_and_digest
 from .result import CheckResult, Status, worst
 
 ALLOWED_EXTRA = ("manifest.json", "manifest.sig", "mimetype", "report.pdf")
@@ -245,7 +245,16 @@ def _verify_package(path: Path, *, data: Sequence[Path], trust: Any, online: boo
     with PackageReader(path) as reader:
         manifest_bytes = reader.read("manifest.json")
         manifest = reader.read_json("manifest.json")
-        problem = validate_manifest(manifest)
+        known: dict[str, tuple[Digests, bool]] = {}
+        workers = worker_count()
+        items = manifest.get("items") if isinstance(manifest, dict) else None
+        if workers and isinstance(items, list) and len(items) >= MIN_RECORDS:
+            # The item records are checked against the schema (and their originals read) by workers.
+            problem = validate_manifest_frame(manifest)
+            if problem is None:
+                problem, known = check_and_digest(reader, items, workers)
+        else:
+            problem = validate_manifest(manifest)
         if problem:
             raise MalformedPackageError(f"manifest.json does not follow its schema: {problem}", path=path)
         report = VerificationReport(str(path), manifest["deposit_id"], manifest=manifest)
@@ -257,10 +266,6 @@ def _verify_package(path: Path, *, data: Sequence[Path], trust: Any, online: boo
             report.add(CheckResult("statement:deposit-id", Status.FAILED, "the statement names another deposit", {}))
         records = leaf_records(manifest)
         hashes = None if "disclosure" in manifest else leaf_hashes_from_bytes(manifest, manifest_bytes)
-        known: dict[str, tuple[Digests, bool]] = {}
-        workers = worker_count()
-        if workers and len(records) >= MIN_RECORDS:
-            known = digest_members(reader, [i.get("path") for i in manifest["items"]], workers)
         _check_leaves(report, manifest, records, hashes)
         index = _data_index(data)
         used: set[str] = set()
