@@ -232,3 +232,26 @@ def test_a_schema_problem_deep_in_a_large_manifest_reads_the_same(cli, monkeypat
     assert parallel.code == serial.code == 4
     assert "does not follow its schema" in parallel.err
     assert parallel.err == serial.err and parallel.out == serial.out
+
+
+@pytest.mark.parametrize("where", [0, 1700, 2099])
+def test_an_altered_record_in_a_large_manifest_fails_the_tree_the_same_way(
+    cli, monkeypatch, big_package, tmp_path, where
+) -> None:
+    from conftest import rewrite_member
+
+    package, home = big_package
+    monkeypatch.setenv("EVIDENCECTL_HOME", str(home))
+
+    def edit(data: bytes) -> bytes:
+        manifest = json.loads(data)
+        manifest["items"][where]["name"] += "-renamed"  # still follows the schema; no longer what was sealed
+        return json.dumps(manifest, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+    forged = rewrite_member(package, tmp_path / "forged.evp", "manifest.json", edit)
+    parallel, serial = _verify_both_ways(cli, monkeypatch, forged)
+    assert parallel.code == serial.code == 1
+    a, b = json.loads(parallel.out), json.loads(serial.out)
+    tree = [c for c in a["checks"] if c["check"] == "inclusion:tree"]
+    assert tree and tree[0]["status"] == "FAILED"
+    assert [c for c in a["checks"] if c["check"] != "verified_at"] == [c for c in b["checks"]]

@@ -108,19 +108,22 @@ _RECORD_START = b'},{"digests":'
 always escaped); it can inside a record's metadata, which only makes the count of pieces wrong."""
 
 
-def leaf_hashes_from_bytes(manifest: dict[str, Any], raw: bytes) -> dict[str, list[bytes]] | None:
-    """The leaf hashes of a complete package, taken from the bytes of ``manifest.json`` as they are (``raw``,
-    already parsed into ``manifest``) rather than from re-encoding each record: when the manifest is in
-    canonical form, each item record's bytes are its leaf bytes.
+def record_spans(manifest: dict[str, Any], raw: bytes) -> tuple[bytes, bytes, list[int]] | None:
+    """Where each item record lies in the bytes of ``manifest.json`` as stored (``raw``, already parsed
+    into ``manifest``): the statement's leaf bytes, the text of the items array, and the offset in it at
+    which each record starts (see :func:`span_of`). When the manifest is in canonical form, each item
+    record's bytes are its leaf bytes, and hashing them spares re-encoding 200,000 records.
 
     None when that cannot be relied on (records with proofs, another layout, a count of records that does
-    not come out): then :func:`leaf_hashes` is the way. Hashes that do not rebuild the roots prove nothing
-    either way (the pieces may be cut wrong): a verifier falls back to :func:`leaf_hashes` before it says a
-    root is wrong. Hashes that do rebuild them are sound: the pieces are then the sealed records' bytes, and
-    the items parsed from ``raw`` are exactly those records parsed.
+    not come out): then :func:`leaf_hashes` is the way. Hashes of the spans that do not rebuild the roots
+    prove nothing either way (the spans may be cut wrong): a verifier re-encodes the records before it says
+    a root is wrong. Hashes that do rebuild them are sound: the spans are then the sealed records' bytes,
+    and the items parsed from ``raw`` are exactly those records parsed.
     """
     items = manifest.get("items")
-    if not isinstance(items, list) or any(PROOF_KEY in i for i in items) or PROOF_KEY in manifest["statement"]:
+    if not isinstance(items, list) or not items or PROOF_KEY in manifest["statement"]:
+        return None
+    if any(not isinstance(i, dict) or PROOF_KEY in i for i in items):
         return None
     rest = {k: v for k, v in manifest.items() if k not in ("deposit_id", "format", "items")}
     if any(k < "items" for k in rest):
@@ -131,25 +134,38 @@ def leaf_hashes_from_bytes(manifest: dict[str, Any], raw: bytes) -> dict[str, li
             canonical_json(manifest["format"]),
         )
         suffix = b"]," + canonical_json(rest)[1:] if rest else b"]}"
+        statement = leaf_bytes(manifest["statement"])
     except (ValueError, TypeError, KeyError):
         return None
     if not (raw.startswith(prefix) and raw.endswith(suffix)) or len(raw) < len(prefix) + len(suffix):
         return None
     body = raw[len(prefix) : len(raw) - len(suffix)]
-    if not items:
-        pieces: list[bytes] = [body] if body else []
-    else:
-        head = b'{"digests":'
-        if not (body.startswith(head) and body.endswith(b"}")):
-            return None
-        cut = body.split(_RECORD_START)
-        if len(cut) == 1:
-            pieces = [body]
-        else:
-            pieces = [cut[0] + b"}", *(head + piece + b"}" for piece in cut[1:-1]), head + cut[-1]]
-    if len(pieces) != len(items):
+    if not (body.startswith(b'{"digests":') and body.endswith(b"}")):
         return None
-    statement = leaf_bytes(manifest["statement"])
+    starts, find, at = [0], body.find, 0
+    while (at := find(_RECORD_START, at)) >= 0:
+        starts.append(at + 2)
+        at += len(_RECORD_START)
+        if len(starts) > len(items):
+            return None
+    if len(starts) != len(items):
+        return None
+    return statement, body, starts
+
+
+def span_of(body: bytes, starts: list[int], index: int) -> bytes:
+    """The bytes of item record ``index`` (0-based) located by :func:`record_spans`."""
+    end = starts[index + 1] - 1 if index + 1 < len(starts) else len(body)
+    return body[starts[index] : end]
+
+
+def leaf_hashes_from_bytes(manifest: dict[str, Any], raw: bytes) -> dict[str, list[bytes]] | None:
+    """Leaf hashes of the statement and every item from :func:`record_spans` (None when it gives none)."""
+    spans = record_spans(manifest, raw)
+    if spans is None:
+        return None
+    statement, body, starts = spans
+    pieces = [span_of(body, starts, i) for i in range(len(starts))]
     return {alg: [leaf_hash(alg, statement), *(leaf_hash(alg, piece) for piece in pieces)] for alg in ALGORITHMS}
 
 

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..hashing import Digests
+from ..merkle import leaf_hash, tree_root
+from ..package.manifest import span_of
 from ..package.reader import PackageReader
 
 MIN_RECORDS = 2048
@@ -52,12 +54,33 @@ def _chunk(start: int, members: list[str]) -> tuple[str | None, bytes, list[int]
     return None, bytes(digests), facts
 
 
+BLOCK = 4096
+"""Leaves per subtree a worker hashes (a power of two: the blocks are the tree's own subtrees)."""
+
+
+def _block(first: int) -> tuple[bytes, bytes]:
+    """SM3 and SHA-256 heads of the subtree over leaves ``first`` … ``first + BLOCK - 1`` (fewer at the end);
+    leaf 0 is the statement, leaf n is item record n - 1 as stored in manifest.json."""
+    statement, body, starts = _JOB["spans"]
+    leaves = []
+    for leaf in range(first, min(first + BLOCK, len(starts) + 1)):
+        leaves.append(statement if leaf == 0 else span_of(body, starts, leaf - 1))
+    return tuple(  # type: ignore[return-value]
+        tree_root(alg, [leaf_hash(alg, data) for data in leaves]) for alg in ("sm3", "sha256")
+    )
+
+
 def check_and_digest(
-    reader: PackageReader, items: Sequence[dict[str, Any]], workers: int
-) -> tuple[str | None, dict[str, MemberDigest]]:
-    """The first schema problem of the item records (None when they all follow the schema), and the
-    digests and CRC verdicts of the small stored members they name, by ``workers`` forked processes;
-    members left out are for the caller to read."""
+    reader: PackageReader,
+    items: Sequence[dict[str, Any]],
+    workers: int,
+    spans: tuple[bytes, bytes, list[int]] | None = None,
+) -> tuple[str | None, dict[str, MemberDigest], dict[str, bytes] | None]:
+    """By ``workers`` forked processes: the first schema problem of the item records (None when they all
+    follow the schema); the digests and CRC verdicts of the small stored members they name (members left
+    out are for the caller to read); and, given the :func:`~evidencectl.package.manifest.record_spans` of
+    the manifest, the SM3 and SHA-256 roots its stored bytes rebuild (subtrees of :data:`BLOCK` leaves
+    hashed in the workers, joined here)."""
     import multiprocessing
     import os
     import warnings
@@ -68,7 +91,7 @@ def check_and_digest(
     _item_validator()  # compiled once, here, and inherited
     paths = (i.get("path") if isinstance(i, dict) else None for i in items)
     names = [m if isinstance(m, str) and m in reader.infos else "" for m in paths]
-    _JOB.update(reader=reader, items=items)
+    _JOB.update(reader=reader, items=items, spans=spans)
     try:
         ctx = multiprocessing.get_context("fork")
         with warnings.catch_warnings():
@@ -77,16 +100,21 @@ def check_and_digest(
         try:
             starts = range(0, len(names), CHUNK)
             chunks = [names[s : s + CHUNK] for s in starts]
-            results = pool.starmap(_chunk, zip(starts, chunks, strict=True), chunksize=1)
+            checked = pool.starmap_async(_chunk, zip(starts, chunks, strict=True), chunksize=1)
+            blocks = None
+            if spans is not None:
+                blocks = pool.map_async(_block, range(0, len(spans[2]) + 1, BLOCK), chunksize=1)
+            results = checked.get()
+            heads = blocks.get() if blocks is not None else None
         finally:
             pool.terminate()
             pool.join()
     finally:
         _JOB.clear()
-    known: dict[str, MemberDigest] = {}
-    for _, (problem, _, _) in zip(chunks, results, strict=True):
+    for problem, _, _ in results:
         if problem is not None:
-            return problem, {}
+            return problem, {}, None
+    known: dict[str, MemberDigest] = {}
     for chunk, (_, digests, facts) in zip(chunks, results, strict=True):
         at = 0
         for member, fact in zip(chunk, facts, strict=True):
@@ -95,4 +123,7 @@ def check_and_digest(
             sm3, sha256 = digests[at : at + 32].hex(), digests[at + 32 : at + 64].hex()
             known[member] = (Digests(sm3, sha256, fact // 2), bool(fact & 1))
             at += 64
-    return None, known
+    roots = None
+    if heads is not None:
+        roots = {alg: tree_root(alg, [h[n] for h in heads]) for n, alg in enumerate(("sm3", "sha256"))}
+    return None, known, roots

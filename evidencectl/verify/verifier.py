@@ -16,7 +16,7 @@ from ..errors import MalformedPackageError
 from ..hashing import ALGORITHMS, Digests, digest_bytes, digest_file, digest_stream
 from ..intake import worker_count
 from ..merkle import tree_root
-from ..package.manifest import check_leaf, leaf_hashes, leaf_hashes_from_bytes, leaf_records
+from ..package.manifest import check_leaf, leaf_hashes, leaf_hashes_from_bytes, leaf_records, record_spans
 from ..package.reader import PackageReader
 from ..package.schema import validate_manifest, validate_manifest_frame
 from .parallel import MIN_RECORDS, check_and_digest
@@ -155,7 +155,7 @@ def _check_tree(
     report: VerificationReport,
     manifest: dict[str, Any],
     records: list[dict[str, Any]],
-    hashes: dict[str, list[bytes]] | None,
+    stored: dict[str, bytes] | None,
 ) -> None:
     """A complete package: the statement and every item, in order, must rebuild both roots."""
     size = manifest["tree_size"]
@@ -171,11 +171,13 @@ def _check_tree(
             )
         )
         return
-    if hashes is not None and any(tree_root(alg, hashes[alg]).hex() != manifest["roots"][alg] for alg in ALGORITHMS):
-        hashes = None  # cut from the bytes as they are, they prove nothing when wrong: re-encode to be sure
-    if hashes is None:
+    # ``stored``: the roots of the records' bytes as stored. When they are right they prove the records;
+    # when not, they prove nothing (the bytes may be cut wrong): the records are re-encoded to be sure.
+    if stored is not None and all(stored[alg].hex() == manifest["roots"][alg] for alg in ALGORITHMS):
+        wrong = []
+    else:
         hashes = leaf_hashes(records)
-    wrong = [alg for alg in ALGORITHMS if tree_root(alg, hashes[alg]).hex() != manifest["roots"][alg]]
+        wrong = [alg for alg in ALGORITHMS if tree_root(alg, hashes[alg]).hex() != manifest["roots"][alg]]
     facts = {"tree_size": size, **{f"root_{alg}": manifest["roots"][alg] for alg in ALGORITHMS}}
     reproduce = "python3 examples/verify_by_hand.py PACKAGE ITEM-NAME  (docs/format.md §4)"
     if wrong:
@@ -193,14 +195,14 @@ def _check_leaves(
     report: VerificationReport,
     manifest: dict[str, Any],
     records: list[dict[str, Any]],
-    hashes: dict[str, list[bytes]] | None,
+    stored: dict[str, bytes] | None,
 ) -> None:
     """Whole-tree check for a complete package; per-record inclusion proofs wherever they are stored
     (always in a disclosure package made by ``extract``, which holds only some of the leaves)."""
     roots, size = manifest["roots"], manifest["tree_size"]
     disclosure = "disclosure" in manifest
     if not disclosure:
-        _check_tree(report, manifest, records, hashes)
+        _check_tree(report, manifest, records, stored)
     indices: set[int] = set()
     for record in records:
         if "proof" not in record and not disclosure:
@@ -246,13 +248,16 @@ def _verify_package(path: Path, *, data: Sequence[Path], trust: Any, online: boo
         manifest_bytes = reader.read("manifest.json")
         manifest = reader.read_json("manifest.json")
         known: dict[str, tuple[Digests, bool]] = {}
+        roots: dict[str, bytes] | None = None
         workers = worker_count()
         items = manifest.get("items") if isinstance(manifest, dict) else None
         if workers and isinstance(items, list) and len(items) >= MIN_RECORDS:
-            # The item records are checked against the schema (and their originals read) by workers.
+            # The item records are checked against the schema, their originals read and their stored bytes
+            # hashed into the tree by workers.
             problem = validate_manifest_frame(manifest)
             if problem is None:
-                problem, known = check_and_digest(reader, items, workers)
+                spans = None if "disclosure" in manifest else record_spans(manifest, manifest_bytes)
+                problem, known, roots = check_and_digest(reader, items, workers, spans)
         else:
             problem = validate_manifest(manifest)
         if problem:
@@ -265,8 +270,11 @@ def _verify_package(path: Path, *, data: Sequence[Path], trust: Any, online: boo
         if manifest["statement"]["deposit_id"] != manifest["deposit_id"]:
             report.add(CheckResult("statement:deposit-id", Status.FAILED, "the statement names another deposit", {}))
         records = leaf_records(manifest)
-        hashes = None if "disclosure" in manifest else leaf_hashes_from_bytes(manifest, manifest_bytes)
-        _check_leaves(report, manifest, records, hashes)
+        if roots is None and "disclosure" not in manifest:
+            hashes = leaf_hashes_from_bytes(manifest, manifest_bytes)
+            if hashes is not None:
+                roots = {alg: tree_root(alg, hashes[alg]) for alg in ALGORITHMS}
+        _check_leaves(report, manifest, records, roots)
         index = _data_index(data)
         used: set[str] = set()
         for item in manifest["items"]:
