@@ -25,7 +25,6 @@ import multiprocessing
 import os
 import signal
 import sys
-import threading
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
@@ -239,11 +238,10 @@ class Workers:
 
         At most a few chunks per worker are in flight, so results never pile up in memory when the caller
         is the slower side. Stdin, non-UTF-8 names and names that are not portable are left to the caller.
-        ``meanwhile`` runs in a thread of this process (started now, after the fork: a fork must not catch
-        another thread half-way through an import).
+        ``meanwhile`` runs once the first chunks are handed out, while the workers hash them. It runs in
+        this thread, not another: two threads importing modules at once can meet a circular import half
+        done and fail.
         """
-        if meanwhile is not None:
-            threading.Thread(target=meanwhile, daemon=True).start()
         free = list(range(self.slots))
         pending: collections.deque[tuple[Any, int]] = collections.deque()
         starts = iter(range(0, len(files), CHUNK))
@@ -260,6 +258,8 @@ class Workers:
 
         for _ in range(self.slots - 1):
             submit()
+        if meanwhile is not None:
+            meanwhile()
         while pending:
             result, slot = pending.popleft()
             done = result.get()
