@@ -94,8 +94,10 @@ _JOB: dict[str, Any] = {}
 
 
 def worker_count() -> int:
-    """How many worker processes this machine gives a deposit (0: do everything in this process)."""
-    if not hasattr(os, "fork"):
+    """How many worker processes this machine gives a deposit (0: do everything in this process).
+
+    Linux only: workers are forked, and only there do they die with a killed deposit (PR_SET_PDEATHSIG)."""
+    if not sys.platform.startswith("linux") or not hasattr(os, "fork"):
         return 0
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return 0 if cpus < 2 else min(cpus, MAX_WORKERS)
