@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -156,6 +157,41 @@ def test_a_killed_deposit_leaves_no_worker_behind(tmp_path: Path) -> None:
         time.sleep(0.05)
     assert alive == [], f"workers {alive} outlived the killed deposit"
     assert not (tmp_path / "p.evp").exists()
+
+
+def test_ctrl_c_stops_the_workers_and_leaves_nothing(tmp_path: Path) -> None:
+    folder = tmp_path / "many"
+    for i in range(12000):
+        sub = folder / f"d{i // 1000}"
+        sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"f{i:05d}.bin").write_bytes(os.urandom(4096))
+    out = tmp_path / "p.evp"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "evidencectl", "deposit", str(folder), "-o", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    children: list[int] = []
+    deadline = time.monotonic() + 60
+    while not children and proc.poll() is None and time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            children = [int(c) for c in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
+        time.sleep(0.005)
+    if not children:
+        pytest.fail(f"the deposit started no workers (exit {proc.poll()})")
+    time.sleep(0.1)  # into the walk or the hashing
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip() == "evidencectl: interrupted; nothing partial was left at the output path"
+    assert not out.exists() and not list(tmp_path.glob(".p.evp.*"))
+    deadline = time.monotonic() + 10
+    alive = children
+    while alive and time.monotonic() < deadline:
+        alive = [c for c in alive if Path(f"/proc/{c}").exists() and "Z" not in _state(c)]
+        time.sleep(0.05)
+    assert alive == [], f"workers {alive} outlived the interrupted deposit"
 
 
 def _state(pid: int) -> str:

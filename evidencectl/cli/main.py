@@ -117,6 +117,8 @@ def main(args: list[str] | None = None) -> int:
     warnings.showwarning = _show_warning
     try:
         result: Any = app(args=argv, prog_name="evidencectl", standalone_mode=False)
+        if result == ExitCode.INTERRUPTED:  # typer turns Ctrl-C into a silent exit code 130
+            sys.stderr.write("evidencectl: interrupted; nothing partial was left at the output path\n")
         return int(result or 0)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
