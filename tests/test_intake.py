@@ -126,52 +126,16 @@ def test_a_wrong_listed_digest_is_reported_first_in_list_order(cli, tmp_path: Pa
     assert not out.exists() and not list(tmp_path.glob(".p.evp.*"))
 
 
-def test_a_killed_deposit_leaves_no_worker_behind(tmp_path: Path) -> None:
-    folder = tmp_path / "many"
-    for i in range(6000):
+def _many(folder: Path, count: int) -> Path:
+    for i in range(count):
         sub = folder / f"d{i // 1000}"
         sub.mkdir(parents=True, exist_ok=True)
         (sub / f"f{i:05d}.bin").write_bytes(os.urandom(4096))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "evidencectl", "deposit", str(folder), "-o", str(tmp_path / "p.evp")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    children: list[int] = []
-    deadline = time.monotonic() + 60
-    while not children and proc.poll() is None and time.monotonic() < deadline:
-        try:
-            text = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text()
-        except OSError:
-            text = ""
-        children = [int(c) for c in text.split()]
-        time.sleep(0.005)
-    if not children:
-        pytest.fail(f"the deposit started no workers (exit {proc.poll()})")
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    deadline = time.monotonic() + 10
-    alive = children
-    while alive and time.monotonic() < deadline:
-        alive = [c for c in alive if Path(f"/proc/{c}").exists() and "Z" not in _state(c)]
-        time.sleep(0.05)
-    assert alive == [], f"workers {alive} outlived the killed deposit"
-    assert not (tmp_path / "p.evp").exists()
+    return folder
 
 
-def test_ctrl_c_stops_the_workers_and_leaves_nothing(tmp_path: Path) -> None:
-    folder = tmp_path / "many"
-    for i in range(12000):
-        sub = folder / f"d{i // 1000}"
-        sub.mkdir(parents=True, exist_ok=True)
-        (sub / f"f{i:05d}.bin").write_bytes(os.urandom(4096))
-    out = tmp_path / "p.evp"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "evidencectl", "deposit", str(folder), "-o", str(out)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+def _workers_of(proc: subprocess.Popen) -> list[int]:
+    """The worker processes of a running deposit, as soon as it has forked them."""
     children: list[int] = []
     deadline = time.monotonic() + 60
     while not children and proc.poll() is None and time.monotonic() < deadline:
@@ -180,18 +144,49 @@ def test_ctrl_c_stops_the_workers_and_leaves_nothing(tmp_path: Path) -> None:
         time.sleep(0.005)
     if not children:
         pytest.fail(f"the deposit started no workers (exit {proc.poll()})")
+    return children
+
+
+def _assert_gone(workers: list[int]) -> None:
+    deadline = time.monotonic() + 10
+    alive = workers
+    while alive and time.monotonic() < deadline:
+        alive = [c for c in alive if Path(f"/proc/{c}").exists() and "Z" not in _state(c)]
+        time.sleep(0.05)
+    assert alive == [], f"workers {alive} outlived the deposit"
+
+
+def test_a_killed_deposit_leaves_no_worker_behind(tmp_path: Path) -> None:
+    folder = _many(tmp_path / "many", 6000)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "evidencectl", "deposit", str(folder), "-o", str(tmp_path / "p.evp")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    workers = _workers_of(proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    _assert_gone(workers)
+    assert not (tmp_path / "p.evp").exists()
+
+
+def test_ctrl_c_stops_the_workers_and_leaves_nothing(tmp_path: Path) -> None:
+    folder = _many(tmp_path / "many", 12000)
+    out = tmp_path / "p.evp"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "evidencectl", "deposit", str(folder), "-o", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    workers = _workers_of(proc)
     time.sleep(0.1)  # into the walk or the hashing
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert err.strip() == "evidencectl: interrupted; nothing partial was left at the output path"
     assert not out.exists() and not list(tmp_path.glob(".p.evp.*"))
-    deadline = time.monotonic() + 10
-    alive = children
-    while alive and time.monotonic() < deadline:
-        alive = [c for c in alive if Path(f"/proc/{c}").exists() and "Z" not in _state(c)]
-        time.sleep(0.05)
-    assert alive == [], f"workers {alive} outlived the interrupted deposit"
+    _assert_gone(workers)
 
 
 def _state(pid: int) -> str:
