@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from . import __version__, intake
-from .collect.files import InputFile, collect_inputs
+from .collect.files import InputFile, collect_inputs, read_small
 from .collect.media import SNIFF_SIZE
 from .errors import BadInputError, EvidenceError, ServiceError, UsageError
 from .hashing import SMALL, Digests, digest_bytes, digest_stream
@@ -200,11 +200,8 @@ class _Builder:
         if name_raw is not None:
             record["name_raw"] = base64.b64encode(name_raw).decode("ascii")
             record["metadata"] = {**metadata, "name_not_utf8": True}
-        data = leaf_bytes(record)
-        self.spool.write(data + b"\n")
-        for alg in ROOT_ALGORITHMS:
-            self.trees[alg].add(leaf_hash(alg, data))
-        self._row((self.deposit_id, self.count, name, kind, digests.size, digests.sm3, digests.sha256))
+        row = (self.deposit_id, self.count, name, kind, digests.size, digests.sm3, digests.sha256)
+        self._take(leaf_bytes(record), None, row)
         return self.count
 
     def add_prepared(self, f: InputFile, p: Prepared, assumed_id: int) -> None:
@@ -212,20 +209,22 @@ class _Builder:
         if self.writer is not None and p.member is not None:
             self.writer.add_prepared(p.member, member_blob(p), p.header_len, p.crc)
         self.count += 1
-        record, leaf_sm3, leaf_sha256 = p.record, p.leaf_sm3, p.leaf_sha256
+        record = p.record
+        leaves: tuple[bytes, bytes] | None = (p.leaf_sm3, p.leaf_sha256)
         if assumed_id != self.count:
             # Keys are in canonical order and "digests" (two hex strings) comes first: the first ',"id":N,'
             # is the id. The member name does not depend on the id (workers leave non-portable names alone).
             old = b',"id":%d,' % assumed_id
             at = record.index(old)
-            record = record[:at] + b',"id":%d,' % self.count + record[at + len(old) :]
-            leaf_sm3, leaf_sha256 = leaf_hash("sm3", record), leaf_hash("sha256", record)
-        self.spool.write(record + b"\n")
-        self.trees["sm3"].add(leaf_sm3)
-        self.trees["sha256"].add(leaf_sha256)
-        self._row((self.deposit_id, self.count, f.name, p.kind, p.size, p.sm3, p.sha256))
+            record, leaves = record[:at] + b',"id":%d,' % self.count + record[at + len(old) :], None
+        self._take(record, leaves, (self.deposit_id, self.count, f.name, p.kind, p.size, p.sm3, p.sha256))
 
-    def _row(self, row: ItemRow) -> None:
+    def _take(self, record: bytes, leaves: tuple[bytes, bytes] | None, row: ItemRow) -> None:
+        """Spool a record's leaf bytes, fold its leaf hashes (``ROOT_ALGORITHMS`` order; made here when not
+        given) into the trees, and batch its registry row."""
+        self.spool.write(record + b"\n")
+        for n, alg in enumerate(ROOT_ALGORITHMS):
+            self.trees[alg].add(leaves[n] if leaves is not None else leaf_hash(alg, record))
         self.batch.append(row)
         if len(self.batch) == 1024:
             marshal.dump(self.batch, self.rows)
@@ -288,16 +287,8 @@ class _Read:
 
 def _read_small(path: Path | None) -> _Read | None:
     """Read and hash a file of at most SMALL bytes (None for larger files and stdin: they are streamed)."""
-    if path is None:
-        return None
-    with open(path, "rb", buffering=0) as src:
-        st = os.fstat(src.fileno())
-        if st.st_size > SMALL:
-            return None
-        data = src.read(SMALL + 1)
-    if len(data) > SMALL:  # grew since fstat
-        return None
-    return _Read(data, digest_bytes(data), st)
+    got = None if path is None else read_small(path, SMALL)
+    return None if got is None else _Read(got[0], digest_bytes(got[0]), got[1])
 
 
 def _read_small_or_error(path: Path | None) -> _Read | OSError | None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import hashlib
 import mmap
 import multiprocessing
 import os
@@ -29,8 +28,8 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
-from .collect.files import InputFile
-from .hashing import SMALL, Digests
+from .collect.files import InputFile, read_small
+from .hashing import SMALL, Digests, digest_bytes
 from .merkle import leaf_hash
 from .package.manifest import top_item_leaf
 from .package.writer import stored_member
@@ -110,16 +109,10 @@ def _prepare(index: int, location: str, name: str, member: str | None, place: An
     if not location or (member is not None and member != f"evidence/{name}"):
         return None  # stdin, a non-UTF-8 name, or a non-portable name (its member is named by its item id)
     try:
-        fd = os.open(location, os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            st = os.fstat(fd)
-            if st.st_size > SMALL:
-                return None
-            data = os.read(fd, SMALL + 1)
-        finally:
-            os.close(fd)
-        if len(data) > SMALL:
+        got = read_small(location, SMALL)
+        if got is None:
             return None
+        data, st = got
         analysis = analyze(
             location,
             strict=_JOB["strict"],
@@ -130,12 +123,11 @@ def _prepare(index: int, location: str, name: str, member: str | None, place: An
         )
     except Exception:  # noqa: BLE001 - the deposit process redoes this file and reports the error in order
         return None
-    sm3, sha256 = hashlib.new("sm3", data).hexdigest(), hashlib.sha256(data).hexdigest()
+    digests = digest_bytes(data)
     if analysis.children or analysis.warnings:
-        return Handed(data, Digests(sm3, sha256, len(data)), st, analysis)
+        return Handed(data, digests, st, analysis)
     kind, media_type, metadata = analysis.kind, analysis.media_type, analysis.metadata
-    digests = {"sha256": sha256, "sm3": sm3}
-    record = top_item_leaf(index + 1, name, kind, media_type, digests, len(data), member, metadata)
+    record = top_item_leaf(index + 1, name, kind, media_type, digests.as_dict(), len(data), member, metadata)
     if member is not None:
         header, crc = stored_member(member, data)
         blob, at = place(header, data)
@@ -147,8 +139,8 @@ def _prepare(index: int, location: str, name: str, member: str | None, place: An
         len(header),
         crc,
         len(data),
-        sm3,
-        sha256,
+        digests.sm3,
+        digests.sha256,
         record,
         leaf_hash("sm3", record),
         leaf_hash("sha256", record),

@@ -286,3 +286,50 @@ def test_an_altered_record_in_a_large_manifest_fails_the_tree_the_same_way(
     tree = [c for c in a["checks"] if c["check"] == "inclusion:tree"]
     assert tree and tree[0]["status"] == "FAILED"
     assert [c for c in a["checks"] if c["check"] != "verified_at"] == [c for c in b["checks"]]
+
+
+@pytest.mark.parametrize("block", [1, 2, 4, 4096])
+def test_roots_of_the_records_as_stored_are_the_sealed_roots(big_package, monkeypatch, block) -> None:
+    from evidencectl.package import manifest as manifest_module
+    from evidencectl.package.reader import PackageReader
+    from evidencectl.verify.parallel import check_and_digest
+
+    package, _ = big_package
+    monkeypatch.setattr(manifest_module, "STORED_BLOCK", block)
+    with PackageReader(package) as reader:
+        raw = reader.read("manifest.json")
+        manifest = reader.read_json("manifest.json")
+        spans = manifest_module.record_spans(manifest, raw)
+        assert spans is not None and len(spans[2]) == 2100
+        sealed = {alg: bytes.fromhex(h) for alg, h in manifest["roots"].items()}
+        assert manifest_module.stored_roots(spans) == sealed
+        if block >= 4:  # the same, with the subtrees hashed by workers
+            problem, known, roots = check_and_digest(reader, manifest["items"], 2, spans)
+            assert problem is None and roots == sealed and len(known) == 2100
+
+
+def test_a_verification_that_trusts_the_stored_records_does_not_re_encode_them(cli, monkeypatch, big_package) -> None:
+    from evidencectl.verify import verifier
+
+    package, home = big_package
+    monkeypatch.setenv("EVIDENCECTL_HOME", str(home))
+    re_encoded: list[int] = []
+    monkeypatch.setattr(verifier, "leaf_hashes", lambda records: re_encoded.append(1) or {})
+    for workers in (2, 0):
+        monkeypatch.setattr(intake, "worker_count", lambda n=workers: n)
+        assert cli("verify", package).code == 0
+    assert re_encoded == []
+
+
+@pytest.mark.parametrize("name", ["evidence/a.txt", "evidence/合同/附件.pdf", "evidence/é", "x" * 300])
+@pytest.mark.parametrize("size", [0, 3, 5000])
+def test_member_headers_are_the_ones_zipfile_writes(name: str, size: int) -> None:
+    import zipfile
+
+    from evidencectl.package.writer import _info, stored_member
+
+    data = os.urandom(size)
+    info = _info(name, False)
+    info.file_size = info.compress_size = size
+    info.CRC = zipfile.crc32(data)
+    assert stored_member(name, data) == (info.FileHeader(False), info.CRC)

@@ -59,39 +59,15 @@ def test_openssl_query_over_http_verifies_with_openssl(served: tuple[str, Embedd
     )
     assert reply.status_code == 200 and reply.headers["Content-Type"] == "application/timestamp-reply"
     (tmp_path / "r.tsr").write_bytes(reply.content)
-    verified = subprocess.run(
-        [
-            "openssl",
-            "ts",
-            "-verify",
-            "-queryfile",
-            "q.tsq",
-            "-in",
-            "r.tsr",
-            "-CAfile",
-            str(base / "tsa" / "ecdsa-p256" / "root.pem"),
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
+    root = str(base / "tsa" / "ecdsa-p256" / "root.pem")
+
+    def openssl_verify(*what: str) -> subprocess.CompletedProcess[str]:
+        argv = ["openssl", "ts", "-verify", *what, "-in", "r.tsr", "-CAfile", root]
+        return subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True)
+
+    verified = openssl_verify("-queryfile", "q.tsq")
     assert verified.returncode == 0 and "Verification: OK" in verified.stdout, verified.stderr
-    tampered = subprocess.run(
-        [
-            "openssl",
-            "ts",
-            "-verify",
-            "-data",
-            "q.tsq",
-            "-in",
-            "r.tsr",
-            "-CAfile",
-            str(base / "tsa" / "ecdsa-p256" / "root.pem"),
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
+    tampered = openssl_verify("-data", "q.tsq")  # the token is over the root, not over these bytes
     assert tampered.returncode != 0
 
 

@@ -6,6 +6,7 @@ import hashlib
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -183,9 +184,9 @@ def test_openssl_token_with_untrusted_root_is_indeterminate(pki: Path, tmp_path:
     assert result.status is Status.INDETERMINATE
 
 
-@pytest.mark.parametrize(("eku", "critical"), [(None, False), (["time_stamping"], False), (["code_signing"], True)])
-def test_signer_without_critical_timestamping_eku_fails(tmp_path: Path, eku: list[str] | None, critical: bool) -> None:
-    # OpenSSL's TSA refuses such a certificate, so the token is signed by our TSA code with a bad certificate.
+def _token_signed_under(tmp_path: Path, root_extra: dict, leaf_extra: dict) -> Any:
+    """A token from our TSA code with a TSA certificate made as asked (OpenSSL's TSA refuses bad ones),
+    checked against that certificate's root."""
     root_key, tsa_key = generate_key("ecdsa-p256"), generate_key("ecdsa-p256")
     root = build_certificate(
         subject_cn="Root",
@@ -193,51 +194,37 @@ def test_signer_without_critical_timestamping_eku_fails(tmp_path: Path, eku: lis
         issuer_key=root_key,
         issuer_cert_der=None,
         is_ca=True,
+        **root_extra,
     )
     leaf = build_certificate(
-        subject_cn="Not a TSA",
-        subject_public_key_der=tsa_key.public_key_der(),
-        issuer_key=root_key,
-        issuer_cert_der=root,
-        extended_key_usage=eku,
-        eku_critical=critical,
+        subject_public_key_der=tsa_key.public_key_der(), issuer_key=root_key, issuer_cert_der=root, **leaf_extra
     )
     tsa = EmbeddedTSA(tmp_path, tsa_key, leaf, root)
     tsa._init_serials()
     digest = hashlib.sha256(b"d").digest()
     token = tsa.respond(build_request(digest, "sha256", nonce=5))
     (tmp_path / "root.pem").write_bytes(certificate_pem(root))
-    result = verify_timestamp(token, digest=digest, hash_name="sha256", trust=Roots(tmp_path / "root.pem"), check="t")
+    return verify_timestamp(token, digest=digest, hash_name="sha256", trust=Roots(tmp_path / "root.pem"), check="t")
+
+
+@pytest.mark.parametrize(("eku", "critical"), [(None, False), (["time_stamping"], False), (["code_signing"], True)])
+def test_signer_without_critical_timestamping_eku_fails(tmp_path: Path, eku: list[str] | None, critical: bool) -> None:
+    leaf = {"subject_cn": "Not a TSA", "extended_key_usage": eku, "eku_critical": critical}
+    result = _token_signed_under(tmp_path, {}, leaf)
     assert result.status is Status.FAILED
     assert "EKU" in result.detail or "extended key usage" in result.detail
 
 
 def test_tsa_certificate_expired_at_gen_time_fails(tmp_path: Path) -> None:
-    root_key, tsa_key = generate_key("ecdsa-p256"), generate_key("ecdsa-p256")
-    root = build_certificate(
-        subject_cn="Root",
-        subject_public_key_der=root_key.public_key_der(),
-        issuer_key=root_key,
-        issuer_cert_der=None,
-        is_ca=True,
-        not_before=datetime.now(UTC) - timedelta(days=400),
-    )
-    leaf = build_certificate(
-        subject_cn="Old TSA",
-        subject_public_key_der=tsa_key.public_key_der(),
-        issuer_key=root_key,
-        issuer_cert_der=root,
-        extended_key_usage=["time_stamping"],
-        eku_critical=True,
-        not_before=datetime.now(UTC) - timedelta(days=300),
-        not_after=datetime.now(UTC) - timedelta(days=1),
-    )
-    tsa = EmbeddedTSA(tmp_path, tsa_key, leaf, root)
-    tsa._init_serials()
-    digest = hashlib.sha256(b"d").digest()
-    token = tsa.respond(build_request(digest, "sha256", nonce=5))
-    (tmp_path / "root.pem").write_bytes(certificate_pem(root))
-    result = verify_timestamp(token, digest=digest, hash_name="sha256", trust=Roots(tmp_path / "root.pem"), check="t")
+    now = datetime.now(UTC)
+    leaf = {
+        "subject_cn": "Old TSA",
+        "extended_key_usage": ["time_stamping"],
+        "eku_critical": True,
+        "not_before": now - timedelta(days=300),
+        "not_after": now - timedelta(days=1),
+    }
+    result = _token_signed_under(tmp_path, {"not_before": now - timedelta(days=400)}, leaf)
     assert result.status is Status.FAILED and "genTime" in result.detail
 
 

@@ -44,6 +44,20 @@ class Collected:
     """What was passed over (symlinks not followed, special files)."""
 
 
+def read_small(path: str | os.PathLike[str], limit: int) -> tuple[bytes, os.stat_result] | None:
+    """The whole content and status of a file of at most ``limit`` bytes, with one open and one read;
+    None when it is larger (or grew past the limit while being read). OSError as ``os.open`` raises it."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        if st.st_size > limit:
+            return None
+        data = os.read(fd, limit + 1)
+    finally:
+        os.close(fd)
+    return None if len(data) > limit else (data, st)
+
+
 def _name_of(raw: bytes) -> tuple[str, bytes | None]:
     try:
         return raw.decode("utf-8"), None

@@ -159,14 +159,33 @@ def span_of(body: bytes, starts: list[int], index: int) -> bytes:
     return body[starts[index] : end]
 
 
-def leaf_hashes_from_bytes(manifest: dict[str, Any], raw: bytes) -> dict[str, list[bytes]] | None:
-    """Leaf hashes of the statement and every item from :func:`record_spans` (None when it gives none)."""
-    spans = record_spans(manifest, raw)
-    if spans is None:
-        return None
+STORED_BLOCK = 4096
+"""Leaves per subtree of :func:`stored_subtree` (a power of two: the blocks are the tree's own subtrees)."""
+
+
+def stored_subtree(spans: tuple[bytes, bytes, list[int]], first: int) -> tuple[bytes, ...]:
+    """Heads (one per algorithm, in ``ALGORITHMS`` order) of the subtree over leaves ``first`` …
+    ``first + STORED_BLOCK - 1`` (fewer at the end) of :func:`record_spans`' records as stored; leaf 0 is the
+    statement, leaf n is item record n - 1. ``first`` is a multiple of :data:`STORED_BLOCK`."""
     statement, body, starts = spans
-    pieces = [span_of(body, starts, i) for i in range(len(starts))]
-    return {alg: [leaf_hash(alg, statement), *(leaf_hash(alg, piece) for piece in pieces)] for alg in ALGORITHMS}
+    last = min(first + STORED_BLOCK, len(starts) + 1)
+    leaves = [statement if leaf == 0 else span_of(body, starts, leaf - 1) for leaf in range(first, last)]
+    return tuple(tree_root(alg, [leaf_hash(alg, data) for data in leaves]) for alg in ALGORITHMS)
+
+
+def subtree_starts(spans: tuple[bytes, bytes, list[int]]) -> range:
+    """The first leaf of every :func:`stored_subtree`."""
+    return range(0, len(spans[2]) + 1, STORED_BLOCK)
+
+
+def join_subtrees(heads: list[tuple[bytes, ...]]) -> dict[str, bytes]:
+    """The roots over the heads of every :func:`stored_subtree`, in order."""
+    return {alg: tree_root(alg, [h[n] for h in heads]) for n, alg in enumerate(ALGORITHMS)}
+
+
+def stored_roots(spans: tuple[bytes, bytes, list[int]]) -> dict[str, bytes]:
+    """The roots of :func:`record_spans`' records as stored, in this process."""
+    return join_subtrees([stored_subtree(spans, first) for first in subtree_starts(spans)])
 
 
 def seal(manifest: dict[str, Any], *, proofs: bool = False) -> None:

@@ -50,7 +50,8 @@ def validate_manifest(manifest: Any) -> str | None:
 
 
 @cache
-def _item_validator() -> Any:
+def item_validator() -> Any:
+    """The compiled schema of one item record (cached)."""
     import fastjsonschema
 
     schema = load_schema("manifest")
@@ -74,7 +75,7 @@ def validate_items(items: Any, start: int) -> str | None:
     worded as :func:`validate_manifest` words it."""
     import fastjsonschema
 
-    check = _item_validator()
+    check = item_validator()
     for index, item in enumerate(items, start):
         try:
             check(item)

@@ -72,13 +72,13 @@ class _Flusher:
 
     def __init__(self, fp: Any, step: int = STEP) -> None:
         self._fd = fp.fileno() if fp is not None and hasattr(fp, "fileno") else None
-        self.STEP = step
+        self._step = step
         self._pending = 0
         self._thread: threading.Thread | None = None
 
     def wrote(self, n: int | None) -> None:
         self._pending += n or 0
-        if self._fd is None or self._pending < self.STEP or (self._thread and self._thread.is_alive()):
+        if self._fd is None or self._pending < self._step or (self._thread and self._thread.is_alive()):
             return
         self._pending = 0
         self._thread = threading.Thread(target=self._sync, daemon=True)
@@ -124,10 +124,14 @@ class PackageWriter:
         self._names.add(name)
 
     def add_bytes(self, name: str, data: bytes, *, compress: bool = False) -> None:
-        """Add a member from memory."""
-        self._claim(name)
-        if compress or len(data) >= _FAST_LIMIT or not self._write_stored(_info(name, False), data):
+        """Add a member from memory. A stored one below 1 GiB is written in one go, its local header final
+        (``ZipFile.writestr`` writes header, data, then seeks back to rewrite the header)."""
+        if compress or len(data) >= _FAST_LIMIT:
+            self._claim(name)
             self._zip.writestr(_info(name, compress), data)
+            return
+        header, crc = stored_member(name, data)
+        self.add_prepared(name, header + data, len(header), crc)
 
     def add_prepared(self, name: str, blob: bytes | memoryview, header_len: int, crc: int) -> None:
         """Add a stored member whose local header (from :func:`stored_member`) heads ``blob``."""
@@ -137,18 +141,6 @@ class PackageWriter:
         info.CRC = crc
         if not self._append(info, blob):
             self._zip.writestr(info, bytes(memoryview(blob)[header_len:]))
-
-    def _write_stored(self, info: zipfile.ZipInfo, data: bytes) -> bool:
-        """Write a small stored member in one go: CRC and sizes are known, so its local header is final.
-
-        ``ZipFile.writestr`` writes the header, the data, then seeks back to rewrite the header: about half
-        the cost of storing a small original, which is most of a many-files deposit. This uses the
-        ZipFile's own header encoder and bookkeeping; False means that is not possible here (then the
-        caller uses writestr).
-        """
-        info.file_size = info.compress_size = len(data)
-        info.CRC = zlib.crc32(data)
-        return self._append(info, info.FileHeader(False) + data)
 
     def _append(self, info: zipfile.ZipInfo, blob: bytes | memoryview) -> bool:
         """Append a member (final local header + data) through the ZipFile's own bookkeeping."""
@@ -186,13 +178,12 @@ class PackageWriter:
         progress: Callable[[int], None] | None = None,
     ) -> Digests:
         """Copy an original into the package while hashing it: one read of its bytes for both."""
-        self._claim(name)
         if data is not None:
-            # From memory: one header write, no seek back to patch sizes and CRC.
-            self._zip.writestr(_info(name, False), data)
+            self.add_bytes(name, data)
             if progress is not None:
                 progress(len(data))
             return digest_bytes(data)
+        self._claim(name)
         assert source is not None
         with self._zip.open(_info(name, False), "w", force_zip64=True) as dst:
             flusher = _Flusher(self._zip.fp)

@@ -14,9 +14,8 @@ import zlib
 from collections.abc import Sequence
 from typing import Any
 
-from ..hashing import Digests
-from ..merkle import leaf_hash, tree_root
-from ..package.manifest import span_of
+from ..hashing import Digests, digest_bytes
+from ..package.manifest import join_subtrees, stored_subtree, subtree_starts
 from ..package.reader import PackageReader
 
 MIN_RECORDS = 2048
@@ -29,45 +28,25 @@ _JOB: dict[str, Any] = {}
 MemberDigest = tuple[Digests, bool]
 
 
-def _chunk(start: int, members: list[str]) -> tuple[str | None, bytes, list[int]]:
-    """The first schema problem of the item records from ``start`` on, or None; then SM3 and SHA-256
-    (32 bytes each) of every member of ``members`` read here, in order, and for each member
-    ``2 * size + crc_ok`` (-1 when it was not read here)."""
-    import hashlib
-
+def _chunk(start: int, members: list[str]) -> tuple[str | None, list[MemberDigest | None]]:
+    """The first schema problem of the item records from ``start`` on (or None), then the digests and CRC
+    verdict of every member of ``members`` read here (None: not read here)."""
     from ..package.schema import validate_items
 
     items: Sequence[Any] = _JOB["items"]
     problem = validate_items(items[start : start + len(members)], start)
     if problem is not None:
-        return problem, b"", []
+        return problem, []
     reader: PackageReader = _JOB["reader"]
-    digests = bytearray()
-    facts: list[int] = []
+    got: list[MemberDigest | None] = []
     for member in members:
         data = reader.small_stored(member) if member else None
-        if data is None:
-            facts.append(-1)
-            continue
-        digests += hashlib.new("sm3", data).digest() + hashlib.sha256(data).digest()
-        facts.append(len(data) * 2 + int(reader.crc_ok(member, zlib.crc32(data))))
-    return None, bytes(digests), facts
+        got.append(None if data is None else (digest_bytes(data), reader.crc_ok(member, zlib.crc32(data))))
+    return None, got
 
 
-BLOCK = 4096
-"""Leaves per subtree a worker hashes (a power of two: the blocks are the tree's own subtrees)."""
-
-
-def _block(first: int) -> tuple[bytes, bytes]:
-    """SM3 and SHA-256 heads of the subtree over leaves ``first`` … ``first + BLOCK - 1`` (fewer at the end);
-    leaf 0 is the statement, leaf n is item record n - 1 as stored in manifest.json."""
-    statement, body, starts = _JOB["spans"]
-    leaves = []
-    for leaf in range(first, min(first + BLOCK, len(starts) + 1)):
-        leaves.append(statement if leaf == 0 else span_of(body, starts, leaf - 1))
-    return tuple(  # type: ignore[return-value]
-        tree_root(alg, [leaf_hash(alg, data) for data in leaves]) for alg in ("sm3", "sha256")
-    )
+def _block(first: int) -> tuple[bytes, ...]:
+    return stored_subtree(_JOB["spans"], first)
 
 
 def check_and_digest(
@@ -79,16 +58,16 @@ def check_and_digest(
     """By ``workers`` forked processes: the first schema problem of the item records (None when they all
     follow the schema); the digests and CRC verdicts of the small stored members they name (members left
     out are for the caller to read); and, given the :func:`~evidencectl.package.manifest.record_spans` of
-    the manifest, the SM3 and SHA-256 roots its stored bytes rebuild (subtrees of :data:`BLOCK` leaves
-    hashed in the workers, joined here)."""
+    the manifest, the SM3 and SHA-256 roots its stored bytes rebuild (subtrees hashed in the workers,
+    joined here)."""
     import multiprocessing
     import os
     import warnings
 
     from ..intake import init_worker
-    from ..package.schema import _item_validator
+    from ..package.schema import item_validator
 
-    _item_validator()  # compiled once, here, and inherited
+    item_validator()  # compiled once, here, and inherited
     paths = (i.get("path") if isinstance(i, dict) else None for i in items)
     names = [m if isinstance(m, str) and m in reader.infos else "" for m in paths]
     _JOB.update(reader=reader, items=items, spans=spans)
@@ -103,7 +82,7 @@ def check_and_digest(
             checked = pool.starmap_async(_chunk, zip(starts, chunks, strict=True), chunksize=1)
             blocks = None
             if spans is not None:
-                blocks = pool.map_async(_block, range(0, len(spans[2]) + 1, BLOCK), chunksize=1)
+                blocks = pool.map_async(_block, subtree_starts(spans), chunksize=1)
             results = checked.get()
             heads = blocks.get() if blocks is not None else None
         finally:
@@ -111,19 +90,13 @@ def check_and_digest(
             pool.join()
     finally:
         _JOB.clear()
-    for problem, _, _ in results:
+    for problem, _ in results:
         if problem is not None:
             return problem, {}, None
-    known: dict[str, MemberDigest] = {}
-    for chunk, (_, digests, facts) in zip(chunks, results, strict=True):
-        at = 0
-        for member, fact in zip(chunk, facts, strict=True):
-            if fact < 0:
-                continue
-            sm3, sha256 = digests[at : at + 32].hex(), digests[at + 32 : at + 64].hex()
-            known[member] = (Digests(sm3, sha256, fact // 2), bool(fact & 1))
-            at += 64
-    roots = None
-    if heads is not None:
-        roots = {alg: tree_root(alg, [h[n] for h in heads]) for n, alg in enumerate(("sm3", "sha256"))}
-    return None, known, roots
+    known = {
+        member: got
+        for chunk, (_, digests) in zip(chunks, results, strict=True)
+        for member, got in zip(chunk, digests, strict=True)
+        if got is not None
+    }
+    return None, known, None if heads is None else join_subtrees(heads)

@@ -16,7 +16,7 @@ from ..errors import MalformedPackageError
 from ..hashing import ALGORITHMS, Digests, digest_bytes, digest_file, digest_stream
 from ..intake import worker_count
 from ..merkle import tree_root
-from ..package.manifest import check_leaf, leaf_hashes, leaf_hashes_from_bytes, leaf_records, record_spans
+from ..package.manifest import check_leaf, leaf_hashes, leaf_records, record_spans, stored_roots
 from ..package.reader import PackageReader
 from ..package.schema import validate_manifest, validate_manifest_frame
 from .parallel import MIN_RECORDS, check_and_digest
@@ -271,9 +271,8 @@ def _verify_package(path: Path, *, data: Sequence[Path], trust: Any, online: boo
             report.add(CheckResult("statement:deposit-id", Status.FAILED, "the statement names another deposit", {}))
         records = leaf_records(manifest)
         if roots is None and "disclosure" not in manifest:
-            hashes = leaf_hashes_from_bytes(manifest, manifest_bytes)
-            if hashes is not None:
-                roots = {alg: tree_root(alg, hashes[alg]) for alg in ALGORITHMS}
+            spans = record_spans(manifest, manifest_bytes)
+            roots = None if spans is None else stored_roots(spans)
         _check_leaves(report, manifest, records, roots)
         index = _data_index(data)
         used: set[str] = set()
