@@ -18,8 +18,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from evidencectl.checks import CheckResult, Status
 from evidencectl.errors import EvidenceError, ExitCode
-from evidencectl.verify.result import CheckResult, Status
 
 ASSETS = Path(__file__).resolve().parents[1] / "tests" / "assets"
 SEED_PACKAGE = ASSETS / "hostile" / "valid_a.evp"
@@ -43,7 +43,7 @@ def _typed(exc: EvidenceError) -> None:
 
 
 def _check_result(result: Any) -> None:
-    from evidencectl.verify.verifier import VerificationReport
+    from evidencectl.checks import VerificationReport
 
     if not isinstance(result, CheckResult) or not isinstance(result.status, Status):
         raise Finding(f"a check returned {result!r} instead of a CheckResult")

@@ -16,10 +16,10 @@ from typer.testing import CliRunner
 
 from evidencectl.anchor import anchor_from_spec, verify_receipt
 from evidencectl.anchor.evm import EvmAnchor, deploy_registry
+from evidencectl.checks import Status
 from evidencectl.cli.chain_cmd import app as chain_app
 from evidencectl.crypto.trust import TrustStore
 from evidencectl.errors import ServiceError, UsageError
-from evidencectl.verify.result import Status
 
 ANVIL = Path(__file__).resolve().parents[1] / "node_modules" / ".bin" / "anvil"
 # Anvil's first development account (public test mnemonic); it holds test ether on a fresh node only.

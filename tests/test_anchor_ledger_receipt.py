@@ -14,8 +14,8 @@ import rfc8785
 
 from evidencectl.anchor import verify_receipt
 from evidencectl.anchor.ledger import EmbeddedLedger
+from evidencectl.checks import Status
 from evidencectl.crypto.trust import TrustStore
-from evidencectl.verify.result import Status
 
 ROOTS = {"sha256": "cd" * 32, "sm3": "ab" * 32}
 

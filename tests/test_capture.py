@@ -22,9 +22,9 @@ import pytest
 
 from evidencectl.capture import CaptureOptions, CaptureResult, capture
 from evidencectl.capture.replay import check_capture
+from evidencectl.checks import Status
 from evidencectl.errors import BadInputError, ExitCode, UsageError
 from evidencectl.package.reader import PackageReader
-from evidencectl.verify.result import Status
 
 ASSETS = Path(__file__).parent / "assets" / "capture"
 ROOT = Path(__file__).parent.parent

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import pytest
 
+from evidencectl.checks import Status
 from evidencectl.crypto.trust import TrustStore
 from evidencectl.registry import Registry
-from evidencectl.verify.result import Status
 from evidencectl.verify.verifier import verify_package
 
 SIZES = (1 << 10, 4 << 20, 32 << 20)

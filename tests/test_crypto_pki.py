@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from evidencectl.checks import Status
 from evidencectl.crypto.keys import SigningKey, generate_key
 from evidencectl.crypto.signature import sign_manifest, verify_manifest_signature
 from evidencectl.crypto.trust import TrustStore
 from evidencectl.crypto.x509 import build_certificate, certificate_pem, certificate_summary, load_certificates
 from evidencectl.errors import BadInputError, UsageError
-from evidencectl.verify.result import Status
 
 ALGORITHMS = ["sm2", "ecdsa-p256"]
 MANIFEST = b'{"case":"(2024) Jing 0105 Min Chu 123","items":[]}'

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from asn1crypto import pem
 
+from evidencectl.checks import Status
 from evidencectl.errors import MalformedTokenError
 from evidencectl.timestamp.token import parse_timestamp, verify_timestamp
-from evidencectl.verify.result import Status
 
 ASSETS = Path(__file__).parent / "assets" / "tsr"
 

@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from asn1crypto import cms, core, x509
 
+from evidencectl.checks import Status
 from evidencectl.errors import MalformedTokenError
 from evidencectl.timestamp.authority import EmbeddedTSA
 from evidencectl.timestamp.der import check_der
 from evidencectl.timestamp.request import build_request
 from evidencectl.timestamp.token import TimeStampResponse
 from evidencectl.timestamp.verifier import verify_timestamp
-from evidencectl.verify.result import Status
 
 DIGEST = hashlib.sha256(b"the root of a deposit").digest()
 

@@ -16,13 +16,13 @@ import requests
 import waitress
 from asn1crypto import pem, tsp
 
+from evidencectl.checks import Status
 from evidencectl.crypto.trust import TrustStore
 from evidencectl.errors import ServiceError, UsageError
 from evidencectl.timestamp.authority import EmbeddedTSA
 from evidencectl.timestamp.client import HttpTSA, tsa_from_spec
 from evidencectl.timestamp.server import make_app
 from evidencectl.timestamp.token import decode, parse_timestamp, verify_timestamp
-from evidencectl.verify.result import Status
 
 
 def start(app: Callable[..., Any]) -> tuple[str, Any]:

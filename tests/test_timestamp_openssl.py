@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
+from evidencectl.checks import Status
 from evidencectl.crypto.keys import generate_key
 from evidencectl.crypto.x509 import build_certificate, certificate_pem, load_certificates
 from evidencectl.timestamp.authority import EmbeddedTSA
 from evidencectl.timestamp.request import build_request
 from evidencectl.timestamp.token import verify_timestamp
-from evidencectl.verify.result import Status
 
 pytestmark = pytest.mark.openssl
 

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from ..checks import CheckResult, Status
 from ..errors import ServiceError
-from ..verify.result import CheckResult, Status
 from .interface import MalformedReceipt, exact_keys, failed, need
 
 _HASH = re.compile(r"0x[0-9a-f]{64}")

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..checks import CheckResult, Status
 from ..errors import UsageError
-from ..verify.result import CheckResult, Status
 
 if TYPE_CHECKING:
     from ..crypto.trust import TrustStore

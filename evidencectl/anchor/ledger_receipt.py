@@ -8,8 +8,8 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from ..checks import CheckResult, Status
 from ..crypto.keys import spki_algorithm, spki_fingerprint, verify_signature
-from ..verify.result import CheckResult, Status
 from .blockformat import canonical, entry_bytes, header_problem, root_of_inclusion, sm3_hex
 from .interface import MalformedReceipt, exact_keys, failed, need
 

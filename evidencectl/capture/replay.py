@@ -12,10 +12,10 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from ..checks import CheckResult, Status
 from ..errors import EvidenceError
 from ..package.canonical import parse_json
 from ..package.reader import PackageReader
-from ..verify.result import CheckResult, Status
 from .model import ENVIRONMENT, FOLDER
 
 MAX_RECORD_PAYLOAD = 1 << 30

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import typer
 
+from ..checks import Status
 from ..config import home
 from ..errors import BadInputError, MalformedTokenError, UsageError
-from ..verify.result import Status
 
 app = typer.Typer(help="Request and verify RFC 3161 timestamps.", no_args_is_help=True)
 

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from ..checks import CheckResult, Status
 from ..errors import BadInputError, IndeterminateError, VerificationError
-from ..verify.result import CheckResult, Status
 from .chain import build_path, check_validity
 from .keys import SigningKey, spki_algorithm, spki_fingerprint, verify_signature
 from .trust import TrustStore

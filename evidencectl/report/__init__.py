@@ -54,7 +54,7 @@ def write_deposit_certificate(
     does not PASS is refused (BadInputError, exit 4) unless ``force``; the certificate then says so in
     bold on page one.
     """
-    from ..verify.result import Status
+    from ..checks import Status
     from ..verify.verifier import verify_package
     from .certificate import build_certificate
     from .facts import read_facts

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..verify.result import Status
-from ..verify.verifier import VerificationReport
+from ..checks import Status, VerificationReport
 from .capture import capture_blocks
 from .facts import PackageFacts, anchor_coordinates
 from .labels import labels

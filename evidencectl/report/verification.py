@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..verify.result import Status
+from ..checks import Status
 from .labels import labels
 from .model import Cell, Document, Fields, Heading, Paragraph, Table, t
 

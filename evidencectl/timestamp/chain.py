@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 
 from asn1crypto import x509
 
+from ..checks import Status
 from ..errors import VerificationError
-from ..verify.result import Status
 from .signature import is_sm2_key, verify_with_key
 
 T = TypeVar("T")

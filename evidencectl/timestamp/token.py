@@ -95,7 +95,7 @@ class TimestampInfo:
     """DER certificates embedded in the SignedData."""
 
     def facts(self) -> dict[str, Any]:
-        """JSON-ready facts for a :class:`~evidencectl.verify.result.CheckResult`."""
+        """JSON-ready facts for a :class:`~evidencectl.checks.CheckResult`."""
         return {
             "tsa": self.tsa,
             "serial": str(self.serial),

@@ -7,8 +7,8 @@ from typing import Any, Protocol
 
 from asn1crypto import x509
 
+from ..checks import CheckResult, Status
 from ..errors import MalformedTokenError, VerificationError
-from ..verify.result import CheckResult, Status
 from .chain import check_tsa_eku, validate_path
 from .envelope import carried_certificates, check_carried, check_envelope, select_signer
 from .signature import check_signer_info

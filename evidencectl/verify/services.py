@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from ..checks import CheckResult, Status
 from ..errors import EvidenceError
 from ..package.canonical import parse_json
 from ..package.reader import PackageReader
-from .result import CheckResult, Status
 
 _ALGS = ("sm3", "sha256")
 

@@ -6,12 +6,10 @@ import base64
 import gc
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from ..checks import CheckResult, Status, VerificationReport
 from ..errors import MalformedPackageError
 from ..hashing import ALGORITHMS, Digests, digest_bytes, digest_file, digest_stream
 from ..intake import worker_count
@@ -20,54 +18,8 @@ from ..package.manifest import check_leaf, leaf_hashes, leaf_records, record_spa
 from ..package.reader import PackageReader
 from ..package.schema import validate_manifest, validate_manifest_frame
 from .parallel import MIN_RECORDS, check_and_digest
-from .result import CheckResult, Status, worst
 
 ALLOWED_EXTRA = ("manifest.json", "manifest.sig", "mimetype", "report.pdf")
-
-
-@dataclass
-class VerificationReport:
-    """The outcome of verifying one package."""
-
-    package: str
-    """Path of the package verified."""
-    deposit_id: str | None
-    """Deposit number from the manifest."""
-    checks: list[CheckResult] = field(default_factory=list)
-    """Every check, in the order run."""
-    trust_anchors: list[dict[str, str]] = field(default_factory=list)
-    """The trust anchors the verifier used (role, subject, fingerprint, source)."""
-    verified_at: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
-    """When the verification ran (UTC)."""
-    tool: str = f"evidencectl {__version__}"
-    """The verifying tool and version."""
-    manifest: dict[str, Any] | None = None
-    """The parsed manifest (for reports)."""
-
-    @property
-    def verdict(self) -> Status:
-        """The worst status of all checks; no checks is INDETERMINATE, never PASSED."""
-        return worst([c.status for c in self.checks])
-
-    def add(self, check: CheckResult) -> None:
-        """Record one check (its detail folded to one line: parser messages can hold line breaks)."""
-        if "\n" in check.detail or "\r" in check.detail:
-            check = replace(check, detail=" ".join(check.detail.split()))
-        self.checks.append(check)
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON form (schemas/verification.schema.json)."""
-        counts = {s.value: sum(1 for c in self.checks if c.status is s) for s in Status}
-        return {
-            "package": self.package,
-            "deposit_id": self.deposit_id,
-            "verdict": self.verdict.value,
-            "counts": counts,
-            "checks": [c.to_json() for c in self.checks],
-            "trust_anchors": self.trust_anchors,
-            "verified_at": self.verified_at,
-            "tool": self.tool,
-        }
 
 
 def _digest_member(reader: PackageReader, member: str) -> tuple[Digests, bool]:

@@ -1,0 +1,122 @@
+"""The vocabulary every checker speaks: named checks with a status each, and their bottom line.
+
+This is the ground floor: crypto, timestamp, anchor, capture, verify and report all produce or read these
+types, so this module imports nothing of evidencectl but the exit codes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from . import __version__
+from .errors import ExitCode
+
+
+class Status(StrEnum):
+    """Outcome of one check, in ETSI EN 319 102-1 terms."""
+
+    PASSED = "PASSED"
+    FAILED = "FAILED"
+    INDETERMINATE = "INDETERMINATE"
+
+    @property
+    def severity(self) -> int:
+        """Order used to pick the worst status: PASSED < INDETERMINATE < FAILED."""
+        return {"PASSED": 0, "INDETERMINATE": 1, "FAILED": 2}[self.value]
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """Process exit code for a verdict of this status."""
+        return {
+            "PASSED": ExitCode.OK,
+            "INDETERMINATE": ExitCode.INDETERMINATE,
+            "FAILED": ExitCode.FAILED,
+        }[self.value]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One named check of a verification."""
+
+    check: str
+    """Stable identifier, e.g. ``digest:evidence/a.pdf`` or ``timestamp:sha256:local``."""
+    status: Status
+    """PASSED, FAILED or INDETERMINATE."""
+    detail: str
+    """One human sentence: what was checked and what was found."""
+    facts: dict[str, Any] = field(default_factory=dict)
+    """Machine-readable facts (TSA name, genTime, serial, block height, tx hash…)."""
+    reproduce: str | None = None
+    """How to redo the check with standard tools, where that is possible."""
+    reason: str | None = None
+    """Stable machine reason (``FORMAT``, ``DIGEST_MISMATCH``, ``SIGNATURE``, ``NO_TRUST_ANCHOR``,
+    ``NOT_INDEPENDENT``, …) for scripts; ``None`` where the status says all."""
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form used by ``verify --json`` (schemas/verification.schema.json)."""
+        out: dict[str, Any] = {
+            "check": self.check,
+            "status": self.status.value,
+            "detail": self.detail,
+            "facts": self.facts,
+        }
+        if self.reproduce:
+            out["reproduce"] = self.reproduce
+        if self.reason:
+            out["reason"] = self.reason
+        return out
+
+
+def worst(statuses: list[Status]) -> Status:
+    """The bottom line of a list of statuses; an empty list is INDETERMINATE, never PASSED."""
+    if not statuses:
+        return Status.INDETERMINATE
+    return max(statuses, key=lambda s: s.severity)
+
+
+@dataclass
+class VerificationReport:
+    """The outcome of verifying one package."""
+
+    package: str
+    """Path of the package verified."""
+    deposit_id: str | None
+    """Deposit number from the manifest."""
+    checks: list[CheckResult] = field(default_factory=list)
+    """Every check, in the order run."""
+    trust_anchors: list[dict[str, str]] = field(default_factory=list)
+    """The trust anchors the verifier used (role, subject, fingerprint, source)."""
+    verified_at: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    """When the verification ran (UTC)."""
+    tool: str = f"evidencectl {__version__}"
+    """The verifying tool and version."""
+    manifest: dict[str, Any] | None = None
+    """The parsed manifest (for reports)."""
+
+    @property
+    def verdict(self) -> Status:
+        """The worst status of all checks; no checks is INDETERMINATE, never PASSED."""
+        return worst([c.status for c in self.checks])
+
+    def add(self, check: CheckResult) -> None:
+        """Record one check (its detail folded to one line: parser messages can hold line breaks)."""
+        if "\n" in check.detail or "\r" in check.detail:
+            check = replace(check, detail=" ".join(check.detail.split()))
+        self.checks.append(check)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form (schemas/verification.schema.json)."""
+        counts = {s.value: sum(1 for c in self.checks if c.status is s) for s in Status}
+        return {
+            "package": self.package,
+            "deposit_id": self.deposit_id,
+            "verdict": self.verdict.value,
+            "counts": counts,
+            "checks": [c.to_json() for c in self.checks],
+            "trust_anchors": self.trust_anchors,
+            "verified_at": self.verified_at,
+            "tool": self.tool,
+        }
