@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from conftest import ASSETS
 
-from evidencectl import deposit as deposit_module
 from evidencectl import intake
+from evidencectl.deposit import items as deposit_module
 
 COUNT = 600  # above intake.MIN_FILES
 
@@ -65,13 +65,13 @@ def test_workers_make_the_package_one_process_makes(cli, tmp_path: Path, monkeyp
 
     monkeypatch.setattr(intake.Workers, "prepared", spy)
     taken: list[int] = []
-    real_take = deposit_module._Builder.add_prepared
+    real_take = deposit_module.ItemSpool.add_prepared
 
     def take(self, f, p, assumed_id):
         taken.append(assumed_id - (self.count + 1))  # how far derived parts before it moved its id
         return real_take(self, f, p, assumed_id)
 
-    monkeypatch.setattr(deposit_module._Builder, "add_prepared", take)
+    monkeypatch.setattr(deposit_module.ItemSpool, "add_prepared", take)
     parallel = tmp_path / "parallel.evp"
     assert cli("deposit", folder, "-o", parallel).code == 0
     monkeypatch.setattr(intake, "worker_count", lambda: 0)

@@ -1,0 +1,159 @@
+"""Stage: the item spool. Every item record is numbered, spooled and folded into the trees as it is made.
+
+A deposit of 200,000 files must not hold 200,000 records: each record's canonical JSON (its leaf bytes) goes
+to a spool file, one a line (canonical JSON holds no raw newline), and manifest.json is later streamed from
+it (:mod:`.seal`). Only the trees' running state and the registry rows (marshalled a batch at a time) are
+kept, the rows in a second spool.
+"""
+
+from __future__ import annotations
+
+import base64
+import marshal
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from ..collect.files import InputFile
+from ..hashing import ALGORITHMS, Digests, digest_bytes, digest_stream
+from ..intake import Prepared, member_blob
+from ..merkle import RootAfterFirst, leaf_hash
+from ..package.manifest import leaf_bytes, new_salt
+from ..package.writer import PackageWriter
+from ..registry import ItemRow
+
+_PORTABLE = re.compile(r"^[^\x00-\x1f\x7f\\:*?\"<>|]+$")
+
+
+def _member_for(name: str, item_id: int) -> str:
+    """The package member that holds item ``name`` (its item id names it when the name is not portable)."""
+    if _PORTABLE.match(name) and not any(p in ("", ".", "..") for p in name.split("/")):
+        return f"evidence/{name}"
+    return f"evidence/_nonportable/{item_id}"
+
+
+class ItemSpool:
+    """The items of one deposit as they are made: spooled records, running trees, registry rows.
+
+    ``writer`` is None for ``--hash-only`` (no originals are stored).
+    """
+
+    def __init__(self, writer: PackageWriter | None, spool_dir: Path, deposit_id: str) -> None:
+        self.writer = writer
+        self.deposit_id = deposit_id
+        self.count = 0
+        self.spool = tempfile.TemporaryFile(dir=spool_dir)  # noqa: SIM115 - closed by close()
+        # The registry's row of every item, marshalled a batch at a time: parsing the records back was a
+        # quarter of their cost.
+        self.rows = tempfile.TemporaryFile(dir=spool_dir)  # noqa: SIM115 - closed by close()
+        self.batch: list[ItemRow] = []
+        # The trees are folded as the leaves come: no list of leaf hashes, no tree to build at the end.
+        self.trees = {alg: RootAfterFirst(alg) for alg in ALGORITHMS}
+        self.warnings: list[str] = []
+
+    def add(
+        self,
+        name: str,
+        kind: str,
+        media_type: str,
+        digests: Digests,
+        metadata: dict[str, Any],
+        parent: int | None,
+        member: str | None,
+        name_raw: bytes | None = None,
+    ) -> int:
+        """Record one item; returns its id."""
+        self.count += 1
+        record: dict[str, Any] = {
+            "id": self.count,
+            "name": name,
+            "kind": kind,
+            "media_type": media_type,
+            "size": digests.size,
+            "digests": digests.as_dict(),
+            "parent": parent,
+            "path": member,
+            "salt": new_salt(),
+            "metadata": metadata,
+        }
+        if name_raw is not None:
+            record["name_raw"] = base64.b64encode(name_raw).decode("ascii")
+            record["metadata"] = {**metadata, "name_not_utf8": True}
+        row = (self.deposit_id, self.count, name, kind, digests.size, digests.sm3, digests.sha256)
+        self._take(leaf_bytes(record), None, row)
+        return self.count
+
+    def add_prepared(self, f: InputFile, p: Prepared, assumed_id: int) -> None:
+        """Take a record a worker made, numbering it anew when derived parts before it moved its id."""
+        if self.writer is not None and p.member is not None:
+            self.writer.add_prepared(p.member, member_blob(p), p.header_len, p.crc)
+        self.count += 1
+        record = p.record
+        leaves: tuple[bytes, bytes] | None = (p.leaf_sm3, p.leaf_sha256)
+        if assumed_id != self.count:
+            # Keys are in canonical order and "digests" (two hex strings) comes first: the first ',"id":N,'
+            # is the id. The member name does not depend on the id (workers leave non-portable names alone).
+            old = b',"id":%d,' % assumed_id
+            at = record.index(old)
+            record, leaves = record[:at] + b',"id":%d,' % self.count + record[at + len(old) :], None
+        self._take(record, leaves, (self.deposit_id, self.count, f.name, p.kind, p.size, p.sm3, p.sha256))
+
+    def _take(self, record: bytes, leaves: tuple[bytes, bytes] | None, row: ItemRow) -> None:
+        """Spool a record's leaf bytes, fold its leaf hashes (``ALGORITHMS`` order; made here when not given)
+        into the trees, and batch its registry row."""
+        self.spool.write(record + b"\n")
+        for n, alg in enumerate(ALGORITHMS):
+            self.trees[alg].add(leaves[n] if leaves is not None else leaf_hash(alg, record))
+        self.batch.append(row)
+        if len(self.batch) == 1024:
+            marshal.dump(self.batch, self.rows)
+            self.batch.clear()
+
+    def records(self) -> Iterator[bytes]:
+        """Every record's canonical JSON, in order."""
+        self.spool.flush()
+        self.spool.seek(0)
+        for line in self.spool:
+            yield line.rstrip(b"\n")
+
+    def registry_rows(self) -> Iterator[ItemRow]:
+        """The registry's row of every item."""
+        if self.batch:
+            marshal.dump(self.batch, self.rows)
+            self.batch.clear()
+        self.rows.flush()
+        end = self.rows.tell()
+        self.rows.seek(0)
+        while self.rows.tell() < end:
+            yield from marshal.load(self.rows)
+
+    def store(
+        self,
+        member: str | None,
+        source: BinaryIO | None,
+        data: bytes | None,
+        progress: Callable[[int], None] | None,
+    ) -> Digests:
+        """Hash ``data`` (or stream ``source``) and, unless ``member`` is None, store it in the package."""
+        if self.writer is None or member is None:
+            if data is not None:
+                return digest_bytes(data)
+            assert source is not None
+            return digest_stream(source, progress=progress)
+        return self.writer.add_original(member, source, data=data, progress=progress)
+
+    def add_children(self, parent_id: int, parent_name: str, children: Iterable[Any], hash_only: bool) -> None:
+        """Record the parts derived from item ``parent_id`` (and theirs), depth first."""
+        for child in children:
+            name = f"{parent_name}/{child.name}"
+            member = None if hash_only else _member_for(name, self.count + 1)
+            digests = self.store(member, None, child.data, None)
+            cid = self.add(name, child.kind, child.media_type, digests, dict(child.metadata), parent_id, member)
+            self.add_children(cid, name, child.children, hash_only)
+
+    def close(self) -> None:
+        """Drop the spools."""
+        self.spool.close()
+        self.rows.close()

@@ -1,0 +1,126 @@
+"""``deposit()``: the stages in order. Collect the inputs, read them into the item spool, seal the
+manifest, obtain the proofs, publish (or record pending)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from .. import intake
+from ..collect.files import collect_inputs
+from ..errors import BadInputError, ServiceError, UsageError
+from ..intake import Handed, Prepared
+from ..package.writer import PackageWriter, check_output
+from ..registry import Registry
+from .items import ItemSpool, _member_for
+from .options import AnalyzeSettings, DepositOptions, DepositResult, SourceOptions
+from .proofs import obtain_proofs, preload_services
+from .publish import finish, still_needed
+from .reading import NO_ROOM, read_inputs
+from .seal import seal
+from .state import ResumeState
+from .statement import build_statement, new_deposit_id
+
+
+def _start_workers(sources: SourceOptions, settings: AnalyzeSettings) -> intake.Workers | None:
+    """Worker processes for a deposit that may hold thousands of small files (folders or a list)."""
+    count = intake.worker_count()
+    if not count or (sources.from_list is None and not any(a != "-" and os.path.isdir(a) for a in sources.inputs)):
+        return None
+    # The workers fork and load while the folders are walked.
+    return intake.Workers(
+        count,
+        hash_only=sources.hash_only,
+        strict=settings.strict,
+        offline=settings.offline,
+        keys=settings.keys,
+        member_for=_member_for,
+    )
+
+
+def deposit(opts: DepositOptions, base: Path, progress: Callable[[int], None] | None = None) -> DepositResult:
+    """Deposit ``opts.inputs`` into a new package at ``opts.out``; returns what was produced.
+
+    Raises ServiceError (exit 5) when a TSA quorum or an anchor cannot be had: the work done is kept in a
+    staging file and the registry, and :func:`resume` finishes it.
+    """
+    services = opts.services
+    if services.tsa_quorum < 1 or services.tsa_quorum > max(len(services.tsas), 1):
+        raise UsageError(f"--tsa-quorum {services.tsa_quorum} needs between 1 and {len(services.tsas)} TSAs")
+    sources = opts.sources
+    settings = sources.analyze_settings()
+    workers = _start_workers(sources, settings)
+    try:
+        return _deposit(opts, base, progress, settings, workers)
+    finally:
+        if workers is not None:
+            workers.close()
+
+
+def _deposit(
+    opts: DepositOptions,
+    base: Path,
+    progress: Callable[[int], None] | None,
+    settings: AnalyzeSettings,
+    workers: intake.Workers | None,
+) -> DepositResult:
+    collected = collect_inputs(opts.inputs, from_list=opts.from_list, follow_symlinks=opts.follow_symlinks)
+    check_output(opts.out, opts.force)
+    if workers is not None and len(collected.files) < intake.MIN_FILES:
+        workers.close()  # too few files to be worth it
+        workers = None
+    registry = Registry.open(base)
+    deposit_id = new_deposit_id()
+    writer = PackageWriter(opts.out)
+    spool = ItemSpool(None if opts.hash_only else writer, opts.out.parent, deposit_id)
+    try:
+        spool.warnings.extend(collected.warnings)
+        files = collected.files
+        ready: Iterable[Prepared | Handed | None] = (
+            workers.prepared(files, meanwhile=lambda: preload_services(base, opts.tsas))
+            if workers
+            else itertools.repeat(None)
+        )
+        read_inputs(spool, files, ready, opts.hash_only, settings, progress)
+        statement = build_statement(deposit_id, opts.statement, opts.hash_only, spool.count)
+        roots = seal(writer, deposit_id, statement, spool, opts.statement)
+        labels: set[str] = set()
+        proofs = obtain_proofs(writer, base, deposit_id, roots, opts.tsas, opts.anchors, labels, opts.contract)
+        result = DepositResult(
+            deposit_id, opts.out, "pending", spool.count, roots, proofs.timestamps, proofs.anchors,
+            warnings=spool.warnings,
+        )  # fmt: skip
+        retry = still_needed(proofs.failed, proofs.tsas_answered, opts.tsa_quorum, result.warnings)
+        state = ResumeState(
+            retry, opts.tsa_quorum, proofs.tsas_answered, opts.force, str(writer.out), labels, opts.contract
+        )
+        row = {
+            "deposit_id": deposit_id,
+            "created": statement["created"],
+            "case_no": opts.case,
+            "depositor": opts.depositor,
+            "note": opts.note,
+            "package": str(opts.out.resolve()),
+            "staging": None,
+            "status": "pending",
+            "roots": json.dumps(roots),
+            "item_count": spool.count,
+            "pending": None,
+        }
+        return finish(registry, writer, result, state, row, spool.registry_rows())
+    except ServiceError:
+        raise
+    except OSError as exc:
+        writer.abort()
+        if exc.errno in NO_ROOM:
+            raise BadInputError(f"cannot write the package: {exc.strerror}", path=opts.out) from exc
+        raise
+    except BaseException:
+        writer.abort()
+        raise
+    finally:
+        spool.close()
+        registry.close()

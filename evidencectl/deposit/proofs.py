@@ -1,0 +1,109 @@
+"""Stage: proofs. Timestamp every root with every TSA, anchor the roots; what failed is kept, not raised."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import ServiceError
+from ..hashing import ALGORITHMS
+from ..package.canonical import canonical_json
+from ..package.writer import PackageWriter
+from .state import ServiceFailure
+
+
+@dataclass
+class Proofs:
+    """What :func:`obtain_proofs` stored in the package and what it could not get."""
+
+    timestamps: list[str] = field(default_factory=list)
+    """Package members of the timestamp responses obtained."""
+    anchors: list[str] = field(default_factory=list)
+    """Package members of the anchor receipts obtained."""
+    failed: list[ServiceFailure] = field(default_factory=list)
+    """The services that did not answer."""
+    tsas_answered: int = 0
+    """How many of the TSAs asked answered."""
+
+
+def label_for(spec: str, used: set[str], kind: str = "tsa") -> str:
+    """A short file-name-safe label for a TSA or anchor spec (``local``, ``tsa.example.com``…)."""
+    if spec == "local":
+        base = "local"
+    else:
+        m = re.match(r"^(?:evm:)?[a-z]+://([^/:@]+@)?([^/:]+)", spec)
+        base = re.sub(r"[^A-Za-z0-9.-]", "_", m.group(2) if m else spec)[:40] or "service"
+        if spec.startswith("evm:"):
+            base = "evm-" + base
+    label, n = base, 2
+    while f"{kind}:{label}" in used:
+        label, n = f"{base}-{n}", n + 1
+    used.add(f"{kind}:{label}")
+    return label
+
+
+def preload_services(base: Path, tsas: Iterable[str]) -> None:
+    """Import what timestamping and anchoring need, and warm up the embedded TSA, while worker processes
+    hash (errors are left for the services themselves to raise)."""
+    import importlib
+
+    for module in ("timestamp.client", "timestamp.authority", "anchor.interface", "anchor.ledger"):
+        with contextlib.suppress(Exception):
+            importlib.import_module(f"evidencectl.{module}")
+    if "local" in tsas:
+        from ..timestamp.authority import EmbeddedTSA
+
+        # Only a TSA already made: creating one is left to the deposit itself, never done from two threads.
+        with contextlib.suppress(Exception):
+            if EmbeddedTSA.exists(base):
+                EmbeddedTSA.open(base).warm_up()
+
+
+def obtain_proofs(
+    writer: PackageWriter,
+    base: Path,
+    deposit_id: str,
+    roots: dict[str, str],
+    tsas: Iterable[str],
+    anchors: Iterable[str],
+    labels: set[str],
+    contract: str | None = None,
+) -> Proofs:
+    """Ask every TSA for a token over each root and every anchor for a receipt, and store them in ``writer``
+    under labels not yet in ``labels`` (which records the labels taken)."""
+    from ..anchor.interface import anchor_from_spec
+    from ..timestamp.client import tsa_from_spec
+
+    got = Proofs()
+    for spec in tsas:
+        label = label_for(spec, labels)
+        try:
+            tsa = tsa_from_spec(spec, base)
+            responses = {alg: tsa.timestamp(bytes.fromhex(roots[alg]), alg) for alg in ALGORITHMS}
+        except ServiceError as exc:
+            labels.discard(f"tsa:{label}")
+            got.failed.append(ServiceFailure("tsa", spec, str(exc)))
+            continue
+        got.tsas_answered += 1
+        for alg, der in responses.items():
+            name = f"proofs/timestamps/{label}.{alg}.tsr"
+            writer.add_bytes(name, der)
+            got.timestamps.append(name)
+        chain = getattr(tsa, "chain_pem", None)
+        if callable(chain):
+            writer.add_bytes(f"certs/tsa-{label}.pem", chain())
+    for spec in anchors:
+        label = label_for(spec, labels, "anchor")
+        try:
+            receipt = anchor_from_spec(spec, base, contract=contract).anchor(deposit_id, dict(roots))
+        except ServiceError as exc:
+            labels.discard(f"anchor:{label}")
+            got.failed.append(ServiceFailure("anchor", spec, str(exc)))
+            continue
+        name = f"proofs/anchors/{label}.json"
+        writer.add_bytes(name, canonical_json(receipt))
+        got.anchors.append(name)
+    return got

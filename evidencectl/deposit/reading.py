@@ -1,0 +1,122 @@
+"""Stage: read, hash, store and analyse every input, in input order, into the item spool.
+
+Worker processes (evidencectl/intake.py) may have done a file already: a :class:`~evidencectl.intake.Prepared`
+file is only appended; a :class:`~evidencectl.intake.Handed` one brings its bytes and analysis; anything else
+is done here, exactly as without workers, so every error is raised in input order with the same message.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..collect.files import InputFile, read_small
+from ..collect.media import SNIFF_SIZE
+from ..errors import BadInputError
+from ..hashing import SMALL, Digests, digest_bytes
+from ..intake import Handed, Prepared
+from .items import ItemSpool, _member_for
+from .options import AnalyzeSettings
+
+NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
+"""Write errors that mean the output's file system cannot take the package."""
+
+
+@dataclass(frozen=True)
+class _Read:
+    """A small input read whole: its bytes, digests and file status."""
+
+    data: bytes
+    digests: Digests
+    stat: os.stat_result
+
+
+def _read_small(path: Path | None) -> _Read | OSError | None:
+    """Read and hash a file of at most SMALL bytes (None for larger files and stdin: they are streamed);
+    the OSError it raised is returned for :func:`_hash_input` to report."""
+    try:
+        got = None if path is None else read_small(path, SMALL)
+    except OSError as exc:
+        return exc
+    return None if got is None else _Read(got[0], digest_bytes(got[0]), got[1])
+
+
+def _analyze(path: Path | None, settings: AnalyzeSettings, head: bytes | None, st: os.stat_result | None) -> Any:
+    if path is None:
+        return None
+    from ..collect.analyze import analyze
+
+    return analyze(path, strict=settings.strict, dkim_keys=settings.keys, offline=settings.offline, head=head, stat=st)
+
+
+def _hash_input(
+    spool: ItemSpool,
+    f: InputFile,
+    hash_only: bool,
+    progress: Callable[[int], None] | None,
+    ahead: _Read | OSError | None,
+) -> tuple[Digests, str | None, bytes | None, os.stat_result | None]:
+    """Hash (and store) one input; returns its digests, package member, first bytes and status."""
+    member = None if hash_only else _member_for(f.name, spool.count + 1)
+    head: bytes | None = None
+    st: os.stat_result | None = None
+    if isinstance(ahead, OSError):
+        raise BadInputError(f"cannot read: {ahead.strerror or ahead}", path=f.path)
+    if isinstance(ahead, _Read):
+        digests, head, st = ahead.digests, ahead.data[:SNIFF_SIZE], ahead.stat
+        if spool.writer is not None and member is not None:
+            spool.writer.add_bytes(member, ahead.data)
+        if progress is not None:
+            progress(digests.size)
+    elif f.path is None:
+        digests = spool.store(member, sys.stdin.buffer, None, progress)
+    else:
+        try:
+            with open(f.path, "rb", buffering=0) as src:
+                head = src.read(SNIFF_SIZE)
+                src.seek(0)
+                digests = spool.store(member, src, None, progress)  # type: ignore[arg-type]
+        except OSError as exc:
+            if exc.errno in NO_ROOM:
+                raise  # the package cannot be written; deposit() names the output, not this input
+            raise BadInputError(f"cannot read: {exc.strerror or exc}", path=f.path) from exc
+    if f.expected_sha256 and f.expected_sha256 != digests.sha256:
+        raise BadInputError(f"SHA-256 {digests.sha256} differs from the list's {f.expected_sha256}", path=f.path)
+    return digests, member, head, st
+
+
+def read_inputs(
+    spool: ItemSpool,
+    files: list[InputFile],
+    ready: Iterable[Prepared | Handed | None],
+    hash_only: bool,
+    settings: AnalyzeSettings,
+    progress: Callable[[int], None] | None,
+) -> None:
+    """Add every file (and the parts derived from it) to ``spool``; ``ready`` is what the workers made of
+    each file, in order (None: nothing)."""
+    for index, (f, p) in enumerate(zip(files, ready, strict=False)):
+        if isinstance(p, Prepared):
+            if not f.expected_sha256 or f.expected_sha256 == p.sha256:
+                spool.add_prepared(f, p, index + 1)
+                if progress is not None:
+                    progress(p.size)
+                continue
+            p = None  # not the digest the list gave: redone here, which reports it
+        ahead = _read_small(f.path) if p is None else _Read(p.data, p.digests, p.stat)
+        digests, member, head, st = _hash_input(spool, f, hash_only, progress, ahead)
+        analysis = p.analysis if p is not None else _analyze(f.path, settings, head, st)
+        kind, media_type, metadata = "file", "application/octet-stream", {}
+        if analysis is not None:
+            kind, media_type, metadata = analysis.kind, analysis.media_type, dict(analysis.metadata)
+            if analysis.warnings:
+                metadata["warnings"] = list(analysis.warnings)
+                spool.warnings.extend(f"{f.path}: {w}" for w in analysis.warnings)
+        item_id = spool.add(f.name, kind, media_type, digests, metadata, None, member, f.name_raw)
+        if analysis is not None:
+            spool.add_children(item_id, f.name, analysis.children, hash_only)

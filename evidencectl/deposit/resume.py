@@ -1,0 +1,92 @@
+"""``deposit --resume``: ask the failed services of pending deposits again and publish those that complete."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from ..errors import EvidenceError, ServiceError, UsageError
+from ..package.writer import PackageWriter
+from ..registry import Registry
+from .options import DepositResult
+from .proofs import obtain_proofs
+from .publish import finish, still_needed
+from .state import ResumeState
+
+
+def _published(staging: Path, out: Path, deposit_id: str) -> bool:
+    """True when ``out`` is this deposit's package and the staging file is gone or is ``out`` itself."""
+    from ..package.reader import PackageReader
+
+    if not out.exists() or (staging.exists() and not os.path.samefile(staging, out)):
+        return False
+    try:
+        with PackageReader(out) as reader:
+            return bool(reader.read_json("manifest.json").get("deposit_id") == deposit_id)
+    except EvidenceError:
+        return False
+
+
+def _record_published(registry: Registry, row: dict[str, Any], staging: Path, out: Path) -> DepositResult:
+    """The package was published but the registry was not told (the deposit was killed in between)."""
+    staging.unlink(missing_ok=True)
+    package = str(out.resolve())
+    changes = {"status": "complete", "staging": None, "pending": None, "package": package}
+    registry.update_deposit(row["deposit_id"], changes, "resume-complete", {"package": package})
+    return DepositResult(row["deposit_id"], out, "complete", row["item_count"], json.loads(row["roots"]))
+
+
+def _resume_one(registry: Registry, base: Path, row: dict[str, Any], state: ResumeState) -> DepositResult:
+    """Ask the services ``state`` says are missing, then publish or record the deposit pending again."""
+    from ..package.reader import PackageReader
+
+    staging, out = Path(row["staging"]), Path(state.out)
+    with PackageReader(staging) as reader:
+        roots = reader.read_json("manifest.json")["roots"]
+    writer = PackageWriter(out, staging=staging, append=True)
+    tsas = [p.spec for p in state.retry if p.kind == "tsa"]
+    anchors = [p.spec for p in state.retry if p.kind == "anchor"]
+    proofs = obtain_proofs(writer, base, row["deposit_id"], roots, tsas, anchors, state.labels, state.contract)
+    result = DepositResult(
+        row["deposit_id"], out, "pending", row["item_count"], roots, proofs.timestamps, proofs.anchors
+    )
+    state.tsas_ok += proofs.tsas_answered
+    state.retry = still_needed(proofs.failed, state.tsas_ok, state.quorum, result.warnings)
+    return finish(registry, writer, result, state, row, None)
+
+
+def resume(base: Path, deposit_id: str | None = None) -> list[DepositResult]:
+    """Retry the failed TSAs and anchors of pending deposits (all, or ``deposit_id``) and publish those that
+    complete. Raises UsageError (exit 2) for an unknown ``deposit_id``, ServiceError (exit 5) naming every
+    deposit still pending."""
+    registry = Registry.open(base)
+    results: list[DepositResult] = []
+    errors: list[str] = []
+    try:
+        rows = registry.deposits("pending")
+        if deposit_id:
+            rows = [r for r in rows if r["deposit_id"] == deposit_id]
+            if not rows:
+                raise UsageError(f"no pending deposit {deposit_id}")
+        for row in rows:
+            state = ResumeState.from_json(row["pending"])
+            staging, out = Path(row["staging"]), Path(state.out)
+            if _published(staging, out, row["deposit_id"]):
+                results.append(_record_published(registry, row, staging, out))
+                continue
+            if not staging.exists():
+                errors.append(f"{row['deposit_id']}: staging file {staging} is gone")
+                continue
+            try:
+                results.append(_resume_one(registry, base, row, state))
+            except ServiceError as exc:
+                errors.append(str(exc))
+            except EvidenceError as exc:
+                errors.append(exc.diagnostics())
+    finally:
+        registry.close()
+    if errors:
+        raise ServiceError(" | ".join(errors))
+    return results
