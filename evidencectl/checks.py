@@ -7,7 +7,7 @@ types, so this module imports nothing of evidencectl but the exit codes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Any
 
@@ -70,6 +70,29 @@ class CheckResult:
         return out
 
 
+def parse_utc(text: Any) -> datetime | None:
+    """An ISO 8601 UTC time (``…Z`` or ``+00:00``) as an aware datetime, or None when it is not one."""
+    if not isinstance(text, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def beijing_and_utc(text: str | None) -> str:
+    """``2026-03-01 18:00:00 北京时间 (UTC+8) / 2026-03-01T10:00:00Z UTC`` for a UTC time, ``-`` for None."""
+    moment = parse_utc(text)
+    if moment is None:
+        return "-"
+    beijing = moment.astimezone(timezone(timedelta(hours=8)))
+    return f"{beijing.strftime('%Y-%m-%d %H:%M:%S')} 北京时间 (UTC+8) / {moment.strftime('%Y-%m-%dT%H:%M:%SZ')} UTC"
+
+
+_TIME_CHECKS = ("timestamp:", "anchor:")
+
+
 def worst(statuses: list[Status]) -> Status:
     """The bottom line of a list of statuses; an empty list is INDETERMINATE, never PASSED."""
     if not statuses:
@@ -101,6 +124,45 @@ class VerificationReport:
         """The worst status of all checks; no checks is INDETERMINATE, never PASSED."""
         return worst([c.status for c in self.checks])
 
+    def _time_checks(self) -> list[CheckResult]:
+        return [c for c in self.checks if c.status is Status.PASSED and c.check.startswith(_TIME_CHECKS)]
+
+    @property
+    def independent_time(self) -> bool:
+        """True when at least one PASSED timestamp or anchor comes from a service the depositor does not
+        operate (fact ``independent``); an embedded TSA or ledger never counts, whoever trusts it."""
+        return any(c.facts.get("independent") is True for c in self._time_checks())
+
+    @property
+    def proven_time(self) -> str | None:
+        """The earliest PASSED genTime or block time from a trusted service (ISO UTC), or None."""
+        times = [
+            (moment, c.facts.get("gen_time") or c.facts.get("time"))
+            for c in self._time_checks()
+            if (moment := parse_utc(c.facts.get("gen_time") or c.facts.get("time"))) is not None
+        ]
+        if not times:
+            return None
+        return min(times)[0].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def time_summary(self, lang: str = "en") -> str:
+        """One sentence saying who attests the time and whether it proves anything to a third party."""
+        proven = self.proven_time
+        if proven is None:
+            return "没有经验证的时间证明：无法证明证据存在的时间" if lang == "zh" else (
+                "no verified timestamp or anchor: nothing proves when the evidence existed"
+            )
+        when = beijing_and_utc(proven)
+        if self.independent_time:
+            if lang == "zh":
+                return f"经证明的时间 {when}，由独立于存证人的第三方服务证明"
+            return f"proven time {when}, attested by a service independent of the depositor"
+        if lang == "zh":
+            return f"时间仅由存证人自己的内置时间戳服务或账本证明（{when}）：对第三方不具证明力"
+        return (
+            f"time attested only by the depositor's own embedded TSA: proves nothing to a third party ({when})"
+        )
+
     def add(self, check: CheckResult) -> None:
         """Record one check (its detail folded to one line: parser messages can hold line breaks)."""
         if "\n" in check.detail or "\r" in check.detail:
@@ -117,6 +179,8 @@ class VerificationReport:
             "counts": counts,
             "checks": [c.to_json() for c in self.checks],
             "trust_anchors": self.trust_anchors,
+            "independent_time": self.independent_time,
+            "proven_time": self.proven_time,
             "verified_at": self.verified_at,
             "tool": self.tool,
         }

@@ -49,3 +49,12 @@ def load_config(base: Path | None = None) -> Config:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise BadInputError(f"cannot read configuration: {exc}", path=path) from exc
     return Config(path=path, data=data)
+
+
+def require_independent_default(base: Path | None = None) -> bool:
+    """``[verify] require_independent = true`` in config.toml (a court's default): verifications whose time
+    rests only on depositor-operated services are INDETERMINATE."""
+    value = load_config(base).section("verify").get("require_independent", False)
+    if not isinstance(value, bool):
+        raise BadInputError("[verify] require_independent must be true or false", path=(base or home()) / "config.toml")
+    return value

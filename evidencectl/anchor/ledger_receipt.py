@@ -83,6 +83,8 @@ def verify_ledger_receipt(receipt: Mapping[str, Any], *, trust: TrustStore, chec
         "entries_root": header["entries_root"],
         "time": header["time"],
         "node_key_id": header["node_key_id"],
+        "operator": "depositor",
+        "independent": False,
     }
     if header.get("ledger_id") != receipt.get("ledger_id"):
         return failed(check, "the receipt's ledger id differs from its block header's", facts, REPRODUCE)
@@ -102,6 +104,10 @@ def verify_ledger_receipt(receipt: Mapping[str, Any], *, trust: TrustStore, chec
     if not signature_ok:
         return failed(check, "the ledger node's SM2 signature over the block header does not verify", facts, REPRODUCE)
     trusted = {spki_fingerprint(k) for k in trust.public_keys("ledger")}
+    # The embedded ledger is always run by whoever deposits: it is never independent, whoever trusts it.
+    own = {spki_fingerprint(a.spki_der) for a in trust.anchors("ledger") if getattr(a, "operator", "") == "own"}
+    if key_id in own:
+        facts["operator"] = "own"
     where = f"ledger {header['ledger_id']} block {header['height']}"
     if key_id not in trusted:
         return CheckResult(

@@ -135,6 +135,9 @@ def verify(
     data: list[Path] = typer.Option(None, "--data", help="Original file(s) of a --hash-only deposit; repeatable."),
     trust: list[Path] = typer.Option(None, "--trust", help="Extra trust anchor (PEM certificate or key) for this run."),
     online: bool = typer.Option(False, "--online", help="Re-check chain anchors against their nodes."),
+    require_independent: bool = typer.Option(
+        False, "--require-independent", help="INDETERMINATE unless a third-party TSA or chain attests the time."
+    ),
     public_tsa_roots: bool = typer.Option(
         False,
         "--public-tsa-roots",
@@ -169,7 +172,10 @@ def verify(
         [*configured_tsa_roots(base), *(trust or [])],
         system_tsa=public_bundle(base) if public_tsa_roots else None,
     )
-    result = verify_package(package, data=list(data or []), trust=store, online=online)
+    from ..config import require_independent_default
+
+    require = require_independent or require_independent_default(base)
+    result = verify_package(package, data=list(data or []), trust=store, online=online, require_independent=require)
     if report is not None:
         from ..report import write_verification_report
 

@@ -91,6 +91,10 @@ def print_report(report: Any) -> None:
 
     out = [f"Package   {report.package}", f"Deposit   {report.deposit_id}"]
     out += [f"{status(c.status.value)} {c.check}: {c.detail}" for c in report.checks]
+    out.append(f"Time      {report.time_summary()}")
+    created = ((report.manifest or {}).get("statement") or {}).get("created")
+    if created:
+        out.append(f"Declared  created {created} (declared by the depositor, not proven)")
     if report.trust_anchors:
         out.append("Trust anchors used:")
         out += [f"  {a['role']:<9} {a['fingerprint'][:16]}…  {a['subject']}" for a in report.trust_anchors]

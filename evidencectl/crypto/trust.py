@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -24,6 +24,8 @@ from .x509 import certificate_pem, name_text, parse_certificate
 TrustRole = Literal["tsa", "ledger", "depositor", "ca"]
 TRUST_ROLES: tuple[str, ...] = ("tsa", "ledger", "depositor", "ca")
 """Roles an anchor can be trusted for: TSA roots, ledger node keys, depositor keys, and depositor CAs."""
+OWN_PREFIXES = ("own-", "ledger-node-")
+"""File-name prefixes of anchors the embedded services installed (operator ``own``)."""
 EXTRA_ROLE = "extra"
 """Role recorded for anchors given on the command line; they count for every role."""
 
@@ -42,6 +44,9 @@ class TrustAnchor:
     """File the anchor was read from."""
     der: bytes
     """Certificate DER, or SubjectPublicKeyInfo DER for a bare key."""
+    operator: str = "third-party"
+    """``own``: this installation's embedded TSA or ledger, trusted automatically here only (stored as
+    ``own-*.pem`` or ``ledger-node-*.pem``); ``third-party``: added by the user or shipped (catalogue)."""
 
     @property
     def is_certificate(self) -> bool:
@@ -157,25 +162,32 @@ class TrustStore:
             folder = Path(base) / "trust" / role
             if folder.is_dir():
                 for path in sorted(folder.glob("*.pem")):
-                    anchors.extend(parse_anchors(_read(path), role, str(path)))
+                    own = path.name.startswith(OWN_PREFIXES)
+                    anchors.extend(
+                        replace(a, operator="own") if own else a for a in parse_anchors(_read(path), role, str(path))
+                    )
         for path in extra:
             anchors.extend(parse_anchors(_read(Path(path)), EXTRA_ROLE, str(path)))
         return cls(Path(base), anchors)
 
-    def add_file(self, path: Path, role: str) -> list[TrustAnchor]:
+    def add_file(self, path: Path, role: str, *, operator: str = "third-party") -> list[TrustAnchor]:
         """Copy the anchors in ``path`` into ``base/trust/<role>/``, one PEM per anchor named by fingerprint.
 
         Adding an anchor already trusted for the role is a no-op. Returns the anchors of the file.
+        ``operator="own"`` (the embedded services only) stores it as ``own-<fingerprint>.pem``.
         """
         _check_role(role)
         folder = self.base / "trust" / role
         folder.mkdir(parents=True, exist_ok=True)
         added: list[TrustAnchor] = []
         for anchor in parse_anchors(_read(Path(path)), role, str(path)):
-            target = folder / f"{anchor.fingerprint[:32]}.pem"
+            plain = folder / f"{anchor.fingerprint[:32]}.pem"
+            target = folder / f"own-{plain.name}" if operator == "own" else plain
+            if operator == "own" and plain.exists() and not target.exists():
+                plain.rename(target)  # installed by an older version, before anchors had an operator
             if not target.exists():
                 write_new_file(target, anchor.pem(), mode=0o644)
-            stored = TrustAnchor(role, anchor.subject, anchor.fingerprint, str(target), anchor.der)
+            stored = TrustAnchor(role, anchor.subject, anchor.fingerprint, str(target), anchor.der, operator)
             if stored not in self._anchors:
                 self._anchors.append(stored)
             added.append(stored)

@@ -26,11 +26,13 @@ def _time(value: datetime) -> asn1_x509.Time:
     return asn1_x509.Time({"utc_time" if value.year < 2050 else "general_time": value})
 
 
-def _name(common_name: str, organization: str | None) -> asn1_x509.Name:
-    """A distinguished name of O (optional) and CN, UTF8String-encoded so Chinese names survive."""
+def _name(common_name: str, organization: str | None, unit: str | None = None) -> asn1_x509.Name:
+    """A distinguished name of O and OU (optional) and CN, UTF8String-encoded so Chinese names survive."""
     attrs: dict[str, str] = {}
     if organization:
         attrs["organization_name"] = organization
+    if unit:
+        attrs["organizational_unit_name"] = unit
     attrs["common_name"] = common_name
     return asn1_x509.Name.build(attrs, use_printable=False)
 
@@ -55,6 +57,8 @@ def build_certificate(
     extended_key_usage: list[str] | None = None,
     eku_critical: bool = False,
     organization: str | None = None,
+    organizational_unit: str | None = None,
+    policies: tuple[str, ...] = (),
 ) -> bytes:
     """Issue a certificate (DER) for ``subject_public_key_der``, signed by ``issuer_key``.
 
@@ -62,14 +66,15 @@ def build_certificate(
     (OID 1.2.156.10197.1.501, signer ID 1234567812345678) by SM2 issuers and ecdsa-with-SHA256 by
     P-256 issuers. Carries SKI/AKI, a critical basicConstraints and a critical keyUsage (CA:
     keyCertSign + cRLSign; leaf: digitalSignature + nonRepudiation), and ``extended_key_usage``
-    (asn1crypto names such as ``time_stamping``) when given. Validity defaults to now-5min .. +10 years.
+    (asn1crypto names such as ``time_stamping``) when given, and a non-critical certificatePolicies
+    extension listing ``policies`` (OIDs) when given. Validity defaults to now-5min .. +10 years.
     """
     try:
         subject_info = asn1_keys.PublicKeyInfo.load(subject_public_key_der)
         subject_info.native  # noqa: B018 - parse fully now, so a bad key fails here and not in dump()
     except (ValueError, TypeError) as exc:
         raise BadInputError(f"subject public key is not a SubjectPublicKeyInfo: {exc}") from exc
-    subject = _name(subject_cn, organization)
+    subject = _name(subject_cn, organization, organizational_unit)
     if issuer_cert_der is None:
         issuer = subject
         issuer_ski = _key_identifier(issuer_key.public_key_der())
@@ -102,6 +107,9 @@ def build_certificate(
     ]
     if extended_key_usage:
         extensions.append({"extn_id": "extended_key_usage", "critical": eku_critical, "extn_value": extended_key_usage})
+    if policies:
+        value = [{"policy_identifier": oid} for oid in policies]
+        extensions.append({"extn_id": "certificate_policies", "critical": False, "extn_value": value})
     tbs = asn1_x509.TbsCertificate(
         {
             "version": "v3",

@@ -19,11 +19,12 @@ from ..crypto.x509 import build_certificate, certificate_pem, load_certificates
 from ..errors import BadInputError, ServiceError
 from .algorithms import OID_HASHES, REQUESTABLE_HASHES, TST_INFO_OID, digest, digest_size, hash_oid
 from .interface import TimestampAuthority
+from .operator import DEPOSITOR_OPERATED_OID, DEPOSITOR_OPERATED_UNIT, LEGACY_POLICY_OID, installation_id
 from .request import build_request, check_response, new_nonce
 from .token import TimeStampResponse
 
-POLICY_OID = "2.25.376007879076535125761060645507812047"
-"""Policy of the embedded TSA: a UUID-based OID (ITU-T X.667), needing no registration."""
+POLICY_OID = LEGACY_POLICY_OID
+"""Policy of the embedded TSA's tokens: a UUID-based OID (ITU-T X.667), needing no registration."""
 
 ACCURACY_SECONDS = 1
 """Declared accuracy: the host clock, which we cannot vouch for more closely than this."""
@@ -49,6 +50,58 @@ def _rejection(text: str, fail: str) -> bytes:
     """A TimeStampResp refusing a request (RFC 3161 §2.4.2) with a reason and a failInfo bit."""
     status = {"status": "rejection", "status_string": [text], "fail_info": {fail}}
     return bytes(TimeStampResponse({"status": status}).dump())
+
+
+def _declares_operator(chain_path: Path) -> bool:
+    """True when the stored chain's TSA certificate declares itself depositor-operated by policy."""
+    try:
+        leaf = x509.Certificate.load(load_certificates(chain_path.read_bytes())[0])
+        policies = leaf.certificate_policies_value
+    except (OSError, ValueError, IndexError):
+        return True  # unreadable: leave it for open() to report, never retire what cannot be read
+    return policies is not None and any(p["policy_identifier"].dotted == DEPOSITOR_OPERATED_OID for p in policies)
+
+
+def _retire(folder: Path, base: Path) -> None:
+    """Move an old chain and its keys to ``retired-<UTC time>/`` (never deleted), keeping its root trusted."""
+    target = folder / f"retired-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("chain.pem", "root.pem", "root.key", "tsa.key"):
+        if (folder / name).exists():
+            (folder / name).rename(target / name)
+    if (target / "root.pem").exists():
+        TrustStore.load(Path(base)).add_file(target / "root.pem", "tsa", operator="own")
+
+
+def _issue_chain(folder: Path, key: SigningKey, algorithm: str, install: str) -> None:
+    """Make the root and TSA certificates of a new embedded TSA, naming installation ``install``."""
+    root_key = load_or_create_service_key(folder / "root.key", algorithm)  # type: ignore[arg-type]
+    root = build_certificate(
+        subject_cn=f"evidencectl TSA root {algorithm} {install}",
+        subject_public_key_der=root_key.public_key_der(),
+        issuer_key=root_key,
+        issuer_cert_der=None,
+        is_ca=True,
+        path_length=0,
+        not_after=datetime.now(UTC) + timedelta(days=365 * 30),
+        policies=(DEPOSITOR_OPERATED_OID,),
+        organization="evidencectl",
+        organizational_unit=DEPOSITOR_OPERATED_UNIT,
+    )
+    leaf = build_certificate(
+        subject_cn=f"evidencectl TSA {algorithm} {install}",
+        subject_public_key_der=key.public_key_der(),
+        issuer_key=root_key,
+        issuer_cert_der=root,
+        extended_key_usage=["time_stamping"],
+        eku_critical=True,
+        not_after=datetime.now(UTC) + timedelta(days=365 * 20),
+        policies=(DEPOSITOR_OPERATED_OID,),
+        organization="evidencectl",
+        organizational_unit=DEPOSITOR_OPERATED_UNIT,
+    )
+    write_new_file(folder / "root.pem", certificate_pem(root), mode=0o644)
+    write_new_file(folder / "chain.pem", certificate_pem(leaf) + certificate_pem(root), mode=0o644)
 
 
 class EmbeddedTSA(TimestampAuthority):
@@ -106,39 +159,23 @@ class EmbeddedTSA(TimestampAuthority):
     def open(cls, base: Path, algorithm: str = "ecdsa-p256") -> EmbeddedTSA:
         """Open the embedded TSA in ``base/tsa/<algorithm>/``, creating keys and certificates on first use.
 
-        The new root is installed into ``base/trust/tsa/``. Safe when two processes open it at once.
+        The certificates name this installation (its id in the subject) and declare the TSA
+        depositor-operated (policy :data:`DEPOSITOR_OPERATED_OID`, ``OU = depositor-operated``). A chain made
+        by an older version, which declared neither, is retired to ``retired-<time>/`` and replaced; its root
+        stays trusted here, so packages stamped with it still verify. The root is installed into
+        ``base/trust/tsa/`` with operator ``own``. Safe when two processes open it at once.
         """
         if algorithm not in _ALGORITHMS:
             raise BadInputError(f"embedded TSA algorithm must be one of {', '.join(_ALGORITHMS)}, not {algorithm}")
         folder = Path(base) / "tsa" / algorithm
         chain_path = folder / "chain.pem"
         with _locked(Path(base) / "tsa" / ".lock"):
+            if chain_path.exists() and not _declares_operator(chain_path):
+                _retire(folder, base)
             key = load_or_create_service_key(folder / "tsa.key", algorithm)  # type: ignore[arg-type]
             if not chain_path.exists():
-                root_key = load_or_create_service_key(folder / "root.key", algorithm)  # type: ignore[arg-type]
-                root = build_certificate(
-                    subject_cn=f"evidencectl embedded TSA root ({algorithm})",
-                    organization="evidencectl",
-                    subject_public_key_der=root_key.public_key_der(),
-                    issuer_key=root_key,
-                    issuer_cert_der=None,
-                    is_ca=True,
-                    path_length=0,
-                    not_after=datetime.now(UTC) + timedelta(days=365 * 30),
-                )
-                leaf = build_certificate(
-                    subject_cn=f"evidencectl embedded TSA ({algorithm})",
-                    organization="evidencectl",
-                    subject_public_key_der=key.public_key_der(),
-                    issuer_key=root_key,
-                    issuer_cert_der=root,
-                    extended_key_usage=["time_stamping"],
-                    eku_critical=True,
-                    not_after=datetime.now(UTC) + timedelta(days=365 * 20),
-                )
-                write_new_file(folder / "root.pem", certificate_pem(root), mode=0o644)
-                write_new_file(chain_path, certificate_pem(leaf) + certificate_pem(root), mode=0o644)
-            TrustStore.load(Path(base)).add_file(folder / "root.pem", "tsa")
+                _issue_chain(folder, key, algorithm, installation_id(base))
+            TrustStore.load(Path(base)).add_file(folder / "root.pem", "tsa", operator="own")
         try:
             leaf_der, root_der = load_certificates(chain_path.read_bytes())[:2]
         except (OSError, ValueError) as exc:

@@ -44,7 +44,12 @@ def check_timestamps(report: Any, reader: PackageReader, manifest: dict[str, Any
             )
         )
         return None
+    from ..timestamp.operator import own_tsa_certificates
+    from .timecheck import not_in_future, now_utc, timestamp_operator
+
     extra = _extra_certs(reader)
+    own = own_tsa_certificates(trust.base) if getattr(trust, "base", None) is not None else set()
+    now = now_utc()
     earliest: datetime | None = None
     for name in names:
         alg = name.rsplit(".", 2)[-2] if name.count(".") >= 2 else ""
@@ -61,12 +66,15 @@ def check_timestamps(report: Any, reader: PackageReader, manifest: dict[str, Any
             check=check,
             extra_certs=extra,
         )
-        facts = dict(result.facts)
+        facts = timestamp_operator(dict(result.facts), der, extra, own)
         facts["member"] = name
         reproduce = result.reproduce
         if reproduce:
             reproduce = f"unzip -p PACKAGE '{name}' > token.tsr && " + reproduce.replace("<file>", "token.tsr")
-        report.add(CheckResult(result.check, result.status, result.detail, facts, reproduce))
+        result = not_in_future(
+            CheckResult(result.check, result.status, result.detail, facts, reproduce, result.reason), "gen_time", now
+        )
+        report.add(result)
         if result.status is Status.PASSED and isinstance(facts.get("gen_time"), str):
             try:
                 t = datetime.fromisoformat(facts["gen_time"].replace("Z", "+00:00"))
@@ -77,9 +85,11 @@ def check_timestamps(report: Any, reader: PackageReader, manifest: dict[str, Any
 
 
 def check_anchors(report: Any, reader: PackageReader, manifest: dict[str, Any], trust: Any, online: bool) -> None:
-    """Verify every anchor receipt in ``proofs/anchors/``."""
+    """Verify every anchor receipt in ``proofs/anchors/``; each check says who operates the ledger or chain."""
     from ..anchor.interface import verify_receipt
+    from .timecheck import not_in_future, now_utc
 
+    now = now_utc()
     names = sorted(n for n in reader.names() if n.startswith("proofs/anchors/") and n.endswith(".json"))
     if not names:
         report.add(CheckResult("anchor", Status.INDETERMINATE, "the package holds no anchor receipt", {}))
@@ -102,9 +112,13 @@ def check_anchors(report: Any, reader: PackageReader, manifest: dict[str, Any], 
             online=online,
             check=check,
         )
-        report.add(
-            CheckResult(result.check, result.status, result.detail, {**result.facts, "member": name}, result.reproduce)
-        )
+        facts = {**result.facts, "member": name}
+        if "operator" not in facts and facts.get("anchor") == "evm":
+            # A public or consortium chain: its nodes are run by others (DESIGN §4); online checks ask only
+            # the verifier's own endpoints.
+            facts.update(operator="third-party", independent=True)
+        checked = CheckResult(result.check, result.status, result.detail, facts, result.reproduce, result.reason)
+        report.add(not_in_future(checked, "time", now))
 
 
 def check_signature(

@@ -177,8 +177,13 @@ def _check_leaves(
         report.add(CheckResult("inclusion:complete", Status.FAILED, "more records than leaves", {}))
 
 
-def verify_package(path: Path, *, data: Sequence[Path] = (), trust: Any, online: bool = False) -> VerificationReport:
+def verify_package(
+    path: Path, *, data: Sequence[Path] = (), trust: Any, online: bool = False, require_independent: bool = False
+) -> VerificationReport:
     """Verify a package completely; raises MalformedPackageError (exit 4) only when it cannot be read.
+
+    ``require_independent``: time resting only on depositor-operated services is INDETERMINATE
+    (:mod:`.timecheck`).
 
     The cyclic garbage collector is paused meanwhile: the parsed manifest of a large package is millions
     of objects, none in a cycle, and each full collection walked all of them again (a fifth of the time
@@ -187,7 +192,11 @@ def verify_package(path: Path, *, data: Sequence[Path] = (), trust: Any, online:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _verify_package(path, data=data, trust=trust, online=online)
+        report = _verify_package(path, data=data, trust=trust, online=online)
+        from .timecheck import check_time
+
+        check_time(report, report.manifest or {}, require_independent=require_independent)
+        return report
     finally:
         if collecting:
             gc.enable()

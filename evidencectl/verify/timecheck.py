@@ -1,0 +1,114 @@
+"""Who attests a deposit's time, whether that party is independent of the depositor, and the proven time.
+
+DESIGN §4: only a party the depositor does not control can prove when the roots existed. Each timestamp and
+anchor check gets the facts ``operator`` and ``independent``; :func:`check_time` then compares the
+statement's ``created`` (what the depositor declares) with the proven time and, with
+``require_independent``, makes time resting only on depositor-operated services INDETERMINATE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ..checks import CheckResult, Status, VerificationReport, parse_utc
+
+TIME_TOLERANCE = timedelta(minutes=5)
+"""Clock difference forgiven between the depositor's machine, the TSA and the verifier (docs/format.md)."""
+
+
+def _signer(der: bytes, fingerprint_hex: str, extra: Sequence[bytes]) -> Any:
+    """The certificate of the token's signer, found by the fingerprint the verifier reported."""
+    from asn1crypto import x509
+
+    from ..timestamp.envelope import carried_certificates
+    from ..timestamp.token import decode, fingerprint
+
+    try:
+        candidates = carried_certificates(decode(der)) + [x509.Certificate.load(d) for d in extra]
+        return next((c for c in candidates if fingerprint(c.dump()) == fingerprint_hex), None)
+    except Exception:  # noqa: BLE001 - the token was judged already; an unparsable one has no operator
+        return None
+
+
+def timestamp_operator(facts: dict[str, Any], der: bytes, extra: Sequence[bytes], own: set[bytes]) -> dict[str, Any]:
+    """``facts`` with ``operator`` and ``independent`` added, judged from the signer's certificate."""
+    from ..timestamp.operator import tsa_operator
+
+    signer = _signer(der, str(facts.get("signer_fingerprint", "")), extra) if facts.get("signer_fingerprint") else None
+    operator = tsa_operator(signer, facts.get("policy"), own)
+    return {**facts, "operator": operator, "independent": operator == "third-party"}
+
+
+def not_in_future(result: CheckResult, moment_key: str, now: datetime) -> CheckResult:
+    """A PASSED check whose attested time lies after ``now`` (beyond the tolerance) becomes FAILED (TIME):
+    a trusted service signed a time that has not come yet, so its clock or its keys are not to be believed."""
+    if result.status is not Status.PASSED:
+        return result
+    moment = parse_utc(result.facts.get(moment_key))
+    if moment is None or moment <= now + TIME_TOLERANCE:
+        return result
+    return replace(
+        result,
+        status=Status.FAILED,
+        reason="TIME",
+        detail=f"the attested time {result.facts[moment_key]} is after the moment of verification "
+        f"{now.strftime('%Y-%m-%dT%H:%M:%SZ')}: the service's clock was set ahead",
+    )
+
+
+def check_time(report: VerificationReport, manifest: dict[str, Any], *, require_independent: bool) -> None:
+    """Add ``time:declared`` (the statement's ``created`` against the proven time) and, when the time is
+    independent or must be, ``time:independent``."""
+    proven = parse_utc(report.proven_time)
+    created_text = manifest.get("statement", {}).get("created")
+    created = parse_utc(created_text)
+    if proven is not None and created is not None:
+        facts = {"created": created_text, "proven_time": report.proven_time, "tolerance_s": TIME_TOLERANCE.seconds}
+        if created > proven + TIME_TOLERANCE:
+            report.add(
+                CheckResult(
+                    "time:declared",
+                    Status.FAILED,
+                    f"the statement says it was created at {created_text}, after the proven time "
+                    f"{report.proven_time}: the depositor's declared time contradicts the timestamps",
+                    facts,
+                    reason="TIME",
+                )
+            )
+        else:
+            report.add(
+                CheckResult(
+                    "time:declared",
+                    Status.PASSED,
+                    f"the time declared by the depositor ({created_text}) is not after the proven time",
+                    facts,
+                )
+            )
+    if report.independent_time:
+        report.add(
+            CheckResult(
+                "time:independent",
+                Status.PASSED,
+                "the time is attested by a service the depositor does not operate",
+                {"independent": True, "proven_time": report.proven_time},
+            )
+        )
+    elif require_independent:
+        report.add(
+            CheckResult(
+                "time:independent",
+                Status.INDETERMINATE,
+                "time attested only by the depositor's own services (embedded TSA or ledger), and an independent "
+                "time is required: add a third-party TSA (deposit --tsa freetsa) to prove when it existed",
+                {"independent": False, "proven_time": report.proven_time},
+                reason="NOT_INDEPENDENT",
+            )
+        )
+
+
+def now_utc() -> datetime:
+    """The moment of verification (a function, so one place says what "now" means)."""
+    return datetime.now(UTC)
