@@ -30,7 +30,7 @@ def deposit(
     case: str | None = typer.Option(None, "--case", help="Case number, e.g. （2026）渝0103民初1234号."),
     depositor: str | None = typer.Option(None, "--depositor", help="Who deposits the evidence."),
     note: str | None = typer.Option(None, "--note", help="A note recorded in the deposit statement."),
-    tsa: list[str] = typer.Option(None, "--tsa", help="TSA to use: 'local' (embedded, default) or a URL; repeatable."),
+    tsa: list[str] = typer.Option(None, "--tsa", help="TSA: 'local' (embedded, default), a public TSA's name (see 'tsa list') or a URL; repeatable."),
     tsa_quorum: int = typer.Option(1, "--tsa-quorum", help="How many TSAs must answer."),
     anchor: list[str] = typer.Option(None, "--anchor", help="'local' (embedded ledger, default) or evm:RPC-URL."),
     contract: str | None = typer.Option(
@@ -103,6 +103,10 @@ def deposit(
         sign_cert_der=cert,
         contract=contract,
     )
+    from ..timestamp.catalogue import embedded_only_hint
+
+    if case and (hint := embedded_only_hint(opts.tsas, opts.anchors)):
+        typer.echo(hint, err=True)
     with progress_callback("hashing") as progress:
         result = run_deposit(opts, base, progress)
     if as_json:

@@ -41,3 +41,32 @@ def cert_cmd(
     from ..timestamp.authority import EmbeddedTSA
 
     typer.echo(EmbeddedTSA.open(home(), algorithm.value).chain_pem().decode(), nl=False)
+
+
+@app.command("list")
+def list_cmd(as_json: bool = typer.Option(False, "--json", help="Print one JSON document.")) -> None:
+    """List the public TSAs usable by name (deposit --tsa NAME) and the roots shipped for them."""
+    import json
+
+    from ..timestamp.catalogue import CATALOGUE, catalogue_url, env_name
+    from ..timestamp.client import _configured
+
+    configured = _configured(home())
+
+    def url(name: str) -> str:
+        return str(configured.get(name, {}).get("url") or catalogue_url(CATALOGUE[name]))
+
+    if as_json:
+        doc = {"tsas": [{**e.to_json(), "url": url(e.name)} for e in CATALOGUE.values()]}
+        typer.echo(json.dumps(doc, ensure_ascii=False))
+        return
+    for entry in CATALOGUE.values():
+        roots = ", ".join(entry.roots) or "none shipped"
+        typer.echo(f"{entry.name:<17} {url(entry.name)}")
+        typer.echo(f"{'':<17} {entry.operator}; hashes {', '.join(entry.hashes)}; roots: {roots}")
+        if entry.note:
+            typer.echo(f"{'':<17} {entry.note}")
+    typer.echo(
+        "\nUse one with: evidencectl deposit FILES --tsa local --tsa freetsa -o OUT.evp. Override a URL with "
+        f"[tsa.NAME] url = \"…\" in config.toml or {env_name('NAME')}."
+    )

@@ -147,6 +147,9 @@ class TrustStore:
     def load(cls, base: Path, extra: Sequence[Path] = (), *, system_tsa: Path | None = None) -> TrustStore:
         """Read every ``base/trust/<role>/*.pem``; ``extra`` files (``--trust``) count for every role.
 
+        The roots of the public TSAs in :mod:`evidencectl.timestamp.catalogue` are always trusted, for role
+        ``tsa`` only, as third-party anchors.
+
         ``system_tsa`` names a bundle of public roots (e.g. the operating system's or certifi's) trusted as
         TSA roots only: public timestamp authorities chain to them, but they must never vouch for a
         depositor or a ledger.
@@ -158,6 +161,10 @@ class TrustStore:
                     anchors.extend(parse_anchors(block, "tsa", f"system bundle {system_tsa}"))
                 except BadInputError:
                     continue  # one unusable certificate in a public bundle must not make the rest unusable
+        from ..timestamp.catalogue import shipped_roots
+
+        for label, data in shipped_roots():  # public TSAs of the catalogue: TSA roots only, third-party
+            anchors.extend(parse_anchors(data, "tsa", label))
         for role in TRUST_ROLES:
             folder = Path(base) / "trust" / role
             if folder.is_dir():

@@ -82,7 +82,8 @@ def obtain_proofs(
         label = label_for(spec, labels)
         try:
             tsa = tsa_from_spec(spec, base)
-            responses = {alg: tsa.timestamp(bytes.fromhex(roots[alg]), alg) for alg in ALGORITHMS}
+            accepted = getattr(tsa, "hashes", None) or ALGORITHMS  # public TSAs take no sm3 imprint
+            responses = {alg: tsa.timestamp(bytes.fromhex(roots[alg]), alg) for alg in ALGORITHMS if alg in accepted}
         except ServiceError as exc:
             labels.discard(f"tsa:{label}")
             got.failed.append(ServiceFailure("tsa", spec, str(exc)))

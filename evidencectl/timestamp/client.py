@@ -31,9 +31,11 @@ class HttpTSA(TimestampAuthority):
         cert: str | tuple[str, str] | None = None,
         policy: str | None = None,
         backoff: float = 0.5,
+        hashes: tuple[str, ...] | None = None,
     ) -> None:
         """``auth``: HTTP basic credentials; ``cert``: TLS client certificate (file, or cert and key files);
-        ``policy``: TSA policy OID to request; ``retries``: extra attempts after a network or 5xx failure."""
+        ``policy``: TSA policy OID to request; ``retries``: extra attempts after a network or 5xx failure;
+        ``hashes``: the imprint algorithms the TSA accepts (None: any), so a deposit asks it only for those."""
         if not url.startswith(("http://", "https://")):
             raise UsageError(f"TSA URL must start with http:// or https://: {url}")
         self.name = url
@@ -44,6 +46,7 @@ class HttpTSA(TimestampAuthority):
         self.cert = cert
         self.policy = policy
         self.backoff = backoff
+        self.hashes = hashes
 
     def _post(self, body: bytes) -> bytes:
         """POST the request, retrying network errors and 5xx answers with exponential backoff."""
@@ -105,7 +108,8 @@ def http_tsa_from_config(url: str, settings: dict[str, Any]) -> HttpTSA:
 
     Keys: ``url``; ``username`` and ``password_env`` (the name of the variable holding the password, never the
     password itself); ``client_cert`` and ``client_key`` (TLS client certificate files); ``policy`` (OID);
-    ``timeout`` (seconds); ``retries``. ``trust`` (a PEM file of the TSA's roots) is read by ``verify``.
+    ``timeout`` (seconds); ``retries``; ``hashes`` (the imprint algorithms it accepts, e.g. ``["sha256"]``).
+    ``trust`` (a PEM file of the TSA's roots) is read by ``verify``.
     """
     import os
 
@@ -130,25 +134,37 @@ def http_tsa_from_config(url: str, settings: dict[str, Any]) -> HttpTSA:
         auth=auth,
         cert=cert,
         policy=str(settings["policy"]) if settings.get("policy") else None,
+        hashes=tuple(str(h) for h in settings["hashes"]) if isinstance(settings.get("hashes"), list) else None,
     )
 
 
 def tsa_from_spec(spec: str, base: Path, *, algorithm: str = "ecdsa-p256") -> TimestampAuthority:
     """``"local"`` -> the embedded TSA of ``base``; a name or URL configured under ``[tsa.NAME]`` in
-    config.toml -> that TSA with its settings; any other ``http(s)://…`` -> :class:`HttpTSA` with defaults."""
+    config.toml -> that TSA with its settings (a catalogue name there overrides its entry); a catalogue name
+    (``freetsa``, ``digicert``…, :mod:`.catalogue`) -> that public TSA; any other ``http(s)://…`` ->
+    :class:`HttpTSA` with defaults."""
+    from .catalogue import CATALOGUE, catalogue_url
+
     if spec == "local":
         from .authority import EmbeddedTSA
 
         return EmbeddedTSA.open(base, algorithm)
     for name, settings in _configured(base).items():
         if spec in (name, settings.get("url")):
+            if name in CATALOGUE:  # config overrides a catalogue entry key by key
+                settings = {"url": catalogue_url(CATALOGUE[name]), "hashes": list(CATALOGUE[name].hashes), **settings}
             url = str(settings.get("url", ""))
             if not url.startswith(("http://", "https://")):
                 raise UsageError(f'config.toml [tsa.{name}] needs url = "http(s)://…"')
             return http_tsa_from_config(url, settings)
+    if spec in CATALOGUE:
+        return HttpTSA(catalogue_url(CATALOGUE[spec]), hashes=CATALOGUE[spec].hashes)
     if spec.startswith(("http://", "https://")):
         return HttpTSA(spec)
-    raise UsageError(f"--tsa must be 'local', an http(s):// URL or a TSA named in config.toml, not {spec!r}")
+    raise UsageError(
+        f"--tsa must be 'local', a public TSA's name ({', '.join(CATALOGUE)}; see 'evidencectl tsa list'), "
+        f"an http(s):// URL or a TSA named in config.toml, not {spec!r}"
+    )
 
 
 def configured_tsa_roots(base: Path) -> list[Path]:
