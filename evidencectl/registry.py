@@ -253,6 +253,11 @@ class Registry:
             out.append(r)
         return out
 
+    def custody_head(self) -> tuple[int, str] | None:
+        """Sequence number and hash of the newest custody entry (None for an empty log)."""
+        row = self.conn.execute("SELECT seq, hash FROM custody ORDER BY seq DESC LIMIT 1").fetchone()
+        return None if row is None else (int(row[0]), str(row[1]))
+
     def verify_custody(self) -> CustodyAudit:
         """Re-check every custody entry's hash and its link to the previous one."""
         prev = GENESIS

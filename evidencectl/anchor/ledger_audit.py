@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..crypto.keys import spki_fingerprint, verify_signature
@@ -40,17 +41,46 @@ class LedgerAudit:
         }
 
 
+CLOCK_TOLERANCE = timedelta(minutes=5)
+"""How far a block time may lie after the moment of the audit (clock skew) before it is a break."""
+
+
 def audit_rows(rows: Sequence[BlockRow], *, ledger_id: str, public_key: bytes) -> LedgerAudit:
-    """Check ``rows`` (oldest first) as one chain signed by ``public_key``; stop at the first break."""
+    """Check ``rows`` (oldest first) as one chain signed by ``public_key``; stop at the first break.
+
+    Block times must not go backwards nor lie in the future: a node key signing either has had its clock
+    set by hand (a backdated block) or its blocks were re-made."""
     previous = GENESIS_PREVIOUS
     head: str | None = None
     key_id = spki_fingerprint(public_key)
+    last_time: datetime | None = None
+    limit = datetime.now(UTC) + CLOCK_TOLERANCE
     for expected, row in enumerate(rows):
         problem = _block_problem(row, expected, previous, ledger_id, key_id, public_key)
+        moment = _block_time(row[1]) if problem is None else None
+        if problem is None and moment is None:
+            problem = "the block time is not an ISO 8601 UTC time"
+        elif moment is not None and last_time is not None and moment < last_time:
+            problem = (
+                f"the block time {moment.isoformat()} is before the previous block's {last_time.isoformat()}: "
+                "block times went backwards (a clock set back, or blocks re-made)"
+            )
+        elif moment is not None and moment > limit:
+            problem = f"the block time {moment.isoformat()} is in the future"
         if problem is not None:
             return LedgerAudit(False, len(rows), head, row[0], problem)
         previous = head = row[2]
+        last_time = moment
     return LedgerAudit(True, len(rows), head)
+
+
+def _block_time(header_bytes: bytes) -> datetime | None:
+    try:
+        text = json.loads(bytes(header_bytes))["time"]
+        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 def _block_problem(

@@ -274,6 +274,9 @@ def cases(as_json: bool = JSON_OPT) -> None:
 def log(
     deposit_id: str | None = typer.Option(None, "--deposit", help="Only this deposit's events."),
     verify_chain: bool = typer.Option(False, "--verify", help="Check the custody log's hash chain; exit 1 if broken."),
+    against: list[Path] = typer.Option(
+        None, "--against", help="With --verify: packages whose recorded custody heads must still be in the log."
+    ),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Show the custody log (append-only, hash-chained), or check it with --verify.
@@ -292,13 +295,16 @@ def log(
                 "first_break": audit.first_break,
                 "reason": audit.reason,
             }
+            from .custody import against_heads
+
+            problems = against_heads(registry, against or [], doc)
             if as_json:
                 print_json(doc)
             elif audit.ok:
                 console().print(f"custody log intact: {audit.entries} entries, every link checked")
             else:
                 console().print(f"custody log BROKEN at entry {audit.first_break}: {audit.reason}")
-            raise typer.Exit(0 if audit.ok else 1)
+            raise typer.Exit(0 if audit.ok and not problems else 1)
         entries = registry.custody(deposit_id)
     finally:
         registry.close()

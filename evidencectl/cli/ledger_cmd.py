@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 
@@ -13,18 +14,38 @@ app = typer.Typer(help="The embedded ledger: audit every block, list blocks.", n
 
 
 @app.command("verify")
-def verify_cmd(as_json: bool = typer.Option(False, "--json", help="Print one JSON document.")) -> None:
-    """Re-check every block's hash, link and node signature; exit 1 naming the first broken block."""
+def verify_cmd(
+    against: list[Path] = typer.Option(
+        None, "--against", help="Packages whose recorded ledger heads must still be in the ledger; repeatable."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+) -> None:
+    """Re-check every block's hash, link, time order and node signature; exit 1 naming the first broken block,
+    or a block a package vouches for (--against) that was removed or rewritten."""
     from ..anchor.ledger import EmbeddedLedger
+    from ..heads import missing_heads, package_heads
 
-    audit = EmbeddedLedger.open(home()).verify_chain()
+    ledger = EmbeddedLedger.open(home())
+    audit = ledger.verify_chain()
+    doc = audit.to_json()
+    problems: list[dict[str, object]] = []
+    if against:
+        stored = {int(b["height"]): str(b["hash"]) for b in ledger.blocks()}
+        heads = package_heads(against)
+        problems = missing_heads(heads, "ledger", stored, ledger.ledger_id)
+        doc["against"] = {"packages": len(against), "heads": sum(h.log == "ledger" for h in heads), "problems": problems}
     if as_json:
-        typer.echo(json.dumps(audit.to_json(), ensure_ascii=False))
-    elif audit.ok:
-        typer.echo(f"ledger intact: {_blocks(audit.blocks)}, head {audit.head_hash or '-'}")
+        typer.echo(json.dumps(doc, ensure_ascii=False))
     else:
-        typer.echo(f"ledger BROKEN at block {audit.first_broken}: {audit.problem}")
-    if not audit.ok:
+        if audit.ok:
+            typer.echo(f"ledger intact: {_blocks(audit.blocks)}, head {audit.head_hash or '-'}")
+        else:
+            typer.echo(f"ledger BROKEN at block {audit.first_broken}: {audit.problem}")
+        for problem in problems:
+            typer.echo(f"ledger REWRITTEN: {problem['problem']}")
+        if against and not problems:
+            typer.echo(f"every ledger head the {len(against)} package(s) vouch for is still in the ledger")
+    if not audit.ok or problems:
         raise typer.Exit(int(ExitCode.FAILED))
 
 

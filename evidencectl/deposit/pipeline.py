@@ -14,6 +14,7 @@ from ..collect.files import collect_inputs
 from ..errors import BadInputError, ServiceError, UsageError
 from ..intake import Handed, Prepared
 from ..package.writer import PackageWriter, check_output
+from ..heads import current_heads
 from ..registry import Registry
 from .items import ItemSpool, _member_for
 from .options import AnalyzeSettings, DepositOptions, DepositResult, SourceOptions
@@ -85,7 +86,8 @@ def _deposit(
             else itertools.repeat(None)
         )
         read_inputs(spool, files, ready, opts.hash_only, settings, progress)
-        statement = build_statement(deposit_id, opts.statement, opts.hash_only, spool.count)
+        heads = current_heads(base, registry)
+        statement = build_statement(deposit_id, opts.statement, opts.hash_only, spool.count, heads)
         roots = seal(writer, deposit_id, statement, spool, opts.statement)
         labels: set[str] = set()
         proofs = obtain_proofs(writer, base, deposit_id, roots, opts.tsas, opts.anchors, labels, opts.contract)

@@ -16,8 +16,11 @@ def new_deposit_id() -> str:
     return f"EVD-{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(4).upper()}"
 
 
-def build_statement(deposit_id: str, opts: StatementOptions, hash_only: bool, item_count: int) -> dict[str, Any]:
-    """The deposit's own statement: leaf 0 of the trees."""
+def build_statement(
+    deposit_id: str, opts: StatementOptions, hash_only: bool, item_count: int, heads: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The deposit's own statement: leaf 0 of the trees. ``heads``: the custody log and ledger heads now
+    (:func:`evidencectl.heads.current_heads`), put under the deposit's timestamps so deletions show."""
     statement: dict[str, Any] = {
         "kind": "statement",
         "deposit_id": deposit_id,
@@ -32,4 +35,6 @@ def build_statement(deposit_id: str, opts: StatementOptions, hash_only: bool, it
     }
     if opts.sign_key is not None:
         statement["signer"] = {"algorithm": opts.sign_key.algorithm, "key_id": opts.sign_key.key_id}
+    if heads:
+        statement["heads"] = heads
     return statement

@@ -1,0 +1,114 @@
+"""Heads of the custody log and the embedded ledger, recorded in each deposit's statement, and the audit that
+uses them to show deletions.
+
+Both logs are hash chains kept by the depositor, who can delete an entry and re-link everything after it:
+the chain then checks out. A statement records the heads (sequence or height, and hash) at the moment of
+the deposit; the statement is under the deposit's timestamps, so a package is a witness that the log held
+that entry then. ``log --verify --against PKG…`` and ``ledger verify --against PKG…`` compare the log with
+every head the packages vouch for: a head that is missing or has another hash means entries at or before
+it were removed or rewritten.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import BadInputError, EvidenceError
+
+
+def current_heads(base: Path, registry: Any) -> dict[str, Any]:
+    """``{"custody": {"seq", "hash"}, "ledger": {"ledger_id", "height", "hash"}}`` now, each only if that log
+    has an entry (read only: nothing is created)."""
+    heads: dict[str, Any] = {}
+    head = registry.custody_head()
+    if head is not None:
+        heads["custody"] = {"seq": head[0], "hash": head[1]}
+    db_path = Path(base) / "ledger" / "ledger.sqlite"
+    if db_path.is_file():
+        with contextlib.suppress(sqlite3.Error), contextlib.closing(sqlite3.connect(db_path, timeout=30)) as db:
+            meta = db.execute("SELECT value FROM meta WHERE key = 'ledger_id'").fetchone()
+            last = db.execute("SELECT height, block_hash FROM blocks ORDER BY height DESC LIMIT 1").fetchone()
+            if meta is not None and last is not None:
+                heads["ledger"] = {"ledger_id": str(meta[0]), "height": int(last[0]), "hash": str(last[1])}
+    return heads
+
+
+@dataclass(frozen=True)
+class VouchedHead:
+    """One head a package vouches for."""
+
+    package: str
+    """The package that holds it."""
+    log: str
+    """``custody`` or ``ledger``."""
+    position: int
+    """Sequence number (custody) or block height (ledger)."""
+    hash: str
+    """The entry's or block's hash."""
+    ledger_id: str | None = None
+    """For a ledger head: which ledger."""
+
+
+def package_heads(paths: Sequence[Path]) -> list[VouchedHead]:
+    """Every head the packages vouch for: the statement's ``heads`` and the blocks of their ledger receipts."""
+    from .package.reader import PackageReader
+
+    out: list[VouchedHead] = []
+    for path in paths:
+        try:
+            with PackageReader(path) as reader:
+                manifest = reader.read_json("manifest.json")
+                receipts = [
+                    reader.read_json(n)
+                    for n in reader.names()
+                    if n.startswith("proofs/anchors/") and n.endswith(".json")
+                ]
+        except EvidenceError:
+            raise
+        except (OSError, ValueError) as exc:
+            raise BadInputError(f"cannot read the package: {exc}", path=path) from exc
+        statement = manifest.get("statement") if isinstance(manifest, dict) else None
+        heads = statement.get("heads") if isinstance(statement, dict) else None
+        heads = heads if isinstance(heads, dict) else {}
+        custody, ledger = heads.get("custody"), heads.get("ledger")
+        if isinstance(custody, dict) and isinstance(custody.get("seq"), int):
+            out.append(VouchedHead(str(path), "custody", custody["seq"], str(custody.get("hash"))))
+        if isinstance(ledger, dict) and isinstance(ledger.get("height"), int):
+            out.append(
+                VouchedHead(str(path), "ledger", ledger["height"], str(ledger.get("hash")), str(ledger.get("ledger_id")))
+            )
+        for receipt in receipts:
+            block = receipt.get("block") if isinstance(receipt, dict) and receipt.get("type") == "ledger" else None
+            header = block.get("header") if isinstance(block, dict) else None
+            if isinstance(header, dict) and isinstance(header.get("height"), int):
+                ledger_id = str(header.get("ledger_id"))
+                out.append(VouchedHead(str(path), "ledger", header["height"], str(block.get("hash")), ledger_id))
+    return out
+
+
+def missing_heads(heads: Iterable[VouchedHead], log: str, stored: dict[int, str], ledger_id: str | None = None) -> list[dict[str, Any]]:
+    """The heads of ``log`` that the stored entries (position -> hash) no longer hold, newest first."""
+    problems: list[dict[str, Any]] = []
+    for head in heads:
+        if head.log != log or (ledger_id is not None and head.ledger_id not in (None, ledger_id)):
+            continue
+        now = stored.get(head.position)
+        if now == head.hash:
+            continue
+        what = "is gone" if now is None else f"now has hash {now[:16]}…"
+        problems.append(
+            {
+                "package": head.package,
+                "position": head.position,
+                "vouched_hash": head.hash,
+                "stored_hash": now,
+                "problem": f"{head.package} vouches for {log} entry {head.position} with hash {head.hash[:16]}…, "
+                f"which {what}: entries up to {head.position} were removed or rewritten",
+            }
+        )
+    return sorted(problems, key=lambda p: -int(p["position"]))
