@@ -274,16 +274,20 @@ def cases(as_json: bool = JSON_OPT) -> None:
 def log(
     deposit_id: str | None = typer.Option(None, "--deposit", help="Only this deposit's events."),
     verify_chain: bool = typer.Option(False, "--verify", help="Check the custody log's hash chain; exit 1 if broken."),
-    against: list[Path] = typer.Option(
-        None, "--against", help="With --verify: packages whose recorded custody heads must still be in the log."
+    packages: list[Path] = typer.Argument(None, help="With --verify --against: the packages to check against."),
+    against: bool = typer.Option(
+        False, "--against", help="With --verify: every custody head the PACKAGES vouch for must still be in the log."
     ),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Show the custody log (append-only, hash-chained), or check it with --verify.
 
-    Example: evidencectl log --verify
+    Example: evidencectl log --verify --against case-42.evp
     """
     from ..registry import Registry
+    from .custody import against_usage
+
+    against_usage(list(packages or []), against, verify_chain)
 
     registry = Registry.open(home())
     try:
@@ -297,7 +301,7 @@ def log(
             }
             from .custody import against_heads
 
-            problems = against_heads(registry, against or [], doc)
+            problems = against_heads(registry, list(packages or []) if against else [], doc)
             if as_json:
                 print_json(doc)
             elif audit.ok:

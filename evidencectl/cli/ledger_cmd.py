@@ -15,8 +15,9 @@ app = typer.Typer(help="The embedded ledger: audit every block, list blocks.", n
 
 @app.command("verify")
 def verify_cmd(
-    against: list[Path] = typer.Option(
-        None, "--against", help="Packages whose recorded ledger heads must still be in the ledger; repeatable."
+    packages: list[Path] = typer.Argument(None, help="With --against: the packages to check the ledger against."),
+    against_flag: bool = typer.Option(
+        False, "--against", help="Every ledger head the PACKAGES vouch for must still be in the ledger."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
@@ -25,6 +26,11 @@ def verify_cmd(
     from ..anchor.ledger import EmbeddedLedger
     from ..heads import missing_heads, package_heads
 
+    from ..errors import UsageError
+
+    if bool(packages) != against_flag:
+        raise UsageError("give packages with --against: ledger verify --against PACKAGE...")
+    against = list(packages or [])
     ledger = EmbeddedLedger.open(home())
     audit = ledger.verify_chain()
     doc = audit.to_json()
