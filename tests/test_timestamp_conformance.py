@@ -203,13 +203,13 @@ def test_public_root_bundle_trusts_a_real_tsa_for_timestamps_only(tmp_path: Path
     bundle = tmp_path / "public-roots.pem"
     root = (ASSETS / "03_digicert_2018" / "DigiCert_Assured_ID_Root_CA.pem").read_bytes()
     bundle.write_bytes(Path(certifi.where()).read_bytes() + b"\n" + root)
-    without = TrustStore.load(tmp_path, system_tsa=Path(certifi.where()))
+    without = TrustStore.load(tmp_path, system_tsa=Path(certifi.where()), catalogue=False)
     data = (ASSETS / "03_digicert_2018" / "token.tst").read_bytes()
     digest = hashlib.sha256((ASSETS / "03_digicert_2018" / "data.txt").read_bytes()).digest()
     assert verify_timestamp(data, digest=digest, hash_name="sha256", trust=without, check="t").status is (
         Status.INDETERMINATE
     )
-    store = TrustStore.load(tmp_path, system_tsa=bundle)
+    store = TrustStore.load(tmp_path, system_tsa=bundle, catalogue=False)
     assert store.certificates("tsa") and not store.certificates("depositor") and not store.public_keys("ledger")
     result = verify_timestamp(data, digest=digest, hash_name="sha256", trust=store, check="t")
     assert result.status is Status.PASSED, result.detail

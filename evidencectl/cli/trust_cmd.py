@@ -52,6 +52,7 @@ def list_cmd(
                     "fingerprint": a.fingerprint,
                     "kind": "certificate" if a.is_certificate else "public_key",
                     "source": a.source,
+                    "operator": a.operator,
                 }
                 for a in anchors
             ]

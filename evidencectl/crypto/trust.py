@@ -144,11 +144,13 @@ class TrustStore:
         self._anchors = anchors
 
     @classmethod
-    def load(cls, base: Path, extra: Sequence[Path] = (), *, system_tsa: Path | None = None) -> TrustStore:
+    def load(
+        cls, base: Path, extra: Sequence[Path] = (), *, system_tsa: Path | None = None, catalogue: bool = True
+    ) -> TrustStore:
         """Read every ``base/trust/<role>/*.pem``; ``extra`` files (``--trust``) count for every role.
 
-        The roots of the public TSAs in :mod:`evidencectl.timestamp.catalogue` are always trusted, for role
-        ``tsa`` only, as third-party anchors.
+        The roots of the public TSAs in :mod:`evidencectl.timestamp.catalogue` are trusted (unless
+        ``catalogue`` is False) for role ``tsa`` only, as third-party anchors.
 
         ``system_tsa`` names a bundle of public roots (e.g. the operating system's or certifi's) trusted as
         TSA roots only: public timestamp authorities chain to them, but they must never vouch for a
@@ -163,7 +165,7 @@ class TrustStore:
                     continue  # one unusable certificate in a public bundle must not make the rest unusable
         from ..timestamp.catalogue import shipped_roots
 
-        for label, data in shipped_roots():  # public TSAs of the catalogue: TSA roots only, third-party
+        for label, data in shipped_roots() if catalogue else ():  # public TSAs: TSA roots only, third-party
             anchors.extend(parse_anchors(data, "tsa", label))
         for role in TRUST_ROLES:
             folder = Path(base) / "trust" / role
@@ -209,7 +211,11 @@ class TrustStore:
         prefix = fingerprint.strip().lower().replace(":", "")
         if len(prefix) < 8:
             raise UsageError("give at least 8 hex digits of the fingerprint")
-        gone = [a for a in self._anchors if a.role != EXTRA_ROLE and a.fingerprint.startswith(prefix)]
+        gone = [
+            a
+            for a in self._anchors
+            if a.role != EXTRA_ROLE and not a.source.startswith("catalogue ") and a.fingerprint.startswith(prefix)
+        ]
         if not gone:
             raise UsageError(f"no trusted anchor has fingerprint {prefix}")
         for source in {a.source for a in gone}:
