@@ -149,8 +149,10 @@ class VerificationReport:
         """One sentence saying who attests the time and whether it proves anything to a third party."""
         proven = self.proven_time
         if proven is None:
-            return "没有经验证的时间证明：无法证明证据存在的时间" if lang == "zh" else (
-                "no verified timestamp or anchor: nothing proves when the evidence existed"
+            return (
+                "没有经验证的时间证明：无法证明证据存在的时间"
+                if lang == "zh"
+                else ("no verified timestamp or anchor: nothing proves when the evidence existed")
             )
         when = beijing_and_utc(proven)
         if self.independent_time:
@@ -159,9 +161,7 @@ class VerificationReport:
             return f"proven time {when}, attested by a service independent of the depositor"
         if lang == "zh":
             return f"时间仅由存证人自己的内置时间戳服务或账本证明（{when}）：对第三方不具证明力"
-        return (
-            f"time attested only by the depositor's own embedded TSA: proves nothing to a third party ({when})"
-        )
+        return f"time attested only by the depositor's own embedded TSA: proves nothing to a third party ({when})"
 
     def add(self, check: CheckResult) -> None:
         """Record one check (its detail folded to one line: parser messages can hold line breaks)."""

@@ -80,18 +80,22 @@ def package_heads(paths: Sequence[Path]) -> list[VouchedHead]:
             out.append(VouchedHead(str(path), "custody", custody["seq"], str(custody.get("hash"))))
         if isinstance(ledger, dict) and isinstance(ledger.get("height"), int):
             out.append(
-                VouchedHead(str(path), "ledger", ledger["height"], str(ledger.get("hash")), str(ledger.get("ledger_id")))
+                VouchedHead(
+                    str(path), "ledger", ledger["height"], str(ledger.get("hash")), str(ledger.get("ledger_id"))
+                )
             )
         for receipt in receipts:
             block = receipt.get("block") if isinstance(receipt, dict) and receipt.get("type") == "ledger" else None
             header = block.get("header") if isinstance(block, dict) else None
-            if isinstance(header, dict) and isinstance(header.get("height"), int):
+            if isinstance(block, dict) and isinstance(header, dict) and isinstance(header.get("height"), int):
                 ledger_id = str(header.get("ledger_id"))
                 out.append(VouchedHead(str(path), "ledger", header["height"], str(block.get("hash")), ledger_id))
     return out
 
 
-def missing_heads(heads: Iterable[VouchedHead], log: str, stored: dict[int, str], ledger_id: str | None = None) -> list[dict[str, Any]]:
+def missing_heads(
+    heads: Iterable[VouchedHead], log: str, stored: dict[int, str], ledger_id: str | None = None
+) -> list[dict[str, Any]]:
     """The heads of ``log`` that the stored entries (position -> hash) no longer hold, newest first."""
     problems: list[dict[str, Any]] = []
     for head in heads:

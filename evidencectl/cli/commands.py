@@ -30,7 +30,11 @@ def deposit(
     case: str | None = typer.Option(None, "--case", help="Case number, e.g. （2026）渝0103民初1234号."),
     depositor: str | None = typer.Option(None, "--depositor", help="Who deposits the evidence."),
     note: str | None = typer.Option(None, "--note", help="A note recorded in the deposit statement."),
-    tsa: list[str] = typer.Option(None, "--tsa", help="TSA: 'local' (embedded, default), a public TSA's name (see 'tsa list') or a URL; repeatable."),
+    tsa: list[str] = typer.Option(
+        None,
+        "--tsa",
+        help="TSA: 'local' (embedded, default), a public TSA's name (see 'tsa list') or a URL; repeatable.",
+    ),
     tsa_quorum: int = typer.Option(1, "--tsa-quorum", help="How many TSAs must answer."),
     anchor: list[str] = typer.Option(None, "--anchor", help="'local' (embedded ledger, default) or evm:RPC-URL."),
     contract: str | None = typer.Option(

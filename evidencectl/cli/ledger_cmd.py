@@ -24,9 +24,8 @@ def verify_cmd(
     """Re-check every block's hash, link, time order and node signature; exit 1 naming the first broken block,
     or a block a package vouches for (--against) that was removed or rewritten."""
     from ..anchor.ledger import EmbeddedLedger
-    from ..heads import missing_heads, package_heads
-
     from ..errors import UsageError
+    from ..heads import missing_heads, package_heads
 
     if bool(packages) != against_flag:
         raise UsageError("give packages with --against: ledger verify --against PACKAGE...")
@@ -39,7 +38,11 @@ def verify_cmd(
         stored = {int(b["height"]): str(b["hash"]) for b in ledger.blocks()}
         heads = package_heads(against)
         problems = missing_heads(heads, "ledger", stored, ledger.ledger_id)
-        doc["against"] = {"packages": len(against), "heads": sum(h.log == "ledger" for h in heads), "problems": problems}
+        doc["against"] = {
+            "packages": len(against),
+            "heads": sum(h.log == "ledger" for h in heads),
+            "problems": problems,
+        }
     if as_json:
         typer.echo(json.dumps(doc, ensure_ascii=False))
     else:

@@ -68,5 +68,5 @@ def list_cmd(as_json: bool = typer.Option(False, "--json", help="Print one JSON 
             typer.echo(f"{'':<17} {entry.note}")
     typer.echo(
         "\nUse one with: evidencectl deposit FILES --tsa local --tsa freetsa -o OUT.evp. Override a URL with "
-        f"[tsa.NAME] url = \"…\" in config.toml or {env_name('NAME')}."
+        f'[tsa.NAME] url = "…" in config.toml or {env_name("NAME")}.'
     )
