@@ -217,6 +217,9 @@ def inspect(
         print_json(manifest)
     else:
         print_manifest(manifest, members)
+        from .custody import proven_time_line
+
+        console().print(proven_time_line(package, home()))
 
 
 @app.command()
@@ -255,16 +258,23 @@ def cases(as_json: bool = JSON_OPT) -> None:
         {k: r[k] for k in ("deposit_id", "created", "case_no", "depositor", "status", "item_count", "package")}
         for r in rows
     ]
+    from .custody import add_proven_times
+
+    add_proven_times(out, home())
     if as_json:
         print_json({"deposits": out})
         return
     from rich.table import Table
 
-    table = Table("deposit", "created", "case", "depositor", "items", "status", "package")
+    from ..checks import beijing_and_utc
+
+    table = Table("deposit", "created (declared)", "proven time", "case", "depositor", "items", "status", "package")
     for r in out:
         table.add_row(
             r["deposit_id"],
             r["created"],
+            beijing_and_utc(r["proven_time"])
+            + ("" if r["independent_time"] or not r["proven_time"] else " (own only)"),
             r["case_no"] or "",
             r["depositor"] or "",
             str(r["item_count"]),

@@ -29,3 +29,32 @@ def against_heads(registry: Any, packages: list[Path], doc: dict[str, Any]) -> l
     for problem in problems:
         typer.echo(f"custody log REWRITTEN: {problem['problem']}", err=True)
     return problems
+
+
+def _attested(package: Path, base: Path) -> Any:
+    from ..crypto.trust import TrustStore
+    from ..verify.timecheck import attested_time
+
+    return attested_time(package, TrustStore.load(base))
+
+
+def proven_time_line(package: Path, base: Path) -> str:
+    """``Time      <who attests the time, proven time in Beijing time and UTC>`` for ``inspect``."""
+    from rich.markup import escape
+
+    return f"Time      {escape(_attested(package, base).time_summary())}"
+
+
+def add_proven_times(rows: list[dict[str, Any]], base: Path) -> None:
+    """Give each ``cases`` row ``proven_time`` and ``independent_time`` from its package (None when the package
+    is gone or unreadable: the registry's ``created`` is only what the depositor's clock said)."""
+    from ..errors import EvidenceError
+
+    for row in rows:
+        row["proven_time"], row["independent_time"] = None, False
+        if row.get("package") and row.get("status") == "complete" and Path(row["package"]).is_file():
+            try:
+                report = _attested(Path(row["package"]), base)
+            except (EvidenceError, OSError, ValueError):
+                continue
+            row["proven_time"], row["independent_time"] = report.proven_time, report.independent_time

@@ -130,7 +130,8 @@ def print_manifest(manifest: dict[str, Any], members: list[str]) -> None:
 
     c = console()
     st = manifest["statement"]
-    c.print(f"Deposit   [bold]{manifest['deposit_id']}[/]  created {st['created']}  ({st['tool']})")
+    c.print(f"Deposit   [bold]{manifest['deposit_id']}[/]  ({st['tool']})")
+    c.print(f"Declared  created {st['created']} (declared by the depositor, not proven)")
     for key, label in (("case", "Case"), ("depositor", "Depositor"), ("note", "Note")):
         if st.get(key):
             c.print(f"{label:<9} {escape(str(st[key]))}")
