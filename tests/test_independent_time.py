@@ -252,3 +252,20 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def test_reports_inspect_and_cases_show_proven_time_and_declared_created(
+    cli: Any, tmp_path: Path, evidencectl_home: Path
+) -> None:
+    """A deposit with the defaults: every place a person reads the time says whose clock it is."""
+    (tmp_path / "a.txt").write_text("x\n")
+    package = tmp_path / "a.evp"
+    assert cli("deposit", tmp_path / "a.txt", "-o", package).code == 0
+    html = tmp_path / "report.html"
+    assert cli("verify", package, "--report", html, "--lang", "zh").code == 0
+    text = html.read_text(encoding="utf-8")
+    assert "对第三方不具证明力" in text and "北京时间" in text and "存证人声明的创建时间" in text
+    shown = cli("inspect", package).out
+    assert "declared by the depositor" in shown and "北京时间 (UTC+8)" in shown and "proves nothing" in shown
+    (row,) = json.loads(cli("cases", "--json").out)["deposits"]
+    assert row["proven_time"] and row["independent_time"] is False

@@ -12,6 +12,7 @@ from .labels import labels
 from .metadata import metadata_lines
 from .model import Cell, Code, Document, Fields, Heading, Paragraph, QRCode, Table, t
 from .qr import qr_payload
+from .timing import time_rows
 
 
 def _summary(doc: Document, facts: PackageFacts, report: VerificationReport, L: dict[str, str]) -> None:
@@ -35,6 +36,7 @@ def _summary(doc: Document, facts: PackageFacts, report: VerificationReport, L: 
         (L["case"], [t(st.get("case") or "—")]),
         (L["depositor"], [t(st.get("depositor") or "—")]),
         (L["depositor_key"], key),
+        *time_rows(report, L),
         (L["created"], [t(st.get("created", "—"), mono=True)]),
         (L["item_count"], [t(len(facts.manifest["items"]))]),
         (L["hash_only"], [t(L["yes"] if st.get("hash_only") else L["no"])]),

@@ -10,6 +10,7 @@ from typing import Any
 from ..checks import Status
 from .labels import labels
 from .model import Cell, Document, Fields, Heading, Paragraph, Table, t
+from .timing import time_rows
 
 
 def _manifest_sm3(report: Any) -> str:
@@ -96,6 +97,7 @@ def build_verification(report: Any, lang: str) -> Document:
                 (L["deposit_id"], [t(report.deposit_id or "—", mono=True)]),
                 (L["case"], [t(st.get("case") or "—")]),
                 (L["depositor"], [t(st.get("depositor") or "—")]),
+                *time_rows(report, L),
                 (L["created"], [t(st.get("created") or "—", mono=True)]),
                 ("manifest.json SM3", [t(doc.manifest_sm3, mono=True)]),
                 (L["verified_at"], [t(report.verified_at, mono=True)]),
