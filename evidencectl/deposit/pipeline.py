@@ -12,9 +12,9 @@ from pathlib import Path
 from .. import intake
 from ..collect.files import collect_inputs
 from ..errors import BadInputError, ServiceError, UsageError
+from ..heads import current_heads
 from ..intake import Handed, Prepared
 from ..package.writer import PackageWriter, check_output
-from ..heads import current_heads
 from ..registry import Registry
 from .items import ItemSpool, _member_for
 from .options import AnalyzeSettings, DepositOptions, DepositResult, SourceOptions
