@@ -107,7 +107,7 @@ def test_trust_store_roles_extras_and_removal(tmp_path: Path) -> None:
     (tmp_path / "ca.pem").write_bytes(certificate_pem(ca[1]))
     node = generate_key("sm2")
     (tmp_path / "node.pem").write_bytes(node.public_key_pem())
-    store = TrustStore.load(tmp_path / "home")
+    store = TrustStore.load(tmp_path / "home", catalogue=False)  # no shipped TSA roots: only what is added
     assert store.anchors() == []
     store.add_file(tmp_path / "ca.pem", "tsa")
     store.add_file(tmp_path / "ca.pem", "tsa")  # idempotent
@@ -120,7 +120,7 @@ def test_trust_store_roles_extras_and_removal(tmp_path: Path) -> None:
 
     extra_key = generate_key("ecdsa-p256")
     (tmp_path / "extra.pem").write_bytes(extra_key.public_key_pem())
-    reloaded = TrustStore.load(tmp_path / "home", [tmp_path / "extra.pem"])
+    reloaded = TrustStore.load(tmp_path / "home", [tmp_path / "extra.pem"], catalogue=False)
     assert reloaded.certificates("tsa") == [ca[1]]
     assert reloaded.certificates("ledger") == []
     assert reloaded.public_keys("ledger") == [node.public_key_der(), extra_key.public_key_der()]
