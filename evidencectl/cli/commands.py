@@ -260,7 +260,7 @@ def cases(as_json: bool = JSON_OPT) -> None:
     ]
     from .custody import add_proven_times
 
-    add_proven_times(out, home())
+    add_proven_times(out, home(), rows)
     if as_json:
         print_json({"deposits": out})
         return
