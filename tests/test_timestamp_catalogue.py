@@ -143,3 +143,41 @@ def test_an_installation_from_before_operators_is_migrated_and_its_tokens_still_
     assert facts["operator"] == "own" and facts["independent"] is False
     # Elsewhere, the old token is still recognised as an embedded TSA's by its subject and policy.
     assert timestamp_operator(dict(result.facts), token, [], set())["operator"] == "depositor"
+
+
+def test_undeclared_tsa_certificate_minted_under_an_embedded_root_is_not_independent(tmp_path: Path) -> None:
+    """The lawyer holds the embedded root's key and issues a TSA certificate without the declaration; a court
+    that trusts the lawyer's root still learns the time is the lawyer's own, from the root."""
+    from evidencectl.crypto.keys import generate_key
+    from evidencectl.crypto.x509 import load_certificates
+    from evidencectl.timestamp.operator import own_tsa_certificates
+
+    lawyer, court = tmp_path / "lawyer", tmp_path / "court"
+    genuine = EmbeddedTSA.open(lawyer)
+    root_key = load_or_create_service_key(lawyer / "tsa" / "ecdsa-p256" / "root.key", "ecdsa-p256")
+    root_der = genuine.root_cert.dump()
+    key = generate_key("ecdsa-p256")
+    leaf = build_certificate(
+        subject_cn="Independent Time Authority",
+        organization="Not The Lawyer Ltd",
+        subject_public_key_der=key.public_key_der(),
+        issuer_key=root_key,
+        issuer_cert_der=root_der,
+        extended_key_usage=["time_stamping"],
+        eku_critical=True,
+    )
+    forged = EmbeddedTSA(tmp_path, key, leaf, root_der)
+    forged._init_serials()
+    digest = hashlib.sha256(b"evidence").digest()
+    token = forged.timestamp(digest, "sha256")
+    (tmp_path / "root.pem").write_bytes(certificate_pem(root_der))
+    store = TrustStore.load(court)
+    store.add_file(tmp_path / "root.pem", "tsa")
+    result = verify_timestamp(token, digest=digest, hash_name="sha256", trust=store, check="timestamp:forged")
+    assert result.status is Status.PASSED, result.detail
+    roots = store.certificates("tsa")
+    facts = timestamp_operator(dict(result.facts), token, [], own_tsa_certificates(court), roots)
+    assert facts["operator"] == "depositor" and facts["independent"] is False
+    own = own_tsa_certificates(lawyer)
+    assert set(load_certificates((lawyer / "tsa" / "ecdsa-p256" / "chain.pem").read_bytes())) <= own
+    assert timestamp_operator(dict(result.facts), token, [], own, roots)["operator"] == "own"

@@ -83,14 +83,18 @@ def own_tsa_certificates(base: Path) -> set[bytes]:
 
 
 def tsa_operator(
-    signer: x509.Certificate | None, policy: str | None, own_certs: Sequence[bytes] | set[bytes]
+    signer: x509.Certificate | None,
+    policy: str | None,
+    own_certs: Sequence[bytes] | set[bytes],
+    anchor: x509.Certificate | None = None,
 ) -> Operator:
-    """Who operates the TSA that signed a token, judged from its certificate (and the token's policy)."""
-    if signer is not None and signer.dump() in own_certs:
+    """Who operates the TSA that signed a token, judged from its certificate, the trust anchor its path led to
+    (a depositor holding an embedded root key can issue a TSA certificate that declares nothing; the root
+    still declares) and the token's policy."""
+    path = [c for c in (signer, anchor) if c is not None]
+    if any(c.dump() in own_certs for c in path):
         return "own"
-    if signer is not None and declares_depositor_operated(signer):
-        return "depositor"
-    if policy == LEGACY_POLICY_OID:
+    if any(declares_depositor_operated(c) for c in path) or policy == LEGACY_POLICY_OID:
         return "depositor"
     if signer is None:
         return "unknown"

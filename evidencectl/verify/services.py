@@ -50,6 +50,7 @@ def check_timestamps(report: Any, reader: PackageReader, manifest: dict[str, Any
     extra = _extra_certs(reader)
     own = own_tsa_certificates(trust.base) if getattr(trust, "base", None) is not None else set()
     now = now_utc()
+    roots = list(trust.certificates("tsa"))
     earliest: datetime | None = None
     for name in names:
         alg = name.rsplit(".", 2)[-2] if name.count(".") >= 2 else ""
@@ -66,7 +67,7 @@ def check_timestamps(report: Any, reader: PackageReader, manifest: dict[str, Any
             check=check,
             extra_certs=extra,
         )
-        facts = timestamp_operator(dict(result.facts), der, extra, own)
+        facts = timestamp_operator(dict(result.facts), der, extra, own, roots)
         facts["member"] = name
         reproduce = result.reproduce
         if reproduce:

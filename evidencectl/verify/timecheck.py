@@ -8,6 +8,8 @@ statement's ``created`` (what the depositor declares) with the proven time and, 
 
 from __future__ import annotations
 
+import contextlib
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -33,12 +35,32 @@ def _signer(der: bytes, fingerprint_hex: str, extra: Sequence[bytes]) -> Any:
         return None
 
 
-def timestamp_operator(facts: dict[str, Any], der: bytes, extra: Sequence[bytes], own: set[bytes]) -> dict[str, Any]:
-    """``facts`` with ``operator`` and ``independent`` added, judged from the signer's certificate."""
+def _anchor(facts: dict[str, Any], roots: Sequence[bytes]) -> Any:
+    """The trust anchor that validated the path, found by the fingerprint in the ``trust_anchor`` fact."""
+    import hashlib
+
+    from asn1crypto import x509
+
+    found = re.search(r"sha256 ([0-9a-f]{64})", str(facts.get("trust_anchor", "")))
+    if found is None:
+        return None
+    for der in roots:
+        if hashlib.sha256(der).hexdigest() == found.group(1):
+            with contextlib.suppress(ValueError, TypeError):
+                return x509.Certificate.load(der)
+    return None
+
+
+def timestamp_operator(
+    facts: dict[str, Any], der: bytes, extra: Sequence[bytes], own: set[bytes], roots: Sequence[bytes] = ()
+) -> dict[str, Any]:
+    """``facts`` with ``operator`` and ``independent`` added, judged from the signer's certificate and the
+    trust anchor (in ``roots``) its path led to: a depositor holding an embedded TSA's root key can issue a
+    TSA certificate that declares nothing, but the root still declares whose it is."""
     from ..timestamp.operator import tsa_operator
 
     signer = _signer(der, str(facts.get("signer_fingerprint", "")), extra) if facts.get("signer_fingerprint") else None
-    operator = tsa_operator(signer, facts.get("policy"), own)
+    operator = tsa_operator(signer, facts.get("policy"), own, _anchor(facts, roots))
     return {**facts, "operator": operator, "independent": operator == "third-party"}
 
 
