@@ -1,4 +1,5 @@
-"""``log --verify --against PKG…``: the custody heads packages vouch for, checked against the log."""
+"""Helpers of the registry commands: ``log --verify --against PKG…`` (the custody heads packages vouch for,
+checked against the log) and the proven time that ``inspect`` and ``cases`` show."""
 
 from __future__ import annotations
 
