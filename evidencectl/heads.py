@@ -12,6 +12,7 @@ it were removed or rewritten.
 from __future__ import annotations
 
 import contextlib
+import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -90,7 +91,7 @@ def package_heads(paths: Sequence[Path]) -> list[VouchedHead]:
             if isinstance(block, dict) and isinstance(header, dict) and isinstance(header.get("height"), int):
                 ledger_id = str(header.get("ledger_id"))
                 out.append(VouchedHead(str(path), "ledger", header["height"], str(block.get("hash")), ledger_id))
-    return out
+    return _well_formed(out)
 
 
 def missing_heads(
@@ -116,3 +117,8 @@ def missing_heads(
             }
         )
     return sorted(problems, key=lambda p: -int(p["position"]))
+
+
+def _well_formed(heads: list[VouchedHead]) -> list[VouchedHead]:
+    """Heads whose hash is 64 lower-case hex digits (a package's text reaches the terminal: nothing else)."""
+    return [h for h in heads if re.fullmatch(r"[0-9a-f]{64}", h.hash) and h.position >= 0]
