@@ -1,9 +1,13 @@
-"""Strict DER: a token must be encoded the one way DER allows, so that no byte of it can change unnoticed.
+"""Token encodings: DER inside, and the one BER freedom real TSAs use in the envelope around it.
 
 A BER encoder may write the same value in several ways (long lengths, indefinite lengths, a BOOLEAN true
-as any non-zero byte, padded integers). In the signed parts of a token such freedom is harmless, since
-the signature covers the exact bytes; in the unsigned envelope around them it would let a byte change
-while the decoded value stays the same. :func:`check_der` walks every TLV and refuses each such variant.
+as any non-zero byte, padded integers). :func:`check_der` walks every TLV and refuses each such variant.
+:func:`check_token_encoding` is what a token must meet: DER, except that a constructed value may use the
+indefinite length form (X.690 §8.1.3.6), which qualified European TSAs (Java and Bouncy Castle stacks)
+write for the ContentInfo around the SignedData. That freedom changes no decoded value: the signed bytes
+are hashed as they stand (the TSTInfo octets) or in their DER form (the signed attributes, RFC 5652 §5.4),
+so a token re-encoded between the two length forms is the same token, and every other byte outside the
+signature still has exactly one allowed encoding.
 """
 
 from __future__ import annotations
@@ -15,21 +19,35 @@ from ..errors import MalformedTokenError
 # Universal tags whose DER encoding is primitive, with the checks that apply to their contents.
 _BOOLEAN, _INTEGER, _BIT_STRING, _OCTET_STRING, _NULL, _OID, _ENUMERATED = 1, 2, 3, 4, 5, 6, 10
 _UTF8, _SEQUENCE, _SET, _PRINTABLE, _IA5, _UTC_TIME, _GENERALIZED_TIME = 12, 16, 17, 19, 22, 23, 24
-_STRING_TAGS = frozenset({_UTF8, 18, _PRINTABLE, 20, 21, _IA5, 25, 26, 27, 28, 30})
 _PRINTABLE_CHARS = re.compile(rb"[A-Za-z0-9 '()+,\-./:=?]*")
 _UTC = re.compile(rb"\d{12}Z")
 _GENERALIZED = re.compile(rb"\d{14}(\.\d*[1-9])?Z")
+_EOC = b"\x00\x00"
 MAX_DEPTH = 64
 """Deepest nesting accepted; real tokens nest about 20 levels."""
 
 
-def _fail(offset: int, why: str) -> MalformedTokenError:
-    """The error for a non-DER encoding at ``offset``."""
-    return MalformedTokenError(f"not DER at byte {offset}: {why}")
+def _fail(offset: int, why: str, *, rules: str = "DER") -> MalformedTokenError:
+    """The error for an encoding fault at ``offset``."""
+    return MalformedTokenError(f"not {rules} at byte {offset}: {why}")
 
 
-def _header(data: bytes, offset: int, end: int) -> tuple[int, int, bool, int, int]:
-    """(class, tag number, constructed, contents start, contents end) of the TLV at ``offset``."""
+class _Tlv:
+    """One parsed TLV header: where its contents lie and where the next value starts."""
+
+    __slots__ = ("cls", "number", "constructed", "start", "end", "next", "indefinite")
+
+    def __init__(
+        self, cls: int, number: int, constructed: bool, start: int, end: int, nxt: int, indefinite: bool
+    ) -> None:
+        self.cls, self.number, self.constructed, self.indefinite = cls, number, constructed, indefinite
+        self.start, self.end, self.next = start, end, nxt
+
+
+def _read(data: bytes, offset: int, end: int, indefinite_ok: bool, depth: int) -> _Tlv:
+    """The TLV at ``offset`` (its contents end before the end-of-contents octets of an indefinite form)."""
+    if depth > MAX_DEPTH:
+        raise _fail(offset, "nested too deeply")
     if offset >= end:
         raise _fail(offset, "truncated")
     first = data[offset]
@@ -55,7 +73,18 @@ def _header(data: bytes, offset: int, end: int) -> tuple[int, int, bool, int, in
     length = data[pos]
     pos += 1
     if length == 0x80:
-        raise _fail(offset, "indefinite length")
+        if not indefinite_ok:
+            raise _fail(offset, "indefinite length")
+        if not constructed:
+            raise _fail(offset, "indefinite length on a primitive value", rules="BER")
+        # The contents are whole TLVs up to the end-of-contents octets 00 00.
+        at = pos
+        while True:
+            if at + 2 > end:
+                raise _fail(offset, "indefinite length without end-of-contents", rules="BER")
+            if data[at : at + 2] == _EOC:
+                return _Tlv(cls, number, constructed, pos, at, at + 2, True)
+            at = _read(data, at, end, indefinite_ok, depth + 1).next
     if length & 0x80:
         count = length & 0x7F
         if count > 4 or pos + count > end:
@@ -69,7 +98,7 @@ def _header(data: bytes, offset: int, end: int) -> tuple[int, int, bool, int, in
         pos += count
     if pos + length > end:
         raise _fail(offset, "length runs past its enclosing value")
-    return cls, number, constructed, pos, pos + length
+    return _Tlv(cls, number, constructed, pos, pos + length, pos + length, False)
 
 
 def _check_primitive(number: int, body: bytes, offset: int) -> None:
@@ -109,25 +138,35 @@ def _check_primitive(number: int, body: bytes, offset: int) -> None:
         raise _fail(offset, "GeneralizedTime is not YYYYMMDDHHMMSS[.f]Z without trailing zeros")
 
 
-def _walk(data: bytes, start: int, end: int, depth: int) -> None:
+def _walk(data: bytes, start: int, end: int, depth: int, indefinite_ok: bool) -> None:
     """Check every TLV between ``start`` and ``end``."""
     if depth > MAX_DEPTH:
         raise _fail(start, "nested too deeply")
     offset = start
     while offset < end:
-        cls, number, constructed, body_start, body_end = _header(data, offset, end)
-        if cls == 0:
-            if number in (_SEQUENCE, _SET) and not constructed:
+        tlv = _read(data, offset, end, indefinite_ok, depth)
+        if tlv.cls == 0:
+            if tlv.number in (_SEQUENCE, _SET) and not tlv.constructed:
                 raise _fail(offset, "SEQUENCE or SET encoded as primitive")
-            if number not in (_SEQUENCE, _SET) and constructed:
+            if tlv.number not in (_SEQUENCE, _SET) and tlv.constructed:
                 raise _fail(offset, "constructed encoding of a primitive type")
-            if number == 0:
+            if tlv.number == 0:
                 raise _fail(offset, "end-of-contents marker")
-        if constructed:
-            _walk(data, body_start, body_end, depth + 1)
-        elif cls == 0:
-            _check_primitive(number, data[body_start:body_end], offset)
-        offset = body_end
+        if tlv.constructed:
+            _walk(data, tlv.start, tlv.end, depth + 1, indefinite_ok)
+        elif tlv.cls == 0:
+            _check_primitive(tlv.number, data[tlv.start : tlv.end], offset)
+        offset = tlv.next
+
+
+def _check(data: bytes, indefinite_ok: bool) -> None:
+    """One value filling ``data``, every TLV of it checked."""
+    if not data:
+        raise _fail(0, "empty")
+    top = _read(data, 0, len(data), indefinite_ok, 0)
+    if top.next != len(data):
+        raise _fail(top.next, "bytes after the end of the value")
+    _walk(data, 0, len(data), 0, indefinite_ok)
 
 
 def check_der(data: bytes) -> None:
@@ -137,9 +176,52 @@ def check_der(data: bytes) -> None:
     wrote them, and reordering elements needs more than one byte changed. Callers check the sets whose
     order matters to them.
     """
-    if not data:
-        raise _fail(0, "empty")
-    _, _, _, _, body_end = _header(data, 0, len(data))
-    if body_end != len(data):
-        raise _fail(body_end, "bytes after the end of the value")
-    _walk(data, 0, len(data), 0)
+    _check(data, indefinite_ok=False)
+
+
+def check_token_encoding(data: bytes) -> None:
+    """Raise MalformedTokenError unless ``data`` is one value in DER, constructed values aside, which
+    may use the indefinite length form; every other rule of :func:`check_der` holds."""
+    _check(data, indefinite_ok=True)
+
+
+def uses_indefinite_lengths(data: bytes) -> bool:
+    """True when a value accepted by :func:`check_token_encoding` uses the indefinite length form."""
+    return to_definite(data) != data
+
+
+def _encode_length(n: int) -> bytes:
+    """A DER length."""
+    if n < 0x80:
+        return bytes([n])
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(raw)]) + raw
+
+
+def _definite(data: bytes, start: int, end: int, depth: int) -> bytes:
+    """The TLVs between ``start`` and ``end`` with every length in its definite DER form."""
+    out = bytearray()
+    offset = start
+    while offset < end:
+        tlv = _read(data, offset, end, True, depth)
+        tag = data[offset : _tag_end(data, offset)]
+        body = _definite(data, tlv.start, tlv.end, depth + 1) if tlv.constructed else data[tlv.start : tlv.end]
+        out += tag + _encode_length(len(body)) + body
+        offset = tlv.next
+    return bytes(out)
+
+
+def _tag_end(data: bytes, offset: int) -> int:
+    """Where the identifier octets of the TLV at ``offset`` end."""
+    pos = offset + 1
+    if data[offset] & 0x1F == 0x1F:
+        while data[pos] & 0x80:
+            pos += 1
+        pos += 1
+    return pos
+
+
+def to_definite(data: bytes) -> bytes:
+    """``data`` (BER accepted by :func:`check_token_encoding`) with every indefinite length made definite;
+    tags and primitive contents are kept byte for byte, and DER input comes back unchanged."""
+    return _definite(data, 0, len(data), 0)

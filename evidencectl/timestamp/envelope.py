@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from asn1crypto import core, x509
+from asn1crypto import cms, core, x509
 
 from ..errors import MalformedTokenError, VerificationError
 from .algorithms import OID_HASHES, RSA_PSS_OID
-from .der import check_der
+from .der import check_token_encoding
 from .token import ParsedToken, find_signer, name_text
 
-SIGNED_DATA_VERSION = 3
-"""RFC 5652 §5.1: version 3 when eContentType is not id-data and only X.509 certificates are carried."""
+SIGNED_DATA_VERSIONS = ("v3", "v1")
+"""RFC 5652 §5.1 wants version 3 when eContentType is not id-data; qualified TSAs in use (EuroCert QTSA,
+2022) write version 1, which OpenSSL reads. The two differ in no field a token may hold; 4 and 5 announce
+attribute certificates or other formats, which a token never needs."""
 
 
 def _params_null_or_absent(alg: core.Sequence, what: str) -> None:
@@ -32,16 +34,17 @@ def check_envelope(parsed: ParsedToken, der: bytes) -> None:
     """Check every unsigned part of a decoded token; raises MalformedTokenError (VerificationError for the
     status) on the first fault.
 
-    ``der`` is the exact input: it must be DER throughout, so no byte can change while the decoded
-    value stays the same.
+    ``der`` is the exact input: it must be DER throughout, indefinite lengths of constructed values
+    aside (:func:`.der.check_token_encoding`), so no other byte can change while the decoded value
+    stays the same.
     """
-    check_der(der)
+    check_token_encoding(der)
     status = parsed.status
     if not status.as_requested:
         # The status lies outside the signature: anything but a plain grant is refused rather than trusted.
         raise VerificationError(f"response status is {status.text}, not granted (0) without failInfo")
     signed = parsed.signed_data
-    if signed["version"].native != f"v{SIGNED_DATA_VERSION}":
+    if signed["version"].native not in SIGNED_DATA_VERSIONS:
         raise MalformedTokenError(f"SignedData version is {signed['version'].native}, RFC 5652 wants v3 here")
     infos = signed["signer_infos"]
     if len(infos) != 1:
@@ -62,12 +65,11 @@ def check_envelope(parsed: ParsedToken, der: bytes) -> None:
     if sig_alg["algorithm"].dotted != RSA_PSS_OID:
         _params_null_or_absent(sig_alg, "signature algorithm")
     # Unsigned material is tolerated only when it parses completely.
-    for field, what in (("unsigned_attrs", "unsigned attributes"), ("crls", "CRLs")):
-        container = info if field == "unsigned_attrs" else signed
-        try:
-            _ = container[field].native
-        except Exception as exc:  # asn1crypto raises many kinds on hostile contents
-            raise MalformedTokenError(f"{what} do not parse: {exc}") from exc
+    try:
+        _ = info["unsigned_attrs"].native
+    except Exception as exc:  # asn1crypto raises many kinds on hostile contents
+        raise MalformedTokenError(f"unsigned attributes do not parse: {exc}") from exc
+    _check_revocation_info(signed)
     for choice in signed["certificates"] or []:
         if choice.name != "certificate":
             raise MalformedTokenError(f"the token carries a {choice.name}, not an X.509 certificate")
@@ -75,6 +77,21 @@ def check_envelope(parsed: ParsedToken, der: bytes) -> None:
             _ = choice.chosen.native
         except Exception as exc:
             raise MalformedTokenError(f"a certificate the token carries does not parse: {exc}") from exc
+
+
+def _check_revocation_info(signed: cms.SignedData) -> None:
+    """CRLs must parse; revocation data in another format (RFC 5652 §10.2.1) must name its format.
+
+    evidencectl takes no revocation data from a token, so an ``other`` entry is not interpreted: its
+    format is open-ended, and real tokens carry entries that do not match their declared format (an ETSI
+    Plugtests TSA puts a BasicOCSPResponse under id-ri-ocsp-response; OpenSSL and DSS accept the token).
+    Its encoding was checked with the rest of the token.
+    """
+    for choice in signed["crls"] or []:
+        try:
+            _ = choice.chosen["other_rev_info_format"].dotted if choice.name == "other" else choice.native
+        except Exception as exc:  # asn1crypto raises many kinds on hostile contents
+            raise MalformedTokenError(f"CRLs do not parse: {exc}") from exc
 
 
 def carried_certificates(parsed: ParsedToken) -> list[x509.Certificate]:
@@ -111,17 +128,31 @@ def check_carried(
     path: Sequence[x509.Certificate],
     trusted: Sequence[x509.Certificate],
 ) -> None:
-    """Every carried certificate is the signer, part of the validated ``path`` or a trusted root.
+    """Every carried certificate is the signer, part of the validated ``path``, a trusted root, or
+    another certificate of the signer's own key and name.
 
     A carried certificate outside the path that names itself like a path certificate (same subject or
     same issuer and serial) is an altered copy: the verifier would otherwise pass on a good copy found
-    elsewhere and leave the altered bytes unexplained.
+    elsewhere and leave the altered bytes unexplained. The one exception is a TSA's earlier or later
+    certificate for the same key under the same name: qualified TSAs carry both across a renewal
+    (Disig, 2019), and such a certificate can change nothing the verifier relies on. A copy of a path
+    certificate with the same issuer and serial but other bytes is never that exception.
     """
     known = {c.dump() for c in (signer, *path, *trusted)}
     for cert in carried:
-        if cert.dump() in known:
+        if cert.dump() in known or _renewal_of(cert, signer):
             continue
         raise VerificationError(
             f"the token carries a certificate ({name_text(cert.subject)}, serial {cert.serial_number}) that is "
             "neither its signer nor part of the validated path: the token was altered"
         )
+
+
+def _renewal_of(cert: x509.Certificate, signer: x509.Certificate) -> bool:
+    """True when ``cert`` is another certificate of the signer's key, subject and issuer name."""
+    return bool(
+        cert.subject == signer.subject
+        and cert.issuer == signer.issuer
+        and cert.serial_number != signer.serial_number
+        and cert.public_key.dump() == signer.public_key.dump()
+    )

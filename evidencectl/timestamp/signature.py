@@ -19,6 +19,8 @@ from .algorithms import (
     TST_INFO_OID,
     digest,
 )
+from .der import to_definite
+from .token import name_text
 
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "sha1": hashes.SHA1,
@@ -110,8 +112,21 @@ def verify_with_key(
         raise VerificationError("signature does not verify with the signer's public key") from None
 
 
+class SignerCertificateMismatch(VerificationError):
+    """The ESS signing-certificate attribute names a certificate other than the token's signer."""
+
+    reason = "SIGNER_CERT_MISMATCH"
+    """The machine reason a check records for this refusal."""
+
+
 def _der_set(contents: bytes) -> bytes:
-    """Wrap the original contents of ``[0] IMPLICIT SignedAttributes`` as the SET that was signed."""
+    """Wrap the original contents of ``[0] IMPLICIT SignedAttributes`` as the SET that was signed.
+
+    RFC 5652 §5.4: the signature covers the DER encoding with an EXPLICIT SET OF tag. The attributes
+    keep the order the TSA wrote (OpenSSL does the same: some TSAs do not sort them); a BER length
+    written as indefinite is made definite, the one difference between the two encodings we accept.
+    """
+    contents = to_definite(contents)
     n = len(contents)
     if n < 0x80:
         length = bytes([n])
@@ -137,7 +152,7 @@ def _check_ess(attrs: cms.CMSAttributes, signer: x509.Certificate) -> None:
     v1 = _one(attrs, "signing_certificate")
     v2 = _one(attrs, "signing_certificate_v2")
     if v1 is None and v2 is None:
-        raise VerificationError("no ESS signing-certificate attribute binds the signer certificate")
+        raise SignerCertificateMismatch("no ESS signing-certificate attribute binds the signer certificate")
     for value, version in ((v1, 1), (v2, 2)):
         if value is None:
             continue
@@ -145,13 +160,26 @@ def _check_ess(attrs: cms.CMSAttributes, signer: x509.Certificate) -> None:
         hash_name = "sha1" if version == 1 else OID_HASHES.get(first["hash_algorithm"]["algorithm"].dotted, "?")
         if hash_name == "?":
             raise VerificationError("ESSCertIDv2 uses an unknown hash algorithm")
+        label = "ESSCertIDv2 (signingCertificateV2)" if version == 2 else "ESSCertID (signingCertificate)"
         if first["cert_hash"].native != digest(hash_name, signer.dump()):
-            raise VerificationError(f"ESSCertID{'v2' if version == 2 else ''} hash does not match the signer")
+            raise SignerCertificateMismatch(f"{label} names a certificate other than the signer's{_named(first)}")
         serial = first["issuer_serial"]
         if serial.native is not None:
             names = [gn.chosen for gn in serial["issuer"] if gn.name == "directory_name"]
             if serial["serial_number"].native != signer.serial_number or signer.issuer not in names:
-                raise VerificationError("ESSCertID issuerSerial does not name the signer certificate")
+                raise SignerCertificateMismatch(f"{label} issuerSerial does not name the signer certificate")
+
+
+def _named(cert_id: object) -> str:
+    """What an ESSCertID's issuerSerial says of the certificate it names, for the refusal's detail."""
+    try:
+        serial = cert_id["issuer_serial"]  # type: ignore[index]
+        if serial.native is None:
+            return ""
+        issuers = [name_text(gn.chosen) for gn in serial["issuer"] if gn.name == "directory_name"]
+        return f" (serial {serial['serial_number'].native:x} issued by {'; '.join(issuers) or 'an unnamed issuer'})"
+    except Exception:  # the detail is a courtesy; the refusal stands without it
+        return ""
 
 
 def check_signer_info(signer_info: cms.SignerInfo, signer: x509.Certificate, tst_bytes: bytes) -> None:

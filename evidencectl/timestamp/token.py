@@ -118,6 +118,8 @@ class ParsedToken:
     """The TimeStampToken, absent when the TSA refused."""
     bare: bool
     """True when the input was a bare token."""
+    encap: cms.EncapsulatedContentInfo | None = None
+    """The encapsulated content read the CMS way (eContent an OCTET STRING), whatever the version."""
 
     @property
     def signed_data(self) -> cms.SignedData:
@@ -128,7 +130,8 @@ class ParsedToken:
     @property
     def tst_info_bytes(self) -> bytes:
         """The exact eContent octets, which the messageDigest attribute covers."""
-        return bytes(self.signed_data["encap_content_info"]["content"].contents)
+        assert self.encap is not None
+        return bytes(self.encap["content"].contents)
 
     @property
     def tst_info(self) -> tsp.TSTInfo:
@@ -198,12 +201,31 @@ def _decode(der: bytes) -> ParsedToken:
             return ParsedToken(status, None, False)
     if token["content_type"].dotted != "1.2.840.113549.1.7.2":
         raise MalformedTokenError(f"token is not CMS SignedData but {token['content_type'].dotted}")
-    encap = token["content"]["encap_content_info"]
+    encap = _encapsulated(token["content"])
     if encap["content_type"].dotted != TST_INFO_OID:
         raise MalformedTokenError(f"token content is {encap['content_type'].dotted}, not id-ct-TSTInfo")
     if encap["content"].native is None:
         raise MalformedTokenError("token has no TSTInfo content")
-    return ParsedToken(status, token, bare)
+    return ParsedToken(status, token, bare, encap)
+
+
+def _encapsulated(signed: cms.SignedData) -> cms.EncapsulatedContentInfo:
+    """The encapContentInfo with its eContent as an OCTET STRING, also in a SignedData of version 1.
+
+    asn1crypto reads a version 1 SignedData as PKCS #7, whose content is ``[0] EXPLICIT ANY``; real
+    qualified TSAs (EuroCert, 2022) write version 1 around a CMS eContent. Reading it again as CMS
+    gives the OCTET STRING whose exact octets the messageDigest covers. A PKCS #7 TSTInfo written
+    without the OCTET STRING is refused, as OpenSSL refuses it.
+    """
+    encap = signed["encap_content_info"]
+    if isinstance(encap, cms.EncapsulatedContentInfo):
+        return encap
+    again = cms.EncapsulatedContentInfo.load(encap.dump())
+    try:
+        _ = again["content"].contents
+    except ValueError:
+        raise MalformedTokenError("the TSTInfo is not wrapped in an OCTET STRING (PKCS #7 form, not CMS)") from None
+    return again
 
 
 def _accuracy(acc: Any) -> float | None:

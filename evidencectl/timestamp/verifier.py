@@ -53,9 +53,9 @@ def verify_timestamp(
     facts: dict[str, Any] = {}
     reproduce = _reproduce(digest.hex(), False, None)
 
-    def result(status: Status, detail: str) -> CheckResult:
+    def result(status: Status, detail: str, reason: str | None = None) -> CheckResult:
         # asn1crypto's messages span lines ("while parsing …"); a check's detail is one line.
-        return CheckResult(check, status, " ".join(detail.split()), facts, reproduce)
+        return CheckResult(check, status, " ".join(detail.split()), facts, reproduce, reason)
 
     try:
         parsed = decode(response_der)
@@ -108,7 +108,7 @@ def verify_timestamp(
     except MalformedTokenError as exc:
         return result(Status.FAILED, f"malformed: {exc}")
     except VerificationError as exc:
-        return result(Status.FAILED, str(exc))
+        return result(Status.FAILED, str(exc), getattr(exc, "reason", None))
     except Exception as exc:  # a hostile structure asn1crypto only notices late
         return result(Status.FAILED, f"malformed: signer info: {exc}")
 
