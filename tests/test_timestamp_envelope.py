@@ -192,7 +192,7 @@ def _unsigned(value: Node) -> Callable[[list[Node], list[Node]], None]:
 @pytest.mark.parametrize(
     ("change", "named"),
     [
-        (_version(1, "signed"), "SignedData version"),
+        (_version(2, "signed"), "SignedData version"),  # 1 and 3 are what TSAs write (test_timestamp_ber)
         (_version(4, "signed"), "SignedData version"),
         (_version(3, "signer"), "SignerInfo version"),
         (_digest_parameters, "parameters"),
@@ -249,7 +249,7 @@ def test_a_token_without_certificates_may_use_one_from_outside(tsa: EmbeddedTSA)
         (b"\x30\x07\x02\x01\x00\x03\x02\x07\x80", "failInfo"),
         (b"\x30\x04\x02\x02\x00\x00", "not DER"),  # a zero written with a redundant leading byte
         (b"\x30\x81\x03\x02\x01\x00", "not DER"),  # a long length where a short one fits
-        (b"\x30\x80\x02\x01\x00\x00\x00", "not DER"),  # BER indefinite length
+        (b"\x30\x82\x00\x03\x02\x01\x00", "not DER"),  # a length with a leading zero byte
     ],
 )
 def test_the_status_must_be_a_plain_grant_in_der(tsa: EmbeddedTSA, token: bytes, status: bytes, named: str) -> None:

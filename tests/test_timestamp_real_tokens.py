@@ -1,0 +1,230 @@
+"""Tokens real TSAs issued (DSS and rfc3161-client test suites): for each, what OpenSSL says and what
+evidencectl says, and they agree, or differ for the reason written beside the case."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from asn1crypto import pem, x509
+
+from evidencectl.checks import Status
+from evidencectl.timestamp.envelope import check_carried
+from evidencectl.timestamp.token import decode, parse_timestamp, verify_timestamp
+
+ASSETS = Path(__file__).parent / "assets"
+
+
+class Roots:
+    """A trust store holding exactly the given DER roots."""
+
+    def __init__(self, roots: list[bytes]) -> None:
+        self.roots = roots
+
+    def certificates(self, role: str) -> list[bytes]:
+        assert role == "tsa"
+        return self.roots
+
+
+def ders(path: Path) -> list[bytes]:
+    """The certificates of a PEM bundle or a single DER file."""
+    raw = path.read_bytes()
+    return [d for _, _, d in pem.unarmor(raw, multiple=True)] if pem.detect(raw) else [raw]
+
+
+def carried_self_signed(token: Path) -> list[bytes]:
+    """The self-signed certificates a token carries (the tests trust them explicitly)."""
+    return [d for d in parse_timestamp(token.read_bytes()).certificates if x509.Certificate.load(d).self_signed != "no"]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One real token, the verdicts expected from evidencectl and from OpenSSL, and why they differ."""
+
+    token: str
+    ours: Status
+    openssl: bool
+    """True when OpenSSL's check (``tool``) verifies the token."""
+    tool: str = "ts"
+    """``ts`` (openssl ts -verify) or ``cms`` (openssl cms -verify), where ``ts`` has a known gap."""
+    roots: tuple[str, ...] = ()
+    """Trusted roots; empty: the self-signed certificates the token carries."""
+    untrusted: tuple[str, ...] = ()
+    """Certificates given from outside the token (the TSA's own, when the token carries none)."""
+    data: str | None = None
+    """The timestamped data; None: check over the imprint the token carries."""
+    says: str = ""
+    """A phrase our detail must hold."""
+    reason: str | None = None
+    """The machine reason our check must carry."""
+    why: str = ""
+    """Why OpenSSL and evidencectl differ, where they do."""
+
+
+CASES = [
+    Case("tokens_dss/d-trust.tsr", Status.PASSED, True, tool="cms", why="openssl ts has no RSASSA-PSS"),
+    Case("tokens_dss/archive_timestamp.tst", Status.PASSED, True),
+    Case("tokens_dss/tst_with_broken_ocsp.tst", Status.PASSED, True, tool="cms", why="openssl ts cannot parse it"),
+    Case(
+        "tokens_dss/tst-two-refs.tst",
+        Status.FAILED,
+        False,
+        roots=("tokens_dss/nccert_root_2016.pem",),
+        says="ESSCertID (signingCertificate) names a certificate other than the signer's (serial 40f8f78a",
+        reason="SIGNER_CERT_MISMATCH",
+    ),
+    Case(
+        "tokens_dss/disig.tst",
+        Status.INDETERMINATE,
+        False,
+        says="no TSA trust anchors",
+        why="the CA that issued Disig's TSA certificate is not in the suite: neither can build a path",
+    ),
+    Case(
+        "tokens_rfc3161_client/identrust/issue-104.tsr",
+        Status.PASSED,
+        True,
+        roots=("tokens_rfc3161_client/identrust/ts_chain.der",),
+    ),
+    Case(
+        "tokens_rfc3161_client/sigstore_mock/response-expired.tsr",
+        Status.PASSED,
+        True,
+        roots=("tokens_rfc3161_client/sigstore_mock/ts_chain.pem",),
+        untrusted=("tokens_rfc3161_client/sigstore_mock/ts_chain.pem",),
+        data="tokens_rfc3161_client/sigstore_mock/payload",
+    ),
+    Case(
+        "tokens_rfc3161_client/test_tsa/response.tsr",
+        Status.PASSED,
+        True,
+        roots=("tokens_rfc3161_client/test_tsa/ts_chain.pem",),
+    ),
+    Case(
+        "tokens_rfc3161_client/test_tsa/other_response.tsr",
+        Status.INDETERMINATE,
+        False,
+        roots=("tokens_rfc3161_client/test_tsa/ts_chain.pem",),
+        says="no path from the TSA certificate to a trusted root",
+        why="another TSA instance signed it: no path to the root given, which is INDETERMINATE here",
+    ),
+    Case(
+        "tokens_rfc3161_client/test_tsa/response-injected-certs.tsr",
+        Status.FAILED,
+        True,
+        roots=("tokens_rfc3161_client/test_tsa/ts_chain.pem",),
+        says="CN=Spoofed TSA",
+        why="a certificate outside the TSA's chain was added to the unsigned certificate bag: an altered "
+        "token, which openssl ts ignores",
+    ),
+]
+
+
+def _roots(case: Case) -> list[bytes]:
+    if case.roots:
+        return [d for name in case.roots for d in ders(ASSETS / name)]
+    return carried_self_signed(ASSETS / case.token)
+
+
+def _digest(case: Case) -> bytes:
+    info = parse_timestamp((ASSETS / case.token).read_bytes())
+    if case.data is None:
+        return info.imprint
+    return hashlib.new(info.hash_algorithm, (ASSETS / case.data).read_bytes()).digest()
+
+
+def _pem_file(tmp_path: Path, name: str, certs: list[bytes]) -> Path:
+    out = tmp_path / name
+    out.write_bytes(b"".join(pem.armor("CERTIFICATE", d) for d in certs))
+    return out
+
+
+def openssl_verifies(case: Case, tmp_path: Path) -> bool:
+    """What OpenSSL says of the token, at its genTime, with the same roots and outside certificates."""
+    token = ASSETS / case.token
+    raw = token.read_bytes()
+    at = str(int(parse_timestamp(raw).gen_time.timestamp()))
+    roots = _roots(case)
+    untrusted = [d for name in case.untrusted for d in ders(ASSETS / name)]
+    cmd = ["openssl"]
+    if case.tool == "ts":
+        cmd += ["ts", "-verify", "-digest", _digest(case).hex(), "-in", str(token), "-attime", at]
+        cmd += ["-token_in"] if decode(raw).bare else []
+    else:
+        assert decode(raw).bare, "openssl cms reads a bare token only"
+        cmd += ["cms", "-verify", "-inform", "DER", "-in", str(token), "-attime", at, "-purpose", "timestampsign"]
+        cmd += ["-out", str(tmp_path / "tstinfo.der")]
+    if roots:
+        cmd += ["-CAfile", str(_pem_file(tmp_path, "roots.pem", roots))]
+    if untrusted:
+        cmd += ["-untrusted", str(_pem_file(tmp_path, "untrusted.pem", untrusted))]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if case.tool == "cms" and done.returncode == 0:
+        # cms checks no imprint: the TSTInfo it recovered must be the one we read the imprint from.
+        assert (tmp_path / "tstinfo.der").read_bytes() == decode(raw).tst_info_bytes
+    return done.returncode == 0 and ("Verification: OK" in done.stdout or case.tool == "cms")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.token.split("/", 1)[1] for c in CASES])
+def test_a_real_token_gets_the_verdict_openssl_gives(case: Case, tmp_path: Path) -> None:
+    raw = (ASSETS / case.token).read_bytes()
+    info = parse_timestamp(raw)
+    result = verify_timestamp(
+        raw,
+        digest=_digest(case),
+        hash_name=info.hash_algorithm,
+        trust=Roots(_roots(case)),
+        check="timestamp:real",
+        extra_certs=[d for name in case.untrusted for d in ders(ASSETS / name)],
+    )
+    assert result.status is case.ours, result.detail
+    assert case.says in result.detail
+    assert result.reason == case.reason
+    assert not result.detail.startswith("malformed"), "a real token is refused for a reason, not a parser message"
+    agrees = (case.ours is Status.PASSED) == openssl_verifies(case, tmp_path)
+    assert agrees or case.why, f"openssl and evidencectl differ on {case.token} without a documented reason"
+
+
+def test_the_disig_signature_is_checked_before_the_missing_path(tmp_path: Path) -> None:
+    """Without its CA the Disig token cannot be decided, but its signature is: an altered one is FAILED."""
+    raw = bytearray((ASSETS / "tokens_dss/disig.tst").read_bytes())
+    info = parse_timestamp(bytes(raw))
+    signature = decode(bytes(raw)).signed_data["signer_infos"][0]["signature"].native
+    at = bytes(raw).index(signature)
+    raw[at + 10] ^= 0x01
+    result = verify_timestamp(bytes(raw), digest=info.imprint, hash_name="sha256", trust=Roots([]), check="t")
+    assert result.status is Status.FAILED and "signature" in result.detail
+    done = subprocess.run(
+        ["openssl", "cms", "-verify", "-inform", "DER", "-noverify", "-in", "-", "-out", "/dev/null"],
+        input=bytes(raw),
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode != 0  # openssl agrees the signature is bad
+
+
+def test_a_renewed_tsa_certificate_carried_beside_the_signer_is_not_an_alteration() -> None:
+    """Disig carries its TSA certificate from before and after a renewal: the same key and name."""
+    parsed = decode((ASSETS / "tokens_dss/disig.tst").read_bytes())
+    carried = [c.chosen for c in parsed.signed_data["certificates"]]
+    sid = parsed.signed_data["signer_infos"][0]["sid"].chosen
+    signer = next(c for c in carried if c.serial_number == sid["serial_number"].native)
+    check_carried(carried, signer, [], [signer])
+
+
+def test_the_openssl_oracle_refuses_the_root_named_in_esscertid(tmp_path: Path) -> None:
+    """What OpenSSL's own words are for the EuroCert token: the ESS certificate ID order."""
+    token = ASSETS / "tokens_dss/tst-two-refs.tst"
+    info = parse_timestamp(token.read_bytes())
+    roots = _pem_file(tmp_path, "r.pem", ders(ASSETS / "tokens_dss/nccert_root_2016.pem"))
+    done = subprocess.run(
+        ["openssl", "ts", "-verify", "-token_in", "-in", str(token), "-digest", info.imprint.hex()]
+        + ["-CAfile", str(roots), "-attime", str(int(info.gen_time.timestamp()))],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "Verification: FAILED" in done.stdout and "ess cert id" in done.stderr.lower()
