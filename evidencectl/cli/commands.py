@@ -10,6 +10,7 @@ from typing import Any
 import typer
 
 from ..config import home
+from ..display import visible
 from .main import app
 from .render import (
     console,
@@ -240,7 +241,9 @@ def extract(
     if as_json:
         print_json({"package": str(out), "items": written})
     else:
-        console().print(f"Wrote {out} disclosing {len(written)} item(s): {', '.join(written)}")
+        from rich.markup import escape
+
+        console().print(escape(visible(f"Wrote {out} disclosing {len(written)} item(s): {', '.join(written)}")))
 
 
 @app.command()
@@ -264,23 +267,18 @@ def cases(as_json: bool = JSON_OPT) -> None:
     if as_json:
         print_json({"deposits": out})
         return
+    from rich.markup import escape
     from rich.table import Table
 
     from ..checks import beijing_and_utc
 
     table = Table("deposit", "created (declared)", "proven time", "case", "depositor", "items", "status", "package")
     for r in out:
-        table.add_row(
-            r["deposit_id"],
-            r["created"],
-            beijing_and_utc(r["proven_time"])
-            + ("" if r["independent_time"] or not r["proven_time"] else " (own only)"),
-            r["case_no"] or "",
-            r["depositor"] or "",
-            str(r["item_count"]),
-            r["status"],
-            r["package"] or "",
+        proven = beijing_and_utc(r["proven_time"]) + (
+            "" if r["independent_time"] or not r["proven_time"] else " (own only)"
         )
+        cells = (r["deposit_id"], r["created"], proven, r["case_no"], r["depositor"], r["item_count"], r["status"])
+        table.add_row(*(escape(visible("" if c is None else c)) for c in (*cells, r["package"])))
     console().print(table)
 
 
@@ -331,6 +329,7 @@ def log(
         return
     for e in entries:
         sys.stdout.write(
-            f"{e['seq']:>6} {e['time']} {e['event']:<16} {e['deposit_id'] or '-'} "
-            f"{json.dumps(e['detail'], ensure_ascii=False)[:120]}\n"
+            visible(f"{e['seq']:>6} {e['time']} {e['event']:<16} {e['deposit_id'] or '-'} ")
+            + visible(json.dumps(e["detail"], ensure_ascii=False)[:120])
+            + "\n"
         )

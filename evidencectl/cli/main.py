@@ -17,6 +17,7 @@ import click
 import typer
 
 from .. import __version__
+from ..display import visible
 from ..errors import EvidenceError, ExitCode
 
 app = typer.Typer(
@@ -134,7 +135,7 @@ def main(args: list[str] | None = None) -> int:
         if debug:
             raise
         line = error_line(exc)
-        sys.stderr.write(f"evidencectl: error: {line}\n")
+        sys.stderr.write(f"evidencectl: error: {visible(line)}\n")  # the name in it is the adversary's
         if _wants_json(argv):
             _error_json(line, exc.exit_code)
         return int(exc.exit_code)

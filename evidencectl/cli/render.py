@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from ..display import visible
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -61,16 +63,16 @@ def print_deposit(result: Any) -> None:
     else, and loading a rich console for it cost more than some deposits."""
     warn = "\033[33mwarning:\033[0m" if sys.stderr.isatty() else "warning:"
     if result.warnings:
-        sys.stderr.write("".join(f"{warn} {w}\n" for w in result.warnings))
+        sys.stderr.write("".join(f"{warn} {visible(w)}\n" for w in result.warnings))
     tty = sys.stdout.isatty()
-    deposit_id = f"\033[1m{result.deposit_id}\033[0m" if tty else result.deposit_id
-    out = [f"Deposit {deposit_id} {result.status}: {result.items} item(s) -> {result.package}"]
+    deposit_id = f"\033[1m{visible(result.deposit_id)}\033[0m" if tty else visible(result.deposit_id)
+    out = [f"Deposit {deposit_id} {result.status}: {result.items} item(s) -> {visible(result.package)}"]
     out.append(f"  SM3 root     {result.roots['sm3']}")
     out.append(f"  SHA-256 root {result.roots['sha256']}")
-    out += [f"  timestamp    {t}" for t in result.timestamps]
-    out += [f"  anchor       {a}" for a in result.anchors]
+    out += [f"  timestamp    {visible(t)}" for t in result.timestamps]
+    out += [f"  anchor       {visible(a)}" for a in result.anchors]
     pending = "\033[33mpending\033[0m" if tty else "pending"
-    out += [f"  {pending}      {p['kind']} {p['spec']}: {p['error']}" for p in result.pending]
+    out += [f"  {pending}      {p['kind']} {visible(p['spec'])}: {visible(p['error'])}" for p in result.pending]
     sys.stdout.write("\n".join(out) + "\n")
 
 
@@ -89,15 +91,15 @@ def print_report(report: Any) -> None:
         text = f"{value:<{width}}"
         return f"{_ANSI[value]}{text}\033[0m" if colour else text
 
-    out = [f"Package   {report.package}", f"Deposit   {report.deposit_id}"]
-    out += [f"{status(c.status.value)} {c.check}: {c.detail}" for c in report.checks]
-    out.append(f"Time      {report.time_summary()}")
+    out = [f"Package   {visible(report.package)}", f"Deposit   {visible(report.deposit_id)}"]
+    out += [f"{status(c.status.value)} {visible(c.check)}: {visible(c.detail)}" for c in report.checks]
+    out.append(f"Time      {visible(report.time_summary())}")
     created = ((report.manifest or {}).get("statement") or {}).get("created")
     if created:
-        out.append(f"Declared  created {created} (declared by the depositor, not proven)")
+        out.append(f"Declared  created {visible(created)} (declared by the depositor, not proven)")
     if report.trust_anchors:
         out.append("Trust anchors used:")
-        out += [f"  {a['role']:<9} {a['fingerprint'][:16]}…  {a['subject']}" for a in report.trust_anchors]
+        out += [f"  {a['role']:<9} {a['fingerprint'][:16]}…  {visible(a['subject'])}" for a in report.trust_anchors]
     verdict = report.verdict.value
     counts = {s: sum(1 for ch in report.checks if ch.status.value == s) for s in _STYLE}
     out.append(
@@ -126,29 +128,33 @@ def _flatten(value: Any, prefix: str = "", depth: int = 0) -> list[tuple[str, st
 
 def print_manifest(manifest: dict[str, Any], members: list[str]) -> None:
     """A readable tree of the manifest."""
-    from rich.markup import escape
+    from rich.markup import escape as markup
+
+    def escape(value: object) -> str:
+        # Names, headers and notes are the adversary's: hidden characters shown, then rich markup escaped.
+        return markup(visible(value))
 
     c = console()
     st = manifest["statement"]
-    c.print(f"Deposit   [bold]{manifest['deposit_id']}[/]  ({st['tool']})")
-    c.print(f"Declared  created {st['created']} (declared by the depositor, not proven)")
+    c.print(f"Deposit   [bold]{escape(manifest['deposit_id'])}[/]  ({escape(st['tool'])})")
+    c.print(f"Declared  created {escape(st['created'])} (declared by the depositor, not proven)")
     for key, label in (("case", "Case"), ("depositor", "Depositor"), ("note", "Note")):
         if st.get(key):
             c.print(f"{label:<9} {escape(str(st[key]))}")
     if manifest.get("disclosure"):
         c.print(f"Disclosure of {len(manifest['items'])} of {manifest['tree_size'] - 1} items")
-    c.print(f"SM3 root     {manifest['roots']['sm3']}")
-    c.print(f"SHA-256 root {manifest['roots']['sha256']}")
+    c.print(f"SM3 root     {escape(manifest['roots']['sm3'])}")
+    c.print(f"SHA-256 root {escape(manifest['roots']['sha256'])}")
     depth: dict[int, int] = {}
     for item in manifest["items"]:
         level = depth.get(item["parent"], -1) + 1 if item["parent"] else 0
         depth[item["id"]] = level
         pad = "  " * (level + 1)
         where = item["path"] or "(hash only)"
-        facts = f"{item['kind']}  {item['media_type']}  {item['size']} bytes  {escape(where)}"
+        facts = f"{escape(item['kind'])}  {escape(item['media_type'])}  {escape(item['size'])} bytes  {escape(where)}"
         c.print(f"{pad}[bold]{escape(item['name'])}[/]  {facts}")
-        c.print(f"{pad}  SM3     {item['digests']['sm3']}")
-        c.print(f"{pad}  SHA-256 {item['digests']['sha256']}")
+        c.print(f"{pad}  SM3     {escape(item['digests']['sm3'])}")
+        c.print(f"{pad}  SHA-256 {escape(item['digests']['sha256'])}")
         for k, text in _flatten(item["metadata"]):
             c.print(f"{pad}  {escape(k)}: {escape(text)}")
     proofs = [m for m in members if m.startswith("proofs/") or m.startswith("certs/") or m == "manifest.sig"]

@@ -10,6 +10,7 @@ import typer
 
 from ..checks import Status
 from ..config import home
+from ..display import visible
 from ..errors import BadInputError, MalformedTokenError, UsageError
 
 app = typer.Typer(help="Request and verify RFC 3161 timestamps.", no_args_is_help=True)
@@ -67,7 +68,7 @@ def request_cmd(
     if as_json:
         typer.echo(json.dumps({"output": str(out), "tsa": tsa, **facts}, ensure_ascii=False))
     else:
-        typer.echo(f"{out}: timestamp {facts['gen_time']} serial {facts['serial']} by {facts['tsa']}")
+        typer.echo(visible(f"{out}: timestamp {facts['gen_time']} serial {facts['serial']} by {facts['tsa']}"))
 
 
 @app.command("verify")
@@ -116,11 +117,11 @@ def verify_cmd(
     if as_json:
         typer.echo(json.dumps(result.to_json(), ensure_ascii=False))
     else:
-        typer.echo(f"{result.status.value}: {result.detail}")
+        typer.echo(f"{result.status.value}: {visible(result.detail)}")
         for key, val in result.facts.items():
             if val is not None:
-                typer.echo(f"  {key}: {val}")
+                typer.echo(f"  {key}: {visible(val)}")
         if result.reproduce:
-            typer.echo(f"  reproduce: {result.reproduce}")
+            typer.echo(f"  reproduce: {visible(result.reproduce)}")
     if result.status is not Status.PASSED:
         raise typer.Exit(int(result.status.exit_code))

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import base64
-from html import escape
+from html import escape as _html_escape
 
+from ..display import visible
 from .model import Block, Cell, Code, Document, Fields, Heading, Paragraph, Picture, QRCode, Table, Text
 from .qr import qr_svg
+
+
+def escape(text: str) -> str:
+    """HTML text for a string from the evidence: hidden characters shown (``<U+202E>``), then HTML-escaped."""
+    return _html_escape(visible(text))
+
 
 _CSS = """
 body{font-family:"Noto Sans SC","Source Han Sans SC","PingFang SC","Microsoft YaHei",sans-serif;
@@ -67,7 +74,7 @@ def _block(block: Block) -> str:
             f'alt="{escape(block.caption)}"><figcaption>{escape(block.caption)}</figcaption></figure>'
         )
     assert isinstance(block, QRCode)
-    payload = escape(block.payload)
+    payload = "\n".join(escape(line) for line in block.shown_lines)
     return (
         f'<div class="qr">{qr_svg(block.payload)}<div><p>{escape(block.caption)}</p>'
         f'<pre class="qr-payload">{payload}</pre></div></div>'

@@ -1,13 +1,17 @@
 """A neutral document model that both the PDF and the HTML renderer draw.
 
 Building the content once keeps the two formats saying exactly the same thing, and lets the PDF
-renderer know every character in advance (the CJK font is cut down to them).
+renderer know every character in advance (the CJK font is cut down to them). The model keeps the exact
+strings; both renderers show each through :func:`~evidencectl.display.visible` (controls, bidi and
+invisible characters as ``<U+XXXX>``), and :meth:`Document.strings` yields them as shown.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+
+from ..display import visible
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,11 @@ class QRCode:
     caption: str
     """What the code carries, in the document's language."""
 
+    @property
+    def shown_lines(self) -> list[str]:
+        """The payload's lines as printed beside the code (the code itself carries the exact payload)."""
+        return self.payload.split("\n")
+
 
 @dataclass(frozen=True)
 class Picture:
@@ -123,7 +132,10 @@ class Document:
         self.blocks.append(block)
 
     def strings(self) -> Iterator[str]:
-        """Every string the document shows (used to cut the font down to them)."""
+        """Every string the document shows, as shown (used to cut the font down to them)."""
+        yield from map(visible, self._strings())
+
+    def _strings(self) -> Iterator[str]:
         yield from (self.title, self.deposit_id, self.manifest_sm3, self.page_label, *self.footer_labels)
         for block in self.blocks:
             if isinstance(block, Heading):
@@ -144,7 +156,7 @@ class Document:
             elif isinstance(block, Picture):
                 yield block.caption
             else:
-                yield from (block.payload, block.caption)
+                yield from (*block.shown_lines, block.caption)
 
 
 def t(text: object, *, mono: bool = False, bold: bool = False) -> Text:

@@ -7,6 +7,7 @@ import io
 from typing import Any
 from xml.sax.saxutils import escape
 
+from ..display import visible
 from .fonts import FontSet, load_fonts
 from .model import Block, Cell, Code, Document, Fields, Heading, Paragraph, Picture, QRCode, Table, Text
 from .qr import qr_matrix
@@ -58,7 +59,8 @@ class _Renderer:
             leading=max(size + 2.5, style.leading if not run.mono else 0),
             wordWrap="CJK" if anywhere else None,
         )
-        return RLParagraph(escape(run.text).replace("\n", "<br/>"), s)
+        # The text is the adversary's: hidden characters shown as <U+XXXX>, so none can break a line.
+        return RLParagraph(escape(visible(run.text)), s)
 
     def cell(self, cell: Cell, base: Any = None) -> list[Any]:
         """A table cell: one paragraph per run."""
@@ -154,7 +156,7 @@ class _Renderer:
         side = 110.0
         drawing = _QRFlowable(qr_matrix(block.payload), side)
         text = [self.para(Text(block.caption), self.small)]
-        text += [self.para(Text(line, mono=True)) for line in block.payload.split("\n")]
+        text += [self.para(Text(line, mono=True)) for line in block.shown_lines]
         table = RLTable([[drawing, text]], colWidths=[side + 8, width - side - 8])
         table.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), self.sans), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
         return table
@@ -223,14 +225,15 @@ def _canvas_class(doc: Document, r: _Renderer) -> Any:
             self.setFont(r.sans, 7.5)
             self.drawString(_MARGIN, y + 6, f"{doc.footer_labels[0]}: ")
             self.setFont(r.mono, 7.5)
-            self.drawString(_MARGIN + self.stringWidth(f"{doc.footer_labels[0]}: ", r.sans, 7.5), y + 6, doc.deposit_id)
+            at = _MARGIN + self.stringWidth(f"{doc.footer_labels[0]}: ", r.sans, 7.5)
+            self.drawString(at, y + 6, visible(doc.deposit_id))
             page = doc.page_label.format(page=self._pageNumber, total=total)
             self.setFont(r.sans, 7.5)
             self.drawRightString(width - _MARGIN, y + 6, page)
             label = f"{doc.footer_labels[1]}: "
             self.drawString(_MARGIN, y - 4, label)
             self.setFont(r.mono, 7.0)
-            self.drawString(_MARGIN + self.stringWidth(label, r.sans, 7.5), y - 4, doc.manifest_sm3)
+            self.drawString(_MARGIN + self.stringWidth(label, r.sans, 7.5), y - 4, visible(doc.manifest_sm3))
 
     return NumberedCanvas
 
@@ -250,9 +253,9 @@ def render_pdf(doc: Document) -> bytes:
         rightMargin=_MARGIN,
         topMargin=_MARGIN,
         bottomMargin=_MARGIN + 24,
-        title=f"{doc.title} {doc.deposit_id}",
+        title=visible(f"{doc.title} {doc.deposit_id}"),
         author="evidencectl",
-        subject=doc.deposit_id,
+        subject=visible(doc.deposit_id),
         creator="evidencectl",
         lang="zh-CN" if doc.lang == "zh" else "en",
     )
