@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..collect.files import InputFile
+from ..display import invisible_in_name
 from ..hashing import ALGORITHMS, Digests, digest_bytes, digest_stream
 from ..intake import Prepared, member_blob
 from ..merkle import RootAfterFirst, leaf_hash
@@ -29,7 +30,10 @@ _PORTABLE = re.compile(r"^[^\x00-\x1f\x7f\\:*?\"<>|]+$")
 
 def _member_for(name: str, item_id: int) -> str:
     """The package member that holds item ``name`` (its item id names it when the name is not portable)."""
-    if _PORTABLE.match(name) and not any(p in ("", ".", "..") for p in name.split("/")):
+    # A bidi control or an invisible character would make the member read as another name in every ZIP
+    # tool's listing: such a name is kept exactly in the manifest only, its member named by its id.
+    portable = _PORTABLE.match(name) and not invisible_in_name(name)
+    if portable and not any(p in ("", ".", "..") for p in name.split("/")):
         return f"evidence/{name}"
     return f"evidence/_nonportable/{item_id}"
 

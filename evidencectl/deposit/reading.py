@@ -17,6 +17,7 @@ from typing import Any
 
 from ..collect.files import InputFile, read_small
 from ..collect.media import SNIFF_SIZE
+from ..display import invisible_in_name
 from ..errors import BadInputError
 from ..hashing import SMALL, Digests, digest_bytes
 from ..intake import Handed, Prepared
@@ -63,6 +64,8 @@ def _hash_input(
 ) -> tuple[Digests, str | None, bytes | None, os.stat_result | None]:
     """Hash (and store) one input; returns its digests, package member, first bytes and status."""
     member = None if hash_only else _member_for(f.name, spool.count + 1)
+    if hidden := invisible_in_name(f.name):
+        spool.warnings.append(f"{f.name}: the name holds characters that hide or reorder text ({', '.join(hidden)})")
     head: bytes | None = None
     st: os.stat_result | None = None
     if isinstance(ahead, OSError):
