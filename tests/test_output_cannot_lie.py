@@ -150,10 +150,11 @@ def test_reports_show_no_raw_hidden_character(package: Path, tmp_path: Path, cli
 def test_the_timestamp_command_escapes_what_a_token_says(tmp_path: Path, cli: Callable[..., Any]) -> None:
     data = tmp_path / "d\u202e.txt"
     data.write_text("x")
-    tsr = tmp_path / "t.tsr"
-    assert cli("timestamp", "request", data, "-o", tsr).code == 0
+    tsr = tmp_path / "t\u202e\x1b[8m.tsr"
+    requested = cli("timestamp", "request", data, "-o", tsr)
+    assert requested.code == 0 and "<U+202E>" in requested.out
     done = cli("timestamp", "verify", tsr, "--data", data)
-    assert not raw_hidden(done.out + done.err)
+    assert not raw_hidden(requested.out + requested.err + done.out + done.err)
 
 
 if sys.platform != "linux":  # pragma: no cover - names with ESC and newlines need a POSIX file system
