@@ -9,8 +9,6 @@ show each such character as ``<U+XXXX>``; JSON keeps the exact characters.
 from __future__ import annotations
 
 import json
-import os
-import sys
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
@@ -157,6 +155,21 @@ def test_the_timestamp_command_escapes_what_a_token_says(tmp_path: Path, cli: Ca
     assert not raw_hidden(requested.out + requested.err + done.out + done.err)
 
 
-if sys.platform != "linux":  # pragma: no cover - names with ESC and newlines need a POSIX file system
-    pytestmark = pytest.mark.skip(reason="POSIX file names")
-assert os.sep == "/" or sys.platform != "linux"
+def test_a_trusted_certificate_subject_is_shown_escaped(tmp_path: Path, cli: Callable[..., Any]) -> None:
+    """A court adds the other party's TSA root: its subject is theirs to write."""
+    import subprocess
+
+    cert = tmp_path / "evil-root.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+        + ["-keyout", str(tmp_path / "k.pem"), "-out", str(cert), "-days", "30", "-utf8"]
+        + ["-subj", "/CN=Root\u202eASTdeliFtrusted/O=x", "-addext", "basicConstraints=critical,CA:TRUE"],
+        check=True,
+        capture_output=True,
+    )
+    added = cli("trust", "add", cert, "--as", "tsa")
+    listed = cli("trust", "list")
+    assert added.code == 0 and listed.code == 0, added.err + listed.err
+    assert "Root<U+202E>ASTdeliFtrusted" in listed.out
+    assert not raw_hidden(added.out + listed.out)
+    assert "Root\u202eASTdeliFtrusted" in cli("trust", "list", "--json").out

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from ..config import home
+from ..display import visible
 from .render import console, err_console, print_deposit, print_json
 
 _HELP = """Capture a web page as evidence (网页取证) and deposit it as one package.
@@ -68,10 +69,10 @@ def capture(
     from rich.markup import escape
 
     for n in result.notes:
-        err_console().print(f"[yellow]note:[/] {escape(n)}")
-    console().print(f"Captured {escape(url)} -> {escape(result.final_url)}")
+        err_console().print(f"[yellow]note:[/] {escape(visible(n))}")
+    console().print(f"Captured {escape(visible(url))} -> {escape(visible(result.final_url))}")
     for name in result.artefacts:
-        console().print(f"  {escape(name)}")
+        console().print(f"  {escape(visible(name))}")
     print_deposit(result.deposit)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from ..config import home
+from ..display import visible
 
 app = typer.Typer(help="Trusted TSA roots, ledger node keys, depositor keys and CAs.", no_args_is_help=True)
 
@@ -31,7 +32,7 @@ def add_cmd(
     from ..crypto.trust import TrustStore
 
     for anchor in TrustStore.load(home()).add_file(file, role.value):
-        typer.echo(f"trusted as {anchor.role}: {anchor.subject}  {anchor.fingerprint}")
+        typer.echo(f"trusted as {anchor.role}: {visible(anchor.subject)}  {anchor.fingerprint}")
 
 
 @app.command("list")
@@ -62,7 +63,7 @@ def list_cmd(
     if not anchors:
         typer.echo("nothing is trusted yet; add anchors with `evidencectl trust add FILE --as ROLE`")
     for a in anchors:
-        typer.echo(f"{a.role:<10} {a.fingerprint}  {a.subject}")
+        typer.echo(f"{a.role:<10} {a.fingerprint}  {visible(a.subject)}")
 
 
 @app.command("remove")
@@ -73,4 +74,4 @@ def remove_cmd(
     from ..crypto.trust import TrustStore
 
     for anchor in TrustStore.load(home()).remove(fingerprint):
-        typer.echo(f"removed {anchor.role}: {anchor.subject}  {anchor.fingerprint}")
+        typer.echo(f"removed {anchor.role}: {visible(anchor.subject)}  {anchor.fingerprint}")
