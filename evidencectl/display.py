@@ -91,3 +91,12 @@ def invisible_in_name(name: str) -> list[str]:
 def unescape(shown: str) -> str:
     """The string :func:`visible` was given (for tests and for people who copy a name from a report)."""
     return re.sub(r"<U\+([0-9A-F]{4,6})>", lambda m: chr(int(m.group(1), 16)), shown)
+
+
+def visible_all(texts: list[str]) -> list[str]:
+    """:func:`visible` of each of ``texts``, looking at all of them at once first: a verification of
+    200,000 items prints 400,000 lines, nearly always with nothing to escape."""
+    joined = "".join(texts)
+    if visible(joined) is joined:
+        return texts  # nothing hidden anywhere (a hidden character in one text is in the joined text)
+    return [visible(t) for t in texts]

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from ..display import visible
+from ..display import visible, visible_all
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -92,7 +92,9 @@ def print_report(report: Any) -> None:
         return f"{_ANSI[value]}{text}\033[0m" if colour else text
 
     out = [f"Package   {visible(report.package)}", f"Deposit   {visible(report.deposit_id)}"]
-    out += [f"{status(c.status.value)} {visible(c.check)}: {visible(c.detail)}" for c in report.checks]
+    names = visible_all([c.check for c in report.checks])
+    details = visible_all([c.detail for c in report.checks])
+    out += [f"{status(c.status.value)} {n}: {d}" for c, n, d in zip(report.checks, names, details, strict=True)]
     out.append(f"Time      {visible(report.time_summary())}")
     created = ((report.manifest or {}).get("statement") or {}).get("created")
     if created:
