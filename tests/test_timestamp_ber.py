@@ -188,3 +188,18 @@ def test_a_pkcs7_tst_info_without_its_octet_string_is_refused_as_openssl_refuses
     result = ours(tsa, pkcs7)
     assert result.status is Status.FAILED and "PKCS #7 form" in result.detail, result.detail
     assert not openssl(tsa, pkcs7, tmp_path)
+
+
+@pytest.mark.parametrize("where", ["outer", "signature_algorithm"])
+def test_a_carried_certificate_re_encoded_with_indefinite_lengths_is_refused(
+    tsa: EmbeddedTSA, token: bytes, where: str
+) -> None:
+    """Outside its signed TBS a certificate could take the indefinite form and keep verifying under another
+    fingerprint: the freedom stops at the CMS envelope."""
+    tree = parse(token)
+    certificates = next(n for n in signed_data(tree)[1] if n[0] == 0xA0)
+    cert = certificates[1][0]
+    (cert if where == "outer" else cert[1][1])[2] = True
+    result = ours(tsa, build(tree))
+    assert result.status is Status.FAILED, result.detail
+    assert "do not parse as DER" in result.detail or "not DER" in result.detail, result.detail

@@ -14,7 +14,7 @@ from asn1crypto import cms, core, x509
 
 from ..errors import MalformedTokenError, VerificationError
 from .algorithms import OID_HASHES, RSA_PSS_OID
-from .der import check_token_encoding
+from .der import check_der, check_token_encoding
 from .token import ParsedToken, find_signer, name_text
 
 SIGNED_DATA_VERSIONS = ("v3", "v1")
@@ -70,13 +70,20 @@ def check_envelope(parsed: ParsedToken, der: bytes) -> None:
     except Exception as exc:  # asn1crypto raises many kinds on hostile contents
         raise MalformedTokenError(f"unsigned attributes do not parse: {exc}") from exc
     _check_revocation_info(signed)
-    for choice in signed["certificates"] or []:
+    try:
+        choices = list(signed["certificates"] or [])
+    except Exception as exc:  # asn1crypto cannot read a certificate written in the indefinite form
+        raise MalformedTokenError(f"the certificates the token carries do not parse as DER: {exc}") from exc
+    for choice in choices:
         if choice.name != "certificate":
             raise MalformedTokenError(f"the token carries a {choice.name}, not an X.509 certificate")
         try:
             _ = choice.chosen.native
         except Exception as exc:
             raise MalformedTokenError(f"a certificate the token carries does not parse: {exc}") from exc
+        # The indefinite form stops at the CMS envelope: a certificate is a copied DER blob, and one
+        # re-encoded around its signed part would keep verifying under another fingerprint.
+        check_der(choice.chosen.dump())
 
 
 def _check_revocation_info(signed: cms.SignedData) -> None:
