@@ -256,3 +256,33 @@ def test_the_openssl_oracle_refuses_the_root_named_in_esscertid(tmp_path: Path) 
         check=False,
     )
     assert "Verification: FAILED" in done.stdout and "ess cert id" in done.stderr.lower()
+
+
+def _openssl_text(token: Path) -> dict[str, str]:
+    """``openssl ts -reply -text`` of a token, as field: value."""
+    bare = decode(token.read_bytes()).bare
+    cmd = ["openssl", "ts", "-reply", "-in", str(token), "-text"] + (["-token_in"] if bare else [])
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    return dict(line.split(": ", 1) for line in done.stdout.splitlines() if ": " in line and not line[0].isspace())
+
+
+READABLE = [c for c in CASES if not c.malformed and c.tool == "ts"]
+
+
+@pytest.mark.parametrize("case", READABLE, ids=[c.token.split("/", 1)[1] for c in READABLE])
+def test_a_real_token_reads_as_openssl_reads_it(case: Case) -> None:
+    """Serial, genTime, nonce and imprint algorithm as OpenSSL prints them."""
+    from datetime import UTC, datetime
+
+    token = ASSETS / case.token
+    info = parse_timestamp(token.read_bytes())
+    theirs = _openssl_text(token)
+    assert int(theirs["Serial number"].replace("0x-", "-0x"), 16) == info.serial  # a negative serial: BC 2004
+    # MD5 is no algorithm evidencectl computes, so it names it by its OID.
+    assert theirs["Hash Algorithm"] == {"1.2.840.113549.2.5": "md5"}.get(info.hash_algorithm, info.hash_algorithm)
+    nonce = theirs["Nonce"]
+    assert (None if nonce == "unspecified" else int(nonce, 16)) == info.nonce
+    stamp = theirs["Time stamp"].removesuffix(" GMT")
+    fmt = "%b %d %H:%M:%S.%f %Y" if "." in stamp else "%b %d %H:%M:%S %Y"
+    assert datetime.strptime(" ".join(stamp.split()), fmt).replace(tzinfo=UTC) == info.gen_time
