@@ -209,7 +209,8 @@ def test_a_real_token_gets_the_verdict_openssl_gives(case: Case, tmp_path: Path)
     )
     assert result.status is case.ours, result.detail
     assert case.says in result.detail
-    assert result.reason == case.reason
+    if case.reason:
+        assert result.reason == case.reason
     assert case.malformed or not result.detail.startswith("malformed"), "refused for a reason, not a parser message"
     assert openssl_verifies(case, tmp_path) is case.openssl
     agrees = (case.ours is Status.PASSED) == case.openssl
