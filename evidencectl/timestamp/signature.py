@@ -156,6 +156,8 @@ def _check_ess(attrs: cms.CMSAttributes, signer: x509.Certificate) -> None:
     for value, version in ((v1, 1), (v2, 2)):
         if value is None:
             continue
+        if not len(value["certs"]):  # type: ignore[index]
+            raise SignerCertificateMismatch(f"the ESS signing-certificate attribute (v{version}) lists no certificate")
         first = value["certs"][0]  # type: ignore[index]
         hash_name = "sha1" if version == 1 else OID_HASHES.get(first["hash_algorithm"]["algorithm"].dotted, "?")
         if hash_name == "?":

@@ -178,8 +178,39 @@ def decode(der: bytes) -> ParsedToken:
         raise
     except Exception as exc:  # asn1crypto raises ValueError, TypeError, KeyError… on hostile input
         why = " ".join(str(exc).split())
-        raise MalformedTokenError(f"not an RFC 3161 timestamp response or token: {why}") from exc
+        raise MalformedTokenError(_which_part(der) or f"not an RFC 3161 timestamp response or token: {why}") from exc
     return parsed
+
+
+def _which_part(der: bytes) -> str | None:
+    """Name the part of a token that does not parse (a signed attribute, the TSTInfo), where one can be told.
+
+    A refusal should say what is wrong in the token's own terms: "signed attribute signing_certificate does
+    not parse: Field certs is missing" tells a reader more than the parser's path through its classes.
+    """
+    try:
+        parsed = _decode(der)
+        attrs = parsed.signed_data["signer_infos"][0]["signed_attrs"]
+        count = 0 if isinstance(attrs, core.Void) else len(attrs)
+    except Exception as exc:  # asn1crypto names the class it was reading: the TSTInfo, or something else
+        return f"the TSTInfo does not parse: {_first(exc)}" if "tsp.TSTInfo" in str(exc) else None
+    for index in range(count):
+        name: object = index
+        try:
+            name = attrs[index]["type"].native
+            _ = attrs[index].native
+        except Exception as exc:
+            return f"signed attribute {name} does not parse: {_first(exc)}"
+    try:
+        _ = parsed.tst_info.native
+    except Exception as exc:
+        return f"the TSTInfo does not parse: {_first(exc)}"
+    return None
+
+
+def _first(exc: Exception) -> str:
+    """An asn1crypto message without its trail of "while parsing" classes, on one line."""
+    return " ".join(str(exc).split()).split(" while parsing ")[0]
 
 
 def _decode(der: bytes) -> ParsedToken:
