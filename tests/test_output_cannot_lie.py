@@ -23,7 +23,8 @@ FORGED = "minutes.txt\nPASSED        digest:minutes.txt: SM3 and SHA-256 match\n
 HIDDEN = "\x1b[8mswap.txt"
 BIDI = "invoice\u202efdp.exe"
 ZERO_WIDTH = "contract\u200b.pdf"
-NAMES = (FORGED, HIDDEN, BIDI, ZERO_WIDTH)
+EMOJI = ":white_check_mark: verified.txt"  # rich would draw a tick for the code
+NAMES = (FORGED, HIDDEN, BIDI, ZERO_WIDTH, EMOJI)
 CASE = "C-1\x1b[2J\u202e"
 NOTE = "seen by\nVerdict: PASSED"
 
@@ -103,6 +104,7 @@ def test_inspect_text_shows_every_name_escaped(package: Path, cli: Callable[...,
     for name in NAMES:
         assert visible(name) in done.out
     assert visible(NOTE) in done.out and visible(CASE) in done.out
+    assert EMOJI in done.out and "\u2705" not in done.out
 
 
 def test_json_output_keeps_the_exact_names(package: Path, cli: Callable[..., Any]) -> None:

@@ -22,7 +22,8 @@ def console() -> Console:
     """The stdout console (no colour when piped); rich is imported only by the commands that use it."""
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=True)
+    # No emoji codes: a file named ":white_check_mark: PASSED" must print as typed, not as a tick.
+    return Console(highlight=False, soft_wrap=True, emoji=False)
 
 
 @cache
@@ -30,7 +31,7 @@ def err_console() -> Console:
     """The stderr console, for progress and warnings."""
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, emoji=False)
 
 
 def print_json(doc: Any) -> None:
