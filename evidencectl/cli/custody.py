@@ -43,7 +43,9 @@ def proven_time_line(package: Path, base: Path) -> str:
     """``Time      <who attests the time, proven time in Beijing time and UTC>`` for ``inspect``."""
     from rich.markup import escape
 
-    return f"Time      {escape(_attested(package, base).time_summary())}"
+    from ..display import visible
+
+    return f"Time      {escape(visible(_attested(package, base).time_summary()))}"  # it names TSAs: theirs
 
 
 def add_proven_times(rows: list[dict[str, Any]], base: Path, registry_rows: list[dict[str, Any]]) -> None:
