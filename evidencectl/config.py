@@ -58,3 +58,12 @@ def require_independent_default(base: Path | None = None) -> bool:
     if not isinstance(value, bool):
         raise BadInputError("[verify] require_independent must be true or false", path=(base or home()) / "config.toml")
     return value
+
+
+def registry_url(base: Path | None = None) -> str:
+    """``[registry] url`` of the configuration (``postgresql://…``), or "" for the embedded SQLite file."""
+    config = load_config(base)
+    url = config.section("registry").get("url", "")
+    if not isinstance(url, str):
+        raise BadInputError("[registry] url must be a string", path=config.path)
+    return url

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+# The PostgreSQL server and the registry backends of the registry tests (started only by tests that use them).
+pytest_plugins = ["postgres_server"]
+
 ASSETS = Path(__file__).parent / "assets"
 EXAMPLES = Path(__file__).parent.parent / "examples"
 

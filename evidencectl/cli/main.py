@@ -39,6 +39,7 @@ _GROUPS = [
     ("tsa", "tsa_cmd"),
     ("ledger", "ledger_cmd"),
     ("chain", "chain_cmd"),
+    ("users", "users_cmd"),
 ]
 
 

@@ -1,0 +1,122 @@
+"""``evidencectl users``: the service's users, their roles and API tokens (in the configured registry)."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+import typer
+
+from ..config import home
+from .render import console, print_json
+
+if TYPE_CHECKING:
+    from ..registry import IssuedToken, Registry
+
+app = typer.Typer(help="Users of the evidence service: roles and API tokens.", no_args_is_help=True)
+
+JSON_OPT = typer.Option(False, "--json", help="Print one JSON document.")
+
+
+@contextmanager
+def _registry() -> Iterator[Registry]:
+    from ..registry import Registry
+
+    registry = Registry.open(home())
+    try:
+        yield registry
+    finally:
+        registry.close()
+
+
+def _actor() -> str:
+    # Who changed the users, for the custody log: at the command line, the local account that ran it.
+    try:
+        return f"local:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "local:?"
+
+
+def _show_token(issued: IssuedToken, as_json: bool, what: str) -> None:
+    if as_json:
+        print_json(
+            {"user": issued.user.name, "role": issued.user.role, "token_id": issued.token_id, "token": issued.token}
+        )
+        return
+    # The token alone on stdout (T=$(evidencectl users add …) keeps it); the explanation on stderr.
+    sys.stderr.write(
+        f"{what} {issued.user.name!r} ({issued.user.role}). Its API token follows; it is shown only now and "
+        "stored only as a hash, so keep it safe:\n"
+    )
+    sys.stdout.write(issued.token + "\n")
+
+
+@app.command("add")
+def add_cmd(
+    name: str = typer.Argument(..., help="The user's name, e.g. 张律师."),
+    role: str = typer.Option(..., "--role", help="depositor, auditor or admin."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Add a user with a role and print its API token once.
+
+    Example: evidencectl users add 张律师 --role depositor
+    """
+    with _registry() as registry:
+        issued = registry.add_user(name, role, actor=_actor())
+    _show_token(issued, as_json, "Added")
+
+
+@app.command("token")
+def token_cmd(
+    name: str = typer.Argument(..., help="An existing user."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Issue another API token for a user (e.g. for a second machine); printed once.
+
+    Example: evidencectl users token 张律师
+    """
+    with _registry() as registry:
+        issued = registry.issue_token(name, actor=_actor())
+    _show_token(issued, as_json, "New token for")
+
+
+@app.command("list")
+def list_cmd(as_json: bool = JSON_OPT) -> None:
+    """List the users and their roles (never their tokens).
+
+    Example: evidencectl users list --json
+    """
+    with _registry() as registry:
+        users = registry.users()
+    if as_json:
+        print_json({"users": [{"name": u.name, "role": u.role, "created": u.created} for u in users]})
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table("user", "role", "added")
+    for u in users:
+        table.add_row(escape(u.name), u.role, u.created)
+    console().print(table)
+
+
+@app.command("remove")
+def remove_cmd(
+    name: str = typer.Argument(..., help="The user to remove."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Remove a user and revoke every token of theirs; the custody log keeps what they did.
+
+    Example: evidencectl users remove 张律师
+    """
+    with _registry() as registry:
+        user = registry.remove_user(name, actor=_actor())
+    if as_json:
+        print_json({"removed": user.name, "role": user.role})
+    else:
+        from rich.markup import escape
+
+        console().print(f"Removed {escape(user.name)} ({user.role}); their tokens no longer work.")

@@ -1,0 +1,54 @@
+"""The registry: deposits, items, an append-only hash-chained custody log, and the service's users.
+
+:class:`Registry` is the one interface; :func:`open_registry` gives the backend that the data directory's
+``config.toml`` names (``[registry] url = "postgresql://…"``), or the embedded SQLite file by default.
+The PostgreSQL backend (and psycopg) is imported only when it is configured.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import BadInputError
+from .interface import GENESIS, SCHEMA_VERSION, CustodyAudit, ItemRow, Registry, custody_hash, now_iso
+from .sqlite import SQLiteRegistry
+from .users import ROLES, IssuedToken, User
+
+__all__ = [
+    "GENESIS",
+    "ROLES",
+    "SCHEMA_VERSION",
+    "CustodyAudit",
+    "IssuedToken",
+    "ItemRow",
+    "Registry",
+    "SQLiteRegistry",
+    "User",
+    "connect",
+    "custody_hash",
+    "now_iso",
+    "open_registry",
+]
+
+
+def connect(url: str, base: Path) -> Registry:
+    """The registry at ``url``: ``postgresql://…`` (or ``postgres://…``), ``sqlite:///PATH``, or empty for
+    ``registry.sqlite`` in data directory ``base``."""
+    if not url:
+        return SQLiteRegistry.open(base)
+    if url.startswith(("postgresql://", "postgres://")):
+        try:
+            from .postgres import PostgresRegistry
+        except ImportError as exc:
+            raise BadInputError("a PostgreSQL registry needs psycopg: pip install 'evidencectl[postgres]'") from exc
+        return PostgresRegistry(url)
+    if url.startswith("sqlite:///"):
+        return SQLiteRegistry(Path(url.removeprefix("sqlite://")))
+    raise BadInputError("[registry] url must start with postgresql://, postgres:// or sqlite:///")
+
+
+def open_registry(base: Path) -> Registry:
+    """The registry configured for data directory ``base``."""
+    from ..config import registry_url
+
+    return connect(registry_url(base), base)

@@ -1,0 +1,348 @@
+"""The registry's one interface: deposits, items, the hash-chained custody log, users and their tokens.
+
+A backend (``sqlite.py``, ``postgres.py``) supplies a connection, a write transaction and a lock on the
+custody log's head; everything that decides what a row or a custody entry holds is written here, once,
+so that both backends store the same bytes and a log moved from one to the other verifies the same.
+The SQL is the dialect both understand, with ``?`` placeholders (the PostgreSQL backend rewrites them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..errors import UsageError
+from ..package.canonical import canonical_json
+from .users import IssuedToken, User, new_token, role_name, token_hash, token_id_of, token_matches, user_name
+
+SCHEMA_VERSION = 3
+"""1: deposits, items, custody; 2: no digest index (SQLite); 3: users, tokens, custody.actor."""
+GENESIS = "0" * 64
+
+_DEPOSIT_COLUMNS = frozenset(
+    {
+        "deposit_id",
+        "created",
+        "case_no",
+        "depositor",
+        "note",
+        "package",
+        "staging",
+        "status",
+        "roots",
+        "item_count",
+        "pending",
+    }
+)
+_ITEM_FIELDS = ("deposit_id", "item_id", "name", "kind", "size", "sm3", "sha256")
+
+
+def _columns(values: dict[str, Any]) -> list[str]:
+    # Column names go into SQL text; only the table's own names may.
+    unknown = set(values) - _DEPOSIT_COLUMNS
+    if unknown:
+        raise ValueError(f"unknown deposit columns {sorted(unknown)}")
+    return list(values)
+
+
+def now_iso() -> str:
+    """Current UTC time, ISO 8601 with seconds and a Z."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def custody_hash(entry: dict[str, Any]) -> str:
+    """SM3 over the canonical JSON of a custody entry (every field but ``hash``).
+
+    ``actor`` (who made the change) joined the log with users; it is hashed only when there is one, so
+    every entry written before keeps the hash it was given.
+    """
+    body = {k: entry[k] for k in ("seq", "time", "deposit_id", "event", "detail", "prev_hash")}
+    if entry.get("actor") is not None:
+        body["actor"] = entry["actor"]
+    return hashlib.new("sm3", canonical_json(body)).hexdigest()
+
+
+@dataclass(frozen=True)
+class CustodyAudit:
+    """Result of re-checking the custody log's hash chain."""
+
+    ok: bool
+    """True when every entry's hash and link are intact."""
+    entries: int
+    """Number of entries checked."""
+    first_break: int | None
+    """Sequence number of the first broken entry, if any."""
+    reason: str
+    """Why the chain breaks there (empty when ok)."""
+
+
+ItemRow = tuple[str, int, str, str, int, str, str]
+"""An item's registry row: (deposit_id, item_id, name, kind, size, sm3, sha256)."""
+
+
+class Registry(ABC):
+    """Deposits, their items, the custody log and the service's users, in one database."""
+
+    @classmethod
+    def open(cls, base: Path) -> Registry:
+        """The registry configured for data directory ``base`` (``[registry] url``; SQLite by default)."""
+        from . import open_registry
+
+        return open_registry(base)
+
+    # -- what a backend provides -------------------------------------------------------------------------
+
+    @abstractmethod
+    def _write(self) -> AbstractContextManager[None]:
+        """A write transaction: committed when the block ends, rolled back when it raises."""
+
+    @abstractmethod
+    def _lock_custody(self) -> None:
+        """Inside a write transaction: hold the custody log's head until the transaction ends."""
+
+    @abstractmethod
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run one statement."""
+
+    @abstractmethod
+    def _executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Run one statement for each row."""
+
+    @abstractmethod
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Rows of a query, as dicts keyed by column name."""
+
+    @abstractmethod
+    def schema_version(self) -> int:
+        """The schema version the database is at."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Close the database."""
+
+    # -- deposits and items ------------------------------------------------------------------------------
+
+    def _append_custody(self, deposit_id: str | None, event: str, detail: dict[str, Any], actor: str | None) -> None:
+        self._lock_custody()
+        last = self._query("SELECT seq, hash FROM custody ORDER BY seq DESC LIMIT 1")
+        seq, prev = (int(last[0]["seq"]) + 1, str(last[0]["hash"])) if last else (1, GENESIS)
+        entry = {
+            "seq": seq,
+            "time": now_iso(),
+            "deposit_id": deposit_id,
+            "event": event,
+            "detail": detail,
+            "prev_hash": prev,
+            "actor": actor,
+        }
+        self._execute(
+            "INSERT INTO custody (seq, time, deposit_id, event, detail, prev_hash, hash, actor) "
+            "VALUES (?,?,?,?,?,?,?,?)",
+            (
+                seq,
+                entry["time"],
+                deposit_id,
+                event,
+                json.dumps(detail, ensure_ascii=False, sort_keys=True),
+                prev,
+                custody_hash(entry),
+                actor,
+            ),
+        )
+
+    def _upsert(self, row: dict[str, Any], items: Iterable[ItemRow]) -> None:
+        cols = _columns(row)
+        self._execute(
+            f"INSERT INTO deposits ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+            "ON CONFLICT(deposit_id) DO UPDATE SET "
+            + ", ".join(f"{c}=excluded.{c}" for c in cols if c != "deposit_id"),
+            [row[c] for c in cols],
+        )
+        self._executemany(
+            f"INSERT INTO items ({', '.join(_ITEM_FIELDS)}) VALUES (?,?,?,?,?,?,?) "
+            "ON CONFLICT(deposit_id, item_id) DO UPDATE SET "
+            + ", ".join(f"{c}=excluded.{c}" for c in _ITEM_FIELDS[2:]),
+            items,
+        )
+
+    def record_deposit(
+        self,
+        row: dict[str, Any],
+        items: Iterable[ItemRow],
+        event: str,
+        detail: dict[str, Any],
+        *,
+        actor: str | None = None,
+    ) -> None:
+        """Insert or update a deposit, its items (if any are given) and a custody event in one transaction."""
+        with self._write():
+            self._upsert(row, items)
+            self._append_custody(row["deposit_id"], event, detail, actor)
+
+    def stage_deposit(
+        self, row: dict[str, Any], items: Iterable[ItemRow], before_commit: Callable[[], None] | None = None
+    ) -> None:
+        """Record a deposit about to be published, without a custody event (the event follows publication).
+
+        If the process dies between publishing the package and logging it, ``deposit --resume`` finds
+        this row and completes the record instead of leaving a package the registry does not know.
+        ``before_commit`` runs after the rows are written and before they are committed (a deposit waits
+        there for its staging file to reach the disk).
+        """
+        with self._write():
+            self._upsert(row, items)
+            if before_commit is not None:
+                before_commit()
+
+    def update_deposit(
+        self, deposit_id: str, changes: dict[str, Any], event: str, detail: dict[str, Any], *, actor: str | None = None
+    ) -> None:
+        """Change a deposit row and log why, atomically."""
+        with self._write():
+            if changes:
+                cols = _columns(changes)
+                self._execute(
+                    f"UPDATE deposits SET {', '.join(f'{c}=?' for c in cols)} WHERE deposit_id = ?",
+                    [*(changes[c] for c in cols), deposit_id],
+                )
+            self._append_custody(deposit_id, event, detail, actor)
+
+    def log_event(
+        self, deposit_id: str | None, event: str, detail: dict[str, Any], *, actor: str | None = None
+    ) -> None:
+        """Append one custody event (e.g. a verification)."""
+        with self._write():
+            self._append_custody(deposit_id, event, detail, actor)
+
+    def deposit(self, deposit_id: str) -> dict[str, Any] | None:
+        """One deposit row, or None."""
+        rows = self._query("SELECT * FROM deposits WHERE deposit_id = ?", [deposit_id])
+        return rows[0] if rows else None
+
+    def deposits(self, status: str | None = None) -> list[dict[str, Any]]:
+        """Deposits, newest first, optionally only those with ``status``."""
+        if status:
+            return self._query("SELECT * FROM deposits WHERE status = ? ORDER BY created DESC", [status])
+        return self._query("SELECT * FROM deposits ORDER BY created DESC")
+
+    def items(self, deposit_id: str) -> list[dict[str, Any]]:
+        """A deposit's items in item order."""
+        return self._query(
+            f"SELECT {', '.join(_ITEM_FIELDS)} FROM items WHERE deposit_id = ? ORDER BY item_id", [deposit_id]
+        )
+
+    def lookup(self, algorithm: str, digest: str) -> list[dict[str, Any]]:
+        """Every item whose ``sha256`` or ``sm3`` digest is ``digest``, with its deposit's case and status."""
+        column = {"sha256": "sha256", "sm3": "sm3"}.get(algorithm)
+        value = digest.strip().lower()
+        if column is None:
+            raise UsageError(f"unknown digest algorithm {algorithm!r}: sha256 or sm3")
+        if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+            raise UsageError(f"a {algorithm} digest is 64 hexadecimal characters")
+        return self._query(
+            f"SELECT {', '.join('i.' + f for f in _ITEM_FIELDS)}, d.case_no, d.status, d.created "
+            f"FROM items i JOIN deposits d ON d.deposit_id = i.deposit_id WHERE i.{column} = ? "
+            "ORDER BY d.created, i.deposit_id, i.item_id",
+            [value],
+        )
+
+    # -- the custody log ---------------------------------------------------------------------------------
+
+    def custody(self, deposit_id: str | None = None) -> list[dict[str, Any]]:
+        """Custody entries in order, optionally for one deposit."""
+        if deposit_id:
+            rows = self._query("SELECT * FROM custody WHERE deposit_id = ? ORDER BY seq", [deposit_id])
+        else:
+            rows = self._query("SELECT * FROM custody ORDER BY seq")
+        for r in rows:
+            r["detail"] = json.loads(r["detail"])
+        return rows
+
+    def verify_custody(self) -> CustodyAudit:
+        """Re-check every custody entry's hash and its link to the previous one."""
+        prev = GENESIS
+        entries = self.custody()
+        for expected_seq, entry in enumerate(entries, start=1):
+            if entry["seq"] != expected_seq:
+                return CustodyAudit(False, len(entries), entry["seq"], f"entry {expected_seq} is missing")
+            if entry["prev_hash"] != prev:
+                return CustodyAudit(False, len(entries), entry["seq"], "does not link to the previous entry")
+            if custody_hash(entry) != entry["hash"]:
+                return CustodyAudit(False, len(entries), entry["seq"], "content does not match its hash")
+            prev = entry["hash"]
+        return CustodyAudit(True, len(entries), None, "")
+
+    # -- users and tokens --------------------------------------------------------------------------------
+
+    def _issue(self, user: User, actor: str | None, event: str) -> IssuedToken:
+        token_id, token = new_token()
+        self._execute(
+            "INSERT INTO tokens (token_id, user_name, token_hash, created) VALUES (?,?,?,?)",
+            (token_id, user.name, token_hash(token), now_iso()),
+        )
+        self._append_custody(None, event, {"user": user.name, "role": user.role, "token_id": token_id}, actor)
+        return IssuedToken(user, token_id, token)
+
+    def add_user(self, name: str, role: str, *, actor: str | None = None) -> IssuedToken:
+        """Add a user with ``role`` and issue its first token (logged, with ``actor``, in the custody log)."""
+        name, role = user_name(name), role_name(role)
+        with self._write():
+            self._lock_custody()  # before the check, so that two processes cannot both add the same name
+            if self.user(name) is not None:
+                raise UsageError(f"user {name!r} exists already")
+            user = User(name, role, now_iso())
+            self._execute("INSERT INTO users (name, role, created) VALUES (?,?,?)", (user.name, role, user.created))
+            return self._issue(user, actor, "user-add")
+
+    def issue_token(self, name: str, *, actor: str | None = None) -> IssuedToken:
+        """Issue another token for an existing user (the old ones stay valid until the user is removed)."""
+        with self._write():
+            self._lock_custody()
+            user = self.user(user_name(name))
+            if user is None:
+                raise UsageError(f"no user {name!r}")
+            return self._issue(user, actor, "token-issue")
+
+    def remove_user(self, name: str, *, actor: str | None = None) -> User:
+        """Remove a user and every token of theirs; the custody log keeps what they did."""
+        with self._write():
+            self._lock_custody()
+            user = self.user(user_name(name))
+            if user is None:
+                raise UsageError(f"no user {name!r}")
+            self._execute("DELETE FROM tokens WHERE user_name = ?", [user.name])
+            self._execute("DELETE FROM users WHERE name = ?", [user.name])
+            self._append_custody(None, "user-remove", {"user": user.name, "role": user.role}, actor)
+            return user
+
+    def user(self, name: str) -> User | None:
+        """One user, or None."""
+        rows = self._query("SELECT name, role, created FROM users WHERE name = ?", [name])
+        return User(**rows[0]) if rows else None
+
+    def users(self) -> list[User]:
+        """Every user, by name."""
+        return [User(**r) for r in self._query("SELECT name, role, created FROM users ORDER BY name")]
+
+    def authenticate(self, token: str) -> User | None:
+        """The user a bearer token belongs to, or None for a wrong, malformed or revoked token."""
+        token_id = token_id_of(token)
+        rows = (
+            self._query(
+                "SELECT u.name, u.role, u.created, t.token_hash FROM tokens t JOIN users u ON u.name = t.user_name "
+                "WHERE t.token_id = ?",
+                [token_id],
+            )
+            if token_id
+            else []
+        )
+        # Compare against something even when the id is unknown, so that timing does not tell ids apart.
+        stored = str(rows[0].pop("token_hash")) if rows else "0" * 64
+        return User(**rows[0]) if token_matches(token, stored) and rows else None

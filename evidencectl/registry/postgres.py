@@ -1,0 +1,155 @@
+"""The team registry: PostgreSQL through psycopg 3, for several server processes or machines.
+
+Every custody append takes a transaction-scoped advisory lock before it reads the log's head, so writers
+in any number of processes append one after another and the chain never forks; the lock is released by
+COMMIT or ROLLBACK, also when a process dies. Deposits and items are written before the lock is taken,
+so a large deposit's items do not hold up other writers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import dict_row
+
+from ..errors import BadInputError, ServiceError
+from .interface import SCHEMA_VERSION, Registry
+
+# Keys of pg_advisory_xact_lock: arbitrary 64-bit constants, the same in every evidencectl process.
+_CUSTODY_LOCK = 0x65766463_75737431  # "evdcust1"
+_MIGRATE_LOCK = 0x65766463_6D696731  # "evdcmig1"
+
+# The same numbering as the SQLite backend's user_version, so that "version 3" means one schema.
+_MIGRATIONS: list[list[str]] = [
+    [
+        """CREATE TABLE deposits (
+            deposit_id TEXT PRIMARY KEY, created TEXT NOT NULL, case_no TEXT, depositor TEXT, note TEXT,
+            package TEXT, staging TEXT, status TEXT NOT NULL, roots TEXT, item_count BIGINT NOT NULL,
+            pending TEXT)""",
+        """CREATE TABLE items (
+            deposit_id TEXT NOT NULL, item_id BIGINT NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL,
+            size BIGINT NOT NULL, sm3 TEXT NOT NULL, sha256 TEXT NOT NULL, PRIMARY KEY (deposit_id, item_id))""",
+        # detail is TEXT, not JSONB: JSONB reorders keys and the stored text is what an auditor re-hashes.
+        """CREATE TABLE custody (
+            seq BIGINT PRIMARY KEY, time TEXT NOT NULL, deposit_id TEXT, event TEXT NOT NULL,
+            detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)""",
+    ],
+    # The service looks deposits up by digest (GET /api/v1/lookup); a server's database can afford the
+    # index that the embedded registry dropped for the depositor's own deposit speed.
+    [
+        "CREATE INDEX items_sha256 ON items(sha256)",
+        "CREATE INDEX items_sm3 ON items(sm3)",
+        "CREATE INDEX custody_deposit ON custody(deposit_id)",
+    ],
+    [
+        "ALTER TABLE custody ADD COLUMN actor TEXT",
+        "CREATE TABLE users (name TEXT PRIMARY KEY, role TEXT NOT NULL, created TEXT NOT NULL)",
+        """CREATE TABLE tokens (
+            token_id TEXT PRIMARY KEY, user_name TEXT NOT NULL REFERENCES users(name), token_hash TEXT NOT NULL,
+            created TEXT NOT NULL)""",
+        "CREATE INDEX tokens_user ON tokens(user_name)",
+    ],
+]
+assert len(_MIGRATIONS) == SCHEMA_VERSION
+
+
+def describe(url: str) -> str:
+    """``host:port/dbname`` of a connection URL, without user or password (for messages and logs)."""
+    try:
+        info = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "(unparsable URL)"
+    return f"{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
+
+
+class PostgresRegistry(Registry):
+    """The registry in a PostgreSQL database."""
+
+    def __init__(self, url: str, *, upto: int = SCHEMA_VERSION) -> None:
+        """Connect to ``url`` (``postgresql://…``) and migrate the schema to version ``upto``.
+
+        ``upto`` below the current version exists for tests of migrations.
+        """
+        self.url = url
+        self.where = describe(url)
+        self._conn: psycopg.Connection[dict[str, Any]] | None = None
+        try:
+            conninfo_to_dict(url)
+        except psycopg.ProgrammingError as exc:
+            raise BadInputError(f"[registry] url is not a PostgreSQL connection URL: {exc}") from exc
+        self._migrate(upto)
+
+    def _connection(self) -> psycopg.Connection[dict[str, Any]]:
+        # A connection that broke (PostgreSQL restarted, a network cut) is replaced on the next call, so
+        # a long-running server recovers without a restart of its own.
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            try:
+                self._conn = psycopg.connect(self.url, autocommit=True, row_factory=dict_row, connect_timeout=10)
+            except psycopg.Error as exc:
+                raise ServiceError(f"cannot reach the PostgreSQL registry at {self.where}: {_one_line(exc)}") from exc
+        return self._conn
+
+    def _migrate(self, upto: int) -> None:
+        with self._write():
+            conn = self._connection()
+            # Several server processes may start together: one migrates, the others wait and find it done.
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", [_MIGRATE_LOCK])
+            conn.execute("CREATE TABLE IF NOT EXISTS registry_schema (version INTEGER NOT NULL)")
+            row = conn.execute("SELECT version FROM registry_schema").fetchone()
+            version = int(row["version"]) if row else 0
+            if row is None:
+                conn.execute("INSERT INTO registry_schema (version) VALUES (0)")
+            for number, statements in enumerate(_MIGRATIONS[:upto], start=1):
+                if version < number:
+                    for statement in statements:
+                        conn.execute(statement)  # type: ignore[call-overload]  # constant text, no parameters
+                    conn.execute("UPDATE registry_schema SET version = %s", [number])
+
+    def schema_version(self) -> int:
+        """The version recorded in ``registry_schema``."""
+        rows = self._query("SELECT version FROM registry_schema")
+        return int(rows[0]["version"]) if rows else 0
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        conn = self._connection()
+        try:
+            with conn.transaction():
+                yield
+        except psycopg.OperationalError as exc:
+            raise ServiceError(f"the PostgreSQL registry at {self.where} failed: {_one_line(exc)}") from exc
+
+    def _lock_custody(self) -> None:
+        self._connection().execute("SELECT pg_advisory_xact_lock(%s)", [_CUSTODY_LOCK])
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._connection().execute(_dialect(sql), params)
+
+    def _executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        with self._connection().cursor() as cur:
+            cur.executemany(_dialect(sql), rows)
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        try:
+            return self._connection().execute(_dialect(sql), params).fetchall()
+        except psycopg.OperationalError as exc:
+            raise ServiceError(f"the PostgreSQL registry at {self.where} failed: {_one_line(exc)}") from exc
+
+    def close(self) -> None:
+        """Close the connection."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def _dialect(sql: str) -> Any:
+    # The shared SQL uses sqlite's ``?``; none of it holds a literal ``?`` or ``%``.
+    return sql.replace("?", "%s")
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__

@@ -1,0 +1,127 @@
+"""The embedded registry: one SQLite file (WAL) in the data directory, the default for one user or machine.
+
+Through the standard ``sqlite3`` module, not sqlite-utils: importing sqlite-utils (and the numpy it pulls
+in when installed) cost a third of a second on every deposit for a handful of simple statements.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ..errors import BadInputError
+from .interface import SCHEMA_VERSION, Registry
+
+# Numbered from 1 as ``PRAGMA user_version``; a registry at version N runs N+1… on open. Never edit one
+# that has shipped: a data directory written by it must keep working.
+_MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE IF NOT EXISTS deposits (
+        deposit_id TEXT PRIMARY KEY, created TEXT NOT NULL, case_no TEXT, depositor TEXT, note TEXT,
+        package TEXT, staging TEXT, status TEXT NOT NULL, roots TEXT, item_count INTEGER NOT NULL,
+        pending TEXT);
+    CREATE TABLE IF NOT EXISTS items (
+        deposit_id TEXT NOT NULL, item_id INTEGER NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL,
+        size INTEGER NOT NULL, sm3 TEXT NOT NULL, sha256 TEXT NOT NULL, PRIMARY KEY (deposit_id, item_id));
+    CREATE INDEX IF NOT EXISTS items_sha256 ON items(sha256);
+    CREATE TABLE IF NOT EXISTS custody (
+        seq INTEGER PRIMARY KEY, time TEXT NOT NULL, deposit_id TEXT, event TEXT NOT NULL,
+        detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+    """,
+    # No index on items.sha256: each insert into it landed on a random page, so the cost of recording a
+    # deposit's items grew with every deposit already recorded. A lookup by digest scans the items table.
+    """
+    DROP INDEX IF EXISTS items_sha256;
+    """,
+    # Users and tokens for the service; who made each change (NULL before, and for the depositor's own CLI).
+    """
+    ALTER TABLE custody ADD COLUMN actor TEXT;
+    CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, role TEXT NOT NULL, created TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS tokens (
+        token_id TEXT PRIMARY KEY, user_name TEXT NOT NULL, token_hash TEXT NOT NULL, created TEXT NOT NULL);
+    CREATE INDEX IF NOT EXISTS tokens_user ON tokens(user_name);
+    """,
+]
+assert len(_MIGRATIONS) == SCHEMA_VERSION
+
+
+class SQLiteRegistry(Registry):
+    """The registry in one SQLite file."""
+
+    def __init__(self, path: Path, *, upto: int = SCHEMA_VERSION) -> None:
+        """Open (creating on first use) the database at ``path`` and migrate it to version ``upto``.
+
+        ``upto`` below the current version exists for tests of migrations.
+        """
+        self.path = path
+        try:
+            conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            # Up to 64 MiB of page cache (allocated only as used): with the default 2 MiB, inserting the
+            # items of a large deposit re-read a page for nearly every row.
+            conn.execute("PRAGMA cache_size=-65536")
+            self.conn = conn
+            self._migrate(upto)
+        except sqlite3.DatabaseError as exc:
+            raise BadInputError(f"registry database is unusable: {exc}", path=path) from exc
+
+    @classmethod
+    def open(cls, base: Path) -> SQLiteRegistry:
+        """Open (creating on first use) ``registry.sqlite`` under ``base``."""
+        return cls(base / "registry.sqlite")
+
+    def _migrate(self, upto: int) -> None:
+        conn = self.conn
+        for number, script in enumerate(_MIGRATIONS[:upto], start=1):
+            if self.schema_version() >= number:
+                continue
+            # Statement by statement inside one IMMEDIATE transaction (executescript would commit first),
+            # and the version read again under the lock: two processes opening an old registry at once
+            # run each migration once.
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if self.schema_version() < number:
+                    for statement in filter(None, (s.strip() for s in script.split(";"))):
+                        conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version={number}")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def schema_version(self) -> int:
+        """``PRAGMA user_version``."""
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        # IMMEDIATE takes the write lock at once: the custody head read next cannot go stale.
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+
+    def _lock_custody(self) -> None:
+        pass  # BEGIN IMMEDIATE already excludes every other writer
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self.conn.execute(sql, params)
+
+    def _executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self.conn.executemany(sql, rows)
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        cur = self.conn.execute(sql, params)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur]
+
+    def close(self) -> None:
+        """Close the database."""
+        self.conn.close()
