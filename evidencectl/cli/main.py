@@ -60,7 +60,7 @@ for _name, _module in _GROUPS:
 from . import commands as _commands  # noqa: E402,F401  (registers deposit, verify, inspect…)
 
 # Top-level commands that live in their own modules expose ``register(app)``.
-for _module in ("report_cmd", "capture_cmd"):
+for _module in ("report_cmd", "capture_cmd", "serve_cmd"):
     if (_mod := _load(_module)) is not None:
         _mod.register(app)
 

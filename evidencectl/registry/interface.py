@@ -131,8 +131,8 @@ class Registry(ABC):
 
     def _append_custody(self, deposit_id: str | None, event: str, detail: dict[str, Any], actor: str | None) -> None:
         self._lock_custody()
-        last = self._query("SELECT seq, hash FROM custody ORDER BY seq DESC LIMIT 1")
-        seq, prev = (int(last[0]["seq"]) + 1, str(last[0]["hash"])) if last else (1, GENESIS)
+        head = self.custody_head()
+        seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
         entry = {
             "seq": seq,
             "time": now_iso(),
@@ -264,6 +264,11 @@ class Registry(ABC):
         for r in rows:
             r["detail"] = json.loads(r["detail"])
         return rows
+
+    def custody_head(self) -> tuple[int, str] | None:
+        """Sequence number and hash of the newest custody entry (None for an empty log)."""
+        rows = self._query("SELECT seq, hash FROM custody ORDER BY seq DESC LIMIT 1")
+        return (int(rows[0]["seq"]), str(rows[0]["hash"])) if rows else None
 
     def verify_custody(self) -> CustodyAudit:
         """Re-check every custody entry's hash and its link to the previous one."""

@@ -1,0 +1,35 @@
+"""``evidencectl serve``: the evidence service (HTTP API) on this data directory's registry and trust store."""
+
+from __future__ import annotations
+
+import typer
+
+from ..config import home
+from ..errors import UsageError
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve`` to the top-level command."""
+    app.command("serve")(serve)
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (put a TLS proxy in front)."),
+    port: int = typer.Option(8080, "--port", help="TCP port."),
+    workers: int = typer.Option(1, "--workers", help="Server processes."),
+    max_upload: int = typer.Option(512, "--max-upload", metavar="MIB", help="Largest upload accepted, MiB."),
+    idle_timeout: float = typer.Option(30.0, "--upload-idle-timeout", help="Seconds an upload may stall."),
+) -> None:
+    """Serve the evidence API (POST /api/v1/verify, GET /openapi.json) until interrupted.
+
+    Example: evidencectl serve --host 127.0.0.1 --port 8080 --workers 4
+    """
+    if workers < 1 or max_upload < 1 or idle_timeout <= 0:
+        raise UsageError("--workers and --max-upload must be at least 1, --upload-idle-timeout above 0")
+    # Imported here: the web stack costs ~0.1 s that no other command should pay.
+    from ..service import ServiceSettings
+    from ..service import serve as run
+
+    settings = ServiceSettings(base=home(), max_upload=max_upload << 20, idle_timeout=idle_timeout)
+    typer.echo(f"evidencectl service on http://{host}:{port}/ ({workers} worker(s))", err=True)
+    run(settings, host=host, port=port, workers=workers)

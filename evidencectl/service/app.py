@@ -1,0 +1,151 @@
+"""The evidence service as an ASGI application (Starlette): routes, problem answers, settings.
+
+Starlette, not FastAPI: the API is fixed and described by a hand-written OpenAPI document (openapi.py),
+so FastAPI's generated one and its pydantic layer (~0.35 s of imports per worker here) would buy nothing.
+Verification is blocking, CPU-bound work; it runs in Starlette's thread pool, several at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..errors import BadInputError, EvidenceError, ServiceError
+from .openapi import openapi_document
+from .problems import PROBLEM_TYPE, Problem
+from .uploads import declared_length, remove_spool, save_stream
+
+PACKAGE_TYPES = ("application/vnd.evidencectl.package+zip", "application/zip", "application/octet-stream")
+UPLOAD_NAME = "upload.evp"
+"""The name a posted package is verified under (and so the ``package`` of the answer): never the client's."""
+
+log = logging.getLogger("evidencectl.service")
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """What one server process needs to know; the same in every worker."""
+
+    base: Path
+    """The data directory: trust store, configuration, registry."""
+    max_upload: int = 512 << 20
+    """Largest request body accepted, in bytes."""
+    idle_timeout: float = 30.0
+    """Seconds an upload may stall before it is dropped (408)."""
+
+    @property
+    def upload_dir(self) -> Path:
+        """Where request bodies are spooled: the data directory's disk, not a RAM-backed /tmp."""
+        return self.base / "service" / "uploads"
+
+    def to_environment(self) -> dict[str, str]:
+        """The settings as environment variables, for worker processes (see :func:`app_from_environment`)."""
+        return {
+            "EVIDENCECTL_HOME": str(self.base),
+            "EVIDENCECTL_SERVICE_MAX_UPLOAD": str(self.max_upload),
+            "EVIDENCECTL_SERVICE_IDLE_TIMEOUT": str(self.idle_timeout),
+        }
+
+
+def _verify_file(base: Path, path: Path) -> dict[str, Any]:
+    # As `evidencectl verify --json` in this data directory: the same trust store, the same document.
+    from ..crypto.trust import TrustStore
+    from ..timestamp.client import configured_tsa_roots
+    from ..verify.verifier import verify_package
+
+    store = TrustStore.load(base, [*configured_tsa_roots(base)])
+    report = verify_package(path, trust=store)
+    report.package = UPLOAD_NAME
+    doc = report.to_json()
+    # Where the server keeps its trust store is none of the client's business: sources relative to it.
+    for anchor in doc.get("trust_anchors", []):
+        source = anchor.get("source")
+        if isinstance(source, str) and Path(source).is_relative_to(base):
+            anchor["source"] = Path(source).relative_to(base).as_posix()
+    return doc
+
+
+async def verify(request: Request) -> Response:
+    """``POST /api/v1/verify``: the body is a package; the answer is the ``verify --json`` document."""
+    settings: ServiceSettings = request.app.state.settings
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind not in PACKAGE_TYPES:
+        raise Problem("unsupported-media-type", f"POST the package itself as {PACKAGE_TYPES[0]}")
+    declared_length(request.headers.get("content-length"), settings.max_upload)
+    path = await save_stream(
+        request.stream(), settings.upload_dir, UPLOAD_NAME, settings.max_upload, settings.idle_timeout
+    )
+    try:
+        doc = await run_in_threadpool(_verify_file, settings.base, path)
+    except BadInputError as exc:
+        # The library's one line, without the spool path (the client knows its file by its own name).
+        raise Problem("unprocessable-package", " ".join(str(exc).split()).replace(str(path), UPLOAD_NAME)) from None
+    except ServiceError as exc:
+        raise Problem("service-unavailable", " ".join(str(exc).split())) from None
+    except EvidenceError as exc:
+        raise Problem("unprocessable-package", " ".join(str(exc).split())) from None
+    finally:
+        remove_spool(path)
+    return JSONResponse(doc)
+
+
+async def openapi(request: Request) -> Response:
+    """``GET /openapi.json``: the API's description."""
+    return JSONResponse(openapi_document())
+
+
+def _problem_response(problem: Problem, request: Request) -> Response:
+    return JSONResponse(problem.document(request.url.path), status_code=problem.status, media_type=PROBLEM_TYPE)
+
+
+async def _on_problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Problem)
+    return _problem_response(exc, request)
+
+
+async def _on_http(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    names = {404: "not-found", 405: "method-not-allowed"}
+    name = names.get(exc.status_code, "not-found" if exc.status_code < 500 else "internal")
+    return _problem_response(Problem(name, str(exc.detail)), request)
+
+
+async def _on_error(request: Request, exc: Exception) -> Response:
+    # The traceback goes to the server's log, never to the client.
+    log.exception("unexpected error answering %s %s", request.method, request.url.path)
+    return _problem_response(Problem("internal", f"unexpected {type(exc).__name__}; see the server's log"), request)
+
+
+def create_app(settings: ServiceSettings) -> Starlette:
+    """The service's ASGI application for ``settings``."""
+    app = Starlette(
+        routes=[
+            Route("/api/v1/verify", verify, methods=["POST"]),
+            Route("/openapi.json", openapi, methods=["GET"]),
+        ],
+        exception_handlers={Problem: _on_problem, HTTPException: _on_http, Exception: _on_error},
+    )
+    app.state.settings = settings
+    return app
+
+
+def app_from_environment() -> Starlette:
+    """The application of a worker process, from the variables :meth:`ServiceSettings.to_environment` set."""
+    env = os.environ
+    return create_app(
+        ServiceSettings(
+            base=Path(env["EVIDENCECTL_HOME"]),
+            max_upload=int(env.get("EVIDENCECTL_SERVICE_MAX_UPLOAD", 512 << 20)),
+            idle_timeout=float(env.get("EVIDENCECTL_SERVICE_IDLE_TIMEOUT", 30.0)),
+        )
+    )

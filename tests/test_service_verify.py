@@ -1,0 +1,247 @@
+"""``evidencectl serve``: a real server process on loopback, asked over HTTP with requests and raw sockets."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import requests
+from conftest import ASSETS, rewrite_member
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_TYPE = "application/vnd.evidencectl.package+zip"
+
+
+def _env(home: Path) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT), "EVIDENCECTL_HOME": str(home)}
+
+
+def _cli(home: Path, *args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "evidencectl", *map(str, args)]
+    return subprocess.run(command, env=_env(home), cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A running ``evidencectl serve``."""
+
+    proc: subprocess.Popen[str]
+    url: str
+    home: Path
+
+    def stop(self) -> None:
+        """Stop it (SIGTERM: uvicorn's graceful shutdown) and wait."""
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def start_server(home: Path, *options: str) -> Server:
+    """Start ``evidencectl serve`` on a free loopback port and wait until it accepts connections."""
+    port = _free_port()
+    command = [sys.executable, "-m", "evidencectl", "serve", "--port", str(port), *options]
+    proc = subprocess.Popen(command, env=_env(home), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else "server exited"
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return Server(proc, f"http://127.0.0.1:{port}", home)
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    pytest.fail("evidencectl serve did not start listening")
+
+
+@pytest.fixture(scope="module")
+def deposited(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A data directory and a genuine package deposited in it (embedded TSA and ledger)."""
+    folder = tmp_path_factory.mktemp("service")
+    home, evidence = folder / "home", folder / "evidence"
+    shutil.copytree(ROOT / "examples" / "evidence", evidence)
+    done = _cli(home, "deposit", evidence, "-o", folder / "case.evp", "--case", "（2026）渝0103民初1234号")
+    assert done.returncode == 0, done.stderr
+    return home, folder / "case.evp"
+
+
+@pytest.fixture(scope="module")
+def server(deposited: tuple[Path, Path]) -> Iterator[Server]:
+    """The service on that data directory, with a 1 MiB upload limit and a 1 s stall limit."""
+    srv = start_server(deposited[0], "--max-upload", "1", "--upload-idle-timeout", "1")
+    yield srv
+    srv.stop()
+
+
+def _post(server: Server, body: Any, content_type: str = PACKAGE_TYPE) -> requests.Response:
+    return requests.post(f"{server.url}/api/v1/verify", data=body, headers={"Content-Type": content_type}, timeout=60)
+
+
+def _cli_json(home: Path, package: Path, tmp_path: Path) -> dict[str, Any]:
+    # The CLI's answer for the same bytes under the same name the service gives them.
+    (tmp_path / "upload.evp").write_bytes(package.read_bytes())
+    done = _cli(home, "verify", "upload.evp", "--json", cwd=tmp_path)
+    doc: dict[str, Any] = json.loads(done.stdout)
+    return doc
+
+
+def _without_time(doc: dict[str, Any]) -> dict[str, Any]:
+    # The same document but for the moment of verification and where the data directory lies (the service
+    # names its trust files relative to it).
+    out = {k: v for k, v in doc.items() if k != "verified_at"}
+    out["trust_anchors"] = [{**a, "source": Path(a["source"]).name} for a in doc["trust_anchors"]]
+    return out
+
+
+def test_a_posted_package_gets_exactly_the_verify_json_document(
+    server: Server, deposited: tuple[Path, Path], tmp_path: Path
+) -> None:
+    answer = _post(server, deposited[1].read_bytes())
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/json"
+    doc = answer.json()
+    assert doc["verdict"] == "PASSED"
+    assert _without_time(doc) == _without_time(_cli_json(server.home, deposited[1], tmp_path))
+    assert str(server.home) not in answer.text  # neither the spool folder nor the trust store's place
+    assert {a["source"].split("/")[0] for a in doc["trust_anchors"]} == {"trust"}
+    assert list((server.home / "service" / "uploads").iterdir()) == []  # and nothing is left in it
+
+
+def test_a_tampered_package_is_answered_failed_as_the_cli_answers_it(
+    server: Server, deposited: tuple[Path, Path], tmp_path: Path
+) -> None:
+    forged = rewrite_member(deposited[1], tmp_path / "forged.evp", "evidence/evidence/contract.txt", lambda b: b + b"!")
+    doc = _post(server, forged.read_bytes()).json()
+    assert doc["verdict"] == "FAILED"
+    failed = [c["check"] for c in doc["checks"] if c["status"] == "FAILED"]
+    assert any("contract.txt" in name for name in failed), failed  # the altered item is named
+    assert _without_time(doc) == _without_time(_cli_json(server.home, forged, tmp_path))
+
+
+def test_the_answer_validates_against_the_openapi_document(server: Server, deposited: tuple[Path, Path]) -> None:
+    api = requests.get(f"{server.url}/openapi.json", timeout=10).json()
+    operation = api["paths"]["/api/v1/verify"]["post"]
+    assert PACKAGE_TYPE in operation["requestBody"]["content"]
+    schema = api["components"]["schemas"]["VerificationReport"]
+    jsonschema.validate(_post(server, deposited[1].read_bytes()).json(), schema)
+    problem = _post(server, b"not a zip")
+    jsonschema.validate(problem.json(), api["components"]["schemas"]["Problem"])
+
+
+def _problem(answer: requests.Response, status: int, name: str) -> dict[str, Any]:
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    doc: dict[str, Any] = answer.json()
+    assert doc["type"] == f"urn:evidencectl:problem:{name}" and doc["status"] == status
+    assert "Traceback" not in answer.text
+    return doc
+
+
+def test_a_file_that_is_not_a_package_is_a_422_problem_naming_no_server_path(server: Server) -> None:
+    doc = _problem(_post(server, b"hello, court"), 422, "unprocessable-package")
+    assert "not a readable evidence package" in doc["detail"] and str(server.home) not in doc["detail"]
+
+
+def test_a_wrong_content_type_is_415_and_an_unknown_path_404(server: Server) -> None:
+    _problem(_post(server, b"PK", content_type="text/plain"), 415, "unsupported-media-type")
+    _problem(requests.get(f"{server.url}/api/v1/nothing", timeout=10), 404, "not-found")
+    _problem(requests.get(f"{server.url}/api/v1/verify", timeout=10), 405, "method-not-allowed")
+
+
+def _raw_exchange(server: Server, head: bytes, body: bytes, wait: float = 10) -> tuple[bytes, float]:
+    host, port = server.url.removeprefix("http://").split(":")
+    started = time.monotonic()
+    with socket.create_connection((host, int(port)), timeout=wait) as s:
+        s.sendall(head + body)
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    return answer, time.monotonic() - started
+
+
+def test_an_upload_declared_over_the_limit_is_refused_before_its_body_is_read(server: Server) -> None:
+    head = (
+        f"POST /api/v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: {PACKAGE_TYPE}\r\nContent-Length: {2 << 20}\r\n\r\n"
+    ).encode()
+    answer, took = _raw_exchange(server, head, b"PK")  # 2 bytes sent of 2 MiB declared
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert took < 1  # answered at once, not after the 1 s stall limit
+
+
+def test_a_chunked_upload_is_cut_off_as_soon_as_it_passes_the_limit(server: Server) -> None:
+    sent = 0
+
+    def body() -> Iterator[bytes]:  # no Content-Length: requests sends it chunked
+        nonlocal sent
+        for _ in range(64):
+            sent += 64 << 10
+            yield b"\0" * (64 << 10)
+
+    answer = _post(server, body())
+    _problem(answer, 413, "payload-too-large")
+    assert list((server.home / "service" / "uploads").iterdir()) == []
+
+
+def test_a_stalled_upload_is_dropped_after_the_idle_limit(server: Server) -> None:
+    head = f"POST /api/v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: {PACKAGE_TYPE}\r\nContent-Length: 1000\r\n\r\n"
+    answer, took = _raw_exchange(server, head.encode(), b"PK\x03\x04")  # then nothing more
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert 0.9 < took < 5
+    assert list((server.home / "service" / "uploads").iterdir()) == []
+
+
+def test_a_package_bomb_posted_to_verify_is_refused_without_inflating_it(
+    deposited: tuple[Path, Path], tmp_path: Path
+) -> None:
+    spec = importlib.util.spec_from_file_location("make_hostile", ASSETS / "hostile" / "make_hostile.py")
+    assert spec and spec.loader
+    generator = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("make_hostile", generator)  # its dataclasses look their module up
+    generator = sys.modules["make_hostile"]
+    spec.loader.exec_module(generator)
+    bomb = generator.make_large(tmp_path, deposited[1])["bomb_10gib"]
+    srv = start_server(deposited[0], "--max-upload", str((bomb.stat().st_size >> 20) + 1))
+    try:
+        started = time.monotonic()
+        doc = _problem(_post(srv, bomb.read_bytes()), 422, "unprocessable-package")
+        assert "decompression bomb" in doc["detail"] and time.monotonic() - started < 20
+    finally:
+        srv.stop()
+
+
+def test_two_worker_processes_share_the_port_and_both_verify(deposited: tuple[Path, Path]) -> None:
+    srv = start_server(deposited[0], "--workers", "2")
+    try:
+        children: list[str] = []
+        deadline = time.monotonic() + 20
+        while len(children) < 2 and time.monotonic() < deadline:  # uvicorn's supervisor spawns two workers
+            time.sleep(0.1)
+            pgrep = ["pgrep", "-P", str(srv.proc.pid)]
+            children = subprocess.run(pgrep, capture_output=True, text=True, check=False).stdout.split()
+        assert len(children) >= 2, children
+        verdicts = {_post(srv, deposited[1].read_bytes()).json()["verdict"] for _ in range(6)}
+        assert verdicts == {"PASSED"}
+    finally:
+        srv.stop()
