@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,59 +17,10 @@ import jsonschema
 import pytest
 import requests
 from conftest import ASSETS, rewrite_member
+from service_server import Server, run_cli, start_server
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_TYPE = "application/vnd.evidencectl.package+zip"
-
-
-def _env(home: Path) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(ROOT), "EVIDENCECTL_HOME": str(home)}
-
-
-def _cli(home: Path, *args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "evidencectl", *map(str, args)]
-    return subprocess.run(command, env=_env(home), cwd=cwd, capture_output=True, text=True, timeout=120)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Server:
-    """A running ``evidencectl serve``."""
-
-    proc: subprocess.Popen[str]
-    url: str
-    home: Path
-
-    def stop(self) -> None:
-        """Stop it (SIGTERM: uvicorn's graceful shutdown) and wait."""
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-
-def start_server(home: Path, *options: str) -> Server:
-    """Start ``evidencectl serve`` on a free loopback port and wait until it accepts connections."""
-    port = _free_port()
-    command = [sys.executable, "-m", "evidencectl", "serve", "--port", str(port), *options]
-    proc = subprocess.Popen(command, env=_env(home), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else "server exited"
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return Server(proc, f"http://127.0.0.1:{port}", home)
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    pytest.fail("evidencectl serve did not start listening")
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +29,7 @@ def deposited(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("service")
     home, evidence = folder / "home", folder / "evidence"
     shutil.copytree(ROOT / "examples" / "evidence", evidence)
-    done = _cli(home, "deposit", evidence, "-o", folder / "case.evp", "--case", "（2026）渝0103民初1234号")
+    done = run_cli(home, "deposit", evidence, "-o", folder / "case.evp", "--case", "（2026）渝0103民初1234号")
     assert done.returncode == 0, done.stderr
     return home, folder / "case.evp"
 
@@ -100,7 +49,7 @@ def _post(server: Server, body: Any, content_type: str = PACKAGE_TYPE) -> reques
 def _cli_json(home: Path, package: Path, tmp_path: Path) -> dict[str, Any]:
     # The CLI's answer for the same bytes under the same name the service gives them.
     (tmp_path / "upload.evp").write_bytes(package.read_bytes())
-    done = _cli(home, "verify", "upload.evp", "--json", cwd=tmp_path)
+    done = run_cli(home, "verify", "upload.evp", "--json", cwd=tmp_path)
     doc: dict[str, Any] = json.loads(done.stdout)
     return doc
 

@@ -20,7 +20,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..errors import BadInputError, EvidenceError, ServiceError
+from ..errors import BadInputError, EvidenceError, ServiceError, UsageError
+from .auth import Registries, authorize
 from .openapi import openapi_document
 from .problems import PROBLEM_TYPE, Problem
 from .uploads import declared_length, remove_spool, save_stream
@@ -99,13 +100,45 @@ async def verify(request: Request) -> Response:
     return JSONResponse(doc)
 
 
+def _lookup(registries: Registries, authorization: str | None, algorithm: str, digest: str) -> dict[str, Any]:
+    registry = registries.get()
+    # Auditors and admins only, for now: deposits do not yet record which user made them, so a depositor
+    # could not be limited to their own, and one client's deposits are not another's to find.
+    authorize(registry, authorization, ("auditor", "admin"))
+    try:
+        found = registry.lookup(algorithm, digest)
+    except UsageError as exc:
+        raise Problem("invalid-request", str(exc)) from None
+    deposits: dict[str, dict[str, Any]] = {}
+    for row in found:
+        entry = deposits.setdefault(
+            row["deposit_id"],
+            {k: row[k] for k in ("deposit_id", "case_no", "status", "created")} | {"items": []},
+        )
+        entry["items"].append({k: row[k] for k in ("item_id", "name", "kind", "size", "sm3", "sha256")})
+    return {"algorithm": algorithm, "digest": digest.lower(), "deposits": list(deposits.values())}
+
+
+async def lookup(request: Request) -> Response:
+    """``GET /api/v1/lookup?sha256=…`` (or ``sm3=…``): the deposits holding an item with that digest."""
+    asked = [(k, v) for k, v in request.query_params.multi_items() if k in ("sha256", "sm3")]
+    if len(asked) != 1:
+        raise Problem("invalid-request", "give exactly one of sha256=HEX or sm3=HEX")
+    algorithm, digest = asked[0]
+    registries: Registries = request.app.state.registries
+    doc = await run_in_threadpool(_lookup, registries, request.headers.get("authorization"), algorithm, digest)
+    return JSONResponse(doc)
+
+
 async def openapi(request: Request) -> Response:
     """``GET /openapi.json``: the API's description."""
     return JSONResponse(openapi_document())
 
 
 def _problem_response(problem: Problem, request: Request) -> Response:
-    return JSONResponse(problem.document(request.url.path), status_code=problem.status, media_type=PROBLEM_TYPE)
+    return JSONResponse(
+        problem.document(request.url.path), status_code=problem.status, media_type=PROBLEM_TYPE, headers=problem.headers
+    )
 
 
 async def _on_problem(request: Request, exc: Exception) -> Response:
@@ -131,11 +164,13 @@ def create_app(settings: ServiceSettings) -> Starlette:
     app = Starlette(
         routes=[
             Route("/api/v1/verify", verify, methods=["POST"]),
+            Route("/api/v1/lookup", lookup, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
         ],
         exception_handlers={Problem: _on_problem, HTTPException: _on_http, Exception: _on_error},
     )
     app.state.settings = settings
+    app.state.registries = Registries(settings.base)
     return app
 
 

@@ -17,6 +17,31 @@ def _problem(status: int) -> dict[str, Any]:
     }
 
 
+_HEX = "^[0-9a-fA-F]{64}$"
+_LOOKUP: dict[str, Any] = {
+    "type": "object",
+    "required": ["algorithm", "digest", "deposits"],
+    "properties": {
+        "algorithm": {"enum": ["sha256", "sm3"]},
+        "digest": {"type": "string"},
+        "deposits": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["deposit_id", "case_no", "status", "created", "items"],
+                "properties": {
+                    "deposit_id": {"type": "string"},
+                    "case_no": {"type": ["string", "null"]},
+                    "status": {"type": "string"},
+                    "created": {"type": "string"},
+                    "items": {"type": "array", "items": {"type": "object"}},
+                },
+            },
+        },
+    },
+}
+
+
 @cache
 def openapi_document() -> dict[str, Any]:
     """The document served at ``GET /openapi.json``."""
@@ -51,10 +76,30 @@ def openapi_document() -> dict[str, Any]:
                         **{str(s): _problem(s) for s in (408, 413, 415, 422, 503)},
                     },
                 }
-            }
+            },
+            "/api/v1/lookup": {
+                "get": {
+                    "summary": "The deposits holding an item with this SHA-256 or SM3 digest (auditor or admin)",
+                    "operationId": "lookupDigest",
+                    "security": [{"bearer": []}],
+                    "parameters": [
+                        {"name": n, "in": "query", "required": False, "schema": {"type": "string", "pattern": _HEX}}
+                        for n in ("sha256", "sm3")
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "Matching deposits and items (none is an empty list)",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Lookup"}}},
+                        },
+                        **{str(s): _problem(s) for s in (401, 403, 422, 503)},
+                    },
+                }
+            },
         },
         "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {
+                "Lookup": _LOOKUP,
                 "VerificationReport": verification,
                 "Problem": {
                     "type": "object",
@@ -68,6 +113,6 @@ def openapi_document() -> dict[str, Any]:
                         "instance": {"type": "string"},
                     },
                 },
-            }
+            },
         },
     }

@@ -16,6 +16,7 @@ TITLES = {
     "payload-too-large": (413, "The upload is larger than this service accepts"),
     "unsupported-media-type": (415, "This content type is not accepted here"),
     "unprocessable-package": (422, "The package cannot be read"),
+    "invalid-request": (422, "The request's parameters are not valid"),
     "too-many-requests": (429, "Too many requests; retry later"),
     "service-unavailable": (503, "A service this request needs is unavailable"),
     "internal": (500, "The request failed inside the service"),
@@ -26,11 +27,13 @@ TITLES = {
 class Problem(Exception):
     """An error answered as ``application/problem+json``."""
 
-    def __init__(self, name: str, detail: str, **extra: Any) -> None:
+    def __init__(self, name: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any) -> None:
         if name not in TITLES:
             raise ValueError(f"unknown problem {name!r}")
         super().__init__(detail)
         self.name, self.detail, self.extra = name, detail, extra
+        self.headers = headers or {}
+        """HTTP headers the answer must carry (``WWW-Authenticate`` on a 401)."""
 
     @property
     def status(self) -> int:
