@@ -194,3 +194,14 @@ def test_two_worker_processes_share_the_port_and_both_verify(deposited: tuple[Pa
         assert verdicts == {"PASSED"}
     finally:
         srv.stop()
+
+
+def test_one_address_posting_too_often_gets_429_with_retry_after(deposited: tuple[Path, Path]) -> None:
+    srv = start_server(deposited[0], "--verify-rate", "3")
+    try:
+        assert [_post(srv, b"x").status_code for _ in range(3)] == [422] * 3  # refused packages count too
+        answer = _post(srv, deposited[1].read_bytes())
+        _problem(answer, 429, "too-many-requests")
+        assert 1 <= int(answer.headers["retry-after"]) <= 60
+    finally:
+        srv.stop()

@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from ..errors import BadInputError, EvidenceError, ServiceError, UsageError
 from .auth import Registries, authorize
+from .limits import RateLimit
 from .openapi import openapi_document
 from .problems import PROBLEM_TYPE, Problem
 from .uploads import declared_length, remove_spool, save_stream
@@ -43,6 +44,8 @@ class ServiceSettings:
     """Largest request body accepted, in bytes."""
     idle_timeout: float = 30.0
     """Seconds an upload may stall before it is dropped (408)."""
+    verify_rate: int = 60
+    """Verifications a minute from one address, per worker process (0: no limit)."""
 
     @property
     def upload_dir(self) -> Path:
@@ -55,6 +58,7 @@ class ServiceSettings:
             "EVIDENCECTL_HOME": str(self.base),
             "EVIDENCECTL_SERVICE_MAX_UPLOAD": str(self.max_upload),
             "EVIDENCECTL_SERVICE_IDLE_TIMEOUT": str(self.idle_timeout),
+            "EVIDENCECTL_SERVICE_VERIFY_RATE": str(self.verify_rate),
         }
 
 
@@ -79,6 +83,7 @@ def _verify_file(base: Path, path: Path) -> dict[str, Any]:
 async def verify(request: Request) -> Response:
     """``POST /api/v1/verify``: the body is a package; the answer is the ``verify --json`` document."""
     settings: ServiceSettings = request.app.state.settings
+    request.app.state.verify_limit.check(request.client.host if request.client else "?")
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind not in PACKAGE_TYPES:
         raise Problem("unsupported-media-type", f"POST the package itself as {PACKAGE_TYPES[0]}")
@@ -171,6 +176,7 @@ def create_app(settings: ServiceSettings) -> Starlette:
     )
     app.state.settings = settings
     app.state.registries = Registries(settings.base)
+    app.state.verify_limit = RateLimit(settings.verify_rate)
     return app
 
 
@@ -182,5 +188,6 @@ def app_from_environment() -> Starlette:
             base=Path(env["EVIDENCECTL_HOME"]),
             max_upload=int(env.get("EVIDENCECTL_SERVICE_MAX_UPLOAD", 512 << 20)),
             idle_timeout=float(env.get("EVIDENCECTL_SERVICE_IDLE_TIMEOUT", 30.0)),
+            verify_rate=int(env.get("EVIDENCECTL_SERVICE_VERIFY_RATE", 60)),
         )
     )

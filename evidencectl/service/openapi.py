@@ -73,7 +73,7 @@ def openapi_document() -> dict[str, Any]:
                                 "application/json": {"schema": {"$ref": "#/components/schemas/VerificationReport"}}
                             },
                         },
-                        **{str(s): _problem(s) for s in (408, 413, 415, 422, 503)},
+                        **{str(s): _problem(s) for s in (408, 413, 415, 422, 429, 503)},
                     },
                 }
             },
