@@ -112,3 +112,17 @@ def test_a_malformed_lookup_is_422(service: tuple[Server, dict[str, str]]) -> No
     _problem(_lookup(srv, tokens["auditor"]), 422, "invalid-request")
     _problem(_lookup(srv, tokens["auditor"], sha256=SHA256, sm3=SM3), 422, "invalid-request")
     _problem(_lookup(srv, tokens["auditor"], sha256="' OR ''='"), 422, "invalid-request")
+
+
+def test_the_service_goes_on_when_postgresql_restarts(postgres: PostgresServer, tmp_path: Path) -> None:
+    """Two workers, their threads' connections all cut by a restart: every later request is answered."""
+    home = _home_with_deposit(tmp_path, postgres.new_database())
+    token = _token(home, "审计", "auditor")
+    srv = start_server(home, "--workers", "2")
+    try:
+        assert all(_lookup(srv, token, sha256=SHA256).status_code == 200 for _ in range(8))
+        postgres.restart()
+        answers = [_lookup(srv, token, sha256=SHA256) for _ in range(12)]
+        assert [a.status_code for a in answers] == [200] * 12, [a.text for a in answers if a.status_code != 200]
+    finally:
+        srv.stop()

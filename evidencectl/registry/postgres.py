@@ -77,6 +77,7 @@ class PostgresRegistry(Registry):
         self.url = url
         self.where = describe(url)
         self._conn: psycopg.Connection[dict[str, Any]] | None = None
+        self._in_transaction = False
         try:
             conninfo_to_dict(url)
         except psycopg.ProgrammingError as exc:
@@ -87,6 +88,8 @@ class PostgresRegistry(Registry):
         # A connection that broke (PostgreSQL restarted, a network cut) is replaced on the next call, so
         # a long-running server recovers without a restart of its own.
         if self._conn is None or self._conn.closed or self._conn.broken:
+            if self._in_transaction:  # never go on with half a transaction on a new connection
+                raise ServiceError(f"the connection to the PostgreSQL registry at {self.where} was lost")
             try:
                 self._conn = psycopg.connect(self.url, autocommit=True, row_factory=dict_row, connect_timeout=10)
             except psycopg.Error as exc:
@@ -114,14 +117,34 @@ class PostgresRegistry(Registry):
         rows = self._query("SELECT version FROM registry_schema")
         return int(rows[0]["version"]) if rows else 0
 
+    def _failed(self, exc: BaseException) -> ServiceError:
+        return ServiceError(f"the PostgreSQL registry at {self.where} failed: {_one_line(exc)}")
+
     @contextmanager
     def _write(self) -> Iterator[None]:
-        conn = self._connection()
+        # A connection that died while idle (PostgreSQL restarted) fails on BEGIN, before anything was
+        # done: that one is replaced and the transaction begun again. Once it has begun, a failure is the
+        # caller's (a service error), since a COMMIT cut off cannot tell whether it happened.
+        for attempt in (1, 2):
+            conn = self._connection()
+            try:
+                conn.execute("BEGIN")
+                break
+            except psycopg.OperationalError as exc:
+                if attempt == 2 or not conn.broken:
+                    raise self._failed(exc) from exc
+        self._in_transaction = True
         try:
-            with conn.transaction():
-                yield
+            yield
+            conn.execute("COMMIT")
         except psycopg.OperationalError as exc:
-            raise ServiceError(f"the PostgreSQL registry at {self.where} failed: {_one_line(exc)}") from exc
+            raise self._failed(exc) from exc
+        except BaseException:
+            if not conn.broken:
+                conn.execute("ROLLBACK")
+            raise
+        finally:
+            self._in_transaction = False
 
     def _lock_custody(self) -> None:
         self._connection().execute("SELECT pg_advisory_xact_lock(%s)", [_CUSTODY_LOCK])
@@ -134,10 +157,15 @@ class PostgresRegistry(Registry):
             cur.executemany(_dialect(sql), rows)
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        try:
-            return self._connection().execute(_dialect(sql), params).fetchall()
-        except psycopg.OperationalError as exc:
-            raise ServiceError(f"the PostgreSQL registry at {self.where} failed: {_one_line(exc)}") from exc
+        for attempt in (1, 2):
+            conn = self._connection()
+            try:
+                return conn.execute(_dialect(sql), params).fetchall()
+            except psycopg.OperationalError as exc:
+                # A read outside a transaction on a connection that died idle is simply asked again.
+                if attempt == 2 or self._in_transaction or not conn.broken:
+                    raise self._failed(exc) from exc
+        raise AssertionError("unreachable")
 
     def close(self) -> None:
         """Close the connection."""
