@@ -54,7 +54,8 @@ def test_custody_entries_deleted_and_relinked_show_against_a_package(
         entry["detail"] = json.loads(detail)
         entry["hash"] = custody_hash(entry)
         db.execute(
-            "INSERT INTO custody VALUES (?,?,?,?,?,?,?)", (seq, time, deposit_id, event, detail, prev, entry["hash"])
+            "INSERT INTO custody (seq, time, deposit_id, event, detail, prev_hash, hash) VALUES (?,?,?,?,?,?,?)",
+            (seq, time, deposit_id, event, detail, prev, entry["hash"]),
         )
         prev = entry["hash"]
     db.close()
