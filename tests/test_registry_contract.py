@@ -304,3 +304,32 @@ def test_unknown_registry_url_is_bad_input(tmp_path: Path) -> None:
 
     with pytest.raises(BadInputError):
         connect("mysql://x", tmp_path)
+
+
+class _InterruptAfterCommit:
+    """A sqlite3 connection on which Ctrl-C lands the instant COMMIT has returned."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        cursor = self._conn.execute(sql, *args)
+        if sql == "COMMIT":
+            raise KeyboardInterrupt
+        return cursor
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+
+def test_ctrl_c_just_after_commit_stays_an_interrupt_and_keeps_the_entry(tmp_path: Path) -> None:
+    from evidencectl.registry.sqlite import SQLiteRegistry
+
+    reg = SQLiteRegistry(tmp_path / "registry.sqlite")
+    real = reg.conn
+    reg.conn = _InterruptAfterCommit(real)  # type: ignore[assignment]
+    with pytest.raises(KeyboardInterrupt):  # not "cannot rollback - no transaction is active"
+        reg.log_event(None, "verify", {"n": 1})
+    reg.conn = real
+    assert [e["detail"] for e in reg.custody()] == [{"n": 1}] and reg.verify_custody().ok
+    reg.close()

@@ -14,6 +14,7 @@ from typing import Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
+from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
 from ..errors import BadInputError, ServiceError
@@ -140,7 +141,7 @@ class PostgresRegistry(Registry):
         except psycopg.OperationalError as exc:
             raise self._failed(exc) from exc
         except BaseException:
-            if not conn.broken:
+            if not conn.broken and conn.info.transaction_status != TransactionStatus.IDLE:
                 conn.execute("ROLLBACK")
             raise
         finally:

@@ -90,7 +90,7 @@ class SQLiteRegistry(Registry):
                     conn.execute(f"PRAGMA user_version={number}")
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                _rollback(conn)
                 raise
 
     def schema_version(self) -> int:
@@ -105,7 +105,7 @@ class SQLiteRegistry(Registry):
             yield
             self.conn.execute("COMMIT")
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            _rollback(self.conn)
             raise
 
     def _lock_custody(self) -> None:
@@ -125,3 +125,10 @@ class SQLiteRegistry(Registry):
     def close(self) -> None:
         """Close the database."""
         self.conn.close()
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    # Only if the transaction is still open: a Ctrl-C that lands just after COMMIT must stay a Ctrl-C, not
+    # become "cannot rollback - no transaction is active".
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
