@@ -23,9 +23,10 @@ EMAIL = Path(__file__).parent / "assets" / "email"
 
 def _ooxml(member: str) -> bytes:
     buf = io.BytesIO()
+    # A fixed date: the bytes name the parametrised test, and both xdist workers must collect the same names.
     with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("[Content_Types].xml", "<Types/>")
-        z.writestr(member, "<x/>")
+        for name, text in (("[Content_Types].xml", "<Types/>"), (member, "<x/>")):
+            z.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)), text)
     return buf.getvalue()
 
 
