@@ -94,7 +94,7 @@ def trust() -> Any:
 
     pem = _workdir() / "tsa-local.pem"
     pem.write_bytes(seed_members()["certs/tsa-local.pem"])
-    return TrustStore.load(_workdir() / "home", [pem])
+    return TrustStore.load(_workdir() / "home", [f"tsa:{pem}"])
 
 
 def _package_bytes(members: dict[str, bytes]) -> bytes:

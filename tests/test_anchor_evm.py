@@ -83,7 +83,7 @@ def _verify(receipt: dict[str, Any], home: Path, online: bool = True, **kw: Any)
         receipt,
         deposit_id=receipt["deposit_id"],
         roots=receipt["roots"],
-        trust=TrustStore.load(home),
+        trust=TrustStore.for_verification(home),
         online=online,
         **kw,
     )
@@ -119,14 +119,29 @@ def test_anchor_then_verify_online_and_offline(anchored: dict[str, Any], home: P
         {"block_hash": "0x" + "34" * 32},
         {"time": "2001-01-01T00:00:00Z"},
         {"log_index": 1},
-        {"chain_id": 1},
-        {"contract": "0x" + "11" * 20},
         {"sender": "0x" + "22" * 20},
     ],
 )
 def test_altered_receipt_fails_online(anchored: dict[str, Any], home: Path, change: dict[str, Any]) -> None:
     result = _verify({**anchored, **change}, home)
     assert result.status is Status.FAILED, result.detail
+
+
+@pytest.mark.parametrize("change", [{"chain_id": 1}, {"contract": "0x" + "11" * 20}])
+def test_receipt_naming_an_untrusted_chain_or_registry_is_not_asked(
+    anchored: dict[str, Any], home: Path, change: dict[str, Any]
+) -> None:
+    # Only registries the verifier trusts are checked; another chain id or contract is not theirs.
+    result = _verify({**anchored, **change}, home)
+    assert result.status is Status.INDETERMINATE and result.reason == "NO_TRUST_ANCHOR", result.detail
+
+
+def test_node_of_another_chain_is_no_answer(anchored: dict[str, Any], home: Path, node: str) -> None:
+    (home / "config.toml").write_text(
+        f'[chain.main]\nchain_id = 1\ncontract = "{anchored["contract"]}"\nrpc = "{node}"\n', encoding="utf-8"
+    )
+    result = _verify({**anchored, "chain_id": 1}, home)
+    assert result.status is Status.INDETERMINATE and "serves chain 31337" in result.detail, result.detail
 
 
 def test_altered_block_number_or_roots_fail_online(anchored: dict[str, Any], home: Path, node: str) -> None:

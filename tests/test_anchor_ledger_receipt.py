@@ -48,7 +48,7 @@ def test_receipt_from_unknown_node_is_indeterminate_until_trusted(
     result = _verify(receipt, TrustStore.load(elsewhere))
     assert result.status is Status.INDETERMINATE and "not trusted" in result.detail
     node_pem = next((base / "trust" / "ledger").glob("*.pem"))
-    assert _verify(receipt, TrustStore.load(elsewhere, extra=[node_pem])).status is Status.PASSED
+    assert _verify(receipt, TrustStore.load(elsewhere, extra=[f"ledger:{node_pem}"])).status is Status.PASSED
 
 
 def _set(receipt: dict[str, Any], path: str, value: Any) -> dict[str, Any]:

@@ -148,7 +148,8 @@ def test_trust_add_list_remove(home: Path, tmp_path: Path) -> None:
     assert code == 2  # typer rejects the role
     code, out, exc = run("trust", "remove", node.key_id[:10])
     assert code == 0 and exc is None
-    assert [a for a in json.loads(run("trust", "list", "--json")[1])["anchors"] if a["role"] != "tsa"] == []
+    doc = json.loads(run("trust", "list", "--json")[1])
+    assert [a for a in doc["anchors"] if a["role"] != "tsa"] == [] and doc["chains"] == []
     _code, _out, exc = run("trust", "remove", node.key_id)
     assert isinstance(exc, UsageError)
 

@@ -120,13 +120,19 @@ def test_trust_store_roles_extras_and_removal(tmp_path: Path) -> None:
 
     extra_key = generate_key("ecdsa-p256")
     (tmp_path / "extra.pem").write_bytes(extra_key.public_key_pem())
-    reloaded = TrustStore.load(tmp_path / "home", [tmp_path / "extra.pem"], catalogue=False)
+    reloaded = TrustStore.load(tmp_path / "home", [f"ledger:{tmp_path / 'extra.pem'}"], catalogue=False)
     assert reloaded.certificates("tsa") == [ca[1]]
     assert reloaded.certificates("ledger") == []
     assert reloaded.public_keys("ledger") == [node.public_key_der(), extra_key.public_key_der()]
-    assert extra_key.public_key_der() in reloaded.public_keys("tsa")
+    # A file given for one role counts for that role only.
+    assert extra_key.public_key_der() not in reloaded.public_keys("tsa")
+    assert extra_key.public_key_der() not in reloaded.public_keys("signer")
     assert ca[0].public_key_der() in reloaded.public_keys("tsa")
-    assert {a.role for a in reloaded.anchors()} == {"tsa", "ledger", "extra"}
+    assert {a.role for a in reloaded.anchors()} == {"tsa", "ledger"}
+    with pytest.raises(UsageError, match="tsa:FILE, signer:FILE"):
+        TrustStore.load(tmp_path / "home", [str(tmp_path / "extra.pem")])
+    with pytest.raises(UsageError, match="no trusted anchor"):
+        reloaded.remove(extra_key.key_id)  # given on the command line, not stored: nothing to remove
 
     with pytest.raises(UsageError):
         reloaded.remove("abc")
@@ -156,14 +162,14 @@ def test_manifest_signature_verdicts(tmp_path: Path, algorithm: str) -> None:
 
     (tmp_path / "ca.pem").write_bytes(certificate_pem(ca[1]))
     by_ca = TrustStore.load(tmp_path / "h1")
-    by_ca.add_file(tmp_path / "ca.pem", "ca")
+    by_ca.add_file(tmp_path / "ca.pem", "signer")
     passed = verify_manifest_signature(sig, MANIFEST, cert, by_ca, signing_time=when)
     assert passed.status is Status.PASSED, passed.detail
-    assert passed.facts["trusted_as"] == "ca"
+    assert passed.facts["trusted_as"] == "signer CA"
 
     (tmp_path / "leaf.pem").write_bytes(certificate_pem(cert))
     by_depositor = TrustStore.load(tmp_path / "h2")
-    by_depositor.add_file(tmp_path / "leaf.pem", "depositor")
+    by_depositor.add_file(tmp_path / "leaf.pem", "signer")
     assert verify_manifest_signature(sig, MANIFEST, cert, by_depositor).status is Status.PASSED
     # The CA root trusted as "tsa" does not make a depositor trusted.
     tsa_only = TrustStore.load(tmp_path / "h3")
@@ -213,7 +219,7 @@ def test_openssl_issued_sm2_chain_is_accepted(tmp_path: Path) -> None:
     run("x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-sm3", "-days", "10",
         "-CAcreateserial", "-out", "leaf.pem")  # fmt: skip
     store = TrustStore.load(tmp_path / "h")
-    store.add_file(tmp_path / "ca.pem", "ca")
+    store.add_file(tmp_path / "ca.pem", "signer")
     leaf = load_certificates((tmp_path / "leaf.pem").read_bytes())[0]
     result = verify_manifest_signature(sign_manifest(key, MANIFEST), MANIFEST, leaf, store)
     assert result.status is Status.PASSED, result.detail

@@ -51,5 +51,15 @@ def test_deposit_to_a_chain_with_an_explicit_contract(
     offline = json.loads(cli("verify", tmp_path / "c2.evp", "--json").out)
     evm = next(c for c in offline["checks"] if c["check"].startswith("anchor:evm"))
     assert evm["status"] == "INDETERMINATE" and evm["facts"]["contract"].lower() == address.lower()
+    # The registry is not remembered here: online, nothing is asked until the verifier trusts it.
     res = cli("verify", tmp_path / "c2.evp", "--online", "--json")
+    evm = next(c for c in json.loads(res.out)["checks"] if c["check"].startswith("anchor:evm"))
+    assert res.code == 3 and evm["reason"] == "NO_TRUST_ANCHOR"
+    (evidencectl_home / "config.toml").write_text(
+        f'[chain.dev]\nchain_id = 31337\ncontract = "{address}"\n', encoding="utf-8"
+    )
+    res = cli("verify", tmp_path / "c2.evp", "--online", "--json")
+    evm = next(c for c in json.loads(res.out)["checks"] if c["check"].startswith("anchor:evm"))
+    assert res.code == 3 and "--rpc" in evm["detail"]  # trusted, but no node of the verifier's own named
+    res = cli("verify", tmp_path / "c2.evp", "--online", "--rpc", node, "--json")
     assert res.code == 0, res.out

@@ -57,7 +57,7 @@ def test_configured_tsa_with_basic_auth_and_trust_file(
         # Without the configured trust file the remote TSA is not trusted: INDETERMINATE, not PASSED.
         (evidencectl_home / "config.toml").write_text(f'[tsa.office]\nurl = "{url}"\n', encoding="utf-8")
         assert cli("verify", out).code == 3
-        assert cli("verify", out, "--trust", chain).code == 0
+        assert cli("verify", out, "--trust", f"tsa:{chain}").code == 0
     finally:
         server.close()
 
@@ -103,7 +103,7 @@ def test_quorum_not_met_keeps_the_deposit_pending_and_resume_finishes(
         assert done["status"] == "complete" and done["package"] == str(out)
     finally:
         server.close()
-    res = cli("verify", out, "--trust", chain, "--json")
+    res = cli("verify", out, "--trust", f"tsa:{chain}", "--json")
     assert res.code == 0, res.out
     names = [c["check"] for c in json.loads(res.out)["checks"]]
     assert "timestamp:127.0.0.1.sha256" in names and "timestamp:local.sha256" in names

@@ -53,13 +53,19 @@ def test_signed_deposit_interoperates_with_openssl(
     )
     assert ok.returncode == 0 and "Verified OK" in ok.stdout
 
-    # The depositor's key is not in the trust store yet: the signature is good but INDETERMINATE.
+    # `keys generate` trusted the new key on this machine as a signer: its own deposit verifies.
+    res = cli("verify", out, "--json")
+    sig = next(c for c in json.loads(res.out)["checks"] if c["check"] == "signature:manifest")
+    assert sig["status"] == "PASSED" and res.code == 0, res.out
+    # Without that trust the signature is good but INDETERMINATE.
+    own = [a for a in json.loads(cli("trust", "list", "--json").out)["anchors"] if a["role"] == "signer"]
+    assert len(own) == 1 and cli("trust", "remove", own[0]["fingerprint"]).code == 0
     res = cli("verify", out, "--json")
     sig = next(c for c in json.loads(res.out)["checks"] if c["check"] == "signature:manifest")
     assert sig["status"] == "INDETERMINATE" and res.code == 3
     exported = tmp_path / "zhang.pem"
     exported.write_text(cli("keys", "export", "--public").out)
-    assert cli("trust", "add", exported, "--as", "depositor").code == 0
+    assert cli("trust", "add", exported, "--as", "signer").code == 0
     res = cli("verify", out, "--json")
     assert res.code == 0, res.out
     sig = next(c for c in json.loads(res.out)["checks"] if c["check"] == "signature:manifest")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import hashlib
+import json
 import re
 import subprocess
 import zipfile
@@ -45,12 +46,14 @@ def test_signed_deposit_certificate_names_signer_and_fingerprints(
         "deposit", tmp_path / "ev", "-o", package, "--sign", "--passphrase-env", "P", "--depositor", "张律师"
     )
     assert res.code == 0, res.err
-    # The depositor's own key is trusted only once it is given: without it the verdict is INDETERMINATE.
+    # `keys generate` trusted the key on this machine; without that trust the verdict is INDETERMINATE.
+    own = [a for a in json.loads(cli_report("trust", "list", "--json").out)["anchors"] if a["role"] == "signer"]
+    assert cli_report("trust", "remove", own[0]["fingerprint"]).code == 0
     assert cli_report("report", package, "-o", tmp_path / "refused.pdf").code == 4
     public = tmp_path / "zhang.pem"
     public.write_text(cli_report("keys", "export", "--public").out)
     out = tmp_path / "signed.pdf"
-    res = cli_report("report", package, "-o", out, "--trust", public)
+    res = cli_report("report", package, "-o", out, "--trust", f"signer:{public}")
     assert res.code == 0, res.err
 
     with zipfile.ZipFile(package) as z:

@@ -62,7 +62,7 @@ def test_catalogue_roots_are_never_trusted_for_another_role(evidencectl_home: Pa
     store = TrustStore.load(evidencectl_home)
     shipped = {a.der for a in store.anchors("tsa") if a.source.startswith("catalogue ")}
     assert len(shipped) == sum(len(e.roots) for e in CATALOGUE.values())
-    for role in ("ledger", "depositor", "ca"):
+    for role in ("ledger", "signer"):
         assert not shipped & set(store.certificates(role))
 
 

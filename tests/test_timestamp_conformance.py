@@ -96,7 +96,7 @@ def test_digicert_non_der_attributes_are_hashed_as_encoded() -> None:
 def test_untrusted_root_is_indeterminate() -> None:
     result = run("03_digicert_2018/token.tst", "sha256", ["../01_freetsa_2017/freetsa_root_ca.pem"], [])
     assert result.status is Status.INDETERMINATE
-    assert "trusted root" in result.detail
+    assert "root trusted here" in result.detail and result.reason == "NO_TRUST_ANCHOR"
 
 
 def test_missing_signer_certificate_is_indeterminate() -> None:
@@ -210,7 +210,7 @@ def test_public_root_bundle_trusts_a_real_tsa_for_timestamps_only(tmp_path: Path
         Status.INDETERMINATE
     )
     store = TrustStore.load(tmp_path, system_tsa=bundle, catalogue=False)
-    assert store.certificates("tsa") and not store.certificates("depositor") and not store.public_keys("ledger")
+    assert store.certificates("tsa") and not store.certificates("signer") and not store.public_keys("ledger")
     result = verify_timestamp(data, digest=digest, hash_name="sha256", trust=store, check="t")
     assert result.status is Status.PASSED, result.detail
     assert "DigiCert" in str(result.facts.get("trust_anchor"))

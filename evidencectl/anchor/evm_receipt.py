@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..checks import CheckResult, Status
 from ..errors import ServiceError
-from .interface import MalformedReceipt, exact_keys, failed, need
+from .interface import MalformedReceipt, exact_keys, need
+
+if TYPE_CHECKING:
+    from ..crypto.trust_sources import TrustedChain
 
 _HASH = re.compile(r"0x[0-9a-f]{64}")
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
@@ -38,42 +41,109 @@ ANCHORED_EVENT = "Anchored(bytes32,address,string,bytes32,bytes32)"
 
 
 def verify_evm_receipt(
-    receipt: Mapping[str, Any], *, online: bool, check: str, rpc_url: str | None = None
+    receipt: Mapping[str, Any],
+    *,
+    online: bool,
+    check: str,
+    rpc_url: str | None = None,
+    chains: Sequence[TrustedChain] = (),
 ) -> CheckResult:
-    """INDETERMINATE offline (with what to look up); online PASSED or FAILED from the node's answers."""
+    """INDETERMINATE offline (with what to look up); online, PASSED or FAILED from a node the verifier chose.
+
+    The node named in the receipt is shown, never contacted: a package must not pick who vouches for it.
+    Online, the receipt's chain id and contract must be pinned by a trusted chain entry (``chains``:
+    ``[chain.NAME]``, ``--trust chain:FILE``, this installation's deployments), the node asked is
+    ``rpc_url``, else a ``--rpc`` node, else the entry's ``rpc``; a sender outside the entry's ``senders``
+    (when it lists some) is INDETERMINATE.
+    """
     facts = _facts(receipt)
-    url = rpc_url or str(need(receipt, "rpc_url", str))
+    facts["receipt_rpc_url"] = str(receipt["rpc_url"])
     tx, number, roots = facts["tx_hash"], facts["block_number"], receipt["roots"]
     reproduce = (
-        f"Ask any node of chain {facts['chain_id']} (`cast receipt {tx} --rpc-url {url}`, "
+        f"Ask a node of chain {facts['chain_id']} that you trust (`cast receipt {tx} --rpc-url YOUR-NODE`, "
         f"eth_getTransactionReceipt over JSON-RPC, or a block explorer) for transaction {tx}: it must be in "
         f"block {number} with hash {facts['block_hash']}, sent to {facts['contract']}, and its log "
         f"{facts['log_index']} must be {ANCHORED_EVENT} with deposit id {receipt['deposit_id']!r}, "
         f"sm3Root 0x{roots.get('sm3', '00' * 32)} and sha256Root 0x{roots.get('sha256', '00' * 32)}."
     )
+    pinned = [c for c in chains if c.chain_id is not None and c.pins(facts["chain_id"], facts["contract"])]
+    facts["contract_trusted"] = bool(pinned)
+    if pinned:
+        facts["trusted_chain"] = pinned[0].name
     if not online:
         return CheckResult(
             check,
             Status.INDETERMINATE,
             f"anchored on chain {facts['chain_id']} in block {facts['block_number']}; not checked offline "
-            "(verify online or look the transaction up)",
+            "(verify --online with a node you trust, or look the transaction up)",
             facts,
             reproduce,
+            "NOT_CHECKED",
         )
-    facts["node"] = url
+    if not pinned:
+        return CheckResult(
+            check,
+            Status.INDETERMINATE,
+            f"registry {facts['contract']} on chain {facts['chain_id']} is not trusted here: add [chain.NAME] "
+            "chain_id, contract and rpc to config.toml (or --trust chain:FILE); the node the receipt names "
+            "was not asked",
+            facts,
+            reproduce,
+            "NO_TRUST_ANCHOR",
+        )
+    urls = [rpc_url] if rpc_url else []
+    urls += [c.rpc for c in chains if c.chain_id is None and c.rpc] + [c.rpc for c in pinned if c.rpc]
+    if not urls:
+        return CheckResult(
+            check,
+            Status.INDETERMINATE,
+            f"no node of your own to ask for chain {facts['chain_id']}: give --rpc URL or rpc in [chain.NAME]",
+            facts,
+            reproduce,
+            "NOT_CHECKED",
+        )
     try:
-        problem, seen = _online_problem(receipt, facts, url)
-    except ServiceError as exc:
-        return CheckResult(check, Status.INDETERMINATE, f"chain node unreachable: {exc}", facts, reproduce)
+        import web3  # noqa: F401 - the chain extra
+    except ImportError:
+        return CheckResult(
+            check,
+            Status.INDETERMINATE,
+            "online chain checks need the chain extra: pip install 'evidencectl[chain]'",
+            facts,
+            reproduce,
+            "NOT_INSTALLED",
+        )
+    other_chains: list[str] = []
+    for url in dict.fromkeys(urls):  # each node once, in the order chosen
+        facts["node"] = url
+        try:
+            problem, seen = _online_problem(receipt, facts, url)
+        except ServiceError as exc:
+            return CheckResult(
+                check, Status.INDETERMINATE, f"chain node unreachable: {exc}", facts, reproduce, "SERVICE"
+            )
+        if seen.get("node_chain_id") == facts["chain_id"]:
+            break
+        # A node of another chain says nothing about this receipt: try the next one the verifier chose.
+        other_chains.append(f"{url} serves chain {seen.get('node_chain_id')}")
+    else:
+        facts.pop("node", None)
+        detail = f"no node you chose serves chain {facts['chain_id']} ({'; '.join(other_chains)})"
+        return CheckResult(check, Status.INDETERMINATE, detail, facts, reproduce, "NOT_CHECKED")
     facts.update(seen)
     if problem is not None:
-        return failed(check, problem, facts, reproduce)
+        return CheckResult(check, Status.FAILED, problem, facts, reproduce, "CHAIN")
+    senders = {a.lower() for c in pinned for a in c.senders}
+    facts["sender_trusted"] = facts["sender"].lower() in senders if senders else None
+    if senders and not facts["sender_trusted"]:
+        detail = f"anchored by {facts['sender']}, not by a sender trusted for {pinned[0].name}"
+        return CheckResult(check, Status.INDETERMINATE, detail, facts, reproduce, "NO_TRUST_ANCHOR")
     if seen["confirmations_now"] < facts["confirmations"]:
         detail = f"transaction has {seen['confirmations_now']} of {facts['confirmations']} required confirmations"
-        return CheckResult(check, Status.INDETERMINATE, detail, facts, reproduce)
+        return CheckResult(check, Status.INDETERMINATE, detail, facts, reproduce, "CHAIN")
     where = f"chain {facts['chain_id']} block {facts['block_number']}"
     count = seen["confirmations_now"]
-    detail = f"roots recorded in {where}, {count} confirmation{'' if count == 1 else 's'}"
+    detail = f"roots recorded in {where}, {count} confirmation{'' if count == 1 else 's'}, asked of {url}"
     return CheckResult(check, Status.PASSED, detail, facts, reproduce)
 
 

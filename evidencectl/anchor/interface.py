@@ -69,8 +69,9 @@ def verify_receipt(
     """Check one anchor receipt against the deposit it should prove; never raises for bad input.
 
     A ledger receipt is verified offline against the node keys in ``trust`` (role ``ledger``). An EVM
-    receipt is INDETERMINATE offline (the facts say what to look up); with ``online`` the node at
-    ``rpc_url`` (default: the node named in the receipt) is asked for the transaction, block and event.
+    receipt is INDETERMINATE offline (the facts say what to look up); with ``online`` a node the verifier
+    chose (``rpc_url``, else ``trust.chains()``) is asked for the transaction, block and event — never the
+    node the receipt names.
     """
     if not isinstance(receipt, Mapping):
         return failed(check, "malformed: the receipt is not a JSON object")
@@ -86,11 +87,17 @@ def verify_receipt(
         if kind == "ledger":
             from .ledger_receipt import verify_ledger_receipt
 
-            return verify_ledger_receipt(receipt, trust=trust, check=check)
+            result = verify_ledger_receipt(receipt, trust=trust, check=check)
+            if online:
+                from .ledger_online import check_still_in_ledger
+
+                result = check_still_in_ledger(result, receipt, trust.base)
+            return result
         if kind == "evm":
             from .evm_receipt import verify_evm_receipt
 
-            return verify_evm_receipt(receipt, online=online, check=check, rpc_url=rpc_url)
+            chains = trust.chains() if hasattr(trust, "chains") else []
+            return verify_evm_receipt(receipt, online=online, check=check, rpc_url=rpc_url, chains=chains)
         return failed(check, f"malformed: unknown receipt type {kind!r}")
     except MalformedReceipt as exc:
         return failed(check, f"malformed: {exc}")

@@ -113,8 +113,11 @@ def verify_ledger_receipt(receipt: Mapping[str, Any], *, trust: TrustStore, chec
         return CheckResult(
             check,
             Status.INDETERMINATE,
-            f"signed entry in {where}, but node key {key_id[:16]}… is not trusted here (add it with --trust)",
+            f"signed entry in {where}, but node key {key_id[:16]}… is not trusted here "
+            "(add it with --trust ledger:FILE)",
             facts,
             REPRODUCE,
+            "NO_TRUST_ANCHOR",
         )
+    trust.note_used("ledger", spki)
     return CheckResult(check, Status.PASSED, f"roots recorded in {where}, signed by a trusted node", facts, REPRODUCE)

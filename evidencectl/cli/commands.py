@@ -22,6 +22,7 @@ from .render import (
 )
 
 JSON_OPT = typer.Option(False, "--json", help="Print exactly one JSON document on stdout.")
+TRUST_HELP = "Trust FILE for one role this run: tsa:FILE, signer:FILE, ledger:FILE or chain:FILE; repeatable."
 
 
 @app.command()
@@ -83,11 +84,13 @@ def deposit(
         raise UsageError("give files or folders to deposit (or --from-list FILE)")
     if out is None:
         raise UsageError("give the package to write with -o OUT.evp")
-    sign_key, cert = None, None
+    sign_key, cert, chain = None, None, list[bytes]()
     if sign or key is not None:
-        from ..crypto.depositor import load_signing_identity
+        from ..crypto.depositor import load_signing_chain, name_mismatch
 
-        sign_key, cert = load_signing_identity(base, key, passphrase_env, passphrase_file)
+        sign_key, cert, chain = load_signing_chain(base, key, passphrase_env, passphrase_file)
+        if (warning := name_mismatch(depositor, cert)) is not None:
+            typer.echo(f"warning: {warning}", err=True)
     opts = DepositOptions(
         inputs=list(paths or []),
         out=out,
@@ -106,6 +109,7 @@ def deposit(
         dkim_keys=dkim_keys,
         sign_key=sign_key,
         sign_cert_der=cert,
+        sign_chain_der=tuple(chain),
         contract=contract,
     )
     from ..timestamp.catalogue import embedded_only_hint
@@ -120,30 +124,22 @@ def deposit(
         print_deposit(result)
 
 
-SYSTEM_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
-
-
-def public_bundle(base: Path) -> Path:
-    """The public roots for --public-tsa-roots: config.toml [trust] public_tsa_bundle, else the operating
-    system's bundle, else certifi's (which has dropped some roots that old TSA certificates chain to)."""
-    from ..config import load_config
-
-    configured = load_config(base).section("trust").get("public_tsa_bundle")
-    if configured:
-        return Path(str(configured)).expanduser()
-    if SYSTEM_BUNDLE.is_file():
-        return SYSTEM_BUNDLE
-    import certifi
-
-    return Path(certifi.where())
-
-
 @app.command()
 def verify(
     package: Path = typer.Argument(..., help="The evidence package (.evp)."),
     data: list[Path] = typer.Option(None, "--data", help="Original file(s) of a --hash-only deposit; repeatable."),
-    trust: list[Path] = typer.Option(None, "--trust", help="Extra trust anchor (PEM certificate or key) for this run."),
-    online: bool = typer.Option(False, "--online", help="Re-check chain anchors against their nodes."),
+    trust: list[str] = typer.Option(None, "--trust", help=TRUST_HELP),
+    online: bool = typer.Option(
+        False,
+        "--online",
+        help="Re-check anchors: chains through your own nodes (--rpc, [chain.NAME]), the local ledger.",
+    ),
+    rpc: list[str] = typer.Option(
+        None, "--rpc", help="JSON-RPC node you trust for --online (never the one a receipt names); repeatable."
+    ),
+    expect_signer: str | None = typer.Option(
+        None, "--expect-signer", help="Accept only this signer: SHA-256 fingerprint (certificate or key) or name."
+    ),
     require_independent: bool = typer.Option(
         False, "--require-independent", help="INDETERMINATE unless a third-party TSA or chain attests the time."
     ),
@@ -161,7 +157,7 @@ def verify(
 ) -> None:
     """Verify a package: digests, inclusion proofs, timestamps, anchors and signature; exit 0/1/3.
 
-    Example: evidencectl verify case-42.evp --trust tsa-root.pem --json
+    Example: evidencectl verify case-42.evp --trust tsa:tsa-root.pem --json
     """
     from ..crypto.trust import TrustStore
     from ..errors import BadInputError, UsageError
@@ -173,13 +169,11 @@ def verify(
     for p in data or []:
         if not p.is_file():
             raise BadInputError("no such file", path=p)
-    from ..timestamp.client import configured_tsa_roots
-
+    if rpc and not online:
+        raise UsageError("--rpc names the node to ask online: add --online")
     base = home()
-    store = TrustStore.load(
-        base,
-        [*configured_tsa_roots(base), *(trust or [])],
-        system_tsa=public_bundle(base) if public_tsa_roots else None,
+    store = TrustStore.for_verification(
+        base, list(trust or []), public_tsa_roots=public_tsa_roots, rpc=list(rpc or []), expect_signer=expect_signer
     )
     from ..config import require_independent_default
 

@@ -77,11 +77,30 @@ def generate_cmd(
         organization=organization,  # type: ignore[arg-type]
     )
     _warn(key)
+    trusted = _trust_own_key(key)
     if as_json:
-        typer.echo(json.dumps(key.to_json(), ensure_ascii=False))
+        typer.echo(json.dumps({**key.to_json(), "trusted_as": "signer" if trusted else None}, ensure_ascii=False))
     else:
         typer.echo(f"created {key.algorithm} key {key.name}: {key.key_path}")
         typer.echo(f"fingerprint {key.fingerprint}")
+        if trusted:
+            typer.echo("trusted on this machine as signer (others trust it with `trust add CERT --as signer`)")
+
+
+def _trust_own_key(key: DepositorKey) -> bool:
+    """Trust a key made here as a signer on this machine, by its certificate (else its public key).
+
+    The depositor verifying their own package then sees their signature PASSED; anyone else still has
+    to trust the key or its CA themselves.
+    """
+    from ..crypto.trust import TrustStore
+
+    stem = key.key_path.name.removesuffix(".pem").removesuffix(".key")
+    for candidate in (key.key_path.with_name(f"{stem}.cert.pem"), key.key_path.with_name(f"{stem}.pub.pem")):
+        if candidate.is_file():
+            TrustStore.load(home()).add_file(candidate, "signer", operator="own")
+            return True
+    return False
 
 
 @app.command("show")

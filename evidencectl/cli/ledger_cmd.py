@@ -12,6 +12,10 @@ from ..errors import ExitCode
 
 app = typer.Typer(help="The embedded ledger: audit every block, list blocks.", no_args_is_help=True)
 
+from .ledger_key_cmd import app as _key_app  # noqa: E402 - the sub-command group, registered with the app
+
+app.add_typer(_key_app, name="key")
+
 
 @app.command("verify")
 def verify_cmd(

@@ -14,8 +14,13 @@ def report(
     ),
     lang: str = typer.Option("zh", "--lang", help="Language: zh or en."),
     fmt: str | None = typer.Option(None, "--format", help="pdf or html (default: from the output name, else pdf)."),
-    trust: list[Path] = typer.Option(
-        None, "--trust", help="Extra trust anchor (PEM certificate or key) for the verification."
+    trust: list[str] = typer.Option(
+        None,
+        "--trust",
+        help="Trust FILE for one role this run: tsa:FILE, signer:FILE, ledger:FILE or chain:FILE; repeatable.",
+    ),
+    public_tsa_roots: bool = typer.Option(
+        False, "--public-tsa-roots", help="Also trust public root CAs as TSA roots (as verify does)."
     ),
     force: bool = typer.Option(
         False, "--force", help="Write a certificate even when verification does not pass (it says so)."
@@ -39,7 +44,8 @@ def report(
         raise UsageError(f"unknown --lang {lang!r}: use zh or en")
     if out is None:
         out = package.with_suffix(f".{fmt}")
-    store = TrustStore.load(home(), list(trust or []))
+    # The same trust as `verify`: a package verify passes must not be refused here.
+    store = TrustStore.for_verification(home(), list(trust or []), public_tsa_roots=public_tsa_roots)
     write_deposit_certificate(package, out, lang=lang, fmt=fmt, force=force, trust=store)
     typer.echo(f"Wrote {out}")
 

@@ -108,7 +108,7 @@ def verify_cmd(
         response,
         digest=value,
         hash_name=name,
-        trust=TrustStore.load(home(), extra=trust),
+        trust=TrustStore.for_verification(home(), [f"tsa:{p}" for p in trust]),
         check=f"timestamp:{name}:{tsr.name}",
         extra_certs=extra,
     )

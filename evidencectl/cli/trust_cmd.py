@@ -11,28 +11,51 @@ import typer
 from ..config import home
 from ..display import visible
 
-app = typer.Typer(help="Trusted TSA roots, ledger node keys, depositor keys and CAs.", no_args_is_help=True)
+app = typer.Typer(
+    help="Trusted TSA roots, ledger node keys, chains, and signers (depositor keys and CAs).", no_args_is_help=True
+)
 
 
 class Role(StrEnum):
-    """Roles a trust anchor can hold."""
+    """Roles a trust anchor can hold; a file trusted for one is never used for another."""
 
     tsa = "tsa"
     ledger = "ledger"
-    depositor = "depositor"
-    ca = "ca"
+    chain = "chain"
+    signer = "signer"
 
 
 @app.command("add")
 def add_cmd(
     file: Path = typer.Argument(..., help="PEM/DER certificate(s) or public key(s)."),
-    role: Role = typer.Option(..., "--as", help="What it is trusted for: tsa, ledger, depositor or ca."),
+    role: Role = typer.Option(
+        ...,
+        "--as",
+        help="What it is trusted for: tsa (TSA roots), ledger (node keys), chain ([chain.NAME] TOML), "
+        "signer (a depositor's certificate or key, or a CA that certifies depositors).",
+    ),
 ) -> None:
-    """Trust the certificates or public keys in FILE for a role."""
+    """Trust the certificates or public keys in FILE for a role (a chain file: its [chain.NAME] tables).
+
+    Of a chain file (a TSA certificate followed by its root, as `tsa cert` prints) only the root is
+    stored for tsa, so that the TSA certificate's validity at genTime is still checked; for signer, the
+    depositor's own certificate is stored, not the CA above it. What is left out is said.
+    """
     from ..crypto.trust import TrustStore
 
-    for anchor in TrustStore.load(home()).add_file(file, role.value):
+    store = TrustStore.load(home())
+    added = store.add_file(file, role.value)
+    for anchor in added:
         typer.echo(f"trusted as {anchor.role}: {visible(anchor.subject)}  {anchor.fingerprint}")
+    for anchor in store.left_out():
+        kind = "TSA certificate" if role is Role.tsa else "CA certificate"
+        kept = "its root" if role is Role.tsa else "the signer"
+        typer.echo(f"not stored ({kind}; {kept} is): {visible(anchor.subject)}")
+    if role is Role.chain:
+        for chain in store.chains()[-1:]:
+            typer.echo(
+                f"trusted as chain: {visible(chain.name)} (chain id {chain.chain_id}, contract {chain.contract})"
+            )
 
 
 @app.command("list")
@@ -43,7 +66,9 @@ def list_cmd(
     """List trusted anchors with their SHA-256 fingerprints."""
     from ..crypto.trust import TrustStore
 
-    anchors = TrustStore.load(home()).anchors(role.value if role else None)
+    store = TrustStore.load(home())
+    anchors = store.anchors(role.value if role else None) if role is not Role.chain else []
+    chains = store.chains() if role in (None, Role.chain) else []
     if as_json:
         doc = {
             "anchors": [
@@ -56,14 +81,21 @@ def list_cmd(
                     "operator": a.operator,
                 }
                 for a in anchors
-            ]
+            ],
+            "chains": [
+                {"name": c.name, "chain_id": c.chain_id, "contract": c.contract, "rpc": c.rpc, "source": c.source}
+                for c in chains
+            ],
         }
         typer.echo(json.dumps(doc, ensure_ascii=False))
         return
-    if not anchors:
+    if not anchors and not chains:
         typer.echo("nothing is trusted yet; add anchors with `evidencectl trust add FILE --as ROLE`")
     for a in anchors:
         typer.echo(f"{a.role:<10} {a.fingerprint}  {visible(a.subject)}")
+    for c in chains:
+        where = visible(c.rpc or "-")
+        typer.echo(f"{'chain':<10} {visible(c.name)}: chain id {c.chain_id}, contract {c.contract}, rpc {where}")
 
 
 @app.command("remove")

@@ -72,36 +72,60 @@ def build_path(
 ) -> list[bytes]:
     """The path ``[cert, ..., root]`` from ``cert_der`` to one of ``roots``, checked at time ``at``.
 
-    Raises :class:`IndeterminateError` when no path to a trusted root exists, and
-    :class:`VerificationError` when the path exists but a certificate on it was not valid at ``at``.
+    Every issuer candidate is tried (same name, matching key identifier, a CA, and its key verifies the
+    signature), so a CA that shares its name with another is no trap. Raises :class:`IndeterminateError`
+    when no path to a trusted root exists, and :class:`VerificationError` when every path that reaches a
+    trusted root holds a certificate (the root included) not valid at ``at``.
     """
-    root_set = set(roots)
-    pool = [parse_certificate(der) for der in [*roots, *intermediates]]
-    path = [cert_der]
-    current = parse_certificate(cert_der)
-    while len(path) <= MAX_DEPTH:
-        if at is not None:
-            check_validity(current, at)
-        if path[-1] in root_set:
-            return path
-        issuer = _find_issuer(current, pool, exclude=path)
-        if issuer is None:
-            break
-        path.append(bytes(issuer.dump()))
-        current = issuer
-    raise IndeterminateError(f"no path from {name_text(parse_certificate(cert_der).subject)} to a trusted CA")
-
-
-def _find_issuer(
-    cert: asn1_x509.Certificate, pool: list[asn1_x509.Certificate], exclude: list[bytes]
-) -> asn1_x509.Certificate | None:
-    """A CA certificate in ``pool`` whose subject is ``cert``'s issuer and whose key signed it."""
-    for candidate in pool:
-        if candidate.dump() in exclude or candidate.subject != cert.issuer:
+    paths = all_paths(cert_der, roots, intermediates)
+    if not paths:
+        raise IndeterminateError(f"no path from {name_text(parse_certificate(cert_der).subject)} to a trusted CA")
+    first: VerificationError | None = None
+    for path in paths:
+        try:
+            if at is not None:
+                for der in path:
+                    check_validity(parse_certificate(der), at)
+        except VerificationError as exc:
+            first = first or exc
             continue
-        constraints = candidate.basic_constraints_value
-        # A root without basicConstraints (v1) is still a CA by being trusted; others must say so.
-        is_ca = candidate.self_signed != "no" if constraints is None else bool(constraints["ca"].native)
-        if is_ca and signed_by(cert, candidate):
-            return candidate
-    return None
+        return path
+    assert first is not None
+    raise first
+
+
+def all_paths(cert_der: bytes, roots: Sequence[bytes], intermediates: Sequence[bytes] = ()) -> list[list[bytes]]:
+    """Every path ``[cert, ..., root]`` whose links hold, trusted roots tried first; at most 16."""
+    root_set = set(roots)
+    pool: dict[bytes, asn1_x509.Certificate] = {}
+    for der in [*roots, *intermediates]:
+        pool.setdefault(bytes(der), parse_certificate(der))
+    found: list[list[bytes]] = []
+
+    def walk(path: list[bytes], current: asn1_x509.Certificate) -> None:
+        if path[-1] in root_set:
+            found.append(list(path))
+            return
+        if len(path) > MAX_DEPTH:
+            return
+        for der, candidate in pool.items():
+            if len(found) >= 16:
+                return
+            if der not in path and _issues(current, candidate):
+                walk([*path, der], candidate)
+
+    walk([bytes(cert_der)], parse_certificate(cert_der))
+    return found
+
+
+def _issues(cert: asn1_x509.Certificate, candidate: asn1_x509.Certificate) -> bool:
+    """True when ``candidate`` is a CA whose subject and key identifier fit ``cert`` and whose key signed it."""
+    if candidate.subject != cert.issuer:
+        return False
+    aki, ski = cert.authority_key_identifier, candidate.key_identifier
+    if aki is not None and ski is not None and aki != ski:
+        return False
+    constraints = candidate.basic_constraints_value
+    # A root without basicConstraints (v1) is still a CA by being trusted; others must say so.
+    is_ca = candidate.self_signed != "no" if constraints is None else bool(constraints["ca"].native)
+    return is_ca and signed_by(cert, candidate)

@@ -15,7 +15,36 @@ from .x509 import build_certificate, certificate_summary, load_certificates
 def load_signing_identity(
     base: Path, key: Path | None, passphrase_env: str | None, passphrase_file: Path | None
 ) -> tuple[SigningKey, bytes | None]:
-    """The signing key and its leaf certificate (DER).
+    """The signing key and its leaf certificate (DER); see :func:`load_signing_chain`."""
+    signing_key, leaf, _chain = load_signing_chain(base, key, passphrase_env, passphrase_file)
+    return signing_key, leaf
+
+
+def name_mismatch(depositor: str | None, cert_der: bytes | None) -> str | None:
+    """A warning when ``--depositor`` is not the name the signing certificate gives, else None.
+
+    A verifier sees both: the depositor is what the statement declares, the certificate is what a key
+    holder proved. They should agree, or the difference should be deliberate.
+    """
+    if depositor is None or cert_der is None:
+        return None
+    from .x509 import name_text, parse_certificate
+
+    cert = parse_certificate(cert_der)
+    common = cert.subject.native.get("common_name")
+    common = common[-1] if isinstance(common, list) else common
+    if depositor in (common, name_text(cert.subject)):
+        return None
+    return (
+        f"--depositor {depositor!r} differs from the signing certificate's name {name_text(cert.subject)!r}; "
+        "verifiers are shown both"
+    )
+
+
+def load_signing_chain(
+    base: Path, key: Path | None, passphrase_env: str | None, passphrase_file: Path | None
+) -> tuple[SigningKey, bytes, list[bytes]]:
+    """The signing key, its leaf certificate (DER) and the certificates after the leaf in its file.
 
     ``key=None`` takes the only key of ``<base>/keys`` (``keys generate``); a path takes that key file
     and the ``<stem>.cert.pem`` beside it. A key without a certificate (say, made by ``openssl genpkey``)
@@ -42,9 +71,11 @@ def load_signing_identity(
     stem = key_path.name.removesuffix(".pem").removesuffix(".key")
     cert_path = key_path.with_name(f"{stem}.cert.pem")
     if cert_path.exists():
-        for der in load_certificates(cert_path.read_bytes()):
+        certs = load_certificates(cert_path.read_bytes())
+        for der in certs:
             if certificate_summary(der)["key_fingerprint"] == signing_key.key_id:
-                return signing_key, der
+                # The CA-issued certificate's intermediates travel with it, so a verifier can build the path.
+                return signing_key, der, [c for c in certs if c != der]
         raise KeyFileError(f"{cert_path.name} does not certify this key", path=key_path)
     cert = build_certificate(
         subject_cn=f"evidencectl depositor {signing_key.key_id[:16]}",
@@ -52,4 +83,4 @@ def load_signing_identity(
         issuer_key=signing_key,
         issuer_cert_der=None,
     )
-    return signing_key, cert
+    return signing_key, cert, []

@@ -1,8 +1,9 @@
 """The user's trust store: certificates and bare public keys trusted for a role.
 
-Layout: ``<home>/trust/<role>/*.pem``, each file holding certificates and/or ``PUBLIC KEY`` blocks.
-Verification trusts only what is here (plus files named with ``verify --trust``), never a certificate
-merely because an evidence package carries it.
+Layout: ``<home>/trust/<role>/*.pem``, each file holding certificates and/or ``PUBLIC KEY`` blocks, and
+``<home>/trust/chain/*.toml`` for trusted chains. Verification trusts only what is here (plus files named
+with ``verify --trust ROLE:FILE`` and the ``trust`` entries of config.toml), never a certificate merely
+because an evidence package carries it, and a file trusted for one role is never used for another.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from asn1crypto import keys as asn1_keys
 from asn1crypto import pem
@@ -21,13 +22,18 @@ from .files import write_new_file
 from .keys import public_key_pem, spki_algorithm, spki_fingerprint
 from .x509 import certificate_pem, name_text, parse_certificate
 
-TrustRole = Literal["tsa", "ledger", "depositor", "ca"]
-TRUST_ROLES: tuple[str, ...] = ("tsa", "ledger", "depositor", "ca")
-"""Roles an anchor can be trusted for: TSA roots, ledger node keys, depositor keys, and depositor CAs."""
+if TYPE_CHECKING:
+    from ..config import Config
+    from .trust_sources import TrustedChain
+
+TrustRole = Literal["tsa", "ledger", "chain", "signer"]
+TRUST_ROLES: tuple[str, ...] = ("tsa", "ledger", "chain", "signer")
+"""Roles an anchor can be trusted for: TSA roots, ledger node keys, chains (registry contracts and the
+nodes that answer for them), and signers (a depositor's certificate or key, or a CA that certifies them)."""
+LEGACY_FOLDERS = {"depositor": "signer", "ca": "signer"}
+"""Folders of older data directories, read as the role they became."""
 OWN_PREFIXES = ("own-", "ledger-node-")
 """File-name prefixes of anchors the embedded services installed (operator ``own``)."""
-EXTRA_ROLE = "extra"
-"""Role recorded for anchors given on the command line; they count for every role."""
 
 
 @dataclass(frozen=True)
@@ -35,7 +41,7 @@ class TrustAnchor:
     """One trusted certificate or public key."""
 
     role: str
-    """``tsa``, ``ledger``, ``depositor``, ``ca`` — or ``extra`` for a ``--trust`` file (any role)."""
+    """``tsa``, ``ledger`` or ``signer`` (chains are :class:`~.trust_sources.TrustedChain` entries)."""
     subject: str
     """Certificate subject, or ``public key (<algorithm>)`` for a bare key."""
     fingerprint: str
@@ -96,6 +102,33 @@ def parse_anchors(data: bytes, role: str, source: str) -> list[TrustAnchor]:
     return anchors
 
 
+def _is_ca(der: bytes) -> bool:
+    """True for a certificate that may issue others (basicConstraints CA, or a v1 self-signed root)."""
+    cert = parse_certificate(der)
+    constraints = cert.basic_constraints_value
+    if constraints is None:
+        return bool(cert.self_signed != "no")
+    return bool(constraints["ca"].native)
+
+
+def select_for_role(anchors: list[TrustAnchor], role: str) -> tuple[list[TrustAnchor], list[TrustAnchor]]:
+    """(anchors kept, anchors left out) of one file trusted for ``role``.
+
+    A chain file (what ``tsa cert`` prints: the TSA certificate, then its root) names one party but holds
+    several certificates. For ``tsa`` only its CA certificates are kept: the TSA's own certificate as an
+    anchor would skip the check of its validity at genTime. For ``signer`` a file with an end-entity
+    certificate and the CAs above it trusts that depositor, not everyone the CA certifies. A file of one
+    kind only is kept whole (a deliberately pinned TSA certificate, a CA bundle).
+    """
+    certs = [a for a in anchors if a.is_certificate]
+    cas = [a for a in certs if _is_ca(a.der)]
+    leaves = [a for a in certs if a not in cas]
+    if not cas or not leaves or role not in ("tsa", "signer"):
+        return anchors, []
+    dropped = leaves if role == "tsa" else cas
+    return [a for a in anchors if a not in dropped], dropped
+
+
 def _certificate_anchor(der: bytes, role: str, source: str) -> TrustAnchor:
     """A trust anchor for a certificate, named by its subject."""
     try:
@@ -121,6 +154,11 @@ def _check_role(role: str) -> None:
         raise UsageError(f"unknown trust role {role!r} (use one of {', '.join(TRUST_ROLES)})")
 
 
+def _anchor_key(anchor: TrustAnchor) -> tuple[str, bytes]:
+    """What identifies an anchor for bookkeeping: its role and key."""
+    return anchor.role, anchor.spki_der
+
+
 def _pem_blocks(data: bytes) -> list[bytes]:
     """Each ``-----BEGIN …-----`` block of a PEM bundle on its own."""
     out, current = [], []
@@ -136,27 +174,34 @@ def _pem_blocks(data: bytes) -> list[bytes]:
 
 
 class TrustStore:
-    """The anchors of ``<base>/trust/<role>/`` plus any extra files, which count for every role."""
+    """The anchors of ``<base>/trust/<role>/``, of the ``--trust ROLE:FILE`` files and of config.toml."""
 
-    def __init__(self, base: Path, anchors: list[TrustAnchor]) -> None:
-        """Use :meth:`load` rather than this constructor."""
+    def __init__(self, base: Path, anchors: list[TrustAnchor], chains: Sequence[TrustedChain] = ()) -> None:
+        """Use :meth:`load` or :meth:`for_verification` rather than this constructor."""
         self.base = Path(base)
         self._anchors = anchors
+        self._chains = list(chains)
+        self._used: dict[tuple[str, bytes], None] = {}
+        self.expect_signer: str | None = None
+        """``verify --expect-signer``: the one signer (fingerprint or name) this verification accepts."""
 
     @classmethod
     def load(
-        cls, base: Path, extra: Sequence[Path] = (), *, system_tsa: Path | None = None, catalogue: bool = True
+        cls, base: Path, extra: Sequence[str | tuple[str, Path]] = (), *, system_tsa: Path | None = None, catalogue: bool = True
     ) -> TrustStore:
-        """Read every ``base/trust/<role>/*.pem``; ``extra`` files (``--trust``) count for every role.
+        """Read every ``base/trust/<role>/*.pem`` (and ``trust/chain/*.toml``) plus the ``extra`` files.
 
-        The roots of the public TSAs in :mod:`evidencectl.timestamp.catalogue` are trusted (unless
-        ``catalogue`` is False) for role ``tsa`` only, as third-party anchors.
-
-        ``system_tsa`` names a bundle of public roots (e.g. the operating system's or certifi's) trusted as
-        TSA roots only: public timestamp authorities chain to them, but they must never vouch for a
-        depositor or a ledger.
+        ``extra`` entries are ``"ROLE:FILE"`` (as ``verify --trust`` takes them) or ``(role, path)``; each
+        counts for its role only. ``system_tsa`` names a bundle of public roots (the operating system's or
+        certifi's) trusted as TSA roots only: public timestamp authorities chain to them, but they must
+        never vouch for a depositor or a ledger. The roots of the public TSAs in
+        :mod:`evidencectl.timestamp.catalogue` are trusted (unless ``catalogue`` is False) for role ``tsa``
+        only, as third-party anchors.
         """
+        from .trust_sources import load_chain_file, parse_trust_spec
+
         anchors: list[TrustAnchor] = []
+        chains: list[TrustedChain] = []
         if system_tsa is not None:
             for block in _pem_blocks(_read(Path(system_tsa))):
                 try:
@@ -167,29 +212,79 @@ class TrustStore:
 
         for label, data in shipped_roots() if catalogue else ():  # public TSAs: TSA roots only, third-party
             anchors.extend(parse_anchors(data, "tsa", label))
-        for role in TRUST_ROLES:
-            folder = Path(base) / "trust" / role
-            if folder.is_dir():
-                for path in sorted(folder.glob("*.pem")):
-                    own = path.name.startswith(OWN_PREFIXES)
-                    anchors.extend(
-                        replace(a, operator="own") if own else a for a in parse_anchors(_read(path), role, str(path))
-                    )
-        for path in extra:
-            anchors.extend(parse_anchors(_read(Path(path)), EXTRA_ROLE, str(path)))
-        return cls(Path(base), anchors)
+        for folder_name in (*TRUST_ROLES, *LEGACY_FOLDERS):
+            role = LEGACY_FOLDERS.get(folder_name, folder_name)
+            folder = Path(base) / "trust" / folder_name
+            if not folder.is_dir():
+                continue
+            if role == "chain":
+                for path in sorted(folder.glob("*.toml")):
+                    chains.extend(load_chain_file(path, operator="third-party"))
+                continue
+            for path in sorted(folder.glob("*.pem")):
+                own = path.name.startswith(OWN_PREFIXES)
+                anchors.extend(
+                    replace(a, operator="own") if own else a for a in parse_anchors(_read(path), role, str(path))
+                )
+        for entry in extra:
+            # A path alone (no role) is refused like a bare --trust FILE.
+            role, path = (entry[0], Path(entry[1])) if isinstance(entry, tuple) else parse_trust_spec(str(entry))
+            _check_role(role)
+            if role == "chain":
+                chains.extend(load_chain_file(path, operator="third-party"))
+                continue
+            kept, _left_out = select_for_role(parse_anchors(_read(path), role, str(path)), role)
+            anchors.extend(kept)
+        return cls(Path(base), anchors, chains)
+
+    @classmethod
+    def for_verification(
+        cls,
+        base: Path,
+        trust_specs: Sequence[str] = (),
+        config: Config | None = None,
+        *,
+        public_tsa_roots: bool = False,
+        rpc: Sequence[str] = (),
+        expect_signer: str | None = None,
+    ) -> TrustStore:
+        """The trust a verification uses, the same for ``verify``, ``report`` and every library caller.
+
+        The data directory's store; the ``trust`` files of config.toml (``[tsa.NAME] trust`` counts as a
+        TSA root, ``[trust] anchors = ["ROLE:FILE", …]`` for its role); ``[chain.NAME]`` entries and the
+        chains this installation deployed to; ``trust_specs`` (``ROLE:FILE``, from ``--trust``); with
+        ``public_tsa_roots`` the public bundle (``[trust] public_tsa_bundle``, else the system's, else
+        certifi's) as TSA roots only; ``rpc`` (``--rpc``) nodes the verifier chose, asked online;
+        ``expect_signer`` (``--expect-signer``) the one signer accepted.
+        """
+        from ..config import load_config
+        from .trust_sources import configured_chains, configured_specs, public_bundle, rpc_chains
+
+        config = config or load_config(base)
+        specs: list[str | tuple[str, Path]] = [*configured_specs(config), *trust_specs]
+        store = cls.load(base, specs, system_tsa=public_bundle(config) if public_tsa_roots else None)
+        store._chains.extend(configured_chains(base, config))
+        store._chains.extend(rpc_chains(rpc))
+        store.expect_signer = expect_signer
+        return store
+
 
     def add_file(self, path: Path, role: str, *, operator: str = "third-party") -> list[TrustAnchor]:
         """Copy the anchors in ``path`` into ``base/trust/<role>/``, one PEM per anchor named by fingerprint.
 
-        Adding an anchor already trusted for the role is a no-op. Returns the anchors of the file.
+        Only what :func:`select_for_role` keeps is stored (the root of a TSA chain file); adding an anchor
+        already trusted for the role is a no-op. Returns the anchors stored; :meth:`left_out` says what a
+        file held that was not stored. A ``chain`` file (TOML ``[chain.NAME]`` tables) is copied whole.
         ``operator="own"`` (the embedded services only) stores it as ``own-<fingerprint>.pem``.
         """
         _check_role(role)
         folder = self.base / "trust" / role
+        if role == "chain":
+            return self._add_chain_file(Path(path), folder)
         folder.mkdir(parents=True, exist_ok=True)
         added: list[TrustAnchor] = []
-        for anchor in parse_anchors(_read(Path(path)), role, str(path)):
+        kept, self._left_out = select_for_role(parse_anchors(_read(Path(path)), role, str(path)), role)
+        for anchor in kept:
             plain = folder / f"{anchor.fingerprint[:32]}.pem"
             target = folder / f"own-{plain.name}" if operator == "own" else plain
             if operator == "own" and plain.exists() and not target.exists():
@@ -202,19 +297,36 @@ class TrustStore:
             added.append(stored)
         return added
 
+    def left_out(self) -> list[TrustAnchor]:
+        """What the last :meth:`add_file` found in its file but did not store (e.g. a TSA's own certificate)."""
+        return list(getattr(self, "_left_out", []))
+
+    def _add_chain_file(self, path: Path, folder: Path) -> list[TrustAnchor]:
+        """Store a chain definition file; chains are not certificates, so no anchor is returned."""
+        from .trust_sources import load_chain_file
+
+        chains = load_chain_file(path, operator="third-party")
+        folder.mkdir(parents=True, exist_ok=True)
+        data = _read(path)
+        target = folder / f"{hashlib.sha256(data).hexdigest()[:32]}.toml"
+        if not target.exists():
+            write_new_file(target, data, mode=0o644)
+        self._chains.extend(chains)
+        return []
+
     def remove(self, fingerprint: str) -> list[TrustAnchor]:
         """Delete every stored anchor whose fingerprint starts with ``fingerprint`` (at least 8 hex digits).
 
         Raises :class:`UsageError` if the prefix is too short or matches nothing. A file holding several
-        anchors is rewritten without the removed one.
+        anchors is rewritten without the removed one. Anchors of config.toml or ``--trust`` are not stored
+        here and cannot be removed.
         """
         prefix = fingerprint.strip().lower().replace(":", "")
         if len(prefix) < 8:
             raise UsageError("give at least 8 hex digits of the fingerprint")
+        trust_dir = self.base / "trust"
         gone = [
-            a
-            for a in self._anchors
-            if a.role != EXTRA_ROLE and not a.source.startswith("catalogue ") and a.fingerprint.startswith(prefix)
+            a for a in self._anchors if a.fingerprint.startswith(prefix) and Path(a.source).parent.parent == trust_dir
         ]
         if not gone:
             raise UsageError(f"no trusted anchor has fingerprint {prefix}")
@@ -228,23 +340,43 @@ class TrustStore:
         return gone
 
     def anchors(self, role: str | None = None) -> list[TrustAnchor]:
-        """Anchors trusted for ``role`` (extras included), or all anchors when ``role`` is None."""
+        """Anchors trusted for ``role``, or all anchors when ``role`` is None."""
         if role is None:
             return list(self._anchors)
         _check_role(role)
-        return [a for a in self._anchors if a.role in (role, EXTRA_ROLE)]
+        return [a for a in self._anchors if a.role == role]
+
+    def chains(self) -> list[TrustedChain]:
+        """The chains trusted for anchors: registry contracts, their chain ids and the nodes to ask."""
+        return list(self._chains)
 
     def certificates(self, role: str | None = None) -> list[bytes]:
-        """DER certificates usable as roots for ``role`` (plus extras)."""
+        """DER certificates usable as roots for ``role``."""
         return _unique(a.der for a in self.anchors(role) if a.is_certificate)
 
     def public_keys(self, role: str | None = None) -> list[bytes]:
-        """SPKI DER of the trusted keys and of the trusted certificates' keys for ``role`` (plus extras)."""
+        """SPKI DER of the trusted keys and of the trusted certificates' keys for ``role``."""
         return _unique(a.spki_der for a in self.anchors(role))
 
     def trusts_key(self, spki_der: bytes, role: str) -> bool:
         """True when the public key (bare, or in a trusted certificate) is trusted for ``role``."""
         return spki_der in self.public_keys(role)
+
+    def note_used(self, role: str, der: bytes) -> None:
+        """Record that the anchor of ``role`` with this certificate (or SPKI) DER validated a check."""
+        for anchor in self.anchors(role):
+            if der in (anchor.der, anchor.spki_der):
+                self._used.setdefault(_anchor_key(anchor), None)
+
+    def used(self) -> list[TrustAnchor]:
+        """The anchors that validated something since the store was loaded, in store order."""
+        seen: set[tuple[str, str]] = set()
+        out: list[TrustAnchor] = []
+        for anchor in self._anchors:
+            if _anchor_key(anchor) in self._used and (anchor.role, anchor.fingerprint) not in seen:
+                seen.add((anchor.role, anchor.fingerprint))
+                out.append(anchor)
+        return out
 
 
 def _unique(items: Iterable[bytes]) -> list[bytes]:

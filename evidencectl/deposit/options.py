@@ -28,6 +28,8 @@ class StatementOptions:
     """A crypto.keys.SigningKey to sign manifest.json with, or None."""
     sign_cert_der: bytes | None = None
     """The signer's certificate (DER), stored in certs/depositor.pem."""
+    sign_chain_der: tuple[bytes, ...] = ()
+    """Certificates above the signer's (intermediates of a CA-issued one), stored after it."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,8 @@ class DepositOptions:
     """A crypto.keys.SigningKey to sign manifest.json with, or None."""
     sign_cert_der: bytes | None = None
     """The signer's certificate (DER), stored in certs/depositor.pem."""
+    sign_chain_der: tuple[bytes, ...] = ()
+    """Certificates above the signer's (intermediates of a CA-issued one), stored after it."""
     contract: str | None = None
     """EvidenceRegistry address for ``evm:`` anchors, instead of the one remembered for the RPC URL."""
 
@@ -155,13 +159,16 @@ class DepositOptions:
             dkim_keys=sources.dkim_keys,
             sign_key=statement.sign_key,
             sign_cert_der=statement.sign_cert_der,
+            sign_chain_der=statement.sign_chain_der,
             contract=services.contract,
         )
 
     @property
     def statement(self) -> StatementOptions:
         """The statement part."""
-        return StatementOptions(self.case, self.depositor, self.note, self.sign_key, self.sign_cert_der)
+        return StatementOptions(
+            self.case, self.depositor, self.note, self.sign_key, self.sign_cert_der, self.sign_chain_der
+        )
 
     @property
     def sources(self) -> SourceOptions:

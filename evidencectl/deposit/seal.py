@@ -64,5 +64,6 @@ def seal(
     writer.add_bytes("manifest.json", manifest_bytes)
     writer.add_bytes("manifest.sig", sign_manifest(signer.sign_key, manifest_bytes))
     if signer.sign_cert_der:
-        writer.add_bytes("certs/depositor.pem", certificate_pem(signer.sign_cert_der))
+        chain = b"".join(certificate_pem(der) for der in signer.sign_chain_der)
+        writer.add_bytes("certs/depositor.pem", certificate_pem(signer.sign_cert_der) + chain)
     return roots

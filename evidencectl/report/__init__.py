@@ -67,7 +67,7 @@ def write_deposit_certificate(
         from ..config import home
         from ..crypto.trust import TrustStore
 
-        trust = TrustStore.load(home())
+        trust = TrustStore.for_verification(home())
     report = verify_package(package, trust=trust)
     if report.verdict is not Status.PASSED and not force:
         bad = [c.check for c in report.checks if c.status is not Status.PASSED]

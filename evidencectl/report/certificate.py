@@ -150,7 +150,7 @@ def _how(doc: Document, facts: PackageFacts, package: Path, L: dict[str, str]) -
     name = _shell_name(package)
     roots = facts.manifest["roots"]
     lines = [
-        f"evidencectl verify {name} --trust TSA-ROOT.pem",
+        f"evidencectl verify {name} --trust tsa:TSA-ROOT.pem",
         f"unzip -p {name} manifest.json | openssl dgst -sm3",
         f"unzip -p {name} manifest.json | sha256sum",
     ]

@@ -12,11 +12,15 @@ from asn1crypto import x509
 from ..checks import Status
 from ..errors import VerificationError
 from .signature import is_sm2_key, verify_with_key
+from .token import name_text
 
 T = TypeVar("T")
 
 MAX_DEPTH = 8
 """Longest path we try to build; real TSA chains have two or three certificates."""
+MAX_PATHS = 16
+"""Most candidate paths tried: enough for any real pool, bounded against a hostile one."""
+NO_ANCHOR = "NO_TRUST_ANCHOR"
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,8 @@ class ChainVerdict:
     """The trust anchor the path ends in, when one was reached."""
     path: tuple[x509.Certificate, ...] = ()
     """The certificates from the signer up to (not including) the anchor."""
+    reason: str | None = None
+    """Machine reason when not PASSED: ``NO_TRUST_ANCHOR``, ``CHAIN`` or ``TIME``."""
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
@@ -64,45 +70,105 @@ def validate_path(
     roots: Sequence[x509.Certificate],
     moment: datetime,
 ) -> ChainVerdict:
-    """Validate ``signer`` up to one of ``roots`` at ``moment`` (pool: untrusted chain-building material)."""
+    """Validate ``signer`` up to one of ``roots`` at ``moment`` (pool: untrusted chain-building material).
+
+    Every path the certificates allow is tried (issuers matched by name, key identifier and signature:
+    each installation's embedded TSA root once had the same name as every other's), and each is checked
+    by the validator its keys need. No path to a trusted root is INDETERMINATE; FAILED is kept for a path
+    that reaches a trusted root but breaks a rule on the way (a certificate not valid at genTime, an
+    issuer that may not issue).
+    """
     if not roots:
-        return ChainVerdict(Status.INDETERMINATE, "no TSA trust anchors are configured (add one with --trust)")
-    if is_sm2_key(signer.public_key) or any(is_sm2_key(c.public_key) for c in pool):
-        return _validate_sm2(signer, pool, roots, moment)
-    return _validate_pkix(signer, pool, roots, moment)
+        return ChainVerdict(
+            Status.INDETERMINATE,
+            "no TSA trust anchors are configured (add one with --trust tsa:FILE)",
+            reason=NO_ANCHOR,
+        )
+    paths = build_paths(signer, pool, roots)
+    if not paths:
+        return ChainVerdict(
+            Status.INDETERMINATE,
+            f"no path from the TSA certificate {name_text(signer.subject)} to a root trusted here for timestamps "
+            f"(its issuer {name_text(signer.issuer)} is not trusted; add its root with --trust tsa:FILE)",
+            reason=NO_ANCHOR,
+        )
+    first: ChainVerdict | None = None
+    for path in paths:
+        verdict = _check_path(path, moment)
+        if verdict.status is Status.PASSED:
+            return verdict
+        first = first or verdict
+    assert first is not None
+    return first
 
 
-def _validate_pkix(
-    signer: x509.Certificate,
-    pool: Sequence[x509.Certificate],
-    roots: Sequence[x509.Certificate],
-    moment: datetime,
-) -> ChainVerdict:
-    """RFC 5280 path validation by pyhanko-certvalidator, at genTime, without network fetching."""
-    from pyhanko_certvalidator import CertificateValidator, ValidationContext
-    from pyhanko_certvalidator import errors as cv
+def build_paths(
+    signer: x509.Certificate, pool: Sequence[x509.Certificate], roots: Sequence[x509.Certificate]
+) -> list[tuple[x509.Certificate, ...]]:
+    """Every path ``(signer, …, trusted root)`` whose links hold: issuer name, key identifier, signature.
 
-    context = ValidationContext(
-        trust_roots=list(roots),
-        other_certs=list(pool),
-        moment=moment,
-        allow_fetching=False,
-        revocation_mode="soft-fail",
-        # Old TSA chains (2010s) are signed with SHA-1; the token's own signature is checked separately.
-        weak_hash_algos={"md2", "md5"},
-    )
-    validator = CertificateValidator(signer, intermediate_certs=list(pool), validation_context=context)
+    Trusted roots are tried before the pool, so a path to a root is found before a detour through an
+    untrusted copy of it; at most :data:`MAX_PATHS` paths of :data:`MAX_DEPTH` certificates are returned.
+    """
+    root_ders = {r.dump() for r in roots}
+    candidates: dict[bytes, x509.Certificate] = {}
+    for cert in (*roots, *pool):
+        candidates.setdefault(cert.dump(), cert)
+    found: list[tuple[x509.Certificate, ...]] = []
+
+    def walk(path: list[x509.Certificate]) -> None:
+        cert = path[-1]
+        if cert.dump() in root_ders:
+            found.append(tuple(path))
+            return
+        if len(path) >= MAX_DEPTH:
+            return
+        on_path = {c.dump() for c in path}
+        for der, issuer in candidates.items():
+            if len(found) >= MAX_PATHS:
+                return
+            if der not in on_path and _links(cert, issuer):
+                walk([*path, issuer])
+
+    walk([signer])
+    return found
+
+
+def _links(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """True when ``issuer`` may be the next certificate up from ``cert``: name, key identifier, signature.
+
+    A certificate whose fields cannot even be read (the pool is the package's, so the adversary's) links
+    nothing rather than failing the check of a path that does not need it.
+    """
     try:
-        path = _run(validator.async_validate_usage(set(), {"time_stamping"}))  # type: ignore[no-untyped-call]
-    except cv.PathBuildingError as exc:
-        return ChainVerdict(Status.INDETERMINATE, f"no path from the TSA certificate to a trusted root: {exc}")
-    except (cv.PathValidationError, cv.InvalidCertificateError, cv.DisallowedAlgorithmError) as exc:
-        return ChainVerdict(Status.FAILED, f"TSA certificate path invalid at genTime: {exc}")
-    except cv.ValidationError as exc:
-        return ChainVerdict(Status.INDETERMINATE, f"TSA certificate path could not be validated: {exc}")
-    anchor_cert = getattr(path.trust_anchor.authority, "certificate", None)
-    certs = tuple(c for c in path.iter_certs(include_root=False) if isinstance(c, x509.Certificate))
-    return ChainVerdict(Status.PASSED, "TSA certificate path valid at genTime", anchor_cert, certs)
+        return issuer.subject == cert.issuer and _key_ids_agree(cert, issuer) and _issued_by(cert, issuer)
+    except Exception:  # noqa: BLE001 - hostile extensions surface as ValueError, TypeError, KeyError
+        return False
+
+
+def _key_ids_agree(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """False when the certificate's authority key identifier names another key than the issuer's."""
+    aki, ski = cert.authority_key_identifier, issuer.key_identifier
+    return aki is None or ski is None or aki == ski
+
+
+def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """True when ``issuer``'s key verifies the signature on ``cert`` (SM2 with either signer ID)."""
+    from ..crypto.chain import signed_by
+
+    try:
+        if is_sm2_key(issuer.public_key) or cert["signature_algorithm"]["algorithm"].native == "sm2sign_with_sm3":
+            return signed_by(cert, issuer)
+        verify_with_key(
+            issuer.public_key.dump(),
+            cert["signature_algorithm"],
+            cert.hash_algo,
+            cert["tbs_certificate"].dump(),
+            bytes(cert["signature_value"].native),
+        )
+    except Exception:  # noqa: BLE001 - a key or algorithm we cannot use links nothing
+        return False
+    return True
 
 
 def _valid_at(cert: x509.Certificate, moment: datetime) -> bool:
@@ -111,40 +177,62 @@ def _valid_at(cert: x509.Certificate, moment: datetime) -> bool:
     return bool(validity["not_before"].native <= moment <= validity["not_after"].native)
 
 
-def _validate_sm2(
-    signer: x509.Certificate,
-    pool: Sequence[x509.Certificate],
-    roots: Sequence[x509.Certificate],
-    moment: datetime,
-) -> ChainVerdict:
-    """Path validation for SM2 chains, which certvalidator cannot verify: names, validity at genTime,
-    basicConstraints and path length, and each certificate signature."""
-    root_ders = {r.dump() for r in roots}
-    path: list[x509.Certificate] = []
-    cert = signer
-    for _ in range(MAX_DEPTH):
+def _check_path(path: tuple[x509.Certificate, ...], moment: datetime) -> ChainVerdict:
+    """Validity at genTime of every certificate, the trusted root included, then the rules of the path."""
+    anchor, below = path[-1], path[:-1]
+    for cert in path:
         if not _valid_at(cert, moment):
-            return ChainVerdict(Status.FAILED, f"certificate {cert.subject.human_friendly} not valid at genTime")
-        if cert.dump() in root_ders:
-            return ChainVerdict(Status.PASSED, "TSA certificate path valid at genTime", cert, tuple(path))
-        path.append(cert)
-        issuers = [c for c in (*roots, *pool) if c.subject == cert.issuer and c.dump() != cert.dump()]
-        if not issuers:
-            return ChainVerdict(Status.INDETERMINATE, "no path from the TSA certificate to a trusted root")
-        # Prefer a trusted issuer over an untrusted copy of the same name.
-        issuer = sorted(issuers, key=lambda c: c.dump() not in root_ders)[0]
-        if not issuer.ca or (issuer.max_path_length is not None and issuer.max_path_length < len(path) - 1):
-            return ChainVerdict(Status.FAILED, f"{issuer.subject.human_friendly} may not issue certificates")
-        try:
-            hash_name = "sm3" if is_sm2_key(issuer.public_key) else (cert.hash_algo or "?")
-            verify_with_key(
-                issuer.public_key.dump(),
-                cert["signature_algorithm"],
-                hash_name,
-                cert["tbs_certificate"].dump(),
-                bytes(cert["signature_value"].native),
+            validity = cert["tbs_certificate"]["validity"]
+            return ChainVerdict(
+                Status.FAILED,
+                f"certificate {name_text(cert.subject)} was not valid at genTime {moment.isoformat()} (valid "
+                f"{validity['not_before'].native.isoformat()} to {validity['not_after'].native.isoformat()})",
+                anchor,
+                below,
+                reason="TIME",
             )
-        except VerificationError as exc:
-            return ChainVerdict(Status.FAILED, f"certificate {cert.subject.human_friendly}: {exc}")
-        cert = issuer
-    return ChainVerdict(Status.INDETERMINATE, "certificate path too long")
+    if len(path) == 1:  # a TSA certificate trusted as itself: nothing above it to check
+        return ChainVerdict(Status.PASSED, "TSA certificate trusted as itself, valid at genTime", anchor, below)
+    if any(is_sm2_key(c.public_key) for c in path):
+        return _check_sm2_rules(path, anchor, below)
+    return _validate_pkix(path, moment)
+
+
+def _check_sm2_rules(
+    path: tuple[x509.Certificate, ...], anchor: x509.Certificate, below: tuple[x509.Certificate, ...]
+) -> ChainVerdict:
+    """What certvalidator would check beyond signatures and validity, for SM2 paths it cannot verify:
+    each issuer is a CA within its path length."""
+    for depth, issuer in enumerate(path[1:]):
+        if not issuer.ca or (issuer.max_path_length is not None and issuer.max_path_length < depth):
+            return ChainVerdict(
+                Status.FAILED, f"{name_text(issuer.subject)} may not issue certificates", anchor, below, reason="CHAIN"
+            )
+    return ChainVerdict(Status.PASSED, "TSA certificate path valid at genTime", anchor, below)
+
+
+def _validate_pkix(path: tuple[x509.Certificate, ...], moment: datetime) -> ChainVerdict:
+    """RFC 5280 path validation by pyhanko-certvalidator along ``path``, at genTime, without fetching."""
+    from pyhanko_certvalidator import CertificateValidator, ValidationContext
+    from pyhanko_certvalidator import errors as cv
+
+    anchor, below = path[-1], path[:-1]
+    context = ValidationContext(
+        trust_roots=[anchor],
+        other_certs=list(path[1:-1]),
+        moment=moment,
+        allow_fetching=False,
+        revocation_mode="soft-fail",
+        # Old TSA chains (2010s) are signed with SHA-1; the token's own signature is checked separately.
+        weak_hash_algos={"md2", "md5"},
+    )
+    validator = CertificateValidator(path[0], intermediate_certs=list(path[1:-1]), validation_context=context)
+    try:
+        _run(validator.async_validate_usage(set(), {"time_stamping"}))  # type: ignore[no-untyped-call]
+    except cv.PathBuildingError as exc:
+        return ChainVerdict(Status.INDETERMINATE, f"TSA certificate path could not be built: {exc}", reason="CHAIN")
+    except (cv.PathValidationError, cv.InvalidCertificateError, cv.DisallowedAlgorithmError) as exc:
+        return ChainVerdict(Status.FAILED, f"TSA certificate path invalid at genTime: {exc}", anchor, below, "CHAIN")
+    except cv.ValidationError as exc:
+        return ChainVerdict(Status.INDETERMINATE, f"TSA certificate path could not be validated: {exc}", reason="CHAIN")
+    return ChainVerdict(Status.PASSED, "TSA certificate path valid at genTime", anchor, below)

@@ -23,6 +23,13 @@ class TrustSource(Protocol):
         ...
 
 
+def _note_used(trust: TrustSource, der: bytes) -> None:
+    """Tell a store that keeps count (``TrustStore.note_used``) which root validated this token."""
+    note = getattr(trust, "note_used", None)
+    if callable(note):
+        note("tsa", der)
+
+
 def _reproduce(digest_hex: str, bare: bool, gen_epoch: int | None) -> str:
     """The OpenSSL command that redoes this verification by hand."""
     source = "-token_in -in TOKEN.tst" if bare else "-in TOKEN.tsr"
@@ -46,8 +53,10 @@ def verify_timestamp(
     FAILED: malformed or not DER, status other than granted, an envelope field RFC 3161/5652 does not
     allow (see :mod:`.envelope`), wrong imprint, nonce or policy, bad signature, signer not bound by
     ESSCertID, no critical timeStamping EKU, invalid path, a carried certificate that is neither the
-    signer nor on its validated path. INDETERMINATE: no path to a root in ``trust.certificates("tsa")``,
-    or a token without certificates whose signer certificate is not in ``extra_certs`` either.
+    signer nor on its validated path, a certificate of a path to a trusted root not valid at genTime (the
+    root included). INDETERMINATE: no path to a root in ``trust.certificates("tsa")`` (whatever other
+    certificates the verifier trusts, or the token carries), or a token without certificates whose signer
+    certificate is not in ``extra_certs`` either.
     PASSED otherwise. ``extra_certs`` may supply the signer only when the token carries no certificate.
     """
     facts: dict[str, Any] = {}
@@ -55,6 +64,8 @@ def verify_timestamp(
 
     def result(status: Status, detail: str, reason: str | None = None) -> CheckResult:
         # asn1crypto's messages span lines ("while parsing …"); a check's detail is one line.
+        if reason is None and status is Status.FAILED:
+            reason = "FORMAT" if detail.startswith("malformed") else "SIGNATURE"
         return CheckResult(check, status, " ".join(detail.split()), facts, reproduce, reason)
 
     try:
@@ -76,9 +87,11 @@ def verify_timestamp(
     reproduce = _reproduce(digest.hex(), parsed.bare, int(info.gen_time.timestamp()))
 
     if info.hash_algorithm != hash_name:
-        return result(Status.FAILED, f"token imprint uses {info.hash_algorithm}, expected {hash_name}")
+        return result(Status.FAILED, f"token imprint uses {info.hash_algorithm}, expected {hash_name}", "FORMAT")
     if info.imprint != digest:
-        return result(Status.FAILED, "token imprint does not match the data: it timestamps something else")
+        return result(
+            Status.FAILED, "token imprint does not match the data: it timestamps something else", "DIGEST_MISMATCH"
+        )
     if expected_nonce is not None and info.nonce != expected_nonce:
         return result(Status.FAILED, f"nonce {info.nonce} differs from the request's {expected_nonce}")
     if expected_policy is not None and info.policy != expected_policy:
@@ -97,6 +110,7 @@ def verify_timestamp(
         return result(
             Status.INDETERMINATE,
             "the token does not carry the TSA certificate its signer identifier names; supply it (--certs)",
+            "NO_TRUST_ANCHOR",
         )
     facts["tsa"] = name_text(signer.subject)
     facts["signer_fingerprint"] = fingerprint(signer.dump())
@@ -120,12 +134,14 @@ def verify_timestamp(
     if verdict.anchor is not None:
         facts["trust_anchor"] = f"{name_text(verdict.anchor.subject)} (sha256 {fingerprint(verdict.anchor.dump())})"
     if verdict.status is not Status.PASSED:
-        return result(verdict.status, verdict.detail)
+        return result(verdict.status, verdict.detail, verdict.reason)
     anchors = [verdict.anchor] if verdict.anchor is not None else []
     try:
         check_carried(carried, signer, [*verdict.path, *anchors], roots)
     except VerificationError as exc:
-        return result(Status.FAILED, str(exc))
+        return result(Status.FAILED, str(exc), "FORMAT")
+    if verdict.anchor is not None:
+        _note_used(trust, verdict.anchor.dump())
     return result(
         Status.PASSED,
         f"timestamp by {facts['tsa']} at {facts['gen_time']} over the {hash_name} digest; signature, "

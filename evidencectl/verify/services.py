@@ -125,8 +125,39 @@ def check_anchors(report: Any, reader: PackageReader, manifest: dict[str, Any], 
 def check_signature(
     report: Any, reader: PackageReader, manifest_bytes: bytes, trust: Any, signing_time: datetime | None
 ) -> None:
-    """Verify ``manifest.sig`` with ``certs/depositor.pem`` when the package is signed."""
+    """Verify ``manifest.sig`` with ``certs/depositor.pem`` (leaf, then any intermediates).
+
+    The sealed statement's ``signer`` names the key: a package whose statement names one but lacks
+    ``manifest.sig``, or is signed by another key, is FAILED (stripping the signature must not turn an
+    untrusted signer into an unsigned PASSED). ``trust.expect_signer`` (``verify --expect-signer``)
+    asks for one signer: an unsigned package is then INDETERMINATE.
+    """
+    statement = (report.manifest or {}).get("statement", {})
+    named = statement.get("signer") if isinstance(statement, dict) else None
+    named_key = named.get("key_id") if isinstance(named, dict) and isinstance(named.get("key_id"), str) else None
+    expected = getattr(trust, "expect_signer", None)
     if "manifest.sig" not in reader.infos:
+        if named is not None:
+            report.add(
+                CheckResult(
+                    "signature:manifest",
+                    Status.FAILED,
+                    f"the sealed statement names signer key {str(named_key)[:16]}… but manifest.sig is missing: "
+                    "the signature was removed",
+                    {"named_key_id": named_key},
+                    reason="SIGNATURE",
+                )
+            )
+        elif expected:
+            report.add(
+                CheckResult(
+                    "signature:manifest",
+                    Status.INDETERMINATE,
+                    f"the package is not signed; the expected signer {expected} did not sign it",
+                    {"expected_signer": expected},
+                    reason="SIGNER_MISMATCH",
+                )
+            )
         return
     from ..crypto.signature import verify_manifest_signature
     from ..crypto.x509 import load_certificates
@@ -138,17 +169,27 @@ def check_signature(
                 Status.FAILED,
                 "manifest.sig is present but certs/depositor.pem is missing",
                 {},
+                reason="FORMAT",
             )
         )
         return
     try:
         certs = load_certificates(reader.read("certs/depositor.pem", limit=1 << 20))
     except (EvidenceError, ValueError) as exc:  # ValueError: bad base64 inside a PEM block
-        report.add(CheckResult("signature:manifest", Status.FAILED, f"certs/depositor.pem: {exc}", {}))
+        report.add(CheckResult("signature:manifest", Status.FAILED, f"certs/depositor.pem: {exc}", {}, reason="FORMAT"))
         return
     sig = reader.read("manifest.sig", limit=4096)
+    depositor = statement.get("depositor") if isinstance(statement, dict) else None
     report.add(
         verify_manifest_signature(
-            sig, manifest_bytes, certs[0], trust, signing_time=signing_time, intermediates=certs[1:]
+            sig,
+            manifest_bytes,
+            certs[0],
+            trust,
+            signing_time=signing_time,
+            intermediates=certs[1:],
+            named_key_id=named_key,
+            expect_signer=expected,
+            declared_depositor=depositor if isinstance(depositor, str) else None,
         )
     )

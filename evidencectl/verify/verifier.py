@@ -224,10 +224,6 @@ def _verify_package(path: Path, *, data: Sequence[Path], trust: Any, online: boo
         if problem:
             raise MalformedPackageError(f"manifest.json does not follow its schema: {problem}", path=path)
         report = VerificationReport(str(path), manifest["deposit_id"], manifest=manifest)
-        report.trust_anchors = [
-            {"role": a.role, "subject": a.subject, "fingerprint": a.fingerprint, "source": a.source}
-            for a in trust.anchors()
-        ]
         if manifest["statement"]["deposit_id"] != manifest["deposit_id"]:
             report.add(CheckResult("statement:deposit-id", Status.FAILED, "the statement names another deposit", {}))
         records = leaf_records(manifest)
@@ -301,6 +297,11 @@ def _verify_package(path: Path, *, data: Sequence[Path], trust: Any, online: boo
         gen_time = check_timestamps(report, reader, manifest, trust)
         check_anchors(report, reader, manifest, trust, online)
         check_signature(report, reader, manifest_bytes, trust, gen_time)
+    # Only the anchors that validated a check: the whole store says nothing about this package.
+    anchors_used = trust.used() if hasattr(trust, "used") else trust.anchors()
+    report.trust_anchors = [
+        {"role": a.role, "subject": a.subject, "fingerprint": a.fingerprint, "source": a.source} for a in anchors_used
+    ]
     return report
 
 

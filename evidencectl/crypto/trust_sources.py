@@ -1,0 +1,174 @@
+"""Where verification trust comes from besides ``<home>/trust/``: ``--trust ROLE:FILE``, config.toml and chains.
+
+Every source names the role it is trusted for. A bare file is refused: a TSA root given "for everything"
+once let a certificate minted with that root's key pass as a depositor's signature.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import BadInputError, UsageError
+
+if TYPE_CHECKING:
+    from ..config import Config
+
+ROLES_HELP = "tsa:FILE, signer:FILE, ledger:FILE or chain:FILE"
+"""How the roles of ``--trust`` are spelled, for messages."""
+SYSTEM_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+"""The operating system's bundle of public roots (Debian, Ubuntu, Alpine)."""
+CHAINS_FILE = "chains.json"
+"""Where ``chain deploy`` remembers the registries this installation deployed (see anchor/evm.py)."""
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+
+
+@dataclass(frozen=True)
+class TrustedChain:
+    """A chain the verifier trusts for anchors: which registry contract on which chain, and whom to ask."""
+
+    name: str
+    """Name of the entry (``[chain.NAME]``), or the URL of a ``--rpc`` node."""
+    chain_id: int | None
+    """EIP-155 chain id the registry lives on; None for a bare ``--rpc`` node (it says its own)."""
+    contract: str | None
+    """Address of the trusted EvidenceRegistry; None for a bare ``--rpc`` node."""
+    rpc: str | None
+    """JSON-RPC endpoint the verifier chose to ask online, if any."""
+    senders: tuple[str, ...] = ()
+    """Accounts whose anchors are trusted; empty: any sender (the facts then say so)."""
+    source: str = ""
+    """Where the entry was read from."""
+    operator: str = "third-party"
+    """``own`` for a registry this installation deployed, ``third-party`` otherwise."""
+
+    def pins(self, chain_id: int, contract: str) -> bool:
+        """True when this entry vouches for registry ``contract`` on chain ``chain_id``."""
+        return self.chain_id == chain_id and (self.contract or "").lower() == contract.lower()
+
+
+def parse_trust_spec(spec: str) -> tuple[str, Path]:
+    """``"ROLE:FILE"`` -> (role, path); a bare file or an unknown role is a usage error naming the roles."""
+    from .trust import TRUST_ROLES
+
+    role, sep, file = str(spec).partition(":")
+    if not sep or role not in TRUST_ROLES or not file:
+        raise UsageError(f"--trust {spec}: say what the file is trusted for: {ROLES_HELP}")
+    return role, Path(file).expanduser()
+
+
+def _spec_in_config(value: Any, where: str, config: Config, default_role: str | None) -> tuple[str, Path]:
+    """A config ``trust`` value: ``"ROLE:FILE"``, or a bare file where the table implies the role."""
+    if not isinstance(value, str) or not value:
+        raise BadInputError(f'{where} must be a string "ROLE:FILE"', path=config.path)
+    role, sep, _file = value.partition(":")
+    try:
+        return parse_trust_spec(value)
+    except UsageError:
+        if default_role is None or (sep and role.isalpha() and len(role) > 1):
+            raise BadInputError(f"{where} = {value!r}: give the role ({ROLES_HELP})", path=config.path) from None
+        return default_role, Path(value).expanduser()
+
+
+def configured_specs(config: Config) -> list[tuple[str, Path]]:
+    """The ``trust`` entries of config.toml, each with its role.
+
+    ``[tsa.NAME] trust = "FILE"`` is the root of that TSA (``"tsa:FILE"`` says the same; another role is
+    refused). ``[trust] anchors = ["signer:FILE", "ledger:FILE", …]`` must give each role.
+    """
+    specs: list[tuple[str, Path]] = []
+    for name, settings in config.section("tsa").items():
+        if isinstance(settings, dict) and settings.get("trust"):
+            role, path = _spec_in_config(settings["trust"], f"[tsa.{name}] trust", config, "tsa")
+            if role != "tsa":
+                raise BadInputError(
+                    f"[tsa.{name}] trust names role {role!r}: a TSA's root is a tsa root", path=config.path
+                )
+            specs.append((role, path))
+    anchors = config.section("trust").get("anchors", [])
+    if not isinstance(anchors, list):
+        raise BadInputError('[trust] anchors must be a list of "ROLE:FILE"', path=config.path)
+    for value in anchors:
+        specs.append(_spec_in_config(value, "[trust] anchors", config, None))
+    return specs
+
+
+def public_bundle(config: Config) -> Path:
+    """The public roots for ``--public-tsa-roots``: ``[trust] public_tsa_bundle``, else the operating system's
+    bundle, else certifi's (which has dropped some roots that old TSA certificates chain to)."""
+    configured = config.section("trust").get("public_tsa_bundle")
+    if configured:
+        return Path(str(configured)).expanduser()
+    if SYSTEM_BUNDLE.is_file():
+        return SYSTEM_BUNDLE
+    import certifi
+
+    return Path(certifi.where())
+
+
+def _chain_entry(name: str, table: Mapping[str, Any], source: str, operator: str) -> TrustedChain:
+    """One ``[chain.NAME]`` table checked for shape."""
+    chain_id, contract, rpc = table.get("chain_id"), table.get("contract"), table.get("rpc")
+    senders = table.get("senders", [])
+    where = f"[chain.{name}]"
+    if not isinstance(chain_id, int) or isinstance(chain_id, bool) or chain_id < 0:
+        raise BadInputError(f"{where} chain_id must be a whole number", path=source)
+    if not isinstance(contract, str) or not _ADDRESS.fullmatch(contract):
+        raise BadInputError(f"{where} contract must be a 0x-prefixed 20-byte address", path=source)
+    if rpc is not None and (not isinstance(rpc, str) or not rpc.startswith(("http://", "https://"))):
+        raise BadInputError(f"{where} rpc must be an http(s):// URL", path=source)
+    if not isinstance(senders, list) or not all(isinstance(a, str) and _ADDRESS.fullmatch(a) for a in senders):
+        raise BadInputError(f"{where} senders must be a list of 0x-prefixed addresses", path=source)
+    return TrustedChain(name, chain_id, contract, rpc, tuple(senders), source, operator)
+
+
+def chains_of(data: Mapping[str, Any], source: str, operator: str) -> list[TrustedChain]:
+    """The ``[chain.NAME]`` tables of a parsed TOML document."""
+    section = data.get("chain", {})
+    if not isinstance(section, dict):
+        raise BadInputError("[chain] must hold [chain.NAME] tables", path=source)
+    return [_chain_entry(name, table, source, operator) for name, table in section.items() if isinstance(table, dict)]
+
+
+def load_chain_file(path: Path, *, operator: str) -> list[TrustedChain]:
+    """The chains of a ``chain:FILE`` trust file: TOML with ``[chain.NAME]`` tables (at least one)."""
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise BadInputError(f"cannot read trust file: {exc.strerror or exc}", path=path) from exc
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise BadInputError(f"not a TOML file of [chain.NAME] tables: {exc}", path=path) from exc
+    chains = chains_of(data, str(path), operator)
+    if not chains:
+        raise BadInputError("no [chain.NAME] table (chain_id, contract, rpc) found", path=path)
+    return chains
+
+
+def configured_chains(base: Path, config: Config) -> list[TrustedChain]:
+    """``[chain.NAME]`` entries of config.toml, and the registries this installation deployed itself."""
+    chains = chains_of(config.data, str(config.path), "third-party")
+    deployed = Path(base) / CHAINS_FILE
+    if deployed.is_file():
+        try:
+            records = json.loads(deployed.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise BadInputError(f"cannot read the chain registry: {exc}", path=deployed) from exc
+        for url, record in records.items() if isinstance(records, dict) else []:
+            if isinstance(record, dict) and {"chain_id", "contract"} <= set(record):
+                chains.append(_chain_entry(url, {**record, "rpc": url}, str(deployed), "own"))
+    return chains
+
+
+def rpc_chains(urls: Sequence[str]) -> list[TrustedChain]:
+    """The nodes given with ``verify --rpc URL``: asked online, pinning nothing by themselves."""
+    out = []
+    for url in urls:
+        if not url.startswith(("http://", "https://")):
+            raise UsageError(f"--rpc {url}: expected an http(s):// URL of a JSON-RPC node you chose")
+        out.append(TrustedChain(url, None, None, url, (), "--rpc", "third-party"))
+    return out
