@@ -187,7 +187,12 @@ class TrustStore:
 
     @classmethod
     def load(
-        cls, base: Path, extra: Sequence[str | tuple[str, Path]] = (), *, system_tsa: Path | None = None, catalogue: bool = True
+        cls,
+        base: Path,
+        extra: Sequence[str | tuple[str, Path]] = (),
+        *,
+        system_tsa: Path | None = None,
+        catalogue: bool = True,
     ) -> TrustStore:
         """Read every ``base/trust/<role>/*.pem`` (and ``trust/chain/*.toml``) plus the ``extra`` files.
 
@@ -267,7 +272,6 @@ class TrustStore:
         store._chains.extend(rpc_chains(rpc))
         store.expect_signer = expect_signer
         return store
-
 
     def add_file(self, path: Path, role: str, *, operator: str = "third-party") -> list[TrustAnchor]:
         """Copy the anchors in ``path`` into ``base/trust/<role>/``, one PEM per anchor named by fingerprint.
