@@ -167,6 +167,13 @@ def tsa_from_spec(spec: str, base: Path, *, algorithm: str = "ecdsa-p256") -> Ti
     )
 
 
-def configured_tsa_roots(base: Path) -> list[Path]:
-    """The ``trust`` files of the TSAs configured in config.toml (added to a verification's trust)."""
-    return [Path(str(s["trust"])).expanduser() for s in _configured(base).values() if s.get("trust")]
+def configured_tsa_roots(base: Path) -> list[str]:
+    """The ``trust`` files of the TSAs configured in config.toml, as ``tsa:FILE`` trust specs.
+
+    Prefer :meth:`~evidencectl.crypto.trust.TrustStore.for_verification`, which adds these and every other
+    configured source; this stays for callers that build a store with ``TrustStore.load``.
+    """
+    from ..config import load_config
+    from ..crypto.trust_sources import configured_specs
+
+    return [f"{role}:{path}" for role, path in configured_specs(load_config(base)) if role == "tsa"]
