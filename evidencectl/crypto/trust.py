@@ -20,6 +20,7 @@ from asn1crypto import pem
 from ..errors import BadInputError, UsageError
 from .files import write_new_file
 from .keys import public_key_pem, spki_algorithm, spki_fingerprint
+from .trust_sources import TRUST_ROLES
 from .x509 import certificate_pem, name_text, parse_certificate
 
 if TYPE_CHECKING:
@@ -27,9 +28,6 @@ if TYPE_CHECKING:
     from .trust_sources import TrustedChain
 
 TrustRole = Literal["tsa", "ledger", "chain", "signer"]
-TRUST_ROLES: tuple[str, ...] = ("tsa", "ledger", "chain", "signer")
-"""Roles an anchor can be trusted for: TSA roots, ledger node keys, chains (registry contracts and the
-nodes that answer for them), and signers (a depositor's certificate or key, or a CA that certifies them)."""
 LEGACY_FOLDERS = {"depositor": "signer", "ca": "signer"}
 """Folders of older data directories, read as the role they became."""
 OWN_PREFIXES = ("own-", "ledger-node-")

@@ -19,6 +19,9 @@ from ..errors import BadInputError, UsageError
 if TYPE_CHECKING:
     from ..config import Config
 
+TRUST_ROLES: tuple[str, ...] = ("tsa", "ledger", "chain", "signer")
+"""Roles an anchor can be trusted for: TSA roots, ledger node keys, chains (registry contracts and the
+nodes that answer for them), and signers (a depositor's certificate or key, or a CA that certifies them)."""
 ROLES_HELP = "tsa:FILE, signer:FILE, ledger:FILE or chain:FILE"
 """How the roles of ``--trust`` are spelled, for messages."""
 SYSTEM_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -54,8 +57,6 @@ class TrustedChain:
 
 def parse_trust_spec(spec: str) -> tuple[str, Path]:
     """``"ROLE:FILE"`` -> (role, path); a bare file or an unknown role is a usage error naming the roles."""
-    from .trust import TRUST_ROLES
-
     role, sep, file = str(spec).partition(":")
     if not sep or role not in TRUST_ROLES or not file:
         raise UsageError(f"--trust {spec}: say what the file is trusted for: {ROLES_HELP}")
