@@ -88,10 +88,11 @@ def verify_receipt(
             from .ledger_receipt import verify_ledger_receipt
 
             result = verify_ledger_receipt(receipt, trust=trust, check=check)
-            if online:
+            base = getattr(trust, "base", None)  # the verifier's data directory: its own ledger
+            if online and base is not None:
                 from .ledger_online import check_still_in_ledger
 
-                result = check_still_in_ledger(result, receipt, trust.base)
+                result = check_still_in_ledger(result, receipt, base)
             return result
         if kind == "evm":
             from .evm_receipt import verify_evm_receipt
