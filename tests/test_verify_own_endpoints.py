@@ -178,3 +178,20 @@ def test_online_finds_a_ledger_block_removed_after_the_deposit(
     res = cli("verify", out, "--online", "--json")
     anchor = next(c for c in json.loads(res.out)["checks"] if c["check"] == "anchor:local")
     assert res.code == 1 and anchor["reason"] == "CHAIN" and "no longer in ledger" in anchor["detail"]
+
+
+def test_chain_trust_file_pins_the_registry_and_names_the_node(
+    cli: Any, chain_package: Path, node: str, tmp_path: Path
+) -> None:
+    court = Path(__import__("os").environ["EVIDENCECTL_HOME"])
+    contract = (court / "config.toml").read_text(encoding="utf-8").split('contract = "')[1].split('"')[0]
+    (court / "config.toml").unlink()
+    chain_file = tmp_path / "court-chain.toml"
+    chain_file.write_text(f'[chain.dev]\nchain_id = 31337\ncontract = "{contract}"\nrpc = "{node}"\n', encoding="utf-8")
+    assert _evm(cli("verify", chain_package, "--online", "--json"))["reason"] == "NO_TRUST_ANCHOR"
+    res = cli("verify", chain_package, "--online", "--trust", f"chain:{chain_file}", "--json")
+    assert _evm(res)["status"] == "PASSED", res.out
+    res = cli("trust", "add", chain_file, "--as", "chain")
+    assert res.code == 0 and "trusted as chain: dev (chain id 31337" in res.out
+    assert json.loads(cli("trust", "list", "--json").out)["chains"][0]["contract"] == contract
+    assert _evm(cli("verify", chain_package, "--online", "--json"))["status"] == "PASSED"
