@@ -90,7 +90,9 @@ def deposit(
 
         sign_key, cert, chain = load_signing_chain(base, key, passphrase_env, passphrase_file)
         if (warning := name_mismatch(depositor, cert)) is not None:
-            typer.echo(f"warning: {warning}", err=True)
+            from ..display import visible
+
+            typer.echo(f"warning: {visible(warning)}", err=True)
     opts = DepositOptions(
         inputs=list(paths or []),
         out=out,
