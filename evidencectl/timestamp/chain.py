@@ -88,8 +88,8 @@ def validate_path(
     if not paths:
         return ChainVerdict(
             Status.INDETERMINATE,
-            f"no path from the TSA certificate {name_text(signer.subject)} to a root trusted here for timestamps "
-            f"(its issuer {name_text(signer.issuer)} is not trusted; add its root with --trust tsa:FILE)",
+            f"no path from the TSA certificate to a trusted root: {name_text(signer.subject)} is issued by "
+            f"{name_text(signer.issuer)}, not trusted here for timestamps (add its root with --trust tsa:FILE)",
             reason=NO_ANCHOR,
         )
     first: ChainVerdict | None = None
