@@ -206,6 +206,9 @@ def test_signature_by_another_key_than_the_statement_names_is_failed(
 def test_expect_signer_by_fingerprint_or_name(cli: Cli, sample_dir: Path, tmp_path: Path) -> None:
     made = json.loads(cli("keys", "generate", "--name", "王五", "--unencrypted", "--json").out)
     assert made["trusted_as"] == "signer"
+    # Trusted on this machine only, as this installation's own.
+    own = [a for a in json.loads(cli("trust", "list", "--json").out)["anchors"] if a["role"] == "signer"]
+    assert [a["operator"] for a in own] == ["own"]
     out = tmp_path / "signed.evp"
     assert cli("deposit", sample_dir, "-o", out, "--sign", "--depositor", "王五").code == 0
     assert cli("verify", out, "--expect-signer", made["fingerprint"]).code == 0
