@@ -282,7 +282,10 @@ class TrustStore:
         _check_role(role)
         folder = self.base / "trust" / role
         if role == "chain":
-            return self._add_chain_file(Path(path), folder)
+            from .trust_sources import store_chain_file
+
+            self._chains.extend(store_chain_file(Path(path), folder))
+            return []  # chains are not certificates: no anchor to return
         folder.mkdir(parents=True, exist_ok=True)
         added: list[TrustAnchor] = []
         kept, self._left_out = select_for_role(parse_anchors(_read(Path(path)), role, str(path)), role)
@@ -302,19 +305,6 @@ class TrustStore:
     def left_out(self) -> list[TrustAnchor]:
         """What the last :meth:`add_file` found in its file but did not store (e.g. a TSA's own certificate)."""
         return list(getattr(self, "_left_out", []))
-
-    def _add_chain_file(self, path: Path, folder: Path) -> list[TrustAnchor]:
-        """Store a chain definition file; chains are not certificates, so no anchor is returned."""
-        from .trust_sources import load_chain_file
-
-        chains = load_chain_file(path, operator="third-party")
-        folder.mkdir(parents=True, exist_ok=True)
-        data = _read(path)
-        target = folder / f"{hashlib.sha256(data).hexdigest()[:32]}.toml"
-        if not target.exists():
-            write_new_file(target, data, mode=0o644)
-        self._chains.extend(chains)
-        return []
 
     def remove(self, fingerprint: str) -> list[TrustAnchor]:
         """Delete every stored anchor whose fingerprint starts with ``fingerprint`` (at least 8 hex digits).

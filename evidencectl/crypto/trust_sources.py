@@ -150,6 +150,21 @@ def load_chain_file(path: Path, *, operator: str) -> list[TrustedChain]:
     return chains
 
 
+def store_chain_file(path: Path, folder: Path) -> list[TrustedChain]:
+    """Copy a ``chain:FILE`` into the trust store's ``chain`` folder (named by its SHA-256); its chains."""
+    import hashlib
+
+    from .files import write_new_file
+
+    chains = load_chain_file(path, operator="third-party")
+    data = Path(path).read_bytes()
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{hashlib.sha256(data).hexdigest()[:32]}.toml"
+    if not target.exists():
+        write_new_file(target, data, mode=0o644)
+    return chains
+
+
 def configured_chains(base: Path, config: Config) -> list[TrustedChain]:
     """``[chain.NAME]`` entries of config.toml, and the registries this installation deployed itself."""
     chains = chains_of(config.data, str(config.path), "third-party")
