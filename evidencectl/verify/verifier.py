@@ -300,7 +300,14 @@ def _verify_package(path: Path, *, data: Sequence[Path], trust: Any, online: boo
     # Only the anchors that validated a check: the whole store says nothing about this package.
     anchors_used = trust.used() if hasattr(trust, "used") else trust.anchors()
     report.trust_anchors = [
-        {"role": a.role, "subject": a.subject, "fingerprint": a.fingerprint, "source": a.source} for a in anchors_used
+        {
+            "role": a.role,
+            "subject": a.subject,
+            "fingerprint": a.fingerprint,
+            "source": a.source,
+            "operator": getattr(a, "operator", "third-party"),
+        }
+        for a in anchors_used
     ]
     return report
 
