@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -57,9 +58,12 @@ class TrustAnchor:
         """True for a certificate, False for a bare public key."""
         return not self.subject.startswith("public key")
 
-    @property
+    @cached_property
     def spki_der(self) -> bytes:
-        """The SubjectPublicKeyInfo DER of the anchor (of the certificate's key for a certificate)."""
+        """The SubjectPublicKeyInfo DER of the anchor (of the certificate's key for a certificate).
+
+        Kept once computed: a store with a public root bundle asks it of some 150 anchors per check.
+        """
         if self.is_certificate:
             return bytes(parse_certificate(self.der).public_key.dump())
         return self.der
@@ -357,7 +361,7 @@ class TrustStore:
     def note_used(self, role: str, der: bytes) -> None:
         """Record that the anchor of ``role`` with this certificate (or SPKI) DER validated a check."""
         for anchor in self.anchors(role):
-            if der in (anchor.der, anchor.spki_der):
+            if der == anchor.der or der == anchor.spki_der:
                 self._used.setdefault(_anchor_key(anchor), None)
 
     def used(self) -> list[TrustAnchor]:
