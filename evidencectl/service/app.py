@@ -66,10 +66,9 @@ def _verify_file(base: Path, path: Path) -> dict[str, Any]:
     # As `evidencectl verify --json` in this data directory: the same trust store, the same document.
     from ..config import require_independent_default
     from ..crypto.trust import TrustStore
-    from ..timestamp.client import configured_tsa_roots
     from ..verify.verifier import verify_package
 
-    store = TrustStore.load(base, [*configured_tsa_roots(base)])
+    store = TrustStore.for_verification(base)
     # A court's installation ([verify] require_independent) answers as its own CLI does.
     report = verify_package(path, trust=store, require_independent=require_independent_default(base))
     report.package = UPLOAD_NAME
