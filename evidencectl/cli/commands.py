@@ -12,7 +12,9 @@ import typer
 from ..config import home
 from ..display import visible
 from .main import app
+from .registry_view import deposit_table, package_state, record_event, report_format
 from .render import (
+    SUMMARY_ABOVE,
     console,
     print_deposit,
     print_json,
@@ -129,7 +131,9 @@ def deposit(
 @app.command()
 def verify(
     package: Path = typer.Argument(..., help="The evidence package (.evp)."),
-    data: list[Path] = typer.Option(None, "--data", help="Original file(s) of a --hash-only deposit; repeatable."),
+    data: list[Path] = typer.Option(
+        None, "--data", help="Originals of a --hash-only deposit: files or folders (recursive); repeatable."
+    ),
     trust: list[str] = typer.Option(None, "--trust", help=TRUST_HELP),
     online: bool = typer.Option(
         False,
@@ -153,8 +157,12 @@ def verify(
     offline: bool = typer.Option(
         False, "--offline", help="Never use the network (the default for everything but --online)."
     ),
-    report: Path | None = typer.Option(None, "--report", help="Also write the verification report (PDF or .html)."),
+    report: Path | None = typer.Option(None, "--report", help="Also write the verification report (.pdf or .html)."),
     lang: str = typer.Option("zh", "--lang", help="Language of --report: zh or en."),
+    summary: bool = typer.Option(
+        False, "--summary", help=f"Counts and the checks that did not pass (the default above {SUMMARY_ABOVE})."
+    ),
+    full: bool = typer.Option(False, "--full", help="Every check, however many."),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Verify a package: digests, inclusion proofs, timestamps, anchors and signature; exit 0/1/3.
@@ -163,14 +171,17 @@ def verify(
     """
     from ..crypto.trust import TrustStore
     from ..errors import BadInputError, UsageError
-    from ..registry import Registry
     from ..verify.verifier import verify_package
 
     if online and offline:
         raise UsageError("--online and --offline contradict each other")
+    if summary and full:
+        raise UsageError("--summary and --full contradict each other")
+    if report is not None:
+        report_format(report)
     for p in data or []:
-        if not p.is_file():
-            raise BadInputError("no such file", path=p)
+        if not p.exists():
+            raise BadInputError("no such file or folder", path=p)
     if rpc and not online:
         raise UsageError("--rpc names the node to ask online: add --online")
     base = home()
@@ -180,21 +191,23 @@ def verify(
     from ..config import require_independent_default
 
     require = require_independent or require_independent_default(base)
-    result = verify_package(package, data=list(data or []), trust=store, online=online, require_independent=require)
-    if report is not None:
-        from ..report import write_verification_report
+    with progress_callback("verifying") as progress:
+        result = verify_package(
+            package, data=list(data or []), trust=store, online=online, require_independent=require, progress=progress
+        )
+        if report is not None:
+            from ..report import write_verification_report
 
-        write_verification_report(result, report, lang=lang)
-    try:
-        registry = Registry.open(base)
-        registry.log_event(result.deposit_id, "verify", {"package": str(package), "verdict": result.verdict.value})
-        registry.close()
-    except Exception:  # noqa: BLE001 - a read-only data directory must not stop a court's verification
-        pass
+            if progress is not None:
+                progress.phase(f"writing {report.name}")
+            write_verification_report(result, report, lang=lang)
+    if report is not None:
+        sys.stderr.write(f"wrote {report}\n")
+    record_event(result.deposit_id, "verify", {"package": str(package), "verdict": result.verdict.value})
     if as_json:
         print_json(result.to_json())
     else:
-        print_report(result)
+        print_report(result, summary=True if summary else False if full else None)
     raise typer.Exit(int(result.verdict.exit_code))
 
 
@@ -234,6 +247,7 @@ def extract(
     from ..package.extract import extract_items
 
     written = extract_items(package, item, out, force=force)
+    record_event(_deposit_id_of(out), "extract", {"package": str(package), "output": str(out), "items": written})
     if as_json:
         print_json({"package": str(out), "items": written})
     else:
@@ -254,7 +268,10 @@ def cases(as_json: bool = JSON_OPT) -> None:
     rows = registry.deposits()
     registry.close()
     out = [
-        {k: r[k] for k in ("deposit_id", "created", "case_no", "depositor", "status", "item_count", "package")}
+        {
+            **{k: r[k] for k in ("deposit_id", "created", "case_no", "depositor", "item_count", "package")},
+            "status": package_state(r),
+        }
         for r in rows
     ]
     from .custody import add_proven_times
@@ -263,19 +280,22 @@ def cases(as_json: bool = JSON_OPT) -> None:
     if as_json:
         print_json({"deposits": out})
         return
-    from rich.markup import escape
-    from rich.table import Table
+    if not out:
+        console().print(f"No deposits recorded yet in {home()}. Make one with: evidencectl deposit FILE -o OUT.evp")
+        return
+    console().print(deposit_table(out, console().width))
 
-    from ..checks import beijing_and_utc
 
-    table = Table("deposit", "created (declared)", "proven time", "case", "depositor", "items", "status", "package")
-    for r in out:
-        proven = beijing_and_utc(r["proven_time"]) + (
-            "" if r["independent_time"] or not r["proven_time"] else " (own only)"
-        )
-        cells = (r["deposit_id"], r["created"], proven, r["case_no"], r["depositor"], r["item_count"], r["status"])
-        table.add_row(*(escape(visible("" if c is None else c)) for c in (*cells, r["package"])))
-    console().print(table)
+def _deposit_id_of(package: Path) -> str | None:
+    """The deposit id of a package just written (for its custody event), None if it cannot be read."""
+    from ..errors import EvidenceError
+    from ..package.reader import PackageReader
+
+    try:
+        with PackageReader(package) as reader:
+            return str(reader.read_json("manifest.json")["deposit_id"])
+    except (EvidenceError, OSError, KeyError, TypeError):
+        return None
 
 
 @app.command()
@@ -318,6 +338,10 @@ def log(
                 console().print(f"custody log BROKEN at entry {audit.first_break}: {audit.reason}")
             raise typer.Exit(0 if audit.ok and not problems else 1)
         entries = registry.custody(deposit_id)
+        if deposit_id and not entries and registry.deposit(deposit_id) is None:
+            from ..errors import NotFoundError
+
+            raise NotFoundError(f"no deposit {deposit_id!r} in the registry of {home()} (evidencectl cases lists them)")
     finally:
         registry.close()
     if as_json:

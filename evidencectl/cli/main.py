@@ -18,14 +18,20 @@ import typer
 
 from .. import __version__
 from ..display import visible
-from ..errors import EvidenceError, ExitCode
+from ..errors import EvidenceError, ExitCode, MissingDependencyError
+from .helptext import escape_help_markup
 
 app = typer.Typer(
     name="evidencectl",
     help="Judicial e-evidence depositing (司法存证): hash with SM3 and SHA-256, timestamp (RFC 3161), "
-    "anchor, and package evidence that anyone can verify offline.",
+    "anchor, and package evidence that anyone can verify offline.\n\n"
+    "State (registry, embedded TSA and ledger, trust store, keys) lives in the data directory: "
+    "$EVIDENCECTL_HOME, else ~/.local/share/evidencectl on Linux. Settings are read from config.toml there. "
+    "'evidencectl config show' prints both; 'evidencectl doctor' checks the tools evidencectl uses.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
+    # click names the close command itself; typer's own suggestion would say it a second time.
+    suggest_commands=False,
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -55,14 +61,17 @@ def _load(module: str) -> Any:
 
 for _name, _module in _GROUPS:
     if (_mod := _load(_module)) is not None:
+        _mod.app.suggest_commands = False
         app.add_typer(_mod.app, name=_name)
 
 from . import commands as _commands  # noqa: E402,F401  (registers deposit, verify, inspect…)
 
 # Top-level commands that live in their own modules expose ``register(app)``.
-for _module in ("report_cmd", "capture_cmd", "serve_cmd"):
+for _module in ("report_cmd", "capture_cmd", "serve_cmd", "setup_cmd", "token_info_cmd"):
     if (_mod := _load(_module)) is not None:
         _mod.register(app)
+
+escape_help_markup(app)
 
 
 def _version(value: bool) -> None:
@@ -94,8 +103,25 @@ def _wants_json(args: list[str]) -> bool:
     return "--json" in args
 
 
-def _error_json(message: str, code: int) -> None:
-    sys.stdout.write(json.dumps({"error": message, "exit_code": code}, ensure_ascii=False) + "\n")
+def _error_json(message: str, code: str, exit_code: int) -> None:
+    """The error document of ``schemas/error.schema.json``: the line, a stable ``code``, the exit code."""
+    doc = {"error": message, "code": code, "exit_code": exit_code}
+    sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
+
+
+# Optional dependencies, by the top-level module a missing one raises, and the extra that installs them.
+_EXTRAS = {"web3": "chain", "eth_account": "chain", "eth_abi": "chain", "eth_utils": "chain", "hexbytes": "chain"}
+
+
+def missing_dependency(exc: ModuleNotFoundError) -> MissingDependencyError | None:
+    """The one-line error for an optional dependency that is not installed (None: not an optional one)."""
+    top = (exc.name or "").split(".")[0]
+    extra = _EXTRAS.get(top)
+    if extra is None:
+        return None
+    return MissingDependencyError(
+        f"EVM chains need the optional module {top}, which is not installed: pip install 'evidencectl[{extra}]'"
+    )
 
 
 def error_line(exc: EvidenceError) -> str:
@@ -107,7 +133,7 @@ def error_line(exc: EvidenceError) -> str:
 def _usage_error(exc: Any, argv: list[str]) -> int:
     exc.show()
     if _wants_json(argv):
-        _error_json(exc.format_message(), ExitCode.USAGE)
+        _error_json(" ".join(exc.format_message().split()), "USAGE", ExitCode.USAGE)
     return int(ExitCode.USAGE)
 
 
@@ -126,6 +152,8 @@ def main(args: list[str] | None = None) -> int:
         return int(exc.exit_code)
     except click.exceptions.Abort:
         sys.stderr.write("evidencectl: interrupted\n")
+        if _wants_json(argv):
+            _error_json("interrupted", "INTERRUPTED", ExitCode.INTERRUPTED)
         return int(ExitCode.INTERRUPTED)
     except click.ClickException as exc:
         return _usage_error(exc, argv)
@@ -135,11 +163,7 @@ def main(args: list[str] | None = None) -> int:
     except EvidenceError as exc:
         if debug:
             raise
-        line = error_line(exc)
-        sys.stderr.write(f"evidencectl: error: {visible(line)}\n")  # the name in it is the adversary's
-        if _wants_json(argv):
-            _error_json(line, exc.exit_code)
-        return int(exc.exit_code)
+        return _evidence_error(exc, argv)
     except BrokenPipeError:
         return 0
     except Exception as exc:  # noqa: BLE001 - the one place unexpected errors become one line
@@ -147,11 +171,21 @@ def main(args: list[str] | None = None) -> int:
             return _usage_error(exc, argv)  # a usage error from a typer that carries its own click
         if debug:
             raise
+        if isinstance(exc, ModuleNotFoundError) and (missing := missing_dependency(exc)) is not None:
+            return _evidence_error(missing, argv)
         what = " ".join(str(exc).split())
         sys.stderr.write(f"evidencectl: error: unexpected {type(exc).__name__}: {what} (rerun with --debug)\n")
         if _wants_json(argv):
-            _error_json(f"unexpected {type(exc).__name__}: {exc}", ExitCode.BAD_INPUT)
+            _error_json(f"unexpected {type(exc).__name__}: {what}", "UNEXPECTED", ExitCode.BAD_INPUT)
         return int(ExitCode.BAD_INPUT)
+
+
+def _evidence_error(exc: EvidenceError, argv: list[str]) -> int:
+    line = error_line(exc)
+    sys.stderr.write(f"evidencectl: error: {visible(line)}\n")  # the name in it is the adversary's
+    if _wants_json(argv):
+        _error_json(line, exc.code, exc.exit_code)
+    return int(exc.exit_code)
 
 
 def run() -> None:

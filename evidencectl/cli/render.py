@@ -3,35 +3,55 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from ..display import visible, visible_all
+from .progress_bar import TerminalProgress
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 _STYLE = {"PASSED": "bold green", "FAILED": "bold red", "INDETERMINATE": "bold yellow"}
 
+SUMMARY_ABOVE = 300
+"""``verify`` prints a summary instead of every check when there are more checks than this."""
+
+
+def colour(stream: IO[str]) -> bool:
+    """Whether to write colour to ``stream``: only on a terminal, never under NO_COLOR (https://no-color.org)
+    or TERM=dumb. rich consoles follow the same rule; this is for the lines written without rich."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
 
 @cache
 def console() -> Console:
-    """The stdout console (no colour when piped); rich is imported only by the commands that use it."""
+    """The stdout console (no colour when piped or under NO_COLOR); rich is imported only by the commands
+    that use it."""
     from rich.console import Console
 
     # No emoji codes: a file named ":white_check_mark: PASSED" must print as typed, not as a tick.
-    return Console(highlight=False, soft_wrap=True, emoji=False)
+    return Console(highlight=False, soft_wrap=True, emoji=False, no_color=not colour(sys.stdout) or None)
 
 
 @cache
 def err_console() -> Console:
     """The stderr console, for progress and warnings."""
     from rich.console import Console
+    from rich.theme import Theme
 
-    return Console(stderr=True, highlight=False, emoji=False)
+    # rich draws transfer speeds in red, which reads as an error: a neutral style instead.
+    theme = Theme({"progress.data.speed": "cyan", "progress.percentage": "bold"})
+    return Console(stderr=True, highlight=False, emoji=False, theme=theme, no_color=not colour(sys.stderr) or None)
 
 
 def print_json(doc: Any) -> None:
@@ -40,32 +60,23 @@ def print_json(doc: Any) -> None:
 
 
 @contextmanager
-def progress_callback(label: str) -> Iterator[Callable[[int], None] | None]:
-    """A bytes-hashed callback driving a progress bar on stderr, only when stderr is a terminal."""
+def progress_callback(label: str) -> Iterator[TerminalProgress | None]:
+    """A progress bar on stderr for a long operation (deposit, verify, report), only when stderr is a
+    terminal: a total, a percentage, the file at hand and an estimate of the time left."""
     if not sys.stderr.isatty():
         yield None
         return
-    from rich.progress import DownloadColumn, Progress, SpinnerColumn, TextColumn, TransferSpeedColumn
-
-    with Progress(
-        SpinnerColumn(),
-        TextColumn(label),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        console=err_console(),
-        transient=True,
-    ) as bar:
-        task = bar.add_task(label, total=None)
-        yield lambda n: bar.advance(task, n)
+    with TerminalProgress(label, err_console()) as bar:
+        yield bar
 
 
 def print_deposit(result: Any) -> None:
     """Summary of a deposit, as plain lines (colour only on a terminal): a deposit prints this and nothing
     else, and loading a rich console for it cost more than some deposits."""
-    warn = "\033[33mwarning:\033[0m" if sys.stderr.isatty() else "warning:"
+    warn = "\033[33mwarning:\033[0m" if colour(sys.stderr) else "warning:"
     if result.warnings:
         sys.stderr.write("".join(f"{warn} {visible(w)}\n" for w in result.warnings))
-    tty = sys.stdout.isatty()
+    tty = colour(sys.stdout)
     deposit_id = f"\033[1m{visible(result.deposit_id)}\033[0m" if tty else visible(result.deposit_id)
     out = [f"Deposit {deposit_id} {result.status}: {result.items} item(s) -> {visible(result.package)}"]
     out.append(f"  SM3 root     {result.roots['sm3']}")
@@ -80,22 +91,30 @@ def print_deposit(result: Any) -> None:
 _ANSI = {"PASSED": "\033[1;32m", "FAILED": "\033[1;31m", "INDETERMINATE": "\033[1;33m"}
 
 
-def print_report(report: Any) -> None:
-    """A verification report: every check, then the trust anchors and the verdict.
+def print_report(report: Any, *, summary: bool | None = None) -> None:
+    """A verification report: every check (or, with ``summary``, counts and the checks that did not pass),
+    then the trust anchors and the verdict. ``summary=None`` chooses: a summary above
+    :data:`SUMMARY_ABOVE` checks.
 
     Written as plain lines (colour only on a terminal): a package of 200,000 items has 400,000 checks, and
     a rich renderer would spend longer printing them than verifying them.
     """
-    colour = sys.stdout.isatty()
+    paint = colour(sys.stdout)
 
     def status(value: str, width: int = 13) -> str:
         text = f"{value:<{width}}"
-        return f"{_ANSI[value]}{text}\033[0m" if colour else text
+        return f"{_ANSI[value]}{text}\033[0m" if paint else text
 
+    checks = report.checks
+    if summary is None:
+        summary = len(checks) > SUMMARY_ABOVE
     out = [f"Package   {visible(report.package)}", f"Deposit   {visible(report.deposit_id)}"]
-    names = visible_all([c.check for c in report.checks])
-    details = visible_all([c.detail for c in report.checks])
-    out += [f"{status(c.status.value)} {n}: {d}" for c, n, d in zip(report.checks, names, details, strict=True)]
+    if summary:
+        out += _summary_lines(checks, status)
+    else:
+        names = visible_all([c.check for c in checks])
+        details = visible_all([c.detail for c in checks])
+        out += [f"{status(c.status.value)} {n}: {d}" for c, n, d in zip(checks, names, details, strict=True)]
     out.append(f"Time      {visible(report.time_summary())}")
     created = ((report.manifest or {}).get("statement") or {}).get("created")
     if created:
@@ -104,12 +123,32 @@ def print_report(report: Any) -> None:
         out.append("Trust anchors used:")
         out += [f"  {a['role']:<9} {a['fingerprint'][:16]}…  {visible(a['subject'])}" for a in report.trust_anchors]
     verdict = report.verdict.value
-    counts = {s: sum(1 for ch in report.checks if ch.status.value == s) for s in _STYLE}
+    counts = {s: sum(1 for ch in checks if ch.status.value == s) for s in _STYLE}
     out.append(
         f"Verdict: {status(verdict, 0)} ({counts['PASSED']} passed, {counts['FAILED']} failed, "
         f"{counts['INDETERMINATE']} indeterminate)"
     )
+    if summary:
+        out.append(f"(summary of {len(checks):,} checks; --full lists every one, --json gives them all)")
     sys.stdout.write("\n".join(out) + "\n")
+
+
+def _summary_lines(checks: list[Any], status: Any) -> list[str]:
+    """Counts by kind of check (the part before the first ':'), then each check that did not pass."""
+    kinds: dict[str, dict[str, int]] = {}
+    for c in checks:
+        kind = c.check.split(":", 1)[0]
+        per = kinds.setdefault(kind, {"PASSED": 0, "FAILED": 0, "INDETERMINATE": 0})
+        per[c.status.value] += 1
+    out = ["Checks by kind:"]
+    for kind, per in kinds.items():
+        parts = [f"{n:,} {s.lower()}" for s, n in per.items() if n]
+        out.append(f"  {visible(kind):<12} {sum(per.values()):>8,}  ({', '.join(parts)})")
+    bad = [c for c in checks if c.status.value != "PASSED"]
+    if bad:
+        out.append(f"Checks that did not pass ({len(bad):,}):")
+        out += [f"{status(c.status.value)} {visible(c.check)}: {visible(c.detail)}" for c in bad]
+    return out
 
 
 def _flatten(value: Any, prefix: str = "", depth: int = 0) -> list[tuple[str, str]]:

@@ -44,9 +44,16 @@ def report(
         raise UsageError(f"unknown --lang {lang!r}: use zh or en")
     if out is None:
         out = package.with_suffix(f".{fmt}")
+    from .registry_view import record_event
+    from .render import progress_callback
+
     # The same trust as `verify`: a package verify passes must not be refused here.
     store = TrustStore.for_verification(home(), list(trust or []), public_tsa_roots=public_tsa_roots)
-    write_deposit_certificate(package, out, lang=lang, fmt=fmt, force=force, trust=store)
+    with progress_callback("verifying") as progress:
+        deposit_id = write_deposit_certificate(
+            package, out, lang=lang, fmt=fmt, force=force, trust=store, progress=progress
+        )
+    record_event(deposit_id, "report", {"package": str(package), "output": str(out), "format": fmt, "lang": lang})
     typer.echo(f"Wrote {out}")
 
 

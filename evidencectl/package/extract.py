@@ -23,7 +23,9 @@ def extract_items(package: Path, names: list[str], out: Path, *, force: bool = F
     by_name = {i["name"]: i for i in manifest["items"]}
     missing = [n for n in names if n not in by_name]
     if missing:
-        raise UsageError(f"no item named {missing[0]!r} in the package", path=package)
+        from .names import no_such_item
+
+        raise UsageError(no_such_item(missing[0], by_name), path=package)
     chosen = {by_name[n]["id"] for n in names}
     changed = True
     while changed:  # attachments of a disclosed mail go with it

@@ -47,8 +47,10 @@ def write_deposit_certificate(
     fmt: str = "pdf",
     force: bool = False,
     trust: Any = None,
-) -> None:
-    """Verify ``package`` and write its deposit certificate to ``out`` (``fmt`` pdf or html).
+    progress: Any = None,
+) -> str:
+    """Verify ``package`` and write its deposit certificate to ``out`` (``fmt`` pdf or html); returns the
+    deposit id. ``progress`` follows the verification (:mod:`evidencectl.progress`).
 
     ``trust`` is a :class:`~evidencectl.crypto.trust.TrustStore` (default: the local one). A package that
     does not PASS is refused (BadInputError, exit 4) unless ``force``; the certificate then says so in
@@ -67,8 +69,13 @@ def write_deposit_certificate(
         from ..config import home
         from ..crypto.trust import TrustStore
 
+<<<<<<< HEAD
         trust = TrustStore.for_verification(home())
     report = verify_package(package, trust=trust)
+=======
+        trust = TrustStore.load(home())
+    report = verify_package(package, trust=trust, progress=progress)
+>>>>>>> 9aeff1a (Everyday use: --data takes folders, error codes in error JSON, progress with totals, verify --summary, cases that never cut the deposit id and see overwritten packages, close item names, help text kept as written, shell completion)
     if report.verdict is not Status.PASSED and not force:
         bad = [c.check for c in report.checks if c.status is not Status.PASSED]
         shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
@@ -76,5 +83,9 @@ def write_deposit_certificate(
             f"verification {report.verdict.value} ({shown}); no certificate written (--force writes one that says so)",
             path=package,
         )
+    from ..progress import phase
+
+    phase(progress, f"writing {out.name}")
     doc = build_certificate(read_facts(package), report, package, lang)
     write_atomic(out, _render(doc, fmt))
+    return str(report.deposit_id)

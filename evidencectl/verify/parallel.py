@@ -11,7 +11,7 @@ has, so every refusal and every check reads exactly as without workers.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..hashing import Digests, digest_bytes
@@ -45,6 +45,10 @@ def _chunk(start: int, members: list[str]) -> tuple[str | None, list[MemberDiges
     return None, got
 
 
+def _chunk_at(args: tuple[int, list[str]]) -> tuple[str | None, list[MemberDigest | None]]:
+    return _chunk(*args)
+
+
 def _block(first: int) -> tuple[bytes, ...]:
     return stored_subtree(_JOB["spans"], first)
 
@@ -54,6 +58,7 @@ def check_and_digest(
     items: Sequence[dict[str, Any]],
     workers: int,
     spans: tuple[bytes, bytes, list[int]] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[str | None, dict[str, MemberDigest], dict[str, bytes] | None]:
     """By ``workers`` forked processes: the first schema problem of the item records (None when they all
     follow the schema); the digests and CRC verdicts of the small stored members they name (members left
@@ -79,11 +84,15 @@ def check_and_digest(
         try:
             starts = range(0, len(names), CHUNK)
             chunks = [names[s : s + CHUNK] for s in starts]
-            checked = pool.starmap_async(_chunk, zip(starts, chunks, strict=True), chunksize=1)
+            checked = pool.imap(_chunk_at, zip(starts, chunks, strict=True))
             blocks = None
             if spans is not None:
                 blocks = pool.map_async(_block, subtree_starts(spans), chunksize=1)
-            results = checked.get()
+            results = []
+            for answer in checked:  # in order, each as soon as it is done: a progress bar follows the chunks
+                results.append(answer)
+                if progress is not None:
+                    progress(sum(got[0].size for got in answer[1] if got is not None))
             heads = blocks.get() if blocks is not None else None
         finally:
             pool.terminate()

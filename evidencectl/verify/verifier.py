@@ -11,20 +11,25 @@ from typing import Any
 
 from ..checks import CheckResult, Status, VerificationReport
 from ..errors import MalformedPackageError
-from ..hashing import ALGORITHMS, Digests, digest_bytes, digest_file, digest_stream
+from ..hashing import ALGORITHMS, Digests, digest_bytes, digest_stream
 from ..intake import worker_count
 from ..merkle import tree_root
 from ..package.manifest import check_leaf, leaf_hashes, leaf_records, record_spans, stored_roots
 from ..package.reader import PackageReader
 from ..package.schema import validate_manifest, validate_manifest_frame
+from ..progress import ByteCallback, begin, phase, wants_totals
+from .data import DataIndex, data_checks, index_data
+from .data import sizes as data_sizes
 from .parallel import MIN_RECORDS, check_and_digest
 
 ALLOWED_EXTRA = ("manifest.json", "manifest.sig", "mimetype", "report.pdf")
 
 
-def _digest_member(reader: PackageReader, member: str) -> tuple[Digests, bool]:
+def _digest_member(reader: PackageReader, member: str, progress: ByteCallback | None) -> tuple[Digests, bool]:
     data = reader.small_stored(member)
     if data is not None:
+        if progress is not None:
+            progress(len(data))
         return digest_bytes(data), reader.crc_ok(member, zlib.crc32(data))
     crc = 0
 
@@ -33,25 +38,17 @@ def _digest_member(reader: PackageReader, member: str) -> tuple[Digests, bool]:
         crc = zlib.crc32(chunk, crc)
 
     with reader.open_member(member) as f:
-        digests = digest_stream(f, sink=sink)  # type: ignore[arg-type]
+        digests = digest_stream(f, sink=sink, progress=progress)  # type: ignore[arg-type]
     return digests, reader.crc_ok(member, crc)
-
-
-def _data_index(data: Sequence[Path]) -> dict[str, tuple[Path, Digests]]:
-    index: dict[str, tuple[Path, Digests]] = {}
-    for p in data:
-        d = digest_file(p)
-        index[d.sha256] = (p, d)
-    return index
 
 
 def _check_item(
     report: VerificationReport,
     reader: PackageReader,
     item: dict[str, Any],
-    data: dict[str, tuple[Path, Digests]],
-    used_data: set[str],
+    data: DataIndex,
     known: dict[str, tuple[Digests, bool]],
+    progress: ByteCallback | None = None,
 ) -> None:
     name = item["name"]
     want = item["digests"]
@@ -59,17 +56,25 @@ def _check_item(
     reproduce = None
     member = item.get("path")
     if member and member in reader.infos:
-        got, crc_ok = known[member] if member in known else _digest_member(reader, member)
+        if member in known:
+            got, crc_ok = known[member]
+        else:
+            got, crc_ok = _digest_member(reader, member, progress)
         source = f"package member {member}"
         reproduce = f"unzip -p PACKAGE '{member}' | openssl dgst -sm3 ; unzip -p PACKAGE '{member}' | sha256sum"
-    elif want["sha256"] in data:
-        path, got = data[want["sha256"]]
-        used_data.add(want["sha256"])
+    elif (given := data.find(item)) is not None:
+        path, got = given.path, given.digests
         crc_ok, source = True, f"--data {path}"
         reproduce = f"openssl dgst -sm3 '{path}' ; sha256sum '{path}'"
     elif member:
         report.add(
-            CheckResult(check, Status.FAILED, f"the original {member} is missing from the package", {"item": name})
+            CheckResult(
+                check,
+                Status.FAILED,
+                f"the original {member} is missing from the package",
+                {"item": name},
+                reason="MISSING_ORIGINAL",
+            )
         )
         return
     else:
@@ -77,8 +82,9 @@ def _check_item(
             CheckResult(
                 check,
                 Status.INDETERMINATE,
-                "the original is not in the package (hash-only deposit); give it with --data",
+                "the original is not in the package (hash-only deposit); give it (or its folder) with --data",
                 {"item": name, **want},
+                reason="NOT_GIVEN",
             )
         )
         return
@@ -99,6 +105,7 @@ def _check_item(
                 f"{source} differs from the deposit ({', '.join(what)}){note}",
                 {**facts, "expected": want},
                 reproduce,
+                reason="DIGEST_MISMATCH",
             )
         )
 
@@ -178,7 +185,13 @@ def _check_leaves(
 
 
 def verify_package(
-    path: Path, *, data: Sequence[Path] = (), trust: Any, online: bool = False, require_independent: bool = False
+    path: Path,
+    *,
+    data: Sequence[Path] = (),
+    trust: Any,
+    online: bool = False,
+    require_independent: bool = False,
+    progress: ByteCallback | None = None,
 ) -> VerificationReport:
     """Verify a package completely; raises MalformedPackageError (exit 4) only when it cannot be read.
 
@@ -192,7 +205,7 @@ def verify_package(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        report = _verify_package(path, data=data, trust=trust, online=online)
+        report = _verify_package(path, data=data, trust=trust, online=online, progress=progress)
         from .timecheck import check_time
 
         check_time(report, report.manifest or {}, require_independent=require_independent)
@@ -202,7 +215,19 @@ def verify_package(
             gc.enable()
 
 
-def _verify_package(path: Path, *, data: Sequence[Path], trust: Any, online: bool) -> VerificationReport:
+def _bytes_to_read(reader: PackageReader, items: list[Any]) -> int:
+    """The bytes of the originals in the package, as the manifest gives them (not yet checked: a total for a
+    progress bar, nothing more)."""
+    total = 0
+    for i in items:
+        if isinstance(i, dict) and isinstance(i.get("size"), int) and i.get("path") in reader.infos:
+            total += i["size"]
+    return total
+
+
+def _verify_package(
+    path: Path, *, data: Sequence[Path], trust: Any, online: bool, progress: ByteCallback | None
+) -> VerificationReport:
     from .services import check_anchors, check_signature, check_timestamps
 
     with PackageReader(path) as reader:
@@ -212,13 +237,15 @@ def _verify_package(path: Path, *, data: Sequence[Path], trust: Any, online: boo
         roots: dict[str, bytes] | None = None
         workers = worker_count()
         items = manifest.get("items") if isinstance(manifest, dict) else None
+        if isinstance(items, list) and wants_totals(progress):
+            begin(progress, _bytes_to_read(reader, items) + data_sizes(data), len(items))
         if workers and isinstance(items, list) and len(items) >= MIN_RECORDS:
             # The item records are checked against the schema, their originals read and their stored bytes
             # hashed into the tree by workers.
             problem = validate_manifest_frame(manifest)
             if problem is None:
                 spans = None if "disclosure" in manifest else record_spans(manifest, manifest_bytes)
-                problem, known, roots = check_and_digest(reader, items, workers, spans)
+                problem, known, roots = check_and_digest(reader, items, workers, spans, progress)
         else:
             problem = validate_manifest(manifest)
         if problem:
@@ -231,35 +258,11 @@ def _verify_package(path: Path, *, data: Sequence[Path], trust: Any, online: boo
             spans = record_spans(manifest, manifest_bytes)
             roots = None if spans is None else stored_roots(spans)
         _check_leaves(report, manifest, records, roots)
-        index = _data_index(data)
-        used: set[str] = set()
+        index = index_data(data, progress)
         for item in manifest["items"]:
-            _check_item(report, reader, item, index, used, known)
-        for sha, (p, got) in index.items():
-            matches = [
-                i["name"]
-                for i in manifest["items"]
-                if i["digests"]["sha256"] == sha and i["digests"]["sm3"] == got.sm3 and i["size"] == got.size
-            ]
-            if matches:
-                report.add(
-                    CheckResult(
-                        f"data:{p}",
-                        Status.PASSED,
-                        f"{p} is item {', '.join(matches[:3])} of this deposit (SM3 and SHA-256 match)",
-                        {"file": str(p), "items": matches, "sm3": got.sm3, "sha256": sha},
-                        f"openssl dgst -sm3 '{p}' ; sha256sum '{p}'",
-                    )
-                )
-            else:
-                report.add(
-                    CheckResult(
-                        f"data:{p}",
-                        Status.FAILED,
-                        f"{p} matches no item of this deposit",
-                        {"file": str(p), "sha256": sha},
-                    )
-                )
+            _check_item(report, reader, item, index, known, progress)
+        for check in data_checks(index, manifest["items"]):
+            report.add(check)
         if any(i.get("name") == "capture/environment.json" for i in manifest["items"]):
             from ..capture.replay import check_capture
 
@@ -294,6 +297,7 @@ def _verify_package(path: Path, *, data: Sequence[Path], trust: Any, online: boo
                     {},
                 )
             )
+        phase(progress, "timestamps, anchors and signature")
         gen_time = check_timestamps(report, reader, manifest, trust)
         check_anchors(report, reader, manifest, trust, online)
         check_signature(report, reader, manifest_bytes, trust, gen_time)

@@ -1,0 +1,149 @@
+"""The originals a verifier gives with ``verify --data`` (files, or folders walked recursively) and how they
+are matched to the items of a ``--hash-only`` deposit: by relative name first, then by digest.
+
+A folder is walked exactly as ``deposit`` walks one (sorted, symbolic links skipped, names relative to the
+folder's parent), so ``deposit --hash-only in/`` and ``verify --data in/`` name every file the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..checks import CheckResult, Status
+from ..errors import BadInputError
+from ..hashing import Digests, digest_file
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """One original given with ``--data``."""
+
+    path: Path
+    """Where it was read."""
+    name: str
+    """Its relative name, as a deposit of the same file or folder would record it."""
+    digests: Digests
+    """Its SM3 and SHA-256 (and size)."""
+    folder: Path | None = None
+    """The ``--data`` folder it was found in (None: given as a file)."""
+
+
+@dataclass
+class DataIndex:
+    """Every ``--data`` original, by relative name and by SHA-256; remembers which ones matched an item."""
+
+    files: list[DataFile] = field(default_factory=list)
+    """In the order given (a folder's files sorted by name)."""
+    by_name: dict[str, DataFile] = field(default_factory=dict)
+    by_sha256: dict[str, DataFile] = field(default_factory=dict)
+    used: set[Path] = field(default_factory=set)
+    """Paths that matched an item."""
+
+    def find(self, item: dict[str, Any]) -> DataFile | None:
+        """The original given for ``item``: the file of the same content (a renamed copy counts), else the
+        file of the same relative name (whose digests will then tell that it was altered)."""
+        want = item["digests"]
+        match = self.by_sha256.get(want["sha256"])
+        if match is None or match.digests.sm3 != want["sm3"] or match.digests.size != item["size"]:
+            match = self.by_name.get(item["name"], match)
+        if match is not None:
+            self.used.add(match.path)
+        return match
+
+
+def sizes(data: Sequence[Path]) -> int:
+    """Bytes ``--data`` will make the verifier read (for a progress bar's total); 0 for what cannot be read."""
+    total = 0
+    for p in data:
+        with contextlib.suppress(OSError):
+            total += sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) if p.is_dir() else p.stat().st_size
+    return total
+
+
+def index_data(data: Sequence[Path], progress: Callable[[int], None] | None = None) -> DataIndex:
+    """Hash every ``--data`` file and every file under each ``--data`` folder.
+
+    Raises :class:`BadInputError` (exit 4) for a path that is neither, or a folder that holds no file.
+    """
+    from ..collect.files import collect_inputs
+
+    index = DataIndex()
+    for p in data:
+        entries: list[tuple[Path, str, Path | None]]
+        if p.is_dir():
+            try:
+                found = collect_inputs([str(p)]).files
+            except BadInputError as exc:
+                raise BadInputError(f"--data folder: {exc}", path=p) from exc
+            entries = [(Path(str(f.location)), f.name, p) for f in found]
+        elif p.is_file():
+            entries = [(p, p.name, None)]
+        else:
+            raise BadInputError("no such file or folder", path=p)
+        for path, name, folder in entries:
+            got = DataFile(path, name, digest_file(path, progress=progress), folder)
+            index.files.append(got)
+            index.by_name.setdefault(name, got)
+            index.by_sha256.setdefault(got.digests.sha256, got)
+    return index
+
+
+def data_checks(index: DataIndex, items: list[dict[str, Any]]) -> list[CheckResult]:
+    """One ``data:`` check per ``--data`` file, and one per ``--data`` folder: does it belong to the deposit?
+
+    A file given alone that matches no item is FAILED (it was offered as an original and is not one). A file
+    found in a folder that is no item (added since, or never deposited) proves nothing either way:
+    INDETERMINATE, and the folder's items are judged by their own digest checks.
+    """
+    out: list[CheckResult] = []
+    folders: dict[Path, list[DataFile]] = {}
+    for f in index.files:
+        if f.folder is not None:
+            folders.setdefault(f.folder, []).append(f)
+            continue
+        matches = [
+            i["name"]
+            for i in items
+            if i["digests"]["sha256"] == f.digests.sha256
+            and i["digests"]["sm3"] == f.digests.sm3
+            and i["size"] == f.digests.size
+        ]
+        p, sha = f.path, f.digests.sha256
+        if matches:
+            out.append(
+                CheckResult(
+                    f"data:{p}",
+                    Status.PASSED,
+                    f"{p} is item {', '.join(matches[:3])} of this deposit (SM3 and SHA-256 match)",
+                    {"file": str(p), "items": matches, "sm3": f.digests.sm3, "sha256": sha},
+                    f"openssl dgst -sm3 '{p}' ; sha256sum '{p}'",
+                )
+            )
+        elif f.path not in index.used:
+            out.append(
+                CheckResult(
+                    f"data:{p}",
+                    Status.FAILED,
+                    f"{p} matches no item of this deposit",
+                    {"file": str(p), "sha256": sha},
+                    reason="DIGEST_MISMATCH",
+                )
+            )
+    for folder, files in folders.items():
+        extra = [f.name for f in files if f.path not in index.used]
+        facts: dict[str, Any] = {"folder": str(folder), "files": len(files), "matched": len(files) - len(extra)}
+        if extra:
+            facts["not_items"] = extra[:100]
+            detail = (
+                f"{len(extra)} of the {len(files)} files in {folder}/ are no item of this deposit: "
+                f"{', '.join(extra[:5])}{' …' if len(extra) > 5 else ''}"
+            )
+            out.append(CheckResult(f"data:{folder}/", Status.INDETERMINATE, detail, facts, reason="NOT_COVERED"))
+        else:
+            detail = f"each of the {len(files)} files in {folder}/ is an item of this deposit (by name or digest)"
+            out.append(CheckResult(f"data:{folder}/", Status.PASSED, detail, facts))
+    return out
