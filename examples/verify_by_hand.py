@@ -51,8 +51,21 @@ def walk(alg, record):  # RFC 9162 §2.1.3.2: a disclosed record's inclusion pro
     return r if sn == 0 else None
 
 
+if len(sys.argv) not in (3, 4):
+    print(
+        "usage: python3 verify_by_hand.py PACKAGE.evp ITEM-NAME [ORIGINAL-FILE]  (names: evidencectl inspect)",
+        file=sys.stderr,
+    )
+    sys.exit(2)
 m = json.loads(zipfile.ZipFile(sys.argv[1]).read("manifest.json"))
-item = next(i for i in m["items"] if i["name"] == sys.argv[2])
+item = next((i for i in m["items"] if i["name"] == sys.argv[2]), None)
+if item is None:
+    names = [i["name"] for i in m["items"]]
+    print(
+        f"no item named {sys.argv[2]!r}; the package holds: {', '.join(names[:10])}" + " …" * (len(names) > 10),
+        file=sys.stderr,
+    )
+    sys.exit(2)
 with open(sys.argv[3], "rb") if len(sys.argv) > 3 else zipfile.ZipFile(sys.argv[1]).open(item["path"]) as f:
     data = f.read()
 ok = True

@@ -83,9 +83,9 @@ def test_wrong_passphrase_is_one_line_and_writes_nothing(
     tmp_path: Path,  # type: ignore[no-untyped-def]
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("EVK_PASS", "right")
+    monkeypatch.setenv("EVK_PASS", "the right passphrase")
     assert cli("keys", "generate", "--name", "a", "--passphrase-env", "EVK_PASS").code == 0
-    monkeypatch.setenv("EVK_PASS", "wrong")
+    monkeypatch.setenv("EVK_PASS", "the wrong passphrase")
     out = tmp_path / "x.evp"
     res = cli("deposit", sample_dir, "-o", out, "--sign", "--passphrase-env", "EVK_PASS")
     assert res.code == 4 and res.err.count("\n") == 1 and "Traceback" not in res.err

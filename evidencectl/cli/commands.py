@@ -11,6 +11,7 @@ import typer
 
 from ..config import home
 from ..display import visible
+from .extras import require_chain_support
 from .main import app
 from .registry_view import deposit_table, package_state, record_event, report_format
 from .render import (
@@ -86,6 +87,8 @@ def deposit(
         raise UsageError("give files or folders to deposit (or --from-list FILE)")
     if out is None:
         raise UsageError("give the package to write with -o OUT.evp")
+    if any(a.startswith("evm:") for a in anchor or []):
+        require_chain_support()
     sign_key, cert, chain = None, None, list[bytes]()
     if sign or key is not None:
         from ..crypto.depositor import load_signing_chain, name_mismatch

@@ -18,7 +18,8 @@ import typer
 
 from .. import __version__
 from ..display import visible
-from ..errors import EvidenceError, ExitCode, MissingDependencyError
+from ..errors import EvidenceError, ExitCode
+from .extras import missing_dependency
 from .helptext import escape_help_markup
 
 app = typer.Typer(
@@ -107,21 +108,6 @@ def _error_json(message: str, code: str, exit_code: int) -> None:
     """The error document of ``schemas/error.schema.json``: the line, a stable ``code``, the exit code."""
     doc = {"error": message, "code": code, "exit_code": exit_code}
     sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
-
-
-# Optional dependencies, by the top-level module a missing one raises, and the extra that installs them.
-_EXTRAS = {"web3": "chain", "eth_account": "chain", "eth_abi": "chain", "eth_utils": "chain", "hexbytes": "chain"}
-
-
-def missing_dependency(exc: ModuleNotFoundError) -> MissingDependencyError | None:
-    """The one-line error for an optional dependency that is not installed (None: not an optional one)."""
-    top = (exc.name or "").split(".")[0]
-    extra = _EXTRAS.get(top)
-    if extra is None:
-        return None
-    return MissingDependencyError(
-        f"EVM chains need the optional module {top}, which is not installed: pip install 'evidencectl[{extra}]'"
-    )
 
 
 def error_line(exc: EvidenceError) -> str:

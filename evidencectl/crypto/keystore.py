@@ -15,6 +15,7 @@ from typing import Any
 
 from ..errors import BadInputError, OutputExistsError, UsageError
 from .files import write_new_file
+from .passphrase import check_new_passphrase
 from .keys import KeyAlgorithm, SigningKey, generate_key, load_private_key, save_private_key
 from .trust import parse_anchors
 from .x509 import build_certificate, certificate_pem, certificate_summary, load_certificates
@@ -77,8 +78,11 @@ def create_depositor_key(
     """Generate a key and its self-signed certificate (CN = ``name``) under ``<base>/keys`` or at ``out``.
 
     With ``out`` the files are ``out``, ``<out stem>.pub.pem`` and ``<out stem>.cert.pem``. Nothing is
-    overwritten: :class:`OutputExistsError` if any of the files exists.
+    overwritten: :class:`OutputExistsError` if any of the files exists. A passphrase shorter than
+    :data:`~evidencectl.crypto.passphrase.MIN_LENGTH` characters is refused (:class:`UsageError`).
     """
+    if passphrase is not None:
+        check_new_passphrase(passphrase)
     if not _NAME.match(name):
         raise UsageError(f"invalid key name {name!r} (letters (any script), digits, '.', '_', '-'; at most 64)")
     if out is None:

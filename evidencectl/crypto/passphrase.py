@@ -7,9 +7,28 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 from pathlib import Path
 
 from ..errors import BadInputError, UsageError
+
+MIN_LENGTH = 8
+"""Fewest characters a new key's passphrase may have (an existing key opens with whatever it was given)."""
+
+_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def check_new_passphrase(passphrase: bytes) -> None:
+    """Refuse a passphrase for a new key shorter than :data:`MIN_LENGTH` characters (UsageError, exit 2).
+
+    Short passphrases fall to a guess in seconds against the key file's PBKDF2; eight characters is the
+    floor NIST SP 800-63B sets for memorised secrets chosen by a user."""
+    try:
+        length = len(passphrase.decode("utf-8"))
+    except UnicodeDecodeError:
+        length = len(passphrase)
+    if length < MIN_LENGTH:
+        raise UsageError(f"a key passphrase needs at least {MIN_LENGTH} characters; the one given has {length}")
 
 
 def read_passphrase(env: str | None, file: Path | None, prompt: bool, *, confirm: bool = False) -> bytes | None:
@@ -22,6 +41,12 @@ def read_passphrase(env: str | None, file: Path | None, prompt: bool, *, confirm
     if env and file:
         raise UsageError("give the passphrase through an environment variable or a file, not both")
     if env:
+        if not _VARIABLE.match(env):
+            # Most likely the passphrase itself, typed where its variable's name belongs: never echo it.
+            raise UsageError(
+                "--passphrase-env takes the NAME of an environment variable (letters, digits and '_', "
+                "not starting with a digit); what was given is not a valid variable name, and is not shown"
+            )
         value = os.environ.get(env)
         if not value:
             raise BadInputError(f"environment variable {env} is not set or empty")

@@ -69,13 +69,8 @@ def write_deposit_certificate(
         from ..config import home
         from ..crypto.trust import TrustStore
 
-<<<<<<< HEAD
         trust = TrustStore.for_verification(home())
-    report = verify_package(package, trust=trust)
-=======
-        trust = TrustStore.load(home())
     report = verify_package(package, trust=trust, progress=progress)
->>>>>>> 9aeff1a (Everyday use: --data takes folders, error codes in error JSON, progress with totals, verify --summary, cases that never cut the deposit id and see overwritten packages, close item names, help text kept as written, shell completion)
     if report.verdict is not Status.PASSED and not force:
         bad = [c.check for c in report.checks if c.status is not Status.PASSED]
         shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
