@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from ..errors import MissingDependencyError
 
-
 # Optional dependencies, by the top-level module a missing one raises, and the extra that installs them.
 _EXTRAS = {"web3": "chain", "eth_account": "chain", "eth_abi": "chain", "eth_utils": "chain", "hexbytes": "chain"}
 

@@ -12,9 +12,7 @@ import typer
 from ..config import HOME_ENV, home, load_config
 from .render import print_json
 
-config_app = typer.Typer(
-    help="Show what evidencectl is configured with.", no_args_is_help=True, suggest_commands=False
-)
+config_app = typer.Typer(help="Show what evidencectl is configured with.", no_args_is_help=True, suggest_commands=False)
 
 _SECRET_WORDS = ("password", "secret", "token", "private")
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from ..errors import BadInputError, OutputExistsError, UsageError
 from .files import write_new_file
-from .passphrase import check_new_passphrase
 from .keys import KeyAlgorithm, SigningKey, generate_key, load_private_key, save_private_key
+from .passphrase import check_new_passphrase
 from .trust import parse_anchors
 from .x509 import build_certificate, certificate_pem, certificate_summary, load_certificates
 
