@@ -18,6 +18,7 @@ from ..package.manifest import check_leaf, leaf_hashes, leaf_records, record_spa
 from ..package.reader import PackageReader
 from ..package.schema import validate_manifest, validate_manifest_frame
 from ..progress import ByteCallback, begin, phase, wants_totals
+from ..progress import item as note_item
 from .data import DataIndex, data_checks, index_data
 from .data import sizes as data_sizes
 from .parallel import MIN_RECORDS, check_and_digest
@@ -59,6 +60,7 @@ def _check_item(
         if member in known:
             got, crc_ok = known[member]
         else:
+            note_item(progress, name)
             got, crc_ok = _digest_member(reader, member, progress)
         source = f"package member {member}"
         reproduce = f"unzip -p PACKAGE '{member}' | openssl dgst -sm3 ; unzip -p PACKAGE '{member}' | sha256sum"
