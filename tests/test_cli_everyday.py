@@ -69,7 +69,9 @@ def test_shell_completion_is_offered_and_completes_commands(tmp_path: Path) -> N
     assert done.stdout.split() == ["verify"]
 
 
-def test_config_show_names_data_dir_tsas_anchors_and_trust(cli, evidencectl_home: Path, sample_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_config_show_names_data_dir_tsas_anchors_and_trust(
+    cli, evidencectl_home: Path, sample_dir: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     evidencectl_home.mkdir(parents=True, exist_ok=True)
     (evidencectl_home / "config.toml").write_text(
         '[tsa.office]\nurl = "https://tsa.example.com/tsr"\npassword_env = "OFFICE_PASS"\npassword = "oops"\n'

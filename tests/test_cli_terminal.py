@@ -23,7 +23,9 @@ COLOUR = re.compile(rb"\x1b\[(?:[0-9;]*;)?(?:3[0-8]|9[0-7]|4[0-8]|10[0-7])(?:;[0
 """An ANSI sequence that sets a colour (NO_COLOR forbids these; bold and underline are allowed)."""
 
 
-def _run(home: Path, args: list[str | Path], *, tty: str, env: dict[str, str] | None = None) -> tuple[int, bytes, bytes]:
+def _run(
+    home: Path, args: list[str | Path], *, tty: str, env: dict[str, str] | None = None
+) -> tuple[int, bytes, bytes]:
     """Run ``evidencectl ARGS`` with ``tty`` ("stdout", "stderr" or "none") on a pty; return the exit code, what
     reached the terminal and what reached the pipe (stderr when both are pipes)."""
     master, slave = pty.openpty()
@@ -98,9 +100,13 @@ def test_pipes_get_no_colour_and_no_progress(package: Path, evidencectl_home: Pa
     assert code == 0 and piped_err == b""
 
 
-def test_deposit_progress_on_a_terminal_has_total_percentage_name_and_time_left(tmp_path: Path, evidencectl_home: Path, package: Path) -> None:  # noqa: ARG001
+def test_deposit_progress_on_a_terminal_has_total_percentage_name_and_time_left(
+    tmp_path: Path, evidencectl_home: Path, package: Path
+) -> None:  # noqa: ARG001
     folder = tmp_path / "case1"
-    code, seen, piped = _run(evidencectl_home, ["deposit", folder, "-o", tmp_path / "again.evp", "--json"], tty="stderr")
+    code, seen, piped = _run(
+        evidencectl_home, ["deposit", folder, "-o", tmp_path / "again.evp", "--json"], tty="stderr"
+    )
     assert code == 0 and json.loads(piped)["items"] == 2  # stdout is still exactly one JSON document
     text = SGR.sub(b"", seen).decode("utf-8", "replace")
     assert "hashing" in text and "%" in text
