@@ -200,7 +200,7 @@ def test_unknown_option_is_a_usage_error(cli, sample_dir: Path) -> None:
     res = cli("deposit", sample_dir, "--bogus", "--json")
     assert res.code == 2
     assert "No such option" in res.err and "Traceback" not in res.err
-    assert json.loads(res.out) == {"error": "No such option '--bogus'.", "exit_code": 2}
+    assert json.loads(res.out) == {"error": "No such option '--bogus'.", "code": "USAGE", "exit_code": 2}
 
 
 def test_usage_error_of_a_click_copy_is_still_exit_2(monkeypatch, capsys) -> None:
@@ -220,7 +220,7 @@ def test_usage_error_of_a_click_copy_is_still_exit_2(monkeypatch, capsys) -> Non
     monkeypatch.setattr(cli_main, "app", raise_copy)
     assert cli_main.main(["deposit", "x", "--json"]) == 2
     captured = capsys.readouterr()
-    assert json.loads(captured.out) == {"error": "Missing option '--out'.", "exit_code": 2}
+    assert json.loads(captured.out) == {"error": "Missing option '--out'.", "code": "USAGE", "exit_code": 2}
     assert "unexpected" not in captured.err
 
 
