@@ -113,6 +113,16 @@ def test_deposit_progress_on_a_terminal_has_total_percentage_name_and_time_left(
     assert re.search(r"/50\.\d MB", text), text[-500:]  # the total: 48 MiB and a note
     assert "录音-0412.wav" in text or "note.txt" in text
     assert re.search(r"\d:\d\d:\d\d", text)  # time left (or taken)
+    speeds = re.findall(rb"(\x1b\[[0-9;]*m)[0-9.]+ [kMG]?B/s", seen)
+    assert speeds and not any(code in (b"\x1b[31m", b"\x1b[91m", b"\x1b[1;31m") for code in speeds)  # not red
+
+
+def test_progress_bar_drops_control_characters_of_hostile_names() -> None:
+    from evidencectl.cli.progress_bar import short_name
+
+    assert short_name("case1/\x1b[2J\x1b]0;pwned\x07evil\u202e.txt") == "case1/[2J]0;pwnedevil.txt"
+    long = "a/" + "很长的文件名" * 10 + ".pdf"
+    assert len(short_name(long)) == 32 and short_name(long).startswith("…") and short_name(long).endswith(".pdf")
 
 
 def test_verify_progress_on_a_terminal_only(package: Path, evidencectl_home: Path) -> None:
