@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .. import intake
+from .. import progress as progress_hooks
 from ..collect.files import collect_inputs
 from ..errors import BadInputError, ServiceError, UsageError
 from ..heads import current_heads
@@ -50,7 +51,12 @@ def deposit(opts: DepositOptions, base: Path, progress: Callable[[int], None] | 
     """
     services = opts.services
     if services.tsa_quorum < 1 or services.tsa_quorum > max(len(services.tsas), 1):
-        raise UsageError(f"--tsa-quorum {services.tsa_quorum} needs between 1 and {len(services.tsas)} TSAs")
+        quorum, given = services.tsa_quorum, len(services.tsas)
+        raise UsageError(
+            "--tsa-quorum must be at least 1"
+            if quorum < 1
+            else f"--tsa-quorum {quorum} needs at least {quorum} --tsa; {given} given"
+        )
     sources = opts.sources
     settings = sources.analyze_settings()
     workers = _start_workers(sources, settings)
@@ -80,6 +86,8 @@ def _deposit(
     try:
         spool.warnings.extend(collected.warnings)
         files = collected.files
+        if progress_hooks.wants_totals(progress):
+            progress_hooks.begin(progress, progress_hooks.total_size(f.location for f in files), len(files))
         ready: Iterable[Prepared | Handed | None] = (
             workers.prepared(files, meanwhile=lambda: preload_services(base, opts.tsas))
             if workers
@@ -90,6 +98,7 @@ def _deposit(
         statement = build_statement(deposit_id, opts.statement, opts.hash_only, spool.count, heads)
         roots = seal(writer, deposit_id, statement, spool, opts.statement)
         labels: set[str] = set()
+        progress_hooks.phase(progress, "timestamping and anchoring")
         proofs = obtain_proofs(writer, base, deposit_id, roots, opts.tsas, opts.anchors, labels, opts.contract)
         result = DepositResult(
             deposit_id, opts.out, "pending", spool.count, roots, proofs.timestamps, proofs.anchors,

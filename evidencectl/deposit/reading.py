@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import progress as progress_hooks
 from ..collect.files import InputFile, read_small
 from ..collect.media import SNIFF_SIZE
 from ..display import invisible_in_name
@@ -104,6 +105,7 @@ def read_inputs(
     """Add every file (and the parts derived from it) to ``spool``; ``ready`` is what the workers made of
     each file, in order (None: nothing)."""
     for index, (f, p) in enumerate(zip(files, ready, strict=False)):
+        progress_hooks.item(progress, f.name)
         if isinstance(p, Prepared):
             if not f.expected_sha256 or f.expected_sha256 == p.sha256:
                 spool.add_prepared(f, p, index + 1)
