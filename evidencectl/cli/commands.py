@@ -286,7 +286,7 @@ def cases(as_json: bool = JSON_OPT) -> None:
     if not out:
         console().print(f"No deposits recorded yet in {home()}. Make one with: evidencectl deposit FILE -o OUT.evp")
         return
-    console().print(deposit_table(out, console().width))
+    console().print(deposit_table(out, console().width), soft_wrap=False)  # long lines fold, never cut
 
 
 def _deposit_id_of(package: Path) -> str | None:

@@ -109,7 +109,7 @@ def deposit_table(rows: list[dict[str, Any]], width: int) -> Any:
 
         lines: list[Any] = []
         for r in rows:
-            head = Text(r["deposit_id"], style="bold", no_wrap=True, overflow="ignore")
+            head = Text(r["deposit_id"], style="bold", overflow="fold")
             head.append(f"  {r['status']}  {r['item_count']} item(s)  declared {r['created']}", style="")
             lines.append(head)
             values = {"proven": _proven(r), "case": r.get("case_no"), "depositor": r.get("depositor")}
