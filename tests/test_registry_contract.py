@@ -148,6 +148,7 @@ while not go.exists():
     time.sleep(0.005)
 for n in range(count):
     reg.log_event(None, "verify", {"worker": worker, "n": n}, actor=f"worker-{worker}")
+    time.sleep(0.003)  # yield between appends, so that on a loaded machine the writers still overlap
 reg.close()
 """
 
