@@ -23,6 +23,7 @@ import pytest
 from evidencectl.capture import CaptureOptions, CaptureResult, capture
 from evidencectl.capture.replay import check_capture
 from evidencectl.checks import Status
+from evidencectl.deposit import StatementOptions
 from evidencectl.errors import BadInputError, ExitCode, UsageError
 from evidencectl.package.reader import PackageReader
 
@@ -181,7 +182,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 
 def _capture(base: Path, out: Path, url: str, **kw: Any) -> CaptureResult:
-    return capture(CaptureOptions(url=url, out=out, case="（2026）渝0192民初88号", **kw), base)
+    statement = StatementOptions(case="（2026）渝0192民初88号")
+    return capture(CaptureOptions(url=url, out=out, statement=statement, **kw), base)
 
 
 @dataclass
@@ -542,3 +544,26 @@ def test_cli_exit_codes(capture_cli: Any, tmp_path: Path) -> None:
     assert r.code == ExitCode.BAD_INPUT
     assert r.err.count("\n") == 1 and "cannot reach http://127.0.0.1:9/" in r.err
     assert not (tmp_path / "a.evp").exists()
+
+
+def test_capture_signs_and_takes_a_quorum_like_deposit(
+    site: Site, capture_cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``capture --sign --tsa local --tsa DOWN --tsa-quorum 1`` signs manifest.json with the depositor's key and
+    is complete with the one TSA that answered; a quorum no TSA list can meet is refused before the browser."""
+    monkeypatch.setenv("EVK_PASS", "correct horse battery staple")
+    assert capture_cli("keys", "generate", "--name", "张律师", "--passphrase-env", "EVK_PASS").code == 0
+    out = tmp_path / "signed.evp"
+    args = ["capture", f"{site.http}/pixel.png", "-o", out, "--sign", "--passphrase-env", "EVK_PASS"]
+    r = capture_cli(*args, "--tsa", "local", "--tsa", "http://127.0.0.1:9/tsa", "--tsa-quorum", "1", "--json")
+    assert r.code == 0, r.err
+    doc = json.loads(r.out)
+    assert doc["status"] == "complete" and any("did not answer" in w for w in doc["warnings"])
+    with zipfile.ZipFile(out) as z:
+        assert {"manifest.sig", "certs/depositor.pem"} <= set(z.namelist())
+    r = capture_cli("verify", out, "--json")
+    sig = next(c for c in json.loads(r.out)["checks"] if c["check"] == "signature:manifest")
+    assert sig["status"] != "FAILED"
+    r = capture_cli("capture", f"{site.http}/pixel.png", "-o", tmp_path / "q.evp", "--tsa-quorum", "3")
+    assert r.code == ExitCode.USAGE and "--tsa-quorum 3" in r.err
+    assert not (tmp_path / "q.evp").exists()

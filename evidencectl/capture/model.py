@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..deposit.options import ServiceOptions, StatementOptions
+
 DEFAULT_TIMEOUT = 30.0
 """Seconds a capture waits for the page's load event before taking it as it is."""
 FOLDER = "capture"
@@ -22,16 +24,10 @@ class CaptureOptions:
     """The page to capture (``http`` or ``https``)."""
     out: Path
     """Where the ``.evp`` package goes."""
-    case: str | None = None
-    """Case number (案号) the evidence belongs to."""
-    depositor: str | None = None
-    """Who deposits it."""
-    note: str | None = None
-    """Free text recorded in the deposit statement."""
-    tsas: list[str] = field(default_factory=lambda: ["local"])
-    """TSA specs (``local`` or URLs); the first also measures the local clock offset."""
-    anchors: list[str] = field(default_factory=lambda: ["local"])
-    """Anchor specs (``local`` or ``evm:RPC-URL``)."""
+    statement: StatementOptions = field(default_factory=StatementOptions)
+    """Case, depositor, note and signing key of the deposit (as ``deposit``'s)."""
+    services: ServiceOptions = field(default_factory=ServiceOptions)
+    """TSAs (the first also measures the local clock offset), quorum, anchors and contract (as ``deposit``'s)."""
     timeout: float = DEFAULT_TIMEOUT
     """Seconds to wait for the load event (and for ``wait_for``); the page is then taken as it is."""
     wait_for: str | None = None

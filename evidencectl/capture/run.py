@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..deposit import DepositOptions, DepositResult, deposit
+from ..deposit import DepositOptions, DepositResult, SourceOptions, deposit
 from ..errors import BadInputError, UsageError
 from ..package.writer import check_output
 from .archive import build_har, headers_record, write_warc
@@ -63,13 +63,14 @@ def capture(opts: CaptureOptions, base: Path) -> CaptureResult:
     recorded; a deposit left pending by a service keeps everything in its staging file.
     """
     _check_url(opts.url)
+    opts.services.check()
     check_output(opts.out, opts.force)
     with tempfile.TemporaryDirectory(prefix="evidencectl-capture-") as tmp:
         work = Path(tmp)
         folder = work / FOLDER
         folder.mkdir()
         start = iso_now()
-        clock, clock_tsr = clock_check(opts.tsas[0] if opts.tsas else "local", base, opts.url, start)
+        clock, clock_tsr = clock_check(opts.services.tsas[0] if opts.services.tsas else "local", base, opts.url, start)
         tls = tls_record(opts.url, timeout=min(opts.timeout, 10.0)) if opts.url.startswith("https:") else None
         bc = run_browser(opts, work / "browser")
         end = iso_now()
@@ -110,18 +111,7 @@ def capture(opts: CaptureOptions, base: Path) -> CaptureResult:
         }
         record = environment_record(opts, bc, tls, clock, start, end, artefacts)
         (folder / "environment.json").write_bytes(_dump(record))
-        result = deposit(
-            DepositOptions(
-                inputs=[str(folder)],
-                out=opts.out,
-                case=opts.case,
-                depositor=opts.depositor,
-                note=opts.note,
-                tsas=list(opts.tsas),
-                anchors=list(opts.anchors),
-                force=opts.force,
-            ),
-            base,
-        )
+        sources = SourceOptions(inputs=(str(folder),))
+        result = deposit(DepositOptions.of(opts.out, sources, opts.statement, opts.services, force=opts.force), base)
     names = sorted([*artefacts, f"{FOLDER}/environment.json"])
     return CaptureResult(result, names, list(bc.notes), bc.final_url)

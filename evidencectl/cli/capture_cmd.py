@@ -8,6 +8,7 @@ import typer
 
 from ..config import home
 from ..display import visible
+from . import deposit_options as shared
 from .render import console, err_console, print_deposit, print_json
 
 _HELP = """Capture a web page as evidence (网页取证) and deposit it as one package.
@@ -26,11 +27,17 @@ TLS error without --insecure, nothing to capture); 5 service (browser, TSA or an
 def capture(
     url: str = typer.Argument(..., help="The http:// or https:// page to capture."),
     out: Path = typer.Option(..., "-o", "--output", help="The evidence package to write (.evp)."),
-    case: str | None = typer.Option(None, "--case", help="Case number, e.g. （2026）渝0192民初88号."),
-    depositor: str | None = typer.Option(None, "--depositor", help="Who deposits the evidence."),
-    note: str | None = typer.Option(None, "--note", help="A note recorded in the deposit statement."),
-    tsa: list[str] = typer.Option(None, "--tsa", help="TSA: 'local' (default) or a URL; repeatable."),
-    anchor: list[str] = typer.Option(None, "--anchor", help="'local' (default) or evm:RPC-URL; repeatable."),
+    case: str | None = shared.CASE,
+    depositor: str | None = shared.DEPOSITOR,
+    note: str | None = shared.NOTE,
+    tsa: list[str] = shared.TSA,
+    tsa_quorum: int = shared.TSA_QUORUM,
+    anchor: list[str] = shared.ANCHOR,
+    contract: str | None = shared.CONTRACT,
+    sign: bool = shared.SIGN,
+    key: Path | None = shared.KEY,
+    passphrase_env: str | None = shared.PASSPHRASE_ENV,
+    passphrase_file: Path | None = shared.PASSPHRASE_FILE,
     video: bool = typer.Option(False, "--video", help="Also record a video of the browser session."),
     scroll: bool = typer.Option(False, "--scroll", help="Scroll to the bottom first (lazy content)."),
     wait_for: str | None = typer.Option(None, "--wait-for", help="CSS selector to wait for before recording."),
@@ -46,14 +53,15 @@ def capture(
     from ..capture import CaptureOptions
     from ..capture import capture as run_capture
 
+    base = home()
+    statement = shared.statement_options(
+        base, case, depositor, note, sign=sign, key=key, passphrase_env=passphrase_env, passphrase_file=passphrase_file
+    )
     opts = CaptureOptions(
         url=url,
         out=out,
-        case=case,
-        depositor=depositor,
-        note=note,
-        tsas=list(tsa) if tsa else ["local"],
-        anchors=list(anchor) if anchor else ["local"],
+        statement=statement,
+        services=shared.service_options(tsa, anchor, tsa_quorum, contract),
         timeout=timeout,
         wait_for=wait_for,
         scroll=scroll,
@@ -62,7 +70,7 @@ def capture(
         force=force,
         browser=str(browser),
     )
-    result = run_capture(opts, home())
+    result = run_capture(opts, base)
     if as_json:
         print_json(result.to_json())
         return

@@ -11,6 +11,7 @@ import typer
 
 from ..config import home
 from ..display import visible
+from . import deposit_options as shared
 from .extras import require_chain_support
 from .main import app
 from .registry_view import deposit_table, package_state, record_event, report_format
@@ -32,19 +33,13 @@ TRUST_HELP = "Trust FILE for one role this run: tsa:FILE, signer:FILE, ledger:FI
 def deposit(
     paths: list[str] = typer.Argument(None, help="Files, folders (recursive) and '-' for standard input."),
     out: Path | None = typer.Option(None, "-o", "--output", help="The evidence package to write (.evp)."),
-    case: str | None = typer.Option(None, "--case", help="Case number, e.g. （2026）渝0103民初1234号."),
-    depositor: str | None = typer.Option(None, "--depositor", help="Who deposits the evidence."),
-    note: str | None = typer.Option(None, "--note", help="A note recorded in the deposit statement."),
-    tsa: list[str] = typer.Option(
-        None,
-        "--tsa",
-        help="TSA: 'local' (embedded, default), a public TSA's name (see 'tsa list') or a URL; repeatable.",
-    ),
-    tsa_quorum: int = typer.Option(1, "--tsa-quorum", help="How many TSAs must answer."),
-    anchor: list[str] = typer.Option(None, "--anchor", help="'local' (embedded ledger, default) or evm:RPC-URL."),
-    contract: str | None = typer.Option(
-        None, "--contract", help="EvidenceRegistry address for evm: anchors (instead of the remembered one)."
-    ),
+    case: str | None = shared.CASE,
+    depositor: str | None = shared.DEPOSITOR,
+    note: str | None = shared.NOTE,
+    tsa: list[str] = shared.TSA,
+    tsa_quorum: int = shared.TSA_QUORUM,
+    anchor: list[str] = shared.ANCHOR,
+    contract: str | None = shared.CONTRACT,
     hash_only: bool = typer.Option(False, "--hash-only", help="Record digests only; keep originals out."),
     from_list: Path | None = typer.Option(None, "--from-list", help="File with one path a line (or sha256sum lines)."),
     follow_symlinks: bool = typer.Option(False, "--follow-symlinks", help="Follow symbolic links in folders."),
@@ -53,12 +48,10 @@ def deposit(
     dkim_keys: Path | None = typer.Option(
         None, "--dkim-keys", help="DKIM key records (zone-file lines) for offline checks."
     ),
-    sign: bool = typer.Option(False, "--sign", help="Sign manifest.json with your key (see 'keys generate')."),
-    key: Path | None = typer.Option(None, "--key", help="Sign with this key file instead of the key store."),
-    passphrase_env: str | None = typer.Option(
-        None, "--passphrase-env", help="Environment variable holding the passphrase."
-    ),
-    passphrase_file: Path | None = typer.Option(None, "--passphrase-file", help="File holding the passphrase."),
+    sign: bool = shared.SIGN,
+    key: Path | None = shared.KEY,
+    passphrase_env: str | None = shared.PASSPHRASE_ENV,
+    passphrase_file: Path | None = shared.PASSPHRASE_FILE,
     force: bool = typer.Option(False, "--force", help="Replace an existing package."),
     resume: bool = typer.Option(False, "--resume", help="Finish pending deposits (a TSA or node was down)."),
     as_json: bool = JSON_OPT,
@@ -67,7 +60,7 @@ def deposit(
 
     Example: evidencectl deposit contract.pdf photos/ -o case-42.evp --case "（2026）渝0103民初1234号"
     """
-    from ..deposit import DepositOptions
+    from ..deposit import DepositOptions, SourceOptions
     from ..deposit import deposit as run_deposit
     from ..deposit import resume as resume_pending
     from ..errors import UsageError
@@ -89,36 +82,12 @@ def deposit(
         raise UsageError("give the package to write with -o OUT.evp")
     if any(a.startswith("evm:") for a in anchor or []):
         require_chain_support()
-    sign_key, cert, chain = None, None, list[bytes]()
-    if sign or key is not None:
-        from ..crypto.depositor import load_signing_chain, name_mismatch
-
-        sign_key, cert, chain = load_signing_chain(base, key, passphrase_env, passphrase_file)
-        if (warning := name_mismatch(depositor, cert)) is not None:
-            from ..display import visible
-
-            typer.echo(f"warning: {visible(warning)}", err=True)
-    opts = DepositOptions(
-        inputs=list(paths or []),
-        out=out,
-        case=case,
-        depositor=depositor,
-        note=note,
-        tsas=list(tsa or ["local"]),
-        anchors=list(anchor or ["local"]),
-        tsa_quorum=tsa_quorum,
-        hash_only=hash_only,
-        force=force,
-        from_list=from_list,
-        follow_symlinks=follow_symlinks,
-        strict=strict,
-        offline=offline,
-        dkim_keys=dkim_keys,
-        sign_key=sign_key,
-        sign_cert_der=cert,
-        sign_chain_der=tuple(chain),
-        contract=contract,
+    statement = shared.statement_options(
+        base, case, depositor, note, sign=sign, key=key, passphrase_env=passphrase_env, passphrase_file=passphrase_file
     )
+    sources = SourceOptions(tuple(paths or []), from_list, follow_symlinks, hash_only, strict, offline, dkim_keys)
+    services = shared.service_options(tsa, anchor, tsa_quorum, contract)
+    opts = DepositOptions.of(out, sources, statement, services, force=force)
     from ..timestamp.catalogue import embedded_only_hint
 
     if case and (hint := embedded_only_hint(opts.tsas, opts.anchors)):

@@ -45,6 +45,18 @@ class ServiceOptions:
     contract: str | None = None
     """EvidenceRegistry address for ``evm:`` anchors, instead of the one remembered for the RPC URL."""
 
+    def check(self) -> None:
+        """Raise UsageError (exit 2) for a quorum the TSAs cannot meet."""
+        if self.tsa_quorum < 1 or self.tsa_quorum > max(len(self.tsas), 1):
+            from ..errors import UsageError
+
+            quorum, given = self.tsa_quorum, len(self.tsas)
+            raise UsageError(
+                "--tsa-quorum must be at least 1"
+                if quorum < 1
+                else f"--tsa-quorum {quorum} needs at least {quorum} --tsa; {given} given"
+            )
+
 
 @dataclass(frozen=True)
 class AnalyzeSettings:

@@ -12,7 +12,7 @@ from pathlib import Path
 from .. import intake
 from .. import progress as progress_hooks
 from ..collect.files import collect_inputs
-from ..errors import BadInputError, ServiceError, UsageError
+from ..errors import BadInputError, ServiceError
 from ..heads import current_heads
 from ..intake import Handed, Prepared
 from ..package.writer import PackageWriter, check_output
@@ -49,14 +49,7 @@ def deposit(opts: DepositOptions, base: Path, progress: Callable[[int], None] | 
     Raises ServiceError (exit 5) when a TSA quorum or an anchor cannot be had: the work done is kept in a
     staging file and the registry, and :func:`resume` finishes it.
     """
-    services = opts.services
-    if services.tsa_quorum < 1 or services.tsa_quorum > max(len(services.tsas), 1):
-        quorum, given = services.tsa_quorum, len(services.tsas)
-        raise UsageError(
-            "--tsa-quorum must be at least 1"
-            if quorum < 1
-            else f"--tsa-quorum {quorum} needs at least {quorum} --tsa; {given} given"
-        )
+    opts.services.check()
     sources = opts.sources
     settings = sources.analyze_settings()
     workers = _start_workers(sources, settings)
