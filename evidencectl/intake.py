@@ -20,11 +20,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import mmap
-import multiprocessing
 import os
-import signal
-import sys
-import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
@@ -33,15 +29,14 @@ from .hashing import SMALL, Digests, digest_bytes
 from .merkle import leaf_hash
 from .package.manifest import top_item_leaf
 from .package.writer import stored_member
+from .workers import fork_pool
 
 MIN_FILES = 512
 """Fewer files than this are done in the deposit process: forking workers would cost more than it saves."""
 CHUNK = 128
 """Files per task handed to a worker."""
-MAX_WORKERS = 4
 SLOT = 2 << 20
 """Bytes of shared memory per chunk in flight: workers put the members they make there, not in the pipe."""
-_PR_SET_PDEATHSIG = 1
 
 
 class Prepared(NamedTuple):
@@ -92,16 +87,6 @@ _JOB: dict[str, Any] = {}
 """What forked workers inherit: the file list and the deposit options they need."""
 
 
-def worker_count() -> int:
-    """How many worker processes this machine gives a deposit (0: do everything in this process).
-
-    Linux only: workers are forked, and only there do they die with a killed deposit (PR_SET_PDEATHSIG)."""
-    if not sys.platform.startswith("linux") or not hasattr(os, "fork"):
-        return 0
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return 0 if cpus < 2 else min(cpus, MAX_WORKERS)
-
-
 def _prepare(index: int, location: str, name: str, member: str | None, place: Any) -> Prepared | Handed | None:
     from .collect.analyze import analyze
     from .collect.media import SNIFF_SIZE
@@ -147,21 +132,6 @@ def _prepare(index: int, location: str, name: str, member: str | None, place: An
         analysis.kind,
         member,
     )
-
-
-def init_worker(parent: int) -> None:
-    """A worker ignores Ctrl-C (the deposit process handles it and stops the workers) and dies with the
-    deposit process: a killed deposit must not leave workers waiting for tasks that never come. It loads
-    the analysers while the deposit process is still walking the folders."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:  # the deposit process died before the line above took effect
-        os._exit(1)
-    from .collect import analyze  # noqa: F401
 
 
 def _work(start: int, files: list[tuple[str, str]], slot: int) -> list[Prepared | Handed | None]:
@@ -218,12 +188,8 @@ class Workers:
             shared=self.shared,
             view=self.view,
         )
-        ctx = multiprocessing.get_context("fork")
-        with warnings.catch_warnings():
-            # Python 3.12+ warns about forking a process with threads (a progress bar's refresh thread): the
-            # workers touch none of that thread's state.
-            warnings.simplefilter("ignore", DeprecationWarning)
-            self.pool: Any = ctx.Pool(count, initializer=init_worker, initargs=(os.getpid(),))
+        # The workers load the analysers while the deposit process is still walking the folders.
+        self.pool: Any = fork_pool(count, preload=("evidencectl.collect.analyze",))
 
     def prepared(
         self, files: list[InputFile], meanwhile: Callable[[], None] | None = None

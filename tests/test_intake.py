@@ -18,6 +18,7 @@ import pytest
 from conftest import ASSETS
 
 from evidencectl import intake
+from evidencectl import workers as workers_module
 from evidencectl.deposit import items as deposit_module
 
 COUNT = 600  # above intake.MIN_FILES
@@ -54,7 +55,7 @@ def _items(package: Path) -> list[dict]:
 
 def test_workers_make_the_package_one_process_makes(cli, tmp_path: Path, monkeypatch) -> None:
     folder = _folder(tmp_path)
-    monkeypatch.setattr(intake, "worker_count", lambda: 2)
+    monkeypatch.setattr(workers_module, "worker_count", lambda: 2)
     made: list[object] = []
     real = intake.Workers.prepared
 
@@ -74,7 +75,7 @@ def test_workers_make_the_package_one_process_makes(cli, tmp_path: Path, monkeyp
     monkeypatch.setattr(deposit_module.ItemSpool, "add_prepared", take)
     parallel = tmp_path / "parallel.evp"
     assert cli("deposit", folder, "-o", parallel).code == 0
-    monkeypatch.setattr(intake, "worker_count", lambda: 0)
+    monkeypatch.setattr(workers_module, "worker_count", lambda: 0)
     serial = tmp_path / "serial.evp"
     before = len(made)
     assert cli("deposit", folder, "-o", serial).code == 0
@@ -99,7 +100,7 @@ def test_workers_make_the_package_one_process_makes(cli, tmp_path: Path, monkeyp
 
 def test_every_leaf_has_its_own_salt(cli, tmp_path: Path, monkeypatch) -> None:
     folder = _folder(tmp_path)
-    monkeypatch.setattr(intake, "worker_count", lambda: 2)
+    monkeypatch.setattr(workers_module, "worker_count", lambda: 2)
     out = tmp_path / "p.evp"
     assert cli("deposit", folder, "-o", out).code == 0
     with zipfile.ZipFile(out) as z:
@@ -117,7 +118,7 @@ def test_a_wrong_listed_digest_is_reported_first_in_list_order(cli, tmp_path: Pa
         lines.append(f"{digest}  {path}")
     listing = tmp_path / "list.sha256"
     listing.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    monkeypatch.setattr(intake, "worker_count", lambda: 2)
+    monkeypatch.setattr(workers_module, "worker_count", lambda: 2)
     out = tmp_path / "p.evp"
     res = cli("deposit", "--from-list", listing, "-o", out, "--json")
     assert res.code == 4
@@ -221,9 +222,9 @@ def big_package(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 def _verify_both_ways(cli, monkeypatch, package: Path) -> tuple:
-    monkeypatch.setattr(intake, "worker_count", lambda: 2)
+    monkeypatch.setattr(workers_module, "worker_count", lambda: 2)
     parallel = cli("verify", package, "--json")
-    monkeypatch.setattr(intake, "worker_count", lambda: 0)
+    monkeypatch.setattr(workers_module, "worker_count", lambda: 0)
     serial = cli("verify", package, "--json")
     return parallel, serial
 
@@ -316,7 +317,7 @@ def test_a_verification_that_trusts_the_stored_records_does_not_re_encode_them(c
     re_encoded: list[int] = []
     monkeypatch.setattr(verifier, "leaf_hashes", lambda records: re_encoded.append(1) or {})
     for workers in (2, 0):
-        monkeypatch.setattr(intake, "worker_count", lambda n=workers: n)
+        monkeypatch.setattr(workers_module, "worker_count", lambda n=workers: n)
         assert cli("verify", package).code == 0
     assert re_encoded == []
 

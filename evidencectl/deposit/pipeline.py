@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .. import intake
 from .. import progress as progress_hooks
+from .. import workers as forks
 from ..collect.files import collect_inputs
 from ..errors import BadInputError, ServiceError
 from ..heads import current_heads
@@ -29,7 +30,7 @@ from .statement import build_statement, new_deposit_id
 
 def _start_workers(sources: SourceOptions, settings: AnalyzeSettings) -> intake.Workers | None:
     """Worker processes for a deposit that may hold thousands of small files (folders or a list)."""
-    count = intake.worker_count()
+    count = forks.worker_count()
     if not count or (sources.from_list is None and not any(a != "-" and os.path.isdir(a) for a in sources.inputs)):
         return None
     # The workers fork and load while the folders are walked.

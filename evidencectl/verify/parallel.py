@@ -65,22 +65,15 @@ def check_and_digest(
     out are for the caller to read); and, given the :func:`~evidencectl.package.manifest.record_spans` of
     the manifest, the SM3 and SHA-256 roots its stored bytes rebuild (subtrees hashed in the workers,
     joined here)."""
-    import multiprocessing
-    import os
-    import warnings
-
-    from ..intake import init_worker
     from ..package.schema import item_validator
+    from ..workers import fork_pool
 
     item_validator()  # compiled once, here, and inherited
     paths = (i.get("path") if isinstance(i, dict) else None for i in items)
     names = [m if isinstance(m, str) and m in reader.infos else "" for m in paths]
     _JOB.update(reader=reader, items=items, spans=spans)
     try:
-        ctx = multiprocessing.get_context("fork")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            pool = ctx.Pool(workers, initializer=init_worker, initargs=(os.getpid(),))
+        pool = fork_pool(workers)
         try:
             starts = range(0, len(names), CHUNK)
             chunks = [names[s : s + CHUNK] for s in starts]

@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .. import workers as forks
 from ..checks import CheckResult, Status, VerificationReport
 from ..errors import MalformedPackageError
 from ..hashing import ALGORITHMS, Digests, digest_bytes, digest_stream
-from ..intake import worker_count
 from ..merkle import tree_root
 from ..package.manifest import check_leaf, leaf_hashes, leaf_records, record_spans, stored_roots
 from ..package.reader import PackageReader
@@ -237,7 +237,7 @@ def _verify_package(
         manifest = reader.read_json("manifest.json")
         known: dict[str, tuple[Digests, bool]] = {}
         roots: dict[str, bytes] | None = None
-        workers = worker_count()
+        workers = forks.worker_count()
         items = manifest.get("items") if isinstance(manifest, dict) else None
         if isinstance(items, list) and wants_totals(progress):
             begin(progress, _bytes_to_read(reader, items) + data_sizes(data), len(items))
