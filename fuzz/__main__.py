@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         str(corpus),
     ]
     with atheris.instrument_imports(include=["evidencectl", "asn1crypto"]):
-        import evidencectl.anchor.interface  # noqa: F401 - instrumented before the first input
+        import evidencectl.anchor.backends  # noqa: F401 - instrumented before the first input
         import evidencectl.collect.analyze  # noqa: F401
         import evidencectl.timestamp.verifier  # noqa: F401
         import evidencectl.verify.verifier  # noqa: F401

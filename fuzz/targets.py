@@ -144,7 +144,7 @@ def timestamp(data: bytes) -> None:
 @bounded
 def receipt(data: bytes) -> None:
     """Anchor receipts: strict JSON parsing, then ``verify_receipt`` (offline)."""
-    from evidencectl.anchor.interface import verify_receipt
+    from evidencectl.anchor.backends import verify_receipt
     from evidencectl.package.canonical import parse_json
 
     try:

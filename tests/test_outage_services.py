@@ -101,7 +101,7 @@ def flaky() -> Iterator[Flaky]:
 @pytest.fixture
 def short_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
     """One-second client timeouts and short back-off, so slow services are detected in seconds."""
-    from evidencectl.anchor import evm
+    from evidencectl.anchor import evm_rpc as evm
     from evidencectl.timestamp.client import HttpTSA
 
     defaults = dict(HttpTSA.__init__.__kwdefaults__ or {})

@@ -11,14 +11,20 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..config import home, load_config
 from ..errors import BadInputError, KeyFileError, ServiceError, UsageError
-from .interface import check_roots
+from .evm_receipt import verify_evm_receipt
+from .evm_rpc import connect, one_line, registry_artifacts, to_hex
+from .receipt import check_roots
+
+if TYPE_CHECKING:
+    from ..checks import CheckResult
+    from ..crypto.trust import TrustStore
 
 KEY_ENV = "EVIDENCECTL_EVM_KEY"
 """Environment variable holding the sender's private key in hex."""
@@ -26,27 +32,6 @@ KEYSTORE_PASSWORD_ENV = "EVIDENCECTL_EVM_KEY_PASSWORD"
 """Environment variable holding the password of the keystore file named in ``config.toml``."""
 CHAINS_FILE = "chains.json"
 """File next to ``config.toml`` where ``chain deploy`` remembers contract addresses per RPC URL."""
-RPC_TIMEOUT_S = 10
-"""Timeout of one JSON-RPC request."""
-
-
-def registry_artifacts() -> tuple[list[Any], str]:
-    """ABI and creation bytecode (hex) of the shipped ``EvidenceRegistry`` contract."""
-    folder = resources.files("evidencectl.anchor") / "contracts"
-    abi = json.loads((folder / "EvidenceRegistry.abi.json").read_text(encoding="utf-8"))
-    return abi, "0x" + (folder / "EvidenceRegistry.bin").read_text(encoding="ascii").strip()
-
-
-def connect(rpc_url: str) -> Any:
-    """A web3 client for ``rpc_url``; ServiceError when the node does not answer."""
-    from web3 import Web3
-
-    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": RPC_TIMEOUT_S}))
-    try:
-        w3.eth.chain_id  # noqa: B018 - the cheapest call that proves the node answers
-    except Exception as exc:  # noqa: BLE001 - requests, web3 and JSON errors all mean "node unusable"
-        raise ServiceError(f"chain node {rpc_url} does not answer: {_one_line(exc)}") from exc
-    return w3
 
 
 def load_account(base: Path | None = None) -> Any:
@@ -68,7 +53,7 @@ def load_account(base: Path | None = None) -> Any:
         encrypted = json.loads(path.read_text(encoding="utf-8"))
         return Account.from_key(Account.decrypt(encrypted, os.environ.get(KEYSTORE_PASSWORD_ENV, "")))
     except (OSError, ValueError) as exc:
-        raise KeyFileError(f"cannot open the keystore: {_one_line(exc)}", path=path) from exc
+        raise KeyFileError(f"cannot open the keystore: {one_line(exc)}", path=path) from exc
 
 
 def known_contract(rpc_url: str, base: Path | None = None) -> str | None:
@@ -92,7 +77,7 @@ def deploy_registry(rpc_url: str, base: Path | None = None) -> dict[str, Any]:
     record = {
         "contract": receipt["contractAddress"],
         "chain_id": w3.eth.chain_id,
-        "tx_hash": _hex(receipt["transactionHash"]),
+        "tx_hash": to_hex(receipt["transactionHash"]),
         "block_number": receipt["blockNumber"],
         "deployer": account.address,
     }
@@ -104,6 +89,9 @@ def deploy_registry(rpc_url: str, base: Path | None = None) -> dict[str, Any]:
 
 class EvmAnchor:
     """Anchor roots through the registry contract at ``contract`` (default: the one known for the URL)."""
+
+    kind: ClassVar[str] = "evm"
+    """The ``type`` of its receipts and the prefix of its spec (``evm:URL``)."""
 
     def __init__(
         self,
@@ -131,6 +119,29 @@ class EvmAnchor:
         self.timeout_s = timeout_s
         """How long to wait for inclusion and confirmations before giving up with ServiceError."""
 
+    @classmethod
+    def from_spec(cls, spec: str, base: Path, *, contract: str | None = None) -> EvmAnchor:
+        """The chain of ``--anchor evm:URL``: ``contract`` overrides the registry address remembered for that
+        URL; the confirmations to wait for come from ``[evm] confirmations`` in config.toml (default 1)."""
+        url = spec.removeprefix("evm:")
+        if not url.startswith(("http://", "https://")):
+            raise UsageError(f"anchor {spec!r}: expected evm:http://host:port or evm:https://…")
+        try:
+            confirmations = int(load_config(base).section("evm").get("confirmations", 1))
+        except (TypeError, ValueError) as exc:
+            raise UsageError("config.toml [evm] confirmations must be a whole number") from exc
+        return cls(url, contract=contract, confirmations=confirmations, base=base)
+
+    @staticmethod
+    def verify_receipt(
+        receipt: Mapping[str, Any], *, trust: TrustStore, online: bool, check: str, rpc_url: str | None
+    ) -> CheckResult:
+        """INDETERMINATE offline (the facts say what to look up); with ``online`` a node the verifier chose
+        (``rpc_url``, else ``trust.chains()``) is asked for the transaction, block and event — never the node
+        the receipt names."""
+        chains = trust.chains() if hasattr(trust, "chains") else []
+        return verify_evm_receipt(receipt, online=online, check=check, rpc_url=rpc_url, chains=chains)
+
     def anchor(self, deposit_id: str, roots: dict[str, str]) -> dict[str, Any]:
         """Send one ``anchor`` transaction, wait for its confirmations and return the receipt."""
         clean = check_roots(roots)
@@ -145,7 +156,7 @@ class EvmAnchor:
         tx = _transact(w3, load_account(self.base), call, self.rpc_url, self.timeout_s)
         events = registry.events.Anchored().process_receipt(tx)
         if len(events) != 1:
-            raise ServiceError(f"transaction {_hex(tx['transactionHash'])} emitted no Anchored event")
+            raise ServiceError(f"transaction {to_hex(tx['transactionHash'])} emitted no Anchored event")
         self._await_confirmations(w3, int(tx["blockNumber"]))
         block = w3.eth.get_block(tx["blockNumber"])
         return {
@@ -156,9 +167,9 @@ class EvmAnchor:
             "chain_id": int(w3.eth.chain_id),
             "rpc_url": self.rpc_url,
             "contract": w3.to_checksum_address(str(self.contract)),
-            "tx_hash": _hex(tx["transactionHash"]),
+            "tx_hash": to_hex(tx["transactionHash"]),
             "block_number": int(tx["blockNumber"]),
-            "block_hash": _hex(tx["blockHash"]),
+            "block_hash": to_hex(tx["blockHash"]),
             "log_index": int(events[0]["logIndex"]),
             "sender": tx["from"],
             "time": datetime.fromtimestamp(int(block["timestamp"]), UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -183,20 +194,10 @@ def _transact(w3: Any, account: Any, call: Any, rpc_url: str, timeout_s: float =
         tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
         receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout_s)
     except Exception as exc:  # noqa: BLE001 - network, node and web3 errors all leave the deposit pending
-        raise ServiceError(f"transaction on {rpc_url} failed: {_one_line(exc)}") from exc
+        raise ServiceError(f"transaction on {rpc_url} failed: {one_line(exc)}") from exc
     if receipt["status"] != 1:
-        raise ServiceError(f"transaction {_hex(receipt['transactionHash'])} on {rpc_url} was reverted")
+        raise ServiceError(f"transaction {to_hex(receipt['transactionHash'])} on {rpc_url} was reverted")
     return receipt
-
-
-def _hex(value: Any) -> str:
-    """0x-prefixed lower-case hex of bytes (web3 HexBytes' str() omits the prefix in some versions)."""
-    raw = bytes(value) if not isinstance(value, str) else bytes.fromhex(value.removeprefix("0x"))
-    return "0x" + raw.hex()
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:300] or type(exc).__name__
 
 
 def _read_chains(base: Path) -> dict[str, Any]:
@@ -206,7 +207,7 @@ def _read_chains(base: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise BadInputError(f"cannot read the chain registry: {_one_line(exc)}", path=path) from exc
+        raise BadInputError(f"cannot read the chain registry: {one_line(exc)}", path=path) from exc
     return data if isinstance(data, dict) else {}
 
 

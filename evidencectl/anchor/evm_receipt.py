@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..checks import CheckResult, Status
 from ..errors import ServiceError
-from .interface import MalformedReceipt, exact_keys, need
+from .receipt import MalformedReceipt, exact_keys, need
 
 if TYPE_CHECKING:
     from ..crypto.trust_sources import TrustedChain
@@ -175,7 +175,7 @@ def _online_problem(receipt: Mapping[str, Any], facts: dict[str, Any], url: str)
     """(why the chain contradicts the receipt or None, what the node said). ServiceError if unreachable."""
     from web3.exceptions import TransactionNotFound
 
-    from .evm import _hex, connect, registry_artifacts
+    from .evm_rpc import connect, registry_artifacts, to_hex
 
     w3 = connect(url)
     try:
@@ -197,12 +197,12 @@ def _online_problem(receipt: Mapping[str, Any], facts: dict[str, Any], url: str)
         block = w3.eth.get_block(facts["block_number"]) if facts["block_number"] <= latest else None
     except Exception as exc:  # noqa: BLE001 - any transport or decoding failure: the node cannot be used
         raise ServiceError(f"{url}: {' '.join(str(exc).split())[:200]}") from exc
-    if block is None or _hex(block["hash"]) != facts["block_hash"]:
+    if block is None or to_hex(block["hash"]) != facts["block_hash"]:
         return (
             f"block {facts['block_number']} on the chain is not {facts['block_hash']} (reorganised/altered)",
             seen,
         )
-    if int(tx["blockNumber"]) != facts["block_number"] or _hex(tx["blockHash"]) != facts["block_hash"]:
+    if int(tx["blockNumber"]) != facts["block_number"] or to_hex(tx["blockHash"]) != facts["block_hash"]:
         return f"the transaction is in block {tx['blockNumber']}, not in the block the receipt names", seen
     if tx["status"] != 1 or (tx["to"] or "").lower() != facts["contract"].lower():
         return "the transaction failed or was not sent to the registry contract", seen

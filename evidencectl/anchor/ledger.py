@@ -12,17 +12,22 @@ import json
 import os
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..crypto.keys import SigningKey, load_or_create_service_key
 from ..errors import BadInputError, ServiceError
 from .blockformat import GENESIS_PREVIOUS, canonical, entries_tree, entry_bytes, make_header, sm3_hex
-from .interface import check_roots
 from .ledger_audit import LedgerAudit, audit_rows
+from .ledger_receipt import verify_ledger_receipt
+from .receipt import check_roots
+
+if TYPE_CHECKING:
+    from ..checks import CheckResult
+    from ..crypto.trust import TrustStore
 
 BUSY_TIMEOUT_S = 30.0
 """How long a writer waits for another process's transaction before giving up."""
@@ -41,6 +46,8 @@ CREATE INDEX IF NOT EXISTS entries_deposit ON entries (deposit_id);
 class EmbeddedLedger:
     """The ledger under ``<base>/ledger/``: ``ledger.sqlite`` (WAL) and the SM2 node key ``node-key.pem``."""
 
+    kind: ClassVar[str] = "ledger"
+    """The ``type`` of its receipts."""
     name = "local"
     """Anchor name used in ``--anchor local``."""
 
@@ -77,6 +84,25 @@ class EmbeddedLedger:
             else:
                 ledger_id = str(row[0])
         return cls(db_path, key, ledger_id)
+
+    @classmethod
+    def from_spec(cls, spec: str, base: Path, *, contract: str | None = None) -> EmbeddedLedger:
+        """The ledger of ``--anchor local`` (``contract`` is for chains and ignored)."""
+        return cls.open(base)
+
+    @staticmethod
+    def verify_receipt(
+        receipt: Mapping[str, Any], *, trust: TrustStore, online: bool, check: str, rpc_url: str | None
+    ) -> CheckResult:
+        """Offline, against the node keys in ``trust`` (role ``ledger``); with ``online``, and a store that
+        names the verifier's data directory, its own ledger is asked whether the block is still there."""
+        result = verify_ledger_receipt(receipt, trust=trust, check=check)
+        base = getattr(trust, "base", None)  # the verifier's data directory: its own ledger
+        if online and base is not None:
+            from .ledger_online import check_still_in_ledger
+
+            result = check_still_in_ledger(result, receipt, base)
+        return result
 
     def anchor(self, deposit_id: str, roots: dict[str, str]) -> dict[str, Any]:
         """Append one block holding the entry of ``deposit_id`` and return its receipt."""

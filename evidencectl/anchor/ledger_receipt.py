@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ..checks import CheckResult, Status
 from ..crypto.keys import spki_algorithm, spki_fingerprint, verify_signature
 from .blockformat import canonical, entry_bytes, header_problem, root_of_inclusion, sm3_hex
-from .interface import MalformedReceipt, exact_keys, failed, need
+from .receipt import MalformedReceipt, exact_keys, failed, need
 
 if TYPE_CHECKING:
     from ..crypto.trust import TrustStore

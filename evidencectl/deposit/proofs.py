@@ -50,7 +50,7 @@ def preload_services(base: Path, tsas: Iterable[str]) -> None:
     hash (errors are left for the services themselves to raise)."""
     import importlib
 
-    for module in ("timestamp.client", "timestamp.authority", "anchor.interface", "anchor.ledger"):
+    for module in ("timestamp.client", "timestamp.authority", "anchor.backends"):
         with contextlib.suppress(Exception):
             importlib.import_module(f"evidencectl.{module}")
     if "local" in tsas:
@@ -74,7 +74,7 @@ def obtain_proofs(
 ) -> Proofs:
     """Ask every TSA for a token over each root and every anchor for a receipt, and store them in ``writer``
     under labels not yet in ``labels`` (which records the labels taken)."""
-    from ..anchor.interface import anchor_from_spec
+    from ..anchor.backends import anchor_from_spec
     from ..timestamp.client import tsa_from_spec
 
     got = Proofs()

@@ -87,7 +87,7 @@ def check_timestamps(report: Any, reader: PackageReader, manifest: dict[str, Any
 
 def check_anchors(report: Any, reader: PackageReader, manifest: dict[str, Any], trust: Any, online: bool) -> None:
     """Verify every anchor receipt in ``proofs/anchors/``; each check says who operates the ledger or chain."""
-    from ..anchor.interface import verify_receipt
+    from ..anchor.backends import verify_receipt
     from .timecheck import not_in_future, now_utc
 
     now = now_utc()
