@@ -24,6 +24,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
+from .collect.analysis import Analysis
 from .collect.files import InputFile, read_small
 from .hashing import SMALL, Digests, digest_bytes
 from .merkle import leaf_hash
@@ -78,8 +79,8 @@ class Handed(NamedTuple):
     """SM3 and SHA-256 of the bytes."""
     stat: os.stat_result
     """The file's status, taken from the open file."""
-    analysis: Any
-    """Its :class:`~evidencectl.collect.analyze.Analysis` (derived parts or warnings), so that a mail is not
+    analysis: Analysis
+    """Its :class:`~evidencectl.collect.analysis.Analysis` (derived parts or warnings), so that a mail is not
     parsed twice."""
 
 

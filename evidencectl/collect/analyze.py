@@ -10,49 +10,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ..errors import BadInputError
 from . import media
+from .analysis import Analysis, ChildPart
 from .text import to_json
-
-
-@dataclass(frozen=True)
-class ChildPart:
-    """A part derived from a file: a mail body, an attachment, a message inside an mbox."""
-
-    name: str
-    """Relative name under the parent, unique within it, never absolute and never containing ``..``."""
-    kind: str
-    """``body``, ``attachment``, ``message`` (a message inside an mbox) or ``part``."""
-    media_type: str
-    """Media type as declared by the container (for attachments) or detected."""
-    data: bytes
-    """The decoded bytes of the part (after transfer decoding); for an mbox message its raw bytes."""
-    metadata: dict[str, Any]
-    """JSON-able facts about the part (no floats, valid Unicode only)."""
-    children: tuple[ChildPart, ...] = ()
-    """Parts derived from this part (the attachments of a message inside an mbox)."""
-
-
-@dataclass(frozen=True)
-class Analysis:
-    """The result of :func:`analyze` for one file."""
-
-    kind: str
-    """``email``, ``mbox``, ``msg``, ``image`` or ``file``."""
-    media_type: str
-    """Media type detected from the content (magic bytes), not from the file name."""
-    metadata: dict[str, Any]
-    """JSON-able facts about the file (no floats, valid Unicode only)."""
-    children: tuple[ChildPart, ...]
-    """Derived parts (bodies, attachments, mbox messages)."""
-    warnings: tuple[str, ...] = field(default=())
-    """What could not be read, one line each."""
-
 
 # Extension -> what the user presumably meant the file to be; a mismatch with the content is a warning.
 _CLAIMED = {

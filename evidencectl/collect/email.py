@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from datetime import UTC
 from typing import Any
 
-from .analyze import Analysis, ChildPart
+from .analysis import Analysis, ChildPart
 from .mailauth import check_arc, check_dkim
 from .parts import PartNamer
 from .text import decode_bytes, decode_header_value, excerpt

@@ -12,7 +12,7 @@ import warnings as pywarnings
 from pathlib import Path
 from typing import Any
 
-from .analyze import Analysis
+from .analysis import Analysis
 from .exif import parse_exif, raw_profile_exif
 from .png import walk_png
 from .text import clean_str

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .analyze import Analysis, ChildPart
+from .analysis import Analysis, ChildPart
 from .email import message_analysis
 from .parts import PartNamer
 

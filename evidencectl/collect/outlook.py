@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .analyze import Analysis, ChildPart
+from .analysis import Analysis, ChildPart
 from .email import parse_received
 from .media import sniff
 from .parts import PartNamer

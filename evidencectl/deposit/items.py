@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from ..collect.analysis import ChildPart
 from ..collect.files import InputFile
 from ..display import invisible_in_name
 from ..hashing import ALGORITHMS, Digests, digest_bytes, digest_stream
@@ -148,7 +149,7 @@ class ItemSpool:
             return digest_stream(source, progress=progress)
         return self.writer.add_original(member, source, data=data, progress=progress)
 
-    def add_children(self, parent_id: int, parent_name: str, children: Iterable[Any], hash_only: bool) -> None:
+    def add_children(self, parent_id: int, parent_name: str, children: Iterable[ChildPart], hash_only: bool) -> None:
         """Record the parts derived from item ``parent_id`` (and theirs), depth first."""
         for child in children:
             name = f"{parent_name}/{child.name}"

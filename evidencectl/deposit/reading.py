@@ -13,9 +13,9 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from .. import progress as progress_hooks
+from ..collect.analysis import Analysis
 from ..collect.files import InputFile, read_small
 from ..collect.media import SNIFF_SIZE
 from ..display import invisible_in_name
@@ -48,7 +48,9 @@ def _read_small(path: Path | None) -> _Read | OSError | None:
     return None if got is None else _Read(got[0], digest_bytes(got[0]), got[1])
 
 
-def _analyze(path: Path | None, settings: AnalyzeSettings, head: bytes | None, st: os.stat_result | None) -> Any:
+def _analyze(
+    path: Path | None, settings: AnalyzeSettings, head: bytes | None, st: os.stat_result | None
+) -> Analysis | None:
     if path is None:
         return None
     from ..collect.analyze import analyze
