@@ -10,7 +10,8 @@ from asn1crypto import pem
 
 from evidencectl.checks import Status
 from evidencectl.errors import MalformedTokenError
-from evidencectl.timestamp.token import parse_timestamp, verify_timestamp
+from evidencectl.timestamp.token import parse_timestamp
+from evidencectl.timestamp.verifier import verify_timestamp
 
 ASSETS = Path(__file__).parent / "assets" / "tsr"
 

@@ -22,7 +22,8 @@ from evidencectl.errors import ServiceError, UsageError
 from evidencectl.timestamp.authority import EmbeddedTSA
 from evidencectl.timestamp.client import HttpTSA, tsa_from_spec
 from evidencectl.timestamp.server import make_app
-from evidencectl.timestamp.token import decode, parse_timestamp, verify_timestamp
+from evidencectl.timestamp.token import decode, parse_timestamp
+from evidencectl.timestamp.verifier import verify_timestamp
 
 
 def start(app: Callable[..., Any]) -> tuple[str, Any]:

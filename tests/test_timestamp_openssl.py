@@ -15,7 +15,7 @@ from evidencectl.crypto.keys import generate_key
 from evidencectl.crypto.x509 import build_certificate, certificate_pem, load_certificates
 from evidencectl.timestamp.authority import EmbeddedTSA
 from evidencectl.timestamp.request import build_request
-from evidencectl.timestamp.token import verify_timestamp
+from evidencectl.timestamp.verifier import verify_timestamp
 
 pytestmark = pytest.mark.openssl
 

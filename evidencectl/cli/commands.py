@@ -12,8 +12,8 @@ import typer
 from ..config import home
 from ..display import visible
 from . import deposit_options as shared
+from .app import app
 from .extras import require_chain_support
-from .main import app
 from .registry_view import deposit_table, package_state, record_event, report_format
 from .render import (
     SUMMARY_ABOVE,

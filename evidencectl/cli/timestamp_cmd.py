@@ -85,7 +85,8 @@ def verify_cmd(
     from ..crypto.trust import TrustStore
     from ..crypto.x509 import load_certificates
     from ..timestamp.algorithms import HASH_OIDS, digest
-    from ..timestamp.token import parse_timestamp, verify_timestamp
+    from ..timestamp.token import parse_timestamp
+    from ..timestamp.verifier import verify_timestamp
 
     if (data is None) == (digest_hex is None):
         raise UsageError("give exactly one of --data FILE or --digest HEX")

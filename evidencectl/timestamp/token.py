@@ -352,12 +352,3 @@ def parse_timestamp(response_der: bytes) -> TimestampInfo:
 def fingerprint(cert_der: bytes) -> str:
     """SHA-256 fingerprint of a certificate, lower-case hex (as ``openssl x509 -fingerprint -sha256``)."""
     return hashlib.sha256(cert_der).hexdigest()
-
-
-def __getattr__(name: str) -> Any:
-    """``token.verify_timestamp`` lives in :mod:`.verifier`; imported lazily to avoid an import cycle."""
-    if name == "verify_timestamp":
-        from .verifier import verify_timestamp
-
-        return verify_timestamp
-    raise AttributeError(name)
