@@ -90,7 +90,7 @@ def test_quorum_not_met_keeps_the_deposit_pending_and_resume_finishes(
     # The remote TSA is down during the deposit: quorum 2 of 2 is not met.
     res = cli("deposit", sample_dir, "-o", out, "--tsa", "local", "--tsa", url, "--tsa-quorum", "2", "--json")
     assert res.code == 5, res.err
-    assert "pending" in res.err and json.loads(res.out)["exit_code"] == 5
+    assert "pending" in res.err and json.loads(res.out)["status"] == "pending"  # the result, as data
     assert not out.exists()
     assert [c["status"] for c in json.loads(cli("cases", "--json").out)["deposits"]] == ["pending"]
     assert cli("deposit", "--resume").code == 5  # still down: still pending, nothing lost

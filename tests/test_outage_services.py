@@ -9,6 +9,7 @@ Client timeouts are lowered to one second so that "slower than the timeout" take
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -264,3 +265,36 @@ def test_chain_node_slow_or_garbage_then_back(
     assert_pending(res, out, evidencectl_home, words)
     flaky.mode = "proxy"
     assert_resumed(cli, out, "--online")
+
+
+def test_a_pending_deposit_is_a_json_result_with_exit_5(
+    cli: Callable[..., CliResult], tmp_path: Path, evidencectl_home: Path, tsa_server: Callable[[int], None]
+) -> None:
+    """``deposit --json`` with its TSA down prints the pending deposit as data (its number, staging file and
+    failed service; schemas/deposit-result.schema.json) and exits 5: no script has to parse an error line."""
+    from evidencectl.package.schema import validate
+
+    port = _free_port()
+    out = tmp_path / "pending.evp"
+    tsa = f"http://127.0.0.1:{port}"
+    res = cli("deposit", _exhibit(tmp_path), "-o", out, "--tsa", tsa, "--json")
+    assert res.code == 5, res.out + res.err
+    doc = json.loads(res.out)
+    assert validate(doc, "deposit-result") is None
+    assert doc["status"] == "pending" and doc["deposit_id"].startswith("EVD-")
+    assert [(p["kind"], p["spec"]) for p in doc["pending"]] == [("tsa", tsa)]
+    assert Path(doc["staging"]).is_file() and doc["package"] == doc["staging"] and not out.exists()
+    registry = Registry.open(evidencectl_home)
+    try:
+        assert [r["deposit_id"] for r in registry.deposits("pending")] == [doc["deposit_id"]]
+    finally:
+        registry.close()
+    res = cli("deposit", "--resume", "--json")  # still down: the same deposit, still pending, as data
+    assert res.code == 5
+    [again] = json.loads(res.out)["resumed"]
+    assert again["deposit_id"] == doc["deposit_id"] and again["status"] == "pending"
+    tsa_server(port)
+    res = cli("deposit", "--resume", "--json")
+    assert res.code == 0, res.err
+    [done] = json.loads(res.out)["resumed"]
+    assert done["status"] == "complete" and done["staging"] is None and Path(done["package"]) == out.resolve()

@@ -73,6 +73,7 @@ def capture(
     result = run_capture(opts, base)
     if as_json:
         print_json(result.to_json())
+        shared.exit_if_pending([result.deposit])
         return
     from rich.markup import escape
 
@@ -82,6 +83,7 @@ def capture(
     for name in result.artefacts:
         console().print(f"  {escape(visible(name))}")
     print_deposit(result.deposit)
+    shared.exit_if_pending([result.deposit])
 
 
 def register(app: typer.Typer) -> None:

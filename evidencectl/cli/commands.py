@@ -75,6 +75,7 @@ def deposit(
                 console().print("No pending deposits.")
             for r in results:
                 print_deposit(r)
+        shared.exit_if_pending(results)
         return
     if not paths and from_list is None:
         raise UsageError("give files or folders to deposit (or --from-list FILE)")
@@ -98,6 +99,7 @@ def deposit(
         print_json(result.to_json())
     else:
         print_deposit(result)
+    shared.exit_if_pending([result])
 
 
 @app.command()

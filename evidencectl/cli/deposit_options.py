@@ -3,13 +3,14 @@ services (TSAs, quorum, anchors, contract), declared once and turned into the li
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
 if TYPE_CHECKING:  # the deposit package is loaded by the command that runs, not by --help
-    from ..deposit.options import ServiceOptions, StatementOptions
+    from ..deposit.options import DepositResult, ServiceOptions, StatementOptions
 
 CASE = typer.Option(None, "--case", help="Case number, e.g. （2026）渝0103民初1234号.")
 DEPOSITOR = typer.Option(None, "--depositor", help="Who deposits the evidence.")
@@ -62,3 +63,15 @@ def service_options(
     from ..deposit.options import ServiceOptions
 
     return ServiceOptions(tuple(tsa or ["local"]), tuple(anchor or ["local"]), tsa_quorum, contract)
+
+
+def exit_if_pending(results: list[DepositResult]) -> None:
+    """A pending deposit is a result, not an error: once it is printed, each gets its one line on stderr and
+    the command exits 5 (ExitCode.SERVICE), as DESIGN §7 says for a service that is down."""
+    from ..errors import ExitCode
+
+    pending = [r for r in results if r.status == "pending"]
+    for r in pending:
+        sys.stderr.write(f"evidencectl: error: {r.pending_message()}\n")
+    if pending:
+        raise typer.Exit(int(ExitCode.SERVICE))

@@ -223,6 +223,16 @@ class DepositResult:
     """Services that failed: ``{"kind": "tsa"|"anchor", "spec": ..., "error": ...}``."""
     warnings: list[str] = field(default_factory=list)
     """What was passed over or could not be read."""
+    staging: Path | None = None
+    """While pending: the staging file that keeps what was done (``deposit --resume`` finishes it)."""
+
+    def pending_message(self) -> str:
+        """One line for a pending deposit: its number, the failed services, the staging file, what to do."""
+        failed = "; ".join(f"{p['kind']} {p['spec']}: {p['error']}" for p in self.pending)
+        return (
+            f"deposit {self.deposit_id} is pending ({failed}); what was done is kept in {self.staging}; "
+            "run 'evidencectl deposit --resume' when the service is back"
+        )
 
     def to_json(self) -> dict[str, Any]:
         """JSON form (schemas/deposit-result.schema.json)."""
@@ -236,4 +246,5 @@ class DepositResult:
             "anchors": self.anchors,
             "pending": self.pending,
             "warnings": self.warnings,
+            "staging": None if self.staging is None else str(self.staging),
         }

@@ -13,7 +13,7 @@ from .. import intake
 from .. import progress as progress_hooks
 from .. import workers as forks
 from ..collect.files import collect_inputs
-from ..errors import BadInputError, ServiceError
+from ..errors import BadInputError
 from ..heads import current_heads
 from ..intake import Handed, Prepared
 from ..package.writer import PackageWriter, check_output
@@ -47,8 +47,10 @@ def _start_workers(sources: SourceOptions, settings: AnalyzeSettings) -> intake.
 def deposit(opts: DepositOptions, base: Path, progress: Callable[[int], None] | None = None) -> DepositResult:
     """Deposit ``opts.inputs`` into a new package at ``opts.out``; returns what was produced.
 
-    Raises ServiceError (exit 5) when a TSA quorum or an anchor cannot be had: the work done is kept in a
-    staging file and the registry, and :func:`resume` finishes it.
+    When a TSA quorum or an anchor cannot be had, the result is ``pending``: the work done is kept in its
+    ``staging`` file and the registry, ``pending`` lists the failed services, and :func:`resume` finishes
+    it. Raises UsageError (exit 2) for bad options or an existing output, BadInputError (exit 4) for an
+    input that cannot be read or an output that cannot be written.
     """
     opts.services.check()
     sources = opts.sources
@@ -116,8 +118,6 @@ def _deposit(
             "pending": None,
         }
         return finish(registry, writer, result, state, row, spool.registry_rows())
-    except ServiceError:
-        raise
     except OSError as exc:
         writer.abort()
         if exc.errno in NO_ROOM:

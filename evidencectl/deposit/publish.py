@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..errors import ServiceError
 from ..package.writer import PackageWriter
 from ..registry import ItemRow, Registry
 from .options import DepositResult
@@ -52,21 +51,17 @@ def record_pending(
     row: dict[str, Any],
     items: Iterable[ItemRow] | None,
 ) -> DepositResult:
-    """Keep the staging file and record the deposit pending with what resuming needs; raises ServiceError
-    (exit 5) naming the deposit, the failed services and the staging file."""
+    """Keep the staging file and record the deposit pending with what resuming needs; the result says so
+    (``status`` ``pending``, the staging file, the failed services)."""
     writer.close()
-    result.status, result.package = "pending", writer.staging
+    result.status, result.package, result.staging = "pending", writer.staging, writer.staging
     row.update(status="pending", staging=str(writer.staging), pending=state.to_json())
     detail = {"pending": result.pending, "staging": str(writer.staging)}
     if items is not None:
         registry.record_deposit(row, items, "deposit-pending", detail)
     else:
         registry.update_deposit(row["deposit_id"], {"pending": row["pending"]}, "resume-pending", detail)
-    failed = "; ".join(f"{p.kind} {p.spec}: {p.error}" for p in state.retry)
-    raise ServiceError(
-        f"deposit {result.deposit_id} is pending ({failed}); what was done is kept in {writer.staging}; "
-        "run 'evidencectl deposit --resume' when the service is back"
-    )
+    return result
 
 
 def publish(

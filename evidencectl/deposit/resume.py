@@ -59,8 +59,9 @@ def _resume_one(registry: Registry, base: Path, row: dict[str, Any], state: Resu
 
 def resume(base: Path, deposit_id: str | None = None) -> list[DepositResult]:
     """Retry the failed TSAs and anchors of pending deposits (all, or ``deposit_id``) and publish those that
-    complete. Raises UsageError (exit 2) for an unknown ``deposit_id``, ServiceError (exit 5) naming every
-    deposit still pending."""
+    complete; returns one result a deposit, ``pending`` for those whose services are still down. Raises
+    UsageError (exit 2) for an unknown ``deposit_id``, ServiceError (exit 5) for deposits that cannot be
+    finished at all (staging file gone or unreadable)."""
     registry = Registry.open(base)
     results: list[DepositResult] = []
     errors: list[str] = []
@@ -81,8 +82,6 @@ def resume(base: Path, deposit_id: str | None = None) -> list[DepositResult]:
                 continue
             try:
                 results.append(_resume_one(registry, base, row, state))
-            except ServiceError as exc:
-                errors.append(str(exc))
             except EvidenceError as exc:
                 errors.append(exc.diagnostics())
     finally:
