@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Any
 
-from . import __version__
 from .errors import ExitCode
+from .version import __version__
 
 
 class Status(StrEnum):

@@ -226,7 +226,7 @@ def test_usage_error_of_a_click_copy_is_still_exit_2(monkeypatch, capsys) -> Non
 
 @pytest.mark.parametrize("count", [0, 1, 511, 512, 513, 1024, 1025])
 def test_manifest_streams_every_record_once_in_order(count: int) -> None:
-    from evidencectl.deposit import manifest_chunks
+    from evidencectl.deposit.seal import manifest_chunks
     from evidencectl.merkle import RootAfterFirst, leaf_hash, tree_root
     from evidencectl.package.canonical import canonical_json
 

@@ -59,3 +59,23 @@ def test_batch_script_reports_bad_input_with_exit_4(tmp_path: Path, evidencectl_
     assert res.returncode == 4
     assert "deposit failed with exit 4" in res.stderr
     assert not (tmp_path / "x.evp").exists()
+
+
+def test_library_example_deposits_and_verifies_through_the_public_face(tmp_path: Path, evidencectl_home: Path) -> None:
+    """examples/library.py (docs/library.md) deposits a folder and verifies it with ``from evidencectl import …``;
+    a folder that does not exist is refused with the library error's exit code (4)."""
+    folder = tmp_path / "exhibits"
+    folder.mkdir()
+    for i in range(3):
+        (folder / f"photo-{i}.bin").write_bytes(os.urandom(200))
+    out = tmp_path / "lib.evp"
+    example = [sys.executable, str(EXAMPLES / "library.py")]
+    res = subprocess.run([*example, str(folder), str(out), "（2026）渝0103民初1234号"], **_run(evidencectl_home))
+    assert res.returncode == 0, res.stderr
+    assert "3 item(s)" in res.stdout and "verification PASSED" in res.stdout and out.is_file()
+    res = subprocess.run([*example, str(tmp_path / "missing"), str(tmp_path / "x.evp")], **_run(evidencectl_home))
+    assert res.returncode == 4 and "deposit refused" in res.stderr
+
+
+def _run(home: Path) -> dict[str, object]:
+    return {"capture_output": True, "text": True, "env": _env(home), "check": False}

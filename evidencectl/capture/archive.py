@@ -13,7 +13,7 @@ import io
 import uuid
 from typing import Any, BinaryIO
 
-from .. import __version__
+from ..version import __version__
 from .model import Exchange
 
 # Headers that describe an encoding the payload no longer has once the browser decoded it.

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .. import __version__
+from ..version import __version__
 from .browser import FLAGS
 from .model import BrowserCapture, CaptureOptions
 from .network import HOSTS_FILE, TlsRecord, hosts_file_sha256, proxy_settings

@@ -60,9 +60,9 @@ def deposit(
 
     Example: evidencectl deposit contract.pdf photos/ -o case-42.evp --case "（2026）渝0103民初1234号"
     """
-    from ..deposit import DepositOptions, SourceOptions
-    from ..deposit import deposit as run_deposit
-    from ..deposit import resume as resume_pending
+    from .. import DepositOptions, SourceOptions
+    from .. import deposit as run_deposit
+    from .. import resume as resume_pending
     from ..errors import UsageError
 
     base = home()

@@ -16,9 +16,9 @@ from typing import Any
 import click
 import typer
 
-from .. import __version__
 from ..display import visible
 from ..errors import EvidenceError, ExitCode
+from ..version import __version__
 from .app import app
 from .extras import missing_dependency
 from .helptext import escape_help_markup

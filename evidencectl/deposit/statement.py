@@ -6,8 +6,8 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from .. import __version__
 from ..package.manifest import new_salt
+from ..version import __version__
 from .options import StatementOptions
 
 
