@@ -28,7 +28,7 @@ from .collect.analysis import Analysis
 from .collect.files import InputFile, read_small
 from .hashing import SMALL, Digests, digest_bytes
 from .merkle import leaf_hash
-from .package.manifest import top_item_leaf
+from .package.model import ItemRecord, encode_leaf
 from .package.writer import stored_member
 from .workers import fork_pool
 
@@ -113,7 +113,9 @@ def _prepare(index: int, location: str, name: str, member: str | None, place: An
     if analysis.children or analysis.warnings:
         return Handed(data, digests, st, analysis)
     kind, media_type, metadata = analysis.kind, analysis.media_type, analysis.metadata
-    record = top_item_leaf(index + 1, name, kind, media_type, digests.as_dict(), len(data), member, metadata)
+    record = encode_leaf(
+        ItemRecord(index + 1, name, kind, media_type, len(data), digests.as_dict(), None, member, metadata)
+    )
     if member is not None:
         header, crc = stored_member(member, data)
         blob, at = place(header, data)

@@ -70,10 +70,11 @@ _TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=40)
 def test_item_records_written_directly_are_canonical(item_id, name, kind, media_type, size, member, metadata) -> None:
     import json
 
-    from evidencectl.package.manifest import leaf_bytes, top_item_leaf
+    from evidencectl.package.manifest import leaf_bytes
+    from evidencectl.package.model import ItemRecord, encode_leaf
 
     digests = {"sm3": "ab" * 32, "sha256": "cd" * 32}
-    data = top_item_leaf(item_id, name, kind, media_type, digests, size, member, metadata)
+    data = encode_leaf(ItemRecord(item_id, name, kind, media_type, size, digests, None, member, metadata))
     record = json.loads(data)
     assert leaf_bytes(record) == data == rfc8785.dumps(record)
     salt = record.pop("salt")

@@ -22,7 +22,7 @@ from ..display import invisible_in_name
 from ..hashing import ALGORITHMS, Digests, digest_bytes, digest_stream
 from ..intake import Prepared, member_blob
 from ..merkle import RootAfterFirst, leaf_hash
-from ..package.manifest import leaf_bytes, new_salt
+from ..package.model import ItemRecord, encode_leaf, renumbered
 from ..package.writer import PackageWriter
 from ..registry import ItemRow
 
@@ -71,23 +71,14 @@ class ItemSpool:
     ) -> int:
         """Record one item; returns its id."""
         self.count += 1
-        record: dict[str, Any] = {
-            "id": self.count,
-            "name": name,
-            "kind": kind,
-            "media_type": media_type,
-            "size": digests.size,
-            "digests": digests.as_dict(),
-            "parent": parent,
-            "path": member,
-            "salt": new_salt(),
-            "metadata": metadata,
-        }
+        record = ItemRecord(
+            self.count, name, kind, media_type, digests.size, digests.as_dict(), parent, member, metadata
+        )
         if name_raw is not None:
-            record["name_raw"] = base64.b64encode(name_raw).decode("ascii")
-            record["metadata"] = {**metadata, "name_not_utf8": True}
+            record.name_raw = base64.b64encode(name_raw).decode("ascii")
+            record.metadata = {**metadata, "name_not_utf8": True}
         row = (self.deposit_id, self.count, name, kind, digests.size, digests.sm3, digests.sha256)
-        self._take(leaf_bytes(record), None, row)
+        self._take(encode_leaf(record), None, row)
         return self.count
 
     def add_prepared(self, f: InputFile, p: Prepared, assumed_id: int) -> None:
@@ -98,11 +89,8 @@ class ItemSpool:
         record = p.record
         leaves: tuple[bytes, bytes] | None = (p.leaf_sm3, p.leaf_sha256)
         if assumed_id != self.count:
-            # Keys are in canonical order and "digests" (two hex strings) comes first: the first ',"id":N,'
-            # is the id. The member name does not depend on the id (workers leave non-portable names alone).
-            old = b',"id":%d,' % assumed_id
-            at = record.index(old)
-            record, leaves = record[:at] + b',"id":%d,' % self.count + record[at + len(old) :], None
+            # The member name does not depend on the id (workers leave non-portable names alone).
+            record, leaves = renumbered(record, assumed_id, self.count), None
         self._take(record, leaves, (self.deposit_id, self.count, f.name, p.kind, p.size, p.sm3, p.sha256))
 
     def _take(self, record: bytes, leaves: tuple[bytes, bytes] | None, row: ItemRow) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -37,59 +36,6 @@ def new_salt() -> str:
 def leaf_bytes(record: dict[str, Any]) -> bytes:
     """The exact bytes a leaf hashes: RFC 8785 canonical JSON of the record without its ``proof``."""
     return canonical_json(record if PROOF_KEY not in record else {k: v for k, v in record.items() if k != PROOF_KEY})
-
-
-_JSON_STRING: Any = json.encoder.encode_basestring  # type: ignore[attr-defined]
-"""A JSON string as json.dumps(ensure_ascii=False) writes it, which is RFC 8785's writing for valid Unicode."""
-
-
-def _flat_object(value: dict[str, Any]) -> bytes:
-    """canonical_json() of a dict of strings and small integers under ASCII keys (a plain file's metadata),
-    written directly; anything else goes to canonical_json()."""
-    parts = []
-    for key in sorted(value):
-        item = value[key]
-        kind = type(item)
-        if not key.isascii():
-            return canonical_json(value)
-        if kind is str:
-            parts.append(f"{_JSON_STRING(key)}:{_JSON_STRING(item)}")
-        elif kind is int and -(10**15) < item < 10**15:
-            parts.append(f"{_JSON_STRING(key)}:{item}")
-        else:
-            return canonical_json(value)
-    return ("{" + ",".join(parts) + "}").encode("utf-8")
-
-
-def top_item_leaf(
-    item_id: int,
-    name: str,
-    kind: str,
-    media_type: str,
-    digests: dict[str, str],
-    size: int,
-    member: str | None,
-    metadata: dict[str, Any],
-) -> bytes:
-    """:func:`leaf_bytes` of a top-level item record with a new salt, written directly (a deposit of many
-    small files makes one a file; the generic encoder sorts and checks every key).
-
-    ``name``, ``kind``, ``media_type`` and ``member`` are valid Unicode (no lone surrogates); the keys
-    below are in RFC 8785 order. tests/test_canonical.py compares this with :func:`leaf_bytes`.
-    """
-    return b'{"digests":{"sha256":"%s","sm3":"%s"},"id":%d,"kind":%s,"media_type":%s,"metadata":%s,' % (
-        digests["sha256"].encode("ascii"),
-        digests["sm3"].encode("ascii"),
-        item_id,
-        _JSON_STRING(kind).encode("utf-8"),
-        _JSON_STRING(media_type).encode("utf-8"),
-        _flat_object(metadata),
-    ) + b'"name":%s,"parent":null,"path":%s,"salt":"%s","size":%d}' % (
-        _JSON_STRING(name).encode("utf-8"),
-        b"null" if member is None else _JSON_STRING(member).encode("utf-8"),
-        new_salt().encode("ascii"),
-        size,
-    )
 
 
 def leaf_records(manifest: dict[str, Any]) -> list[dict[str, Any]]:
