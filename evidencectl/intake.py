@@ -28,6 +28,7 @@ from .collect.analysis import Analysis
 from .collect.files import InputFile, read_small
 from .hashing import SMALL, Digests, digest_bytes
 from .merkle import leaf_hash
+from .package.layout import EVIDENCE
 from .package.model import ItemRecord, encode_leaf
 from .package.writer import stored_member
 from .workers import fork_pool
@@ -92,7 +93,7 @@ def _prepare(index: int, location: str, name: str, member: str | None, place: An
     from .collect.analyze import analyze
     from .collect.media import SNIFF_SIZE
 
-    if not location or (member is not None and member != f"evidence/{name}"):
+    if not location or (member is not None and member != EVIDENCE + name):
         return None  # stdin, a non-UTF-8 name, or a non-portable name (its member is named by its item id)
     try:
         got = read_small(location, SMALL)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..checks import CheckResult, Status
 from ..errors import ServiceError
+from ..hashing import ALGORITHMS
 from .receipt import MalformedReceipt, exact_keys, need
 
 if TYPE_CHECKING:
@@ -222,7 +223,7 @@ def _online_problem(receipt: Mapping[str, Any], facts: dict[str, Any], url: str)
     args = event["args"]
     roots = receipt["roots"]
     recorded = {"sm3": bytes(args["sm3Root"]).hex(), "sha256": bytes(args["sha256Root"]).hex()}
-    claimed = {alg: str(roots.get(alg, "00" * 32)) for alg in ("sm3", "sha256")}
+    claimed = {alg: str(roots.get(alg, "00" * 32)) for alg in ALGORITHMS}
     if args["depositId"] != receipt["deposit_id"] or recorded != claimed:
         return "the event on the chain holds another deposit id or other roots", seen
     seen["block_time"] = datetime.fromtimestamp(int(block["timestamp"]), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

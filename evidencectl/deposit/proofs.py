@@ -11,6 +11,7 @@ from pathlib import Path
 from ..errors import ServiceError
 from ..hashing import ALGORITHMS
 from ..package.canonical import canonical_json
+from ..package.layout import anchor_member, timestamp_member, tsa_chain_member
 from ..package.writer import PackageWriter
 from .state import ServiceFailure
 
@@ -90,12 +91,12 @@ def obtain_proofs(
             continue
         got.tsas_answered += 1
         for alg, der in responses.items():
-            name = f"proofs/timestamps/{label}.{alg}.tsr"
+            name = timestamp_member(label, alg)
             writer.add_bytes(name, der)
             got.timestamps.append(name)
         chain = getattr(tsa, "chain_pem", None)
         if callable(chain):
-            writer.add_bytes(f"certs/tsa-{label}.pem", chain())
+            writer.add_bytes(tsa_chain_member(label), chain())
     for spec in anchors:
         label = label_for(spec, labels, "anchor")
         try:
@@ -104,7 +105,7 @@ def obtain_proofs(
             labels.discard(f"anchor:{label}")
             got.failed.append(ServiceFailure("anchor", spec, str(exc)))
             continue
-        name = f"proofs/anchors/{label}.json"
+        name = anchor_member(label)
         writer.add_bytes(name, canonical_json(receipt))
         got.anchors.append(name)
     return got

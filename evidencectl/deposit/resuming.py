@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EvidenceError, ServiceError, UsageError
+from ..package.layout import MANIFEST
 from ..package.writer import PackageWriter
 from ..registry import Registry
 from .options import DepositResult
@@ -24,7 +25,7 @@ def _published(staging: Path, out: Path, deposit_id: str) -> bool:
         return False
     try:
         with PackageReader(out) as reader:
-            return bool(reader.read_json("manifest.json").get("deposit_id") == deposit_id)
+            return bool(reader.read_json(MANIFEST).get("deposit_id") == deposit_id)
     except EvidenceError:
         return False
 
@@ -44,7 +45,7 @@ def _resume_one(registry: Registry, base: Path, row: dict[str, Any], state: Resu
 
     staging, out = Path(row["staging"]), Path(state.out)
     with PackageReader(staging) as reader:
-        roots = reader.read_json("manifest.json")["roots"]
+        roots = reader.read_json(MANIFEST)["roots"]
     writer = PackageWriter(out, staging=staging, append=True)
     tsas = [p.spec for p in state.retry if p.kind == "tsa"]
     anchors = [p.spec for p in state.retry if p.kind == "anchor"]

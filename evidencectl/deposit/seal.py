@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from ..hashing import ALGORITHMS
 from ..merkle import RootAfterFirst, leaf_hash
 from ..package.canonical import canonical_json
+from ..package.layout import DEPOSITOR_CERT, MANIFEST, MANIFEST_SIG
 from ..package.manifest import FORMAT, FORMAT_VERSION, leaf_bytes
 from ..package.writer import PackageWriter
 from .options import StatementOptions
@@ -55,15 +56,15 @@ def seal(
     roots per algorithm, hex."""
     roots, chunks = manifest_chunks(deposit_id, statement, spool)
     if signer.sign_key is None:
-        writer.add_stream("manifest.json", chunks())
+        writer.add_stream(MANIFEST, chunks())
         return roots
     from ..crypto.signature import sign_manifest
     from ..crypto.x509 import certificate_pem
 
     manifest_bytes = b"".join(chunks())
-    writer.add_bytes("manifest.json", manifest_bytes)
-    writer.add_bytes("manifest.sig", sign_manifest(signer.sign_key, manifest_bytes))
+    writer.add_bytes(MANIFEST, manifest_bytes)
+    writer.add_bytes(MANIFEST_SIG, sign_manifest(signer.sign_key, manifest_bytes))
     if signer.sign_cert_der:
         chain = b"".join(certificate_pem(der) for der in signer.sign_chain_der)
-        writer.add_bytes("certs/depositor.pem", certificate_pem(signer.sign_cert_der) + chain)
+        writer.add_bytes(DEPOSITOR_CERT, certificate_pem(signer.sign_cert_der) + chain)
     return roots

@@ -191,7 +191,7 @@ class AnchorReceipt:
         return cls(value["type"], value["version"], value["deposit_id"], value["roots"], rest)
 
 
-_DIRECT_DIGESTS = {"sm3", "sha256"}
+_DIRECT_DIGESTS = {"sm3", "sha256"}  # exactly the two digests _direct_item_leaf writes (not hashing.ALGORITHMS)
 
 
 def encode_leaf(record: ItemRecord | Statement) -> bytes:

@@ -7,10 +7,11 @@ from typing import Any
 
 from ..checks import CheckResult, Status
 from ..errors import EvidenceError
+from ..hashing import ALGORITHMS
 from ..package.canonical import parse_json
 from ..package.reader import PackageReader
 
-_ALGS = ("sm3", "sha256")
+_ALGS = ALGORITHMS
 
 
 def _extra_certs(reader: PackageReader) -> list[bytes]:

@@ -96,7 +96,7 @@ def _check_item(
             CheckResult(check, Status.PASSED, f"SM3 and SHA-256 of {source} match the deposit", facts, reproduce)
         )
     else:
-        what = [a for a in ("sm3", "sha256") if getattr(got, a) != want[a]]
+        what = [a for a in ALGORITHMS if getattr(got, a) != want[a]]
         if got.size != item["size"]:
             what.append("size")
         note = "" if crc_ok else " (the ZIP CRC disagrees too: the member was altered inside the package)"
