@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..atomic import write_new_file
 from ..config import home, load_config
 from ..errors import BadInputError, KeyFileError, ServiceError, UsageError
 from .evm_receipt import verify_evm_receipt
@@ -212,11 +213,6 @@ def _read_chains(base: Path) -> dict[str, Any]:
 
 
 def _write_json(path: Path, data: Any) -> None:
-    """Atomic write: temp file, fsync, rename."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2, sort_keys=True)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    """Atomic write of the chain registry (evidencectl/atomic.py)."""
+    text = json.dumps(data, indent=2, sort_keys=True) + "\n"
+    write_new_file(path, text.encode("utf-8"), mode=0o644, replace=True)

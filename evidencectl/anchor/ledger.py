@@ -8,8 +8,8 @@ entry's inclusion proof, so it can be verified offline years later without this 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
-import os
 import sqlite3
 import uuid
 from collections.abc import Iterator, Mapping
@@ -18,8 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..atomic import write_new_file
 from ..crypto.keys import SigningKey, load_or_create_service_key
-from ..errors import BadInputError, ServiceError
+from ..errors import BadInputError, OutputExistsError, ServiceError
 from .blockformat import GENESIS_PREVIOUS, canonical, entries_tree, entry_bytes, make_header, sm3_hex
 from .ledger_audit import LedgerAudit, audit_rows
 from .ledger_receipt import verify_ledger_receipt
@@ -240,9 +241,5 @@ def _install_trust(base: Path, key: SigningKey) -> None:
         return
     pem = key.public_key_pem()
     data = pem.encode("ascii") if isinstance(pem, str) else bytes(pem)
-    tmp = target.with_suffix(".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, target)
+    with contextlib.suppress(OutputExistsError):  # another process trusted it first: the same key
+        write_new_file(target, data, mode=0o644)

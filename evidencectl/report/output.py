@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
+from ..atomic import write_new_file
 from ..errors import BadInputError
 
 HTML_SUFFIXES = (".html", ".htm")
@@ -33,17 +33,4 @@ def write_atomic(out: Path, data: bytes) -> None:
     """Write ``data`` to a temporary file beside ``out``, fsync it, then rename it over ``out``."""
     check_writable(out)
     parent = out.parent if str(out.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise BadInputError(f"cannot write the report: {exc.strerror or exc}", path=out) from exc
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_new_file(parent / out.name, data, mode=0o644, replace=True, what="the report")
