@@ -20,12 +20,13 @@ from ..package.writer import PackageWriter, check_output
 from ..registry import Registry
 from .items import ItemSpool, _member_for
 from .options import AnalyzeSettings, DepositOptions, DepositResult, SourceOptions
-from .proofs import obtain_proofs, preload_services
+from .proofs import obtain_proofs
 from .publish import finish, still_needed
 from .reading import NO_ROOM, read_inputs
 from .seal import seal
 from .state import ResumeState
 from .statement import build_statement, new_deposit_id
+from .warmup import preload_services
 
 
 def _start_workers(sources: SourceOptions, settings: AnalyzeSettings) -> intake.Workers | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -44,23 +43,6 @@ def label_for(spec: str, used: set[str], kind: str = "tsa") -> str:
         label, n = f"{base}-{n}", n + 1
     used.add(f"{kind}:{label}")
     return label
-
-
-def preload_services(base: Path, tsas: Iterable[str]) -> None:
-    """Import what timestamping and anchoring need, and warm up the embedded TSA, while worker processes
-    hash (errors are left for the services themselves to raise)."""
-    import importlib
-
-    for module in ("timestamp.client", "timestamp.authority", "anchor.backends"):
-        with contextlib.suppress(Exception):
-            importlib.import_module(f"evidencectl.{module}")
-    if "local" in tsas:
-        from ..timestamp.authority import EmbeddedTSA
-
-        # Only a TSA already made: creating one is left to the deposit itself, never done from two threads.
-        with contextlib.suppress(Exception):
-            if EmbeddedTSA.exists(base):
-                EmbeddedTSA.open(base).warm_up()
 
 
 def obtain_proofs(
