@@ -298,3 +298,40 @@ def test_a_pending_deposit_is_a_json_result_with_exit_5(
     assert res.code == 0, res.err
     [done] = json.loads(res.out)["resumed"]
     assert done["status"] == "complete" and done["staging"] is None and Path(done["package"]) == out.resolve()
+
+
+def test_resume_refuses_a_staging_file_swapped_for_another_deposit(
+    cli: Callable[..., CliResult],
+    tmp_path: Path,
+    evidencectl_home: Path,
+    tsa_server: Callable[[int], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two deposits pending on one TSA; the first's staging file is replaced by the second's. ``deposit
+    --resume`` (run from another folder, with relative -o paths given) checks each staging file against the
+    roots the registry recorded before timestamping: the second is published, the first is refused and
+    stays pending, nothing is published under its name."""
+    port = _free_port()
+    tsa = f"http://127.0.0.1:{port}"
+    monkeypatch.chdir(tmp_path)
+    docs = []
+    for name in ("first", "second"):
+        (tmp_path / f"{name}.txt").write_text(f"{name} exhibit\n")
+        res = cli("deposit", f"{name}.txt", "-o", f"{name}.evp", "--tsa", tsa, "--json")
+        assert res.code == 5
+        docs.append(json.loads(res.out))
+    Path(docs[0]["staging"]).write_bytes(Path(docs[1]["staging"]).read_bytes())
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    tsa_server(port)
+    res = cli("deposit", "--resume", "--json")
+    assert res.code == 5
+    assert "was changed" in res.err and docs[0]["deposit_id"] in res.err
+    assert (tmp_path / "second.evp").is_file() and not (tmp_path / "first.evp").exists()
+    registry = Registry.open(evidencectl_home)
+    try:
+        assert [r["deposit_id"] for r in registry.deposits("pending")] == [docs[0]["deposit_id"]]
+    finally:
+        registry.close()
+    assert cli("verify", tmp_path / "second.evp").code == 0

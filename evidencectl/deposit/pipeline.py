@@ -24,6 +24,7 @@ from .proofs import obtain_proofs
 from .publish import finish, still_needed
 from .reading import NO_ROOM, read_inputs
 from .seal import seal
+from .selection import select_inputs
 from .state import ResumeState
 from .statement import build_statement, new_deposit_id
 from .warmup import preload_services
@@ -73,7 +74,9 @@ def _deposit(
 ) -> DepositResult:
     collected = collect_inputs(opts.inputs, from_list=opts.from_list, follow_symlinks=opts.follow_symlinks)
     check_output(opts.out, opts.force)
-    if workers is not None and len(collected.files) < intake.MIN_FILES:
+    warnings = list(collected.warnings)
+    files = select_inputs(collected.files, opts.sources, opts.out, warnings)
+    if workers is not None and len(files) < intake.MIN_FILES:
         workers.close()  # too few files to be worth it
         workers = None
     registry = Registry.open(base)
@@ -81,8 +84,7 @@ def _deposit(
     writer = PackageWriter(opts.out)
     spool = ItemSpool(None if opts.hash_only else writer, opts.out.parent, deposit_id)
     try:
-        spool.warnings.extend(collected.warnings)
-        files = collected.files
+        spool.warnings.extend(warnings)
         if progress_hooks.wants_totals(progress):
             progress_hooks.begin(progress, progress_hooks.total_size(f.location for f in files), len(files))
         ready: Iterable[Prepared | Handed | None] = (
@@ -102,9 +104,8 @@ def _deposit(
             warnings=spool.warnings,
         )  # fmt: skip
         retry = still_needed(proofs.failed, proofs.tsas_answered, opts.tsa_quorum, result.warnings)
-        state = ResumeState(
-            retry, opts.tsa_quorum, proofs.tsas_answered, opts.force, str(writer.out), labels, opts.contract
-        )
+        out = os.path.abspath(writer.out)  # resumed from any folder
+        state = ResumeState(retry, opts.tsa_quorum, proofs.tsas_answered, opts.force, out, labels, opts.contract)
         row = {
             "deposit_id": deposit_id,
             "created": statement["created"],

@@ -6,13 +6,18 @@ needs a service is recorded pending, its work kept in the staging file for ``dep
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from typing import Any
 
+from ..errors import OutputExistsError
 from ..package.writer import PackageWriter
 from ..registry import ItemRow, Registry
 from .options import DepositResult
 from .state import ResumeState, ServiceFailure
+
+ABANDONED = "abandoned"
+"""Registry status of a deposit that was staged but could not be published (its staging file is gone)."""
 
 
 def still_needed(failed: list[ServiceFailure], tsas_ok: int, quorum: int, warnings: list[str]) -> list[ServiceFailure]:
@@ -55,8 +60,9 @@ def record_pending(
     (``status`` ``pending``, the staging file, the failed services)."""
     writer.close()
     result.status, result.package, result.staging = "pending", writer.staging, writer.staging
-    row.update(status="pending", staging=str(writer.staging), pending=state.to_json())
-    detail = {"pending": result.pending, "staging": str(writer.staging)}
+    staging = os.path.abspath(writer.staging)  # resumed from any folder
+    row.update(status="pending", staging=staging, pending=state.to_json())
+    detail = {"pending": result.pending, "staging": staging}
     if items is not None:
         registry.record_deposit(row, items, "deposit-pending", detail)
     else:
@@ -77,12 +83,23 @@ def publish(
         # Known to the registry before it is published: a kill between the two is completed by resume().
         # The items are written while the staging file is flushed; they are committed once it is on disk.
         synced = writer.close_then_sync()
+        staging = os.path.abspath(writer.staging)
         registry.stage_deposit(
-            {**row, "status": "pending", "staging": str(writer.staging), "pending": state.to_json()},
-            items,
-            before_commit=synced,
+            {**row, "status": "pending", "staging": staging, "pending": state.to_json()}, items, before_commit=synced
         )
-    writer.commit(force=state.force)
+    try:
+        writer.commit(force=state.force)
+    except (OutputExistsError, OSError) as exc:
+        # Another deposit took the output first (or it cannot be written): this one is given up, not left
+        # pending, since its staging file goes with it and no --resume could finish it. (An interrupt here
+        # leaves it pending: resume() finds out whether the package was published.)
+        registry.update_deposit(
+            row["deposit_id"],
+            {"status": ABANDONED, "staging": None, "pending": None},
+            "deposit-abandoned",
+            {"reason": str(exc) or type(exc).__name__},
+        )
+        raise
     result.status, result.package = "complete", writer.out
     row.update(status="complete", staging=None, pending=None, package=str(writer.out.resolve()))
     detail = {"package": str(writer.out.resolve()), "timestamps": result.timestamps, "anchors": result.anchors}

@@ -7,8 +7,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..errors import EvidenceError, ServiceError, UsageError
+from ..errors import BadInputError, EvidenceError, ServiceError, UsageError
 from ..package.layout import MANIFEST
+from ..package.manifest import check_complete
 from ..package.writer import PackageWriter
 from ..registry import Registry
 from .options import DepositResult
@@ -17,15 +18,29 @@ from .publish import finish, still_needed
 from .state import ResumeState
 
 
-def _published(staging: Path, out: Path, deposit_id: str) -> bool:
-    """True when ``out`` is this deposit's package and the staging file is gone or is ``out`` itself."""
+def _sealed_problem(manifest: Any, row: dict[str, Any]) -> str | None:
+    """None when ``manifest`` is the one the registry recorded for ``row`` (same deposit, same roots, and
+    its records rebuild them), else what differs."""
+    if not isinstance(manifest, dict) or manifest.get("deposit_id") != row["deposit_id"]:
+        return "it is not this deposit's package"
+    if manifest.get("roots") != json.loads(row["roots"]):
+        return "its roots differ from those the registry recorded"
+    try:
+        return check_complete(manifest)
+    except (KeyError, TypeError, ValueError) as exc:
+        return f"its manifest is malformed ({exc})"
+
+
+def _published(staging: Path, out: Path, row: dict[str, Any]) -> bool:
+    """True when ``out`` is this deposit's package (as the registry recorded it) and the staging file is
+    gone or is ``out`` itself."""
     from ..package.reader import PackageReader
 
     if not out.exists() or (staging.exists() and not os.path.samefile(staging, out)):
         return False
     try:
         with PackageReader(out) as reader:
-            return bool(reader.read_json(MANIFEST).get("deposit_id") == deposit_id)
+            return _sealed_problem(reader.read_json(MANIFEST), row) is None
     except EvidenceError:
         return False
 
@@ -45,7 +60,15 @@ def _resume_one(registry: Registry, base: Path, row: dict[str, Any], state: Resu
 
     staging, out = Path(row["staging"]), Path(state.out)
     with PackageReader(staging) as reader:
-        roots = reader.read_json(MANIFEST)["roots"]
+        manifest = reader.read_json(MANIFEST)
+    # Checked before anything is timestamped or published: a staging file swapped for another package
+    # must not come out as this deposit, complete.
+    problem = _sealed_problem(manifest, row)
+    if problem is not None:
+        raise BadInputError(
+            f"not resumed: the staging file of {row['deposit_id']} was changed: {problem}", path=staging
+        )
+    roots = manifest["roots"]
     writer = PackageWriter(out, staging=staging, append=True)
     tsas = [p.spec for p in state.retry if p.kind == "tsa"]
     anchors = [p.spec for p in state.retry if p.kind == "anchor"]
@@ -75,7 +98,7 @@ def resume(base: Path, deposit_id: str | None = None) -> list[DepositResult]:
         for row in rows:
             state = ResumeState.from_json(row["pending"])
             staging, out = Path(row["staging"]), Path(state.out)
-            if _published(staging, out, row["deposit_id"]):
+            if _published(staging, out, row):
                 results.append(_record_published(registry, row, staging, out))
                 continue
             if not staging.exists():
