@@ -34,7 +34,7 @@ def against_heads(registry: Any, packages: list[Path], doc: dict[str, Any]) -> l
 
 def _attested(package: Path, base: Path, known: dict[str, Any] | None = None) -> Any:
     from ..crypto.trust import TrustStore
-    from ..verify.timecheck import attested_time
+    from ..verify.attested import attested_time
 
     return attested_time(package, TrustStore.load(base), known)
 
