@@ -13,6 +13,11 @@ or mailbox before it has added derived items, the deposit process writes the rig
 hashes its leaf again. For any other file a worker hands back what it read and analysed (or nothing) and
 the deposit process does the rest, exactly as it would without workers, so every error is raised in input
 order with the same message.
+
+What it buys (benchmarks/README.md): a deposit of 20,000 x 4 KiB files went from 1.95 s to about 1.0 s on
+2 CPUs. The members travel through an anonymous shared ``mmap`` (:data:`SLOT` bytes a chunk in flight), not
+the pipe: about 0.8 KB a file goes through the pipe instead of 5 KB. tests/test_intake.py checks that the
+package is the one the one-process path writes.
 """
 
 from __future__ import annotations
