@@ -19,7 +19,7 @@ from evidencectl.crypto.x509 import build_certificate, certificate_pem
 from evidencectl.timestamp.authority import EmbeddedTSA
 from evidencectl.timestamp.catalogue import CATALOGUE, roots_folder
 from evidencectl.timestamp.client import HttpTSA, tsa_from_spec
-from evidencectl.timestamp.token import verify_timestamp
+from evidencectl.timestamp.verifier import verify_timestamp
 from evidencectl.verify.timecheck import timestamp_operator
 
 ASSETS = Path(__file__).parent / "assets" / "tsr"
