@@ -335,3 +335,19 @@ def test_resume_refuses_a_staging_file_swapped_for_another_deposit(
     finally:
         registry.close()
     assert cli("verify", tmp_path / "second.evp").code == 0
+
+
+def test_a_pending_deposit_whose_staging_file_is_gone_is_said_once_and_recorded_abandoned(
+    cli: Callable[..., CliResult], tmp_path: Path, evidencectl_home: Path
+) -> None:
+    out = tmp_path / "gone.evp"
+    res = cli("deposit", _exhibit(tmp_path), "-o", out, "--tsa", f"http://127.0.0.1:{_free_port()}", "--json")
+    assert res.code == 5
+    doc = json.loads(res.out)
+    Path(doc["staging"]).unlink()
+    res = cli("deposit", "--resume")
+    assert res.code == 5 and "is gone" in res.err and "abandoned" in res.err
+    assert cli("deposit", "--resume").code == 0  # nothing left that could never finish
+    cases = json.loads(cli("cases", "--json").out)["deposits"]
+    assert [(c["deposit_id"], c["status"]) for c in cases] == [(doc["deposit_id"], "abandoned")]
+    assert cli("log", "--verify").code == 0

@@ -14,7 +14,7 @@ from ..package.writer import PackageWriter
 from ..registry import Registry
 from .options import DepositResult
 from .proofs import obtain_proofs
-from .publish import finish, still_needed
+from .publish import ABANDONED, finish, still_needed
 from .state import ResumeState
 
 
@@ -102,7 +102,11 @@ def resume(base: Path, deposit_id: str | None = None) -> list[DepositResult]:
                 results.append(_record_published(registry, row, staging, out))
                 continue
             if not staging.exists():
-                errors.append(f"{row['deposit_id']}: staging file {staging} is gone")
+                # Nothing is left to finish: said once, recorded abandoned, not retried forever.
+                reason = f"staging file {staging} is gone"
+                changes = {"status": ABANDONED, "staging": None, "pending": None}
+                registry.update_deposit(row["deposit_id"], changes, "deposit-abandoned", {"reason": reason})
+                errors.append(f"{row['deposit_id']}: {reason}; the deposit is recorded abandoned")
                 continue
             try:
                 results.append(_resume_one(registry, base, row, state))
