@@ -14,7 +14,8 @@ from asn1crypto import pem, x509
 
 from evidencectl.checks import Status
 from evidencectl.timestamp.envelope import check_carried
-from evidencectl.timestamp.token import decode, parse_timestamp, verify_timestamp
+from evidencectl.timestamp.token import decode, parse_timestamp
+from evidencectl.timestamp.verifier import verify_timestamp
 
 ASSETS = Path(__file__).parent / "assets"
 
