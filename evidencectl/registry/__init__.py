@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import BadInputError
-from .interface import GENESIS, SCHEMA_VERSION, CustodyAudit, ItemRow, Registry, custody_hash, now_iso
+from .interface import GENESIS, OPENER, SCHEMA_VERSION, CustodyAudit, ItemRow, Registry, custody_hash, now_iso
 from .sqlite import SQLiteRegistry
 from .users import ROLES, IssuedToken, User
 
@@ -52,3 +52,6 @@ def open_registry(base: Path) -> Registry:
     from ..config import registry_url
 
     return connect(registry_url(base), base)
+
+
+OPENER.append(open_registry)  # Registry.open() of the interface: the configured backend

@@ -87,15 +87,18 @@ ItemRow = tuple[str, int, str, str, int, str, str]
 """An item's registry row: (deposit_id, item_id, name, kind, size, sm3, sha256)."""
 
 
+OPENER: list[Callable[[Path], Registry]] = []
+"""The factory :meth:`Registry.open` calls: evidencectl.registry's ``open_registry``, registered by that package
+(always imported before this module), so that the interface imports no backend and no backend circle forms."""
+
+
 class Registry(ABC):
     """Deposits, their items, the custody log and the service's users, in one database."""
 
     @classmethod
     def open(cls, base: Path) -> Registry:
         """The registry configured for data directory ``base`` (``[registry] url``; SQLite by default)."""
-        from . import open_registry
-
-        return open_registry(base)
+        return OPENER[0](base)
 
     # -- what a backend provides -------------------------------------------------------------------------
 
