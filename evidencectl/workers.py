@@ -16,7 +16,7 @@ import os
 import signal
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 MAX_WORKERS = 4
@@ -48,10 +48,27 @@ def init_worker(parent: int, preload: Sequence[str] = ()) -> None:
         importlib.import_module(module)
 
 
+@contextlib.contextmanager
+def _default_sigterm() -> Iterator[None]:
+    """Fork workers with SIGTERM's default action. The command line handles SIGTERM in Python (to remove its
+    staging file), and a forked child that inherited that handler and hangs before it has run a line of its
+    own (forking a process that has threads can leave a lock held in the child) would ignore terminate()
+    and keep its parent waiting for ever."""
+    try:
+        previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    except ValueError:  # not the main thread: the handler cannot be set here, nor was it set by us
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def fork_pool(count: int, preload: Sequence[str] = ()) -> Any:
     """A pool of ``count`` forked workers set up by :func:`init_worker`; the caller terminates it."""
     ctx = multiprocessing.get_context("fork")
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _default_sigterm():
         # Python 3.12+ warns about forking a process with threads (a progress bar's refresh thread): the
         # workers touch none of that thread's state.
         warnings.simplefilter("ignore", DeprecationWarning)
