@@ -28,7 +28,7 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
-from .collect.files import InputFile, read_small
+from .collect.files import InputFile, read_whole
 from .hashing import SMALL, Digests, digest_bytes
 from .merkle import leaf_hash
 from .package.manifest import top_item_leaf
@@ -104,22 +104,22 @@ def worker_count() -> int:
 
 def _prepare(index: int, location: str, name: str, member: str | None, place: Any) -> Prepared | Handed | None:
     from .collect.analyze import analyze
-    from .collect.media import SNIFF_SIZE
 
     if not location or (member is not None and member != f"evidence/{name}"):
         return None  # stdin, a non-UTF-8 name, or a non-portable name (its member is named by its item id)
     try:
-        got = read_small(location, SMALL)
+        got = read_whole(location, SMALL, SMALL)
         if got is None:
             return None
-        data, st = got
+        data, st, changed = got
         analysis = analyze(
             location,
             strict=_JOB["strict"],
             dkim_keys=_JOB["keys"],
             offline=_JOB["offline"],
-            head=data[:SNIFF_SIZE],
+            data=data,  # analysed from the very bytes hashed and stored
             stat=st,
+            changed=changed,
         )
     except Exception:  # noqa: BLE001 - the deposit process redoes this file and reports the error in order
         return None
@@ -154,6 +154,7 @@ def init_worker(parent: int) -> None:
     deposit process: a killed deposit must not leave workers waiting for tasks that never come. It loads
     the analysers while the deposit process is still walking the folders."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the deposit's handler: terminate() must end a worker
     if sys.platform.startswith("linux"):
         import ctypes
 

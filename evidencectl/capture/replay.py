@@ -26,10 +26,25 @@ def _items(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {str(i.get("name")): i for i in manifest.get("items", []) if isinstance(i, dict)}
 
 
-def _member_json(reader: PackageReader, item: dict[str, Any] | None) -> Any:
+def _member_json(reader: PackageReader, item: dict[str, Any] | None, *, canonical: bool = True) -> Any:
     if item is None or not item.get("path"):
         return None
-    return parse_json(reader.read(item["path"]))
+    return parse_json(reader.read(item["path"]), canonical=canonical)
+
+
+def har_entries(log: Any) -> list[dict[str, Any]]:
+    """The entries of a parsed HAR, each an object with object-valued ``request`` and ``response`` when
+    present; ValueError naming the first entry that is not so (a HAR is the browser's, hence hostile)."""
+    entries = log.get("log", {}).get("entries") if isinstance(log, dict) else None
+    if not isinstance(log, dict) or not isinstance(log.get("log"), dict) or not isinstance(entries, list):
+        raise ValueError("the HAR has no log.entries list")
+    for n, entry in enumerate(entries, 1):
+        if not isinstance(entry, dict):
+            raise ValueError(f"HAR entry {n} is not an object")
+        for key in ("request", "response"):
+            if not isinstance(entry.get(key, {}), dict):
+                raise ValueError(f"HAR entry {n}: {key} is not an object")
+    return entries
 
 
 def _warc_responses(reader: PackageReader, member: str) -> dict[str, tuple[str, int, str]]:
@@ -65,8 +80,7 @@ def _check_logs(reader: PackageReader, items: dict[str, dict[str, Any]]) -> Chec
         )
     try:
         responses = _warc_responses(reader, warc["path"])
-        log = _member_json(reader, har)
-        entries = log["log"]["entries"]
+        entries = har_entries(_member_json(reader, har, canonical=False))
     except (EvidenceError, ValueError, KeyError, TypeError, OSError) as exc:
         return CheckResult(name, Status.FAILED, f"the WARC or the HAR cannot be read: {exc}", {})
     except Exception as exc:  # noqa: BLE001 - warcio raises assorted errors on a damaged archive

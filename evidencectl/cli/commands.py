@@ -61,12 +61,16 @@ def deposit(
     passphrase_file: Path | None = typer.Option(None, "--passphrase-file", help="File holding the passphrase."),
     force: bool = typer.Option(False, "--force", help="Replace an existing package."),
     resume: bool = typer.Option(False, "--resume", help="Finish pending deposits (a TSA or node was down)."),
+    max_size: str = typer.Option(
+        "4G", "--max-size", help="Most bytes read from standard input ('-'), e.g. 4G, 500M; more is refused."
+    ),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Deposit files as evidence: hash, timestamp, anchor and package them.
 
     Example: evidencectl deposit contract.pdf photos/ -o case-42.evp --case "（2026）渝0103民初1234号"
     """
+    from ..collect.files import parse_size
     from ..deposit import DepositOptions
     from ..deposit import deposit as run_deposit
     from ..deposit import resume as resume_pending
@@ -118,6 +122,7 @@ def deposit(
         sign_cert_der=cert,
         sign_chain_der=tuple(chain),
         contract=contract,
+        max_size=parse_size(max_size),
     )
     from ..timestamp.catalogue import embedded_only_hint
 

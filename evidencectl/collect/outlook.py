@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from .analyze import Analysis, ChildPart
@@ -34,12 +33,14 @@ class _Collect(logging.Handler):
         self.lines.append(f"msg reader: {record.getMessage()}"[:300])
 
 
-def is_outlook_message(path: Path) -> bool:
-    """True when the OLE compound file at ``path`` has the property stream every .msg carries."""
+def is_outlook_message(data: bytes) -> bool:
+    """True when the OLE compound file ``data`` has the property stream every .msg carries."""
     import olefile  # type: ignore[import-untyped]
 
+    if len(data) < olefile.MINIMAL_OLEFILE_SIZE:
+        return False  # olefile would take shorter bytes for a file name to open
     try:
-        with olefile.OleFileIO(str(path)) as ole:
+        with olefile.OleFileIO(data) as ole:
             return bool(ole.exists("__properties_version1.0"))
     except Exception:
         return False
@@ -60,9 +61,9 @@ def _text(value: Any) -> str | None:
     return decode_header_value(str(value))[0] or None
 
 
-def analyze_msg(path: Path) -> Analysis | None:
-    """The :class:`Analysis` of an Outlook message, or None for an OLE file that is not one (.doc, .xls)."""
-    if not is_outlook_message(path):
+def analyze_msg(data: bytes) -> Analysis | None:
+    """The :class:`Analysis` of an Outlook message's bytes, or None for an OLE file that is not one (.doc)."""
+    if not is_outlook_message(data):
         return None
     import extract_msg  # type: ignore[import-untyped]
 
@@ -73,7 +74,7 @@ def analyze_msg(path: Path) -> Analysis | None:
     warnings: list[str] = []
     try:
         try:
-            msg = extract_msg.openMsg(str(path), delayAttachments=False)
+            msg = extract_msg.openMsg(data, delayAttachments=False)
         except Exception as exc:
             return Analysis(
                 "file", "application/x-ole-storage", {}, (), (f"Outlook message not readable: {exc}"[:300],)
