@@ -141,7 +141,7 @@ def analyze(
     result: Analysis | None = None
     if media_type in PARSED and data is None:
         warnings.append(f"larger than {MAX_PARSE_BYTES} bytes: not parsed as {media_type}, kept as a file")
-    elif media_type in PARSED:
+    elif data is not None and media_type in PARSED:
         try:
             result = _dispatch(data, media_type, dkim_keys, offline)
         except BadInputError:

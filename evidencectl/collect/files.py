@@ -303,9 +303,9 @@ class BoundedStream:
         return bytes(buf[:n])
 
 
-def bounded_stdin(stream: BinaryIO, limit: int) -> BoundedStream:
-    """Standard input bounded by ``--max-size``."""
-    return BoundedStream(stream, limit)
+def bounded_stdin(stream: BinaryIO, limit: int) -> BinaryIO:
+    """Standard input bounded by ``--max-size`` (a stream that offers ``readinto`` and ``read``)."""
+    return BoundedStream(stream, limit)  # type: ignore[return-value]
 
 
 def check_statement_text(**fields: str | None) -> None:
