@@ -90,6 +90,36 @@ def analyze_msg(data: bytes) -> Analysis | None:
     return Analysis("msg", "application/vnd.ms-outlook", {"email": meta}, children, tuple(warnings))
 
 
+# MAPI time properties (PT_SYSTIME) Outlook stamps on every item, sent or not.
+_ITEM_TIMES = (("created", "30070040"), ("modified", "30080040"))
+_TIMES_NOTE = (
+    "creation and last-modification times of the Outlook item (PR_CREATION_TIME, PR_LAST_MODIFICATION_TIME), "
+    "set by the mail client; not the time the message was sent"
+)
+
+
+def _item_times(msg: Any) -> dict[str, Any]:
+    """The item's creation and modification times, labelled as such: a draft that was never sent has no send
+    date, and these are then the only times the .msg holds."""
+    times: dict[str, Any] = {}
+    props = getattr(msg, "props", None)
+    for name, tag in _ITEM_TIMES:
+        try:
+            prop = props.get(tag) if props is not None else None
+        except Exception:  # a damaged property stream: the time is simply not there
+            prop = None
+        when = _iso(getattr(prop, "value", None))
+        if when is not None:
+            times[name] = when
+    if not times:
+        return {}
+    if not getattr(msg, "date", None):
+        times["note"] = _TIMES_NOTE + "; this message records no send date (an unsent draft?)"
+    else:
+        times["note"] = _TIMES_NOTE
+    return {"item_times": times}
+
+
 def _read(msg: Any, warnings: list[str]) -> tuple[dict[str, Any], tuple[ChildPart, ...]]:
     meta: dict[str, Any] = {
         "from": _text(getattr(msg, "sender", None)),
@@ -99,6 +129,7 @@ def _read(msg: Any, warnings: list[str]) -> tuple[dict[str, Any], tuple[ChildPar
         "message-id": _text(getattr(msg, "messageId", None)),
         "in-reply-to": _text(getattr(msg, "inReplyTo", None)),
         "date": {"raw": str(msg.date) if getattr(msg, "date", None) else None, "utc": _iso(msg.date)},
+        **_item_times(msg),
         "message_class": _text(getattr(msg, "classType", None)),
         "dkim": [],
         "dkim_note": _NO_DKIM,
