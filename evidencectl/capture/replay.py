@@ -26,10 +26,10 @@ def _items(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {str(i.get("name")): i for i in manifest.get("items", []) if isinstance(i, dict)}
 
 
-def _member_json(reader: PackageReader, item: dict[str, Any] | None, *, canonical: bool = True) -> Any:
+def _member_json(reader: PackageReader, item: dict[str, Any] | None) -> Any:
     if item is None or not item.get("path"):
         return None
-    return parse_json(reader.read(item["path"]), canonical=canonical)
+    return parse_json(reader.read(item["path"]))
 
 
 def har_entries(log: Any) -> list[dict[str, Any]]:
@@ -80,7 +80,7 @@ def _check_logs(reader: PackageReader, items: dict[str, dict[str, Any]]) -> Chec
         )
     try:
         responses = _warc_responses(reader, warc["path"])
-        entries = har_entries(_member_json(reader, har, canonical=False))
+        entries = har_entries(_member_json(reader, har))
     except (EvidenceError, ValueError, KeyError, TypeError, OSError) as exc:
         return CheckResult(name, Status.FAILED, f"the WARC or the HAR cannot be read: {exc}", {})
     except Exception as exc:  # noqa: BLE001 - warcio raises assorted errors on a damaged archive

@@ -74,13 +74,13 @@ def _structure(data: bytes) -> bytes:
     return b"".join(kept.split(b'"')[::2])
 
 
-def parse_json(data: bytes, *, max_depth: int = 64, canonical: bool = True) -> Any:
+def parse_json(data: bytes, *, max_depth: int = 64, canonical: bool = False) -> Any:
     """Parse untrusted JSON bytes: UTF-8 only, duplicate keys rejected, nesting depth bounded.
 
-    With ``canonical`` (the default: manifests, receipts, records) the values must be what canonical JSON
-    can hold: no floating-point numbers, no integer beyond :data:`MAX_SAFE_INTEGER`, no lone surrogate
-    (``"\\ud800"``) in a string. Each is refused with a ValueError naming it, before any hashing. Files
-    made by other programs (a browser's HAR) are parsed with ``canonical=False``.
+    With ``canonical`` (manifest.json, whose records are hashed into the trees) the values must be what
+    canonical JSON can hold: no floating-point numbers, no integer beyond :data:`MAX_SAFE_INTEGER`, no lone
+    surrogate (``"\\ud800"``) in a string. Each is refused with a ValueError naming it, before any hashing.
+    Other documents (a browser's HAR, a capture's environment record) may hold fractions.
     """
     text = data.decode("utf-8")
     # Bound nesting before json.loads can recurse deeply on hostile input: drop the strings (their brackets
