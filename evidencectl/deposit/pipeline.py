@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .. import intake
 from .. import progress as progress_hooks
-from ..collect.files import collect_inputs
+from ..collect.files import check_statement_text, collect_inputs
 from ..errors import BadInputError, ServiceError, UsageError
 from ..heads import current_heads
 from ..intake import Handed, Prepared
@@ -49,6 +49,7 @@ def deposit(opts: DepositOptions, base: Path, progress: Callable[[int], None] | 
     Raises ServiceError (exit 5) when a TSA quorum or an anchor cannot be had: the work done is kept in a
     staging file and the registry, and :func:`resume` finishes it.
     """
+    check_statement_text(case=opts.case, depositor=opts.depositor, note=opts.note)
     services = opts.services
     if services.tsa_quorum < 1 or services.tsa_quorum > max(len(services.tsas), 1):
         quorum, given = services.tsa_quorum, len(services.tsas)
@@ -93,7 +94,7 @@ def _deposit(
             if workers
             else itertools.repeat(None)
         )
-        read_inputs(spool, files, ready, opts.hash_only, settings, progress)
+        read_inputs(spool, files, ready, opts.hash_only, settings, progress, stdin_limit=opts.max_size)
         heads = current_heads(base, registry)
         statement = build_statement(deposit_id, opts.statement, opts.hash_only, spool.count, heads)
         roots = seal(writer, deposit_id, statement, spool, opts.statement)
