@@ -116,3 +116,11 @@ def test_outlook_draft_without_send_date_records_its_item_times() -> None:
     times = mail["item_times"]
     assert (times["created"], times["modified"]) == ("2024-02-28T09:15:07Z", "2024-03-01T08:30:00Z")
     assert "not the time the message was sent" in times["note"] and "no send date" in times["note"]
+
+
+def test_unreadable_image_warning_is_the_same_every_run(tmp_path: Path) -> None:
+    """Warnings are sealed in the manifest: they must not carry a buffer's memory address."""
+    (tmp_path / "bad.tif").write_bytes(b"II*\x00\x08\x00\x00\x00\xff\xff" + b"\x00" * 100)
+    first = analyze(tmp_path / "bad.tif").warnings
+    assert first == analyze(tmp_path / "bad.tif").warnings
+    assert not any("0x" in w for w in first), first

@@ -84,12 +84,13 @@ def _pillow_header(data: bytes, problems: list[str]) -> dict[str, Any]:
     from PIL import Image
 
     out: dict[str, Any] = {}
+    buf = io.BytesIO(data)
     with pywarnings.catch_warnings(record=True) as caught:
         pywarnings.simplefilter("always")
         try:
             # Image.open reads the header only; the pixel data is decoded by load(), never called here.
             # Image.MAX_IMAGE_PIXELS stays in force: a header declaring a decompression bomb is refused.
-            with Image.open(io.BytesIO(data)) as im:
+            with Image.open(buf) as im:
                 out = {"format": im.format, "width": im.size[0], "height": im.size[1], "mode": im.mode}
                 frames = getattr(im, "n_frames", 1)
                 if frames != 1:
@@ -106,7 +107,10 @@ def _pillow_header(data: bytes, problems: list[str]) -> dict[str, Any]:
         except Image.DecompressionBombError as exc:
             problems.append(f"image header declares too many pixels, not read further: {exc}")
         except Exception as exc:  # Pillow raises many types on malformed headers
-            problems.append(f"image header not readable: {type(exc).__name__}: {exc}"[:300])
+            # Pillow names the file it read, here a buffer whose address changes with every run: the warning
+            # is sealed in the manifest, so it must say the same for the same bytes.
+            detail = str(exc).replace(f" {buf!r}", "").replace(repr(buf), "the image")
+            problems.append(f"image header not readable: {type(exc).__name__}: {detail}"[:300])
     problems.extend(f"image reader: {w.message}"[:300] for w in caught)
     return out
 
