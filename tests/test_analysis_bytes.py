@@ -37,11 +37,13 @@ def test_analysis_reads_the_bytes_given_not_the_file(tmp_path: Path) -> None:
     assert got.metadata["email"]["dkim"][0]["result"] == "fail"
 
 
+@pytest.mark.parametrize("pad", [0, 400 << 10], ids=["small", "over-256KiB"])
 def test_mail_swapped_after_hashing_keeps_its_own_dkim_fail(
-    tmp_path: Path, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
+    pad: int, tmp_path: Path, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     mail = tmp_path / "mail.eml"
-    mail.write_bytes(TAMPERED.read_bytes())
+    deposited = TAMPERED.read_bytes() + b"x" * pad
+    mail.write_bytes(deposited)
     swapped = []
     real = analyze_module.analyze
 
@@ -58,8 +60,9 @@ def test_mail_swapped_after_hashing_keeps_its_own_dkim_fail(
     with zipfile.ZipFile(out) as z:
         manifest = json.loads(z.read("manifest.json"))
         stored = z.read(manifest["items"][0]["path"])
-    assert stored == TAMPERED.read_bytes()
+    assert stored == deposited
     assert _dkim(manifest)[0]["result"] == "fail"
+    assert manifest["items"][0]["size"] == len(deposited)
 
 
 def test_image_swapped_after_hashing_keeps_its_own_metadata(
