@@ -154,3 +154,21 @@ def test_har_whose_entries_are_not_objects_fails_its_check(tmp_path: Path, cli: 
     checks = {c["check"]: c for c in json.loads(got.out)["checks"]}
     assert checks["capture:warc-har"]["status"] == "FAILED"
     assert "HAR entry 1 is not an object" in checks["capture:warc-har"]["detail"]
+
+
+def test_file_name_that_decodes_to_a_lone_surrogate_is_kept_raw(tmp_path: Path, cli: Callable[..., CliResult]) -> None:
+    """A name whose bytes are an encoded surrogate (ED A0 80: not UTF-8) is deposited under a lossless raw name,
+    and the package verifies; nothing reaches canonical JSON that it cannot hold."""
+    import json
+    import os
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    raw = os.fsencode(folder) + b"/a\xed\xa0\x80.txt"
+    with open(raw, "wb") as fh:
+        fh.write(b"x")
+    got = cli("deposit", folder, "-o", tmp_path / "raw.evp", "--json")
+    assert got.code == 0, got.err
+    assert cli("verify", tmp_path / "raw.evp").code == 0
+    item = json.loads(cli("inspect", tmp_path / "raw.evp", "--json").out)["items"][0]
+    assert item["metadata"]["name_not_utf8"] is True and item["name_raw"]
