@@ -149,6 +149,23 @@ def _prepare(index: int, location: str, name: str, member: str | None, place: An
     )
 
 
+@contextlib.contextmanager
+def _default_sigterm() -> Iterator[None]:
+    """Fork workers with SIGTERM's default action. The command line handles SIGTERM in Python (to remove its
+    staging file), and a forked child that inherited that handler and hangs before it has run a line of its
+    own (forking a process that has threads can leave a lock held in the child) would ignore terminate()
+    and keep :meth:`Workers.close` waiting for ever."""
+    try:
+        previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    except ValueError:  # not the main thread: the handler cannot be set here, nor was it set by us
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def init_worker(parent: int) -> None:
     """A worker ignores Ctrl-C (the deposit process handles it and stops the workers) and dies with the
     deposit process: a killed deposit must not leave workers waiting for tasks that never come. It loads
@@ -224,7 +241,8 @@ class Workers:
             # Python 3.12+ warns about forking a process with threads (a progress bar's refresh thread): the
             # workers touch none of that thread's state.
             warnings.simplefilter("ignore", DeprecationWarning)
-            self.pool: Any = ctx.Pool(count, initializer=init_worker, initargs=(os.getpid(),))
+            with _default_sigterm():
+                self.pool: Any = ctx.Pool(count, initializer=init_worker, initargs=(os.getpid(),))
 
     def prepared(
         self, files: list[InputFile], meanwhile: Callable[[], None] | None = None

@@ -165,3 +165,21 @@ def test_file_left_alone_is_not_flagged(tmp_path: Path, cli: Callable[..., CliRe
     (tmp_path / "still.txt").write_text("still")
     got = cli("deposit", tmp_path / "still.txt", "-o", tmp_path / "still.evp", "--json")
     assert got.code == 0 and json.loads(got.out)["warnings"] == []
+
+
+def test_workers_are_forked_with_sigterms_default_action() -> None:
+    """The command line catches SIGTERM in Python; a worker forked with that handler that hangs before its
+    first line would ignore terminate() and hang the deposit's end. Workers are forked with the default."""
+    from evidencectl import intake
+
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+        with intake._default_sigterm():
+            pid = os.fork()
+            if pid == 0:  # the child: how would SIGTERM find it?
+                os._exit(0 if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL else 1)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL  # the caller's handler is back
+    finally:
+        signal.signal(signal.SIGTERM, previous)
