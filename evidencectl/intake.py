@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 from .collect.analysis import Analysis
-from .collect.files import InputFile, read_small
+from .collect.files import InputFile, read_whole
 from .hashing import SMALL, Digests, digest_bytes
 from .merkle import leaf_hash
 from .package.layout import EVIDENCE
@@ -96,22 +96,22 @@ _JOB: dict[str, Any] = {}
 
 def _prepare(index: int, location: str, name: str, member: str | None, place: Any) -> Prepared | Handed | None:
     from .collect.analyze import analyze
-    from .collect.media import SNIFF_SIZE
 
     if not location or (member is not None and member != EVIDENCE + name):
         return None  # stdin, a non-UTF-8 name, or a non-portable name (its member is named by its item id)
     try:
-        got = read_small(location, SMALL)
+        got = read_whole(location, SMALL, SMALL)
         if got is None:
             return None
-        data, st = got
+        data, st, changed = got
         analysis = analyze(
             location,
             strict=_JOB["strict"],
             dkim_keys=_JOB["keys"],
             offline=_JOB["offline"],
-            head=data[:SNIFF_SIZE],
+            data=data,  # analysed from the very bytes hashed and stored
             stat=st,
+            changed=changed,
         )
     except Exception:  # noqa: BLE001 - the deposit process redoes this file and reports the error in order
         return None

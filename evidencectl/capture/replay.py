@@ -32,6 +32,21 @@ def _member_json(reader: PackageReader, item: dict[str, Any] | None) -> Any:
     return parse_json(reader.read(item["path"]))
 
 
+def har_entries(log: Any) -> list[dict[str, Any]]:
+    """The entries of a parsed HAR, each an object with object-valued ``request`` and ``response`` when
+    present; ValueError naming the first entry that is not so (a HAR is the browser's, hence hostile)."""
+    entries = log.get("log", {}).get("entries") if isinstance(log, dict) else None
+    if not isinstance(log, dict) or not isinstance(log.get("log"), dict) or not isinstance(entries, list):
+        raise ValueError("the HAR has no log.entries list")
+    for n, entry in enumerate(entries, 1):
+        if not isinstance(entry, dict):
+            raise ValueError(f"HAR entry {n} is not an object")
+        for key in ("request", "response"):
+            if not isinstance(entry.get(key, {}), dict):
+                raise ValueError(f"HAR entry {n}: {key} is not an object")
+    return entries
+
+
 def _warc_responses(reader: PackageReader, member: str) -> dict[str, tuple[str, int, str]]:
     """record id -> (target URI, HTTP status, payload SHA-256) of every response record."""
     from warcio.archiveiterator import ArchiveIterator  # type: ignore[import-untyped]
@@ -65,8 +80,7 @@ def _check_logs(reader: PackageReader, items: dict[str, dict[str, Any]]) -> Chec
         )
     try:
         responses = _warc_responses(reader, warc["path"])
-        log = _member_json(reader, har)
-        entries = log["log"]["entries"]
+        entries = har_entries(_member_json(reader, har))
     except (EvidenceError, ValueError, KeyError, TypeError, OSError) as exc:
         return CheckResult(name, Status.FAILED, f"the WARC or the HAR cannot be read: {exc}", {})
     except Exception as exc:  # noqa: BLE001 - warcio raises assorted errors on a damaged archive

@@ -54,6 +54,9 @@ def deposit(
     passphrase_file: Path | None = shared.PASSPHRASE_FILE,
     force: bool = typer.Option(False, "--force", help="Replace an existing package."),
     resume: bool = typer.Option(False, "--resume", help="Finish pending deposits (a TSA or node was down)."),
+    max_size: str = typer.Option(
+        "4G", "--max-size", help="Most bytes read from standard input ('-'), e.g. 4G, 500M; more is refused."
+    ),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Deposit files as evidence: hash, timestamp, anchor and package them.
@@ -63,6 +66,7 @@ def deposit(
     from .. import DepositOptions, SourceOptions
     from .. import deposit as run_deposit
     from .. import resume as resume_pending
+    from ..collect.files import parse_size
     from ..errors import UsageError
 
     base = home()
@@ -86,7 +90,9 @@ def deposit(
     statement = shared.statement_options(
         base, case, depositor, note, sign=sign, key=key, passphrase_env=passphrase_env, passphrase_file=passphrase_file
     )
-    sources = SourceOptions(tuple(paths or []), from_list, follow_symlinks, hash_only, strict, offline, dkim_keys)
+    sources = SourceOptions(
+        tuple(paths or []), from_list, follow_symlinks, hash_only, strict, offline, dkim_keys, parse_size(max_size)
+    )
     services = shared.service_options(tsa, anchor, tsa_quorum, contract)
     opts = DepositOptions.of(out, sources, statement, services, force=force)
     from ..timestamp.catalogue import embedded_only_hint

@@ -6,10 +6,14 @@ without ``--debug``.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
+import signal
 import sys
+import threading
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -107,8 +111,31 @@ def _usage_error(exc: Any, argv: list[str]) -> int:
     return int(ExitCode.USAGE)
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (``kill``, a service manager stopping a job) is handled as Ctrl-C is: staging files and
+    partial outputs are removed on the way out instead of being left behind by a silent death."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(args: list[str] | None = None) -> int:
     """Run the command line with ``args`` (default: sys.argv[1:]); return the exit code."""
+    with _terminate_as_interrupt():
+        return _main(args)
+
+
+def _main(args: list[str] | None) -> int:
     argv = list(sys.argv[1:] if args is None else args)
     debug = "--debug" in argv
     # Library warnings (an unencrypted key file, unreadable metadata) reach the user as one plain line.

@@ -34,10 +34,11 @@ _CLAIMED = {
     ".pdf": "application/pdf",
 }
 _IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/tiff"})
-_PARSED = _IMAGE_TYPES | {"message/rfc822", "application/mbox", "application/x-ole-storage"}
+PARSED = _IMAGE_TYPES | {"message/rfc822", "application/mbox", "application/x-ole-storage"}
 """Media types :func:`_dispatch` parses; everything else is recorded as a plain file."""
-# Files above this size are not parsed as mail: the parser holds a message in memory several times over.
-MAX_MAIL_BYTES = 256 * 1024 * 1024
+# Files above this size are not parsed: the mail parser holds a message in memory several times over, and
+# what is parsed is the bytes that were hashed, held in memory.
+MAX_PARSE_BYTES = 256 * 1024 * 1024
 
 
 def _iso(ts: float) -> str:
@@ -63,24 +64,30 @@ def analyze(
     offline: bool = False,
     head: bytes | None = None,
     stat: os.stat_result | None = None,
+    data: bytes | None = None,
+    changed: str | None = None,
 ) -> Analysis:
-    """Read ``path`` and describe it: kind, media type by content, metadata, derived parts, warnings.
+    """Describe the file at ``path``: kind, media type by content, metadata, derived parts, warnings.
 
     Malformed content produces warnings, or with ``strict=True`` a :class:`BadInputError` naming the
     file and the first problem. An unreadable file always raises :class:`BadInputError`. Ordinary files
     cost one stat and one read of :data:`media.SNIFF_SIZE` bytes; mail and images are parsed.
-    ``head``, when given, is the file's first bytes (at least :data:`media.SNIFF_SIZE` of them, or the whole
-    file), already read by the caller, and ``stat`` its status. ``dkim_keys`` maps DNS names
-    (``selector._domainkey.domain.``) to TXT record values used for DKIM and ARC; with ``offline=True`` no
-    DNS query is made.
+
+    Everything is read from one set of bytes, so that what is described is what was hashed: ``data``, when
+    given, is the whole file as the caller hashed it (a deposit), and nothing is read from ``path`` again.
+    ``head`` without ``data`` is the first bytes of a file the caller streamed because it is too large to
+    parse (:data:`MAX_PARSE_BYTES`): mail and images among those are then not parsed, with a warning. With
+    neither, the file is read here once, whole when it is of a parsed type. ``stat`` is the file's status
+    and ``changed`` a caller's note that the file changed while it was read (flagged in the metadata and as
+    a warning). ``dkim_keys`` maps DNS names (``selector._domainkey.domain.``) to TXT record values used
+    for DKIM and ARC; with ``offline=True`` no DNS query is made.
     """
-    if stat is None or head is None:
-        path = Path(path)
     try:
         st = stat if stat is not None else os.stat(path)
-        if head is None:  # a deposit passes the bytes it already read; others read them here
-            with open(path, "rb") as fh:
-                head = fh.read(media.SNIFF_SIZE)
+        if data is not None:
+            head = data[: media.SNIFF_SIZE]
+        elif head is None:
+            data, head = _read_once(path, st)
         else:
             head = head[: media.SNIFF_SIZE]
     except OSError as exc:
@@ -88,22 +95,28 @@ def analyze(
     media_type = media.sniff(head)
     meta = file_metadata(path, st)
     claimed = _CLAIMED.get(os.path.splitext(path)[1].lower())
-    if media_type not in _PARSED and (claimed is None or claimed == media_type):
+    warnings: list[str] = []
+    if changed:
+        meta["changed_while_read"] = True
+        warnings.append(changed)
+    if media_type not in PARSED and (claimed is None or claimed == media_type) and not warnings:
         # An ordinary file whose name does not claim another type: nothing to parse, nothing to warn about,
         # and its metadata (an int and ASCII times) is already fit for canonical JSON.
         return Analysis("file", media_type, meta, (), ())
     path = Path(path)
-    warnings: list[str] = []
-    try:
-        result = _dispatch(path, head, media_type, st.st_size, dkim_keys, offline)
-    except BadInputError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - a parser tripping on hostile content must not lose the evidence
-        detail = " ".join(str(exc).split())[:200]
-        warnings.append(f"content could not be parsed as {media_type} ({type(exc).__name__}: {detail}); kept as a file")
-        result = None
-    if result is None and not warnings and media_type in ("message/rfc822", "application/mbox"):
-        warnings.append(f"larger than {MAX_MAIL_BYTES} bytes: not parsed as mail, kept as a file")
+    result: Analysis | None = None
+    if media_type in PARSED and data is None:
+        warnings.append(f"larger than {MAX_PARSE_BYTES} bytes: not parsed as {media_type}, kept as a file")
+    elif data is not None and media_type in PARSED:
+        try:
+            result = _dispatch(data, media_type, dkim_keys, offline)
+        except BadInputError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a parser tripping on hostile content must not lose the evidence
+            detail = " ".join(str(exc).split())[:200]
+            warnings.append(
+                f"content could not be parsed as {media_type} ({type(exc).__name__}: {detail}); kept as a file"
+            )
     if result is None:
         result = Analysis("file", media_type, {}, (), ())
     if claimed and claimed != result.media_type and not _compatible(claimed, result):
@@ -119,6 +132,15 @@ def analyze(
     return Analysis(result.kind, result.media_type, to_json(meta), children, tuple(warnings))
 
 
+def _read_once(path: str | Path, st: os.stat_result) -> tuple[bytes | None, bytes]:
+    """(whole file or None, first bytes): the whole file when it is of a parsed type and small enough."""
+    with open(path, "rb") as fh:
+        head = fh.read(media.SNIFF_SIZE)
+        if media.sniff(head) not in PARSED or st.st_size > MAX_PARSE_BYTES:
+            return None, head
+        return head + fh.read(MAX_PARSE_BYTES + 1 - len(head)), head
+
+
 def _clean_child(part: ChildPart) -> ChildPart:
     # One last pass so that no float or lone surrogate from a parser reaches canonical JSON.
     return replace(part, metadata=to_json(part.metadata), children=tuple(_clean_child(c) for c in part.children))
@@ -130,30 +152,22 @@ def _compatible(claimed: str, result: Analysis) -> bool:
     return claimed in mailish and result.media_type in mailish
 
 
-def _dispatch(
-    path: Path,
-    head: bytes,
-    media_type: str,
-    size: int,
-    dkim_keys: Mapping[str, bytes] | None,
-    offline: bool,
-) -> Analysis | None:
+def _dispatch(data: bytes, media_type: str, dkim_keys: Mapping[str, bytes] | None, offline: bool) -> Analysis | None:
     # Imports are local so that hashing an ordinary file never loads the mail or image machinery.
-    if media_type in ("message/rfc822", "application/mbox") and size <= MAX_MAIL_BYTES:
-        data = path.read_bytes()
-        if media_type == "application/mbox":
-            from .mbox import analyze_mbox
+    if media_type == "application/mbox":
+        from .mbox import analyze_mbox
 
-            return analyze_mbox(data, dkim_keys=dkim_keys, offline=offline)
+        return analyze_mbox(data, dkim_keys=dkim_keys, offline=offline)
+    if media_type == "message/rfc822":
         from .email import analyze_message
 
         return analyze_message(data, dkim_keys=dkim_keys, offline=offline)
     if media_type == "application/x-ole-storage":
         from .outlook import analyze_msg
 
-        return analyze_msg(path)
+        return analyze_msg(data)
     if media_type in _IMAGE_TYPES:
         from .image import analyze_image
 
-        return analyze_image(path, media_type)
+        return analyze_image(data, media_type)
     return None

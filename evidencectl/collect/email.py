@@ -35,7 +35,7 @@ _SINGLE_HEADERS = (
     "X-Mailer",
     "User-Agent",
 )
-_RECEIVED_CLAUSE = re.compile(r"\b(from|by|via|with|id|for)\s+(\S+(?:\s+\([^()]*\))?)", re.IGNORECASE)
+_RECEIVED_CLAUSE = re.compile(r"\b(from|by|via|with|id|for)\s+([^\s()]+)", re.IGNORECASE)
 
 
 def parse_date(raw: str) -> tuple[str | None, str | None]:
@@ -54,18 +54,49 @@ def parse_date(raw: str) -> tuple[str | None, str | None]:
         return None, f"date {raw.strip()[:80]!r} out of range"
 
 
+def comment_spans(text: str) -> list[tuple[int, int]]:
+    """The outermost RFC 5322 comments of ``text`` as (start, end) spans: comments nest, ``\\(`` is a
+    quoted-pair, and a comment left open runs to the end."""
+    spans: list[tuple[int, int]] = []
+    depth, start, i = 0, 0, 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "(":
+            start = i if depth == 0 else start
+            depth += 1
+        elif c == ")" and depth:
+            depth -= 1
+            if depth == 0:
+                spans.append((start, i + 1))
+        i += 1
+    if depth:
+        spans.append((start, len(text)))
+    return spans
+
+
 def parse_received(value: str) -> dict[str, Any]:
-    """Split one Received header into its ``from``/``by``/``with``/``id``/``for`` clauses and its time."""
+    """Split one Received header into its ``from``/``by``/``with``/``id``/``for`` clauses and its time.
+
+    A clause's value is its word and the comment right after it (``from mx (mx.example [192.0.2.1])``).
+    Words inside comments are not clauses, however deeply the comments nest: in
+    ``(using TLSv1.2 with cipher ECDHE (256/256 bits))`` "with" is part of the comment.
+    """
     flat = " ".join(value.split())
-    clauses, _, when = flat.rpartition(";")
-    if not clauses:
-        clauses, when = flat, ""
+    comments = comment_spans(flat)
+    semis = [m.start() for m in re.finditer(";", flat) if not any(a <= m.start() < b for a, b in comments)]
+    clauses, when = (flat[: semis[-1]], flat[semis[-1] + 1 :]) if semis else (flat, "")
     hop: dict[str, Any] = {"raw": flat}
-    # Words inside comments ("(qmail 1 invoked from network)") are not clauses.
-    comments = [m.span() for m in re.finditer(r"\([^()]*\)", clauses)]
     for m in _RECEIVED_CLAUSE.finditer(clauses):
-        if not any(a <= m.start() < b for a, b in comments):
-            hop.setdefault(m.group(1).lower(), m.group(2))
+        if any(a <= m.start() < b for a, b in comments):
+            continue
+        text = m.group(2)
+        after = next((span for span in comments if span[0] in (m.end(), m.end() + 1)), None)
+        if after is not None:
+            text += " " + clauses[after[0] : after[1]]
+        hop.setdefault(m.group(1).lower(), text)
     hop["time"] = when.strip() or None
     hop["time_utc"] = parse_date(when)[0] if when.strip() else None
     return hop

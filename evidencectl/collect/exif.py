@@ -42,6 +42,35 @@ _GPS_IFD = 0x8825
 _MAX_VALUE = 1000
 
 
+# Tags whose EXIF type is BYTE: numbers, not text (GPSVersionID 2.2.0.0 is [2, 2, 0, 0], not "\x02\x02").
+_BYTE_TAGS = frozenset({"GPSVersionID", "GPSAltitudeRef"})
+# UserComment (type UNDEFINED) opens with an 8-byte character code (EXIF 2.3 §4.6.5, table 9).
+_COMMENT_CODES = {b"ASCII\0\0\0": "ascii", b"UNICODE\0": "utf-16", b"JIS\0\0\0\0\0": "shift_jis"}
+_TEXT_CONTROLS = frozenset(range(0x20)) - {0x09, 0x0A, 0x0D}
+
+
+def _render_tag(name: str, value: Any) -> Any:
+    """A tag's value for the metadata: BYTE tags as numbers, UserComment decoded by its character code, other
+    bytes as text only when they are text (else ``hex:``), never as raw control characters."""
+    if isinstance(value, bytes | bytearray) and name in _BYTE_TAGS:
+        numbers = list(bytes(value))
+        return numbers[0] if len(numbers) == 1 else numbers
+    if isinstance(value, int) and name in _BYTE_TAGS:
+        return value
+    if isinstance(value, bytes | bytearray) and name == "UserComment":
+        code = _COMMENT_CODES.get(bytes(value[:8]))
+        if code is not None:
+            try:
+                return _render(bytes(value[8:]).decode(code).rstrip("\x00 "))
+            except UnicodeDecodeError:
+                pass
+    if isinstance(value, bytes | bytearray):
+        raw = bytes(value).rstrip(b"\x00")
+        if any(b in _TEXT_CONTROLS for b in raw):
+            return "hex:" + bytes(value)[:_MAX_VALUE].hex()
+    return _render(value)
+
+
 def _render(value: Any) -> Any:
     rendered = to_json(value)
     if isinstance(rendered, str) and len(rendered) > _MAX_VALUE:
@@ -65,7 +94,9 @@ def parse_exif(data: bytes) -> tuple[dict[str, Any], list[str]]:
             return out, problems
         for tag, name in _BASE_TAGS.items():
             if tag in exif:
-                out[name] = exif[tag] if name == "Orientation" and isinstance(exif[tag], int) else _render(exif[tag])
+                out[name] = (
+                    exif[tag] if name == "Orientation" and isinstance(exif[tag], int) else _render_tag(name, exif[tag])
+                )
         for ifd_tag, names, key in ((_EXIF_IFD, _EXIF_TAGS, None), (_GPS_IFD, ExifTags.GPSTAGS, "GPS")):
             try:
                 ifd = exif.get_ifd(ifd_tag)
@@ -77,7 +108,7 @@ def parse_exif(data: bytes) -> tuple[dict[str, Any], list[str]]:
             target = out.setdefault(key, {}) if key else out
             for tag, value in ifd.items():
                 if tag in names:
-                    target[names[tag]] = _render(value)
+                    target[names[tag]] = _render_tag(names[tag], value)
         if "GPS" in out and not out["GPS"]:
             del out["GPS"]
     problems.extend(str(w.message)[:300] for w in caught)

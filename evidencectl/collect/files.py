@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import BinaryIO, NamedTuple
 
-from ..errors import BadInputError
+from ..errors import BadInputError, UsageError
 
 STDIN = "-"
+try:
+    PATH_MAX = os.pathconf("/", "PC_PATH_MAX")
+except (OSError, ValueError, AttributeError):  # no pathconf (Windows): its classic limit
+    PATH_MAX = 260
+"""Longest path (in bytes, with its terminating NUL) the system opens: a longer one is passed over with a
+warning, so that one file buried too deep does not stop the deposit of all the others."""
 _SUMLINE = re.compile(r"^([0-9a-fA-F]{64}) [ *](.+)$")
 
 
@@ -47,15 +55,67 @@ class Collected:
 def read_small(path: str | os.PathLike[str], limit: int) -> tuple[bytes, os.stat_result] | None:
     """The whole content and status of a file of at most ``limit`` bytes, with one open and one read;
     None when it is larger (or grew past the limit while being read). OSError as ``os.open`` raises it."""
+    got = read_whole(path, limit, limit)
+    return None if got is None else (got.data, got.stat)
+
+
+class Whole(NamedTuple):
+    """A file read whole, to be hashed, stored and analysed from these very bytes."""
+
+    data: bytes
+    """Its bytes."""
+    stat: os.stat_result
+    """Its status when it was opened."""
+    changed: str | None
+    """Why it is flagged as changed while it was read (size, mtime or ctime moved), or None."""
+
+
+def changed_while_read(before: os.stat_result, after: os.stat_result) -> str | None:
+    """A one-line flag when a file's size, modification or change time differ after reading it from what
+    they were before: the bytes deposited may then mix two versions of the file."""
+    moved = [
+        f"{what} {getattr(before, attr)} -> {getattr(after, attr)}"
+        for what, attr in (("size", "st_size"), ("mtime_ns", "st_mtime_ns"), ("ctime_ns", "st_ctime_ns"))
+        if getattr(before, attr) != getattr(after, attr)
+    ]
+    if not moved:
+        return None
+    return f"changed while it was read ({', '.join(moved)}); the deposited bytes may mix two versions"
+
+
+def read_whole(path: str | os.PathLike[str], small: int, parse_limit: int) -> Whole | None:
+    """Read a file whole when it has at most ``small`` bytes, or at most ``parse_limit`` bytes and a media type
+    that is parsed (mail, images, Outlook): these are hashed, stored and analysed from one set of bytes. None
+    for any other file (it is streamed) or when it grew past the limit while being read. The status is taken
+    before and after the read, and a difference is flagged. OSError as ``os.open`` raises it."""
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
         st = os.fstat(fd)
-        if st.st_size > limit:
+        if st.st_size > max(small, parse_limit):
             return None
-        data = os.read(fd, limit + 1)
+        limit = small
+        if st.st_size > small:
+            from .analyze import PARSED
+            from .media import SNIFF_SIZE, sniff
+
+            head = os.pread(fd, SNIFF_SIZE, 0)
+            if sniff(head) not in PARSED:
+                return None
+            limit = parse_limit
+        chunks = []
+        total = 0
+        while total <= limit:  # a regular file gives everything in one read; a file still growing may not
+            chunk = os.read(fd, limit + 1 - total)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        after = os.fstat(fd)
     finally:
         os.close(fd)
-    return None if len(data) > limit else (data, st)
+    if total > limit:
+        return None
+    return Whole(chunks[0] if len(chunks) == 1 else b"".join(chunks), st, changed_while_read(st, after))
 
 
 def _name_of(raw: bytes) -> tuple[str, bytes | None]:
@@ -65,16 +125,44 @@ def _name_of(raw: bytes) -> tuple[str, bytes | None]:
         return raw.decode("utf-8", "replace"), raw
 
 
-def _walk(root: Path, prefix: bytes, follow: bool, out: Collected) -> int:
+def _too_long(path: str | Path, out: Collected) -> bool:
+    """True (and a warning) when ``path`` is longer than the system opens."""
+    size = len(os.fsencode(path))
+    if size < PATH_MAX:
+        return False
+    out.warnings.append(
+        f"{os.fsdecode(os.fsencode(path)[:80])}…: path of {size} bytes is longer than this system opens "
+        f"({PATH_MAX - 1}); passed over"
+    )
+    return True
+
+
+def _identity(path: str | Path) -> tuple[int, int]:
+    st = os.stat(path)
+    return st.st_dev, st.st_ino
+
+
+def _walk(
+    root: Path, prefix: bytes, follow: bool, out: Collected, above: frozenset[tuple[int, int]] = frozenset()
+) -> int:
+    """Add the files under ``root``; ``above`` holds the (device, inode) of every folder on the way down
+    when links are followed, so that a link back to one of them (``loop/self -> .``) is not walked again."""
     count = 0
     try:
         with os.scandir(root) as it:
             # The directory entry's type (d_type) answers for most entries without a stat call each.
             entries = sorted(((os.fsencode(e.name), e) for e in it), key=lambda pair: pair[0])
     except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            _too_long(root, out)
+            return 0
         raise BadInputError(f"cannot read folder: {exc.strerror or exc}", path=root) from exc
+    if follow:
+        above = above | {_identity(root)}
     for raw, entry in entries:
         rel = prefix + b"/" + raw
+        if _too_long(entry.path, out):
+            continue
         try:
             if entry.is_symlink():
                 if not follow:
@@ -92,8 +180,16 @@ def _walk(root: Path, prefix: bytes, follow: bool, out: Collected) -> int:
                 is_file = not is_dir and entry.is_file(follow_symlinks=False)
         except OSError as exc:
             raise BadInputError(f"cannot read: {exc.strerror or exc}", path=Path(entry.path)) from exc
+        if is_dir and follow:
+            try:
+                seen = _identity(entry.path) in above
+            except OSError as exc:
+                raise BadInputError(f"cannot read: {exc.strerror or exc}", path=Path(entry.path)) from exc
+            if seen:
+                out.warnings.append(f"{entry.path}: symbolic link loop (leads back to a folder above it); not followed")
+                continue
         if is_dir:
-            count += _walk(Path(entry.path), rel, follow, out)
+            count += _walk(Path(entry.path), rel, follow, out, above)
         elif is_file:
             name, name_raw = _name_of(rel)
             out.files.append(InputFile(entry.path, name, name_raw))
@@ -113,6 +209,8 @@ def _add_path(arg: str, follow: bool, out: Collected, expected: str | None = Non
     except FileNotFoundError as exc:
         raise BadInputError("no such file or folder", path=path) from exc
     except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG and _too_long(arg, out):
+            return
         raise BadInputError(f"cannot read: {exc.strerror or exc}", path=path) from exc
     base = os.fsencode(path.resolve().name if path.name in ("", ".", "..") else path.name)
     if stat.S_ISLNK(st.st_mode):
@@ -134,7 +232,9 @@ def read_path_list(list_file: Path) -> list[tuple[str, str | None]]:
     except OSError as exc:
         raise BadInputError(f"cannot read path list: {exc.strerror or exc}", path=list_file) from exc
     out: list[tuple[str, str | None]] = []
-    for raw in data.splitlines():
+    for lineno, raw in enumerate(data.splitlines(), start=1):
+        if b"\x00" in raw:
+            raise BadInputError(f"line {lineno} holds a NUL byte, which no path can contain", path=list_file)
         line = os.fsdecode(raw).rstrip("\r")
         if not line.strip() or line.startswith("#"):
             continue
@@ -173,3 +273,63 @@ def collect_inputs(paths: list[str], *, from_list: Path | None = None, follow_sy
         unique.append(f if name == f.name else InputFile(f.location, name, f.name_raw, f.expected_sha256))
     out.files = unique
     return out
+
+
+class BoundedStream:
+    """A binary stream that refuses to give more than ``limit`` bytes: standard input has no size to check
+    beforehand, and ``deposit - < /dev/zero`` must end."""
+
+    def __init__(self, stream: BinaryIO, limit: int) -> None:
+        self.stream = stream
+        self.limit = limit
+        self.total = 0
+
+    def readinto(self, view: memoryview) -> int:
+        """Fill ``view`` like the underlying stream, raising :class:`BadInputError` past the limit."""
+        # Ask for one byte more than what is left, so that a stream of exactly ``limit`` bytes is accepted.
+        room = self.limit - self.total + 1
+        n = self.stream.readinto(view[:room] if room < len(view) else view)  # type: ignore[attr-defined]
+        self.total += n or 0
+        if self.total > self.limit:
+            raise BadInputError(
+                f"more than {self.limit} bytes (--max-size); nothing was deposited", path="standard input"
+            )
+        return int(n or 0)
+
+    def read(self, size: int = -1) -> bytes:
+        """Read up to ``size`` bytes (all, when negative), with the same limit."""
+        buf = bytearray(self.limit + 1 if size < 0 else size)
+        n = self.readinto(memoryview(buf))
+        return bytes(buf[:n])
+
+
+def bounded_stdin(stream: BinaryIO, limit: int) -> BinaryIO:
+    """Standard input bounded by ``--max-size`` (a stream that offers ``readinto`` and ``read``)."""
+    return BoundedStream(stream, limit)  # type: ignore[return-value]
+
+
+def check_statement_text(**fields: str | None) -> None:
+    """Refuse a case number, depositor or note that is not valid Unicode text (a command-line argument
+    in a non-UTF-8 encoding arrives with lone surrogates), naming the option and the first bad byte."""
+    for name, value in fields.items():
+        if value is None:
+            continue
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            bad = value[exc.start]
+            what = (
+                f"byte {ord(bad) - 0xDC00:#04x}" if "\udc80" <= bad <= "\udcff" else f"lone surrogate U+{ord(bad):04X}"
+            )
+            raise UsageError(f"--{name} is not valid UTF-8 text ({what} at position {exc.start})") from None
+
+
+_SIZE = re.compile(r"^\s*([0-9]+)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    """Bytes from ``4G``, ``4GiB``, ``500M``, ``65536``: binary multiples (K = 1024); UsageError otherwise."""
+    m = _SIZE.match(text)
+    if m is None:
+        raise UsageError(f"--max-size {text!r} is not a size such as 4G, 500M or 65536")
+    return int(m.group(1)) << (10 * "kmgt".find(m.group(2).lower()) + 10 if m.group(2) else 0)

@@ -8,8 +8,8 @@ pixels, and because a court wants to know that a chunk's CRC is wrong, which Pil
 
 from __future__ import annotations
 
+import io
 import warnings as pywarnings
-from pathlib import Path
 from typing import Any
 
 from .analysis import Analysis
@@ -38,14 +38,14 @@ def _xmp(value: Any) -> dict[str, Any] | None:
     return {"xml": clean_str(text[:MAX_XMP]), "length": len(text), "truncated": len(text) > MAX_XMP}
 
 
-def analyze_image(path: Path, media_type: str) -> Analysis:
-    """The :class:`Analysis` of an image file, read without decoding its pixels."""
+def analyze_image(data: bytes, media_type: str) -> Analysis:
+    """The :class:`Analysis` of an image file's bytes, read without decoding its pixels."""
     problems: list[str] = []
     meta: dict[str, Any] = {}
     exif_bytes: bytes | None = None
     xmp: Any = None
     if media_type == "image/png":
-        png = walk_png(path)
+        png = walk_png(data)
         problems.extend(png.problems)
         meta.update(png.header)
         if png.texts:
@@ -57,7 +57,7 @@ def analyze_image(path: Path, media_type: str) -> Analysis:
             for chunk in png.texts:
                 if chunk["keyword"].lower() == "raw profile type exif":
                     exif_bytes = raw_profile_exif(chunk.get("full_text", chunk["text"]))
-    info = _pillow_header(path, problems)
+    info = _pillow_header(data, problems)
     if not info and "png_width" in meta:
         # Pillow refuses a PNG with a damaged chunk before IDAT; IHDR read here still tells the size.
         info = {"format": "PNG", "width": meta["png_width"], "height": meta["png_height"]}
@@ -80,16 +80,17 @@ def analyze_image(path: Path, media_type: str) -> Analysis:
     return Analysis("image", media_type, {"image": meta}, (), tuple(problems))
 
 
-def _pillow_header(path: Path, problems: list[str]) -> dict[str, Any]:
+def _pillow_header(data: bytes, problems: list[str]) -> dict[str, Any]:
     from PIL import Image
 
     out: dict[str, Any] = {}
+    buf = io.BytesIO(data)
     with pywarnings.catch_warnings(record=True) as caught:
         pywarnings.simplefilter("always")
         try:
             # Image.open reads the header only; the pixel data is decoded by load(), never called here.
             # Image.MAX_IMAGE_PIXELS stays in force: a header declaring a decompression bomb is refused.
-            with Image.open(path) as im:
+            with Image.open(buf) as im:
                 out = {"format": im.format, "width": im.size[0], "height": im.size[1], "mode": im.mode}
                 frames = getattr(im, "n_frames", 1)
                 if frames != 1:
@@ -106,7 +107,10 @@ def _pillow_header(path: Path, problems: list[str]) -> dict[str, Any]:
         except Image.DecompressionBombError as exc:
             problems.append(f"image header declares too many pixels, not read further: {exc}")
         except Exception as exc:  # Pillow raises many types on malformed headers
-            problems.append(f"image header not readable: {type(exc).__name__}: {exc}"[:300])
+            # Pillow names the file it read, here a buffer whose address changes with every run: the warning
+            # is sealed in the manifest, so it must say the same for the same bytes.
+            detail = str(exc).replace(f" {buf!r}", "").replace(repr(buf), "the image")
+            problems.append(f"image header not readable: {type(exc).__name__}: {detail}"[:300])
     problems.extend(f"image reader: {w.message}"[:300] for w in caught)
     return out
 

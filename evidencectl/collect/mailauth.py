@@ -200,3 +200,25 @@ def _headers(message: bytes) -> list[tuple[bytes, bytes]]:
             name, _, value = line.partition(b":")
             out.append((name.strip(), value))
     return out
+
+
+def recheck_dkim(message: bytes, recorded: Any) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Re-run the DKIM checks recorded at deposit on ``message``, each with the key record stored beside it
+    and nothing else (no DNS: the key may have been withdrawn since). Returns (recorded, re-run) pairs for
+    the signatures whose key record was stored; the others were "not checked" and stay so."""
+    if not isinstance(recorded, list):
+        return []
+    keyed = [
+        r
+        for r in recorded
+        if isinstance(r, dict)
+        and isinstance(r.get("index"), int)
+        and isinstance(r.get("key_record"), dict)
+        and isinstance(r["key_record"].get("name"), str)
+        and isinstance(r["key_record"].get("txt"), str)
+    ]
+    if not keyed:
+        return []
+    keys = {r["key_record"]["name"]: r["key_record"]["txt"].encode("utf-8") for r in keyed}
+    again = check_dkim(message, keys, offline=True)
+    return [(r, again[r["index"]]) for r in keyed if 0 <= r["index"] < len(again)]

@@ -15,6 +15,7 @@ from typing import Any
 
 from .analysis import Analysis, ChildPart
 from .email import message_analysis
+from .media import mbox_start
 from .parts import PartNamer
 
 # "From sender@example.com Thu Jan  1 00:00:00 2015" (asctime, optionally with a zone before the year).
@@ -25,14 +26,18 @@ _STRICT_DATE = re.compile(
 
 
 def split_mbox(data: bytes) -> tuple[list[tuple[int, bytes, bytes]], list[str]]:
-    """Split ``data`` into (offset, From_ line, message bytes) triples, and problems found."""
+    """Split ``data`` into (offset, From_ line, message bytes) triples, and problems found. Blank lines before
+    the first From_ line are not a message (Python's mailbox and mutt read past them too)."""
     problems: list[str] = []
     starts: list[int] = []
+    first = mbox_start(data)
     for m in re.finditer(rb"(?:\A|\n\r?\n)(From )", data):
         starts.append(m.start(1))
-    if not starts or starts[0] != 0:
+    if first and data.startswith(b"From ", first) and (not starts or starts[0] != first):
+        starts.insert(0, first)
+    if not starts or starts[0] != first:
         problems.append("mbox does not start with a From_ line")
-        starts.insert(0, 0)
+        starts.insert(0, first)
     out: list[tuple[int, bytes, bytes]] = []
     for i, start in enumerate(starts):
         end = starts[i + 1] if i + 1 < len(starts) else len(data)

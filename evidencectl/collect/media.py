@@ -36,8 +36,12 @@ _MAIL_HEADERS = frozenset(
     }
 )
 _HEADER_LINE = re.compile(rb"^([!-9;-~]+)[ \t]*:")
-# "From sender date": the mbox separator line. The date is checked loosely here (a year at the end).
-_MBOX_FROM = re.compile(rb"^From \S+")
+# "From sender date": the mbox separator line. Mail readers take any line that starts "From " (mutt,
+# Python's mailbox; Thunderbird writes "From - date"), so only that is asked of it here; the header block
+# that must follow it tells an mbox from a text that happens to begin with the word.
+_MBOX_FROM = re.compile(rb"^From ")
+# Blank lines some tools write before the first From_ line (mailbox and mutt read past them).
+_LEADING_BLANK = re.compile(rb"^(?:[ \t]*\r?\n)+")
 
 # Extension each detected type normally carries; used to name derived parts.
 _EXTENSIONS = {
@@ -101,8 +105,16 @@ def looks_like_mail(head: bytes) -> bool:
     return count > 0 and seen_mail_header
 
 
+def mbox_start(data: bytes) -> int:
+    """Where the first From_ line of an mbox begins: after any blank lines before it."""
+    blank = _LEADING_BLANK.match(data)
+    return blank.end() if blank else 0
+
+
 def looks_like_mbox(head: bytes) -> bool:
-    """True when ``head`` starts with an mbox ``From `` separator line followed by a mail header block."""
+    """True when ``head`` starts (after blank lines, if any) with an mbox ``From `` separator line followed by
+    a mail header block."""
+    head = head[mbox_start(head) :]
     if _MBOX_FROM.match(head) is None:
         return False
     _, _, rest = head.partition(b"\n")

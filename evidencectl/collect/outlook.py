@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from .analysis import Analysis, ChildPart
@@ -34,12 +33,14 @@ class _Collect(logging.Handler):
         self.lines.append(f"msg reader: {record.getMessage()}"[:300])
 
 
-def is_outlook_message(path: Path) -> bool:
-    """True when the OLE compound file at ``path`` has the property stream every .msg carries."""
+def is_outlook_message(data: bytes) -> bool:
+    """True when the OLE compound file ``data`` has the property stream every .msg carries."""
     import olefile  # type: ignore[import-untyped]
 
+    if len(data) < olefile.MINIMAL_OLEFILE_SIZE:
+        return False  # olefile would take shorter bytes for a file name to open
     try:
-        with olefile.OleFileIO(str(path)) as ole:
+        with olefile.OleFileIO(data) as ole:
             return bool(ole.exists("__properties_version1.0"))
     except Exception:
         return False
@@ -60,9 +61,9 @@ def _text(value: Any) -> str | None:
     return decode_header_value(str(value))[0] or None
 
 
-def analyze_msg(path: Path) -> Analysis | None:
-    """The :class:`Analysis` of an Outlook message, or None for an OLE file that is not one (.doc, .xls)."""
-    if not is_outlook_message(path):
+def analyze_msg(data: bytes) -> Analysis | None:
+    """The :class:`Analysis` of an Outlook message's bytes, or None for an OLE file that is not one (.doc)."""
+    if not is_outlook_message(data):
         return None
     import extract_msg  # type: ignore[import-untyped]
 
@@ -73,7 +74,7 @@ def analyze_msg(path: Path) -> Analysis | None:
     warnings: list[str] = []
     try:
         try:
-            msg = extract_msg.openMsg(str(path), delayAttachments=False)
+            msg = extract_msg.openMsg(data, delayAttachments=False)
         except Exception as exc:
             return Analysis(
                 "file", "application/x-ole-storage", {}, (), (f"Outlook message not readable: {exc}"[:300],)
@@ -89,6 +90,36 @@ def analyze_msg(path: Path) -> Analysis | None:
     return Analysis("msg", "application/vnd.ms-outlook", {"email": meta}, children, tuple(warnings))
 
 
+# MAPI time properties (PT_SYSTIME) Outlook stamps on every item, sent or not.
+_ITEM_TIMES = (("created", "30070040"), ("modified", "30080040"))
+_TIMES_NOTE = (
+    "creation and last-modification times of the Outlook item (PR_CREATION_TIME, PR_LAST_MODIFICATION_TIME), "
+    "set by the mail client; not the time the message was sent"
+)
+
+
+def _item_times(msg: Any) -> dict[str, Any]:
+    """The item's creation and modification times, labelled as such: a draft that was never sent has no send
+    date, and these are then the only times the .msg holds."""
+    times: dict[str, Any] = {}
+    props = getattr(msg, "props", None)
+    for name, tag in _ITEM_TIMES:
+        try:
+            prop = props.get(tag) if props is not None else None
+        except Exception:  # a damaged property stream: the time is simply not there
+            prop = None
+        when = _iso(getattr(prop, "value", None))
+        if when is not None:
+            times[name] = when
+    if not times:
+        return {}
+    if not getattr(msg, "date", None):
+        times["note"] = _TIMES_NOTE + "; this message records no send date (an unsent draft?)"
+    else:
+        times["note"] = _TIMES_NOTE
+    return {"item_times": times}
+
+
 def _read(msg: Any, warnings: list[str]) -> tuple[dict[str, Any], tuple[ChildPart, ...]]:
     meta: dict[str, Any] = {
         "from": _text(getattr(msg, "sender", None)),
@@ -98,6 +129,7 @@ def _read(msg: Any, warnings: list[str]) -> tuple[dict[str, Any], tuple[ChildPar
         "message-id": _text(getattr(msg, "messageId", None)),
         "in-reply-to": _text(getattr(msg, "inReplyTo", None)),
         "date": {"raw": str(msg.date) if getattr(msg, "date", None) else None, "utc": _iso(msg.date)},
+        **_item_times(msg),
         "message_class": _text(getattr(msg, "classType", None)),
         "dkim": [],
         "dkim_note": _NO_DKIM,

@@ -6,10 +6,10 @@ Compressed text is inflated with a bound, so a small zTXt chunk cannot expand in
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, BinaryIO
 
 from .media import PNG_MAGIC
@@ -130,12 +130,12 @@ def _read_chunks(fh: BinaryIO, walk: PngWalk) -> None:
     walk.header["chunks"] = seen
 
 
-def walk_png(path: Path) -> PngWalk:
-    """Walk the chunks of the PNG file at ``path``; never raises for malformed content."""
+def walk_png(data: bytes) -> PngWalk:
+    """Walk the chunks of the PNG file ``data``; never raises for malformed content."""
     walk = PngWalk()
-    with path.open("rb") as fh:
-        if fh.read(len(PNG_MAGIC)) != PNG_MAGIC:
-            walk.problems.append("not a PNG signature")
-            return walk
-        _read_chunks(fh, walk)
+    fh = io.BytesIO(data)
+    if fh.read(len(PNG_MAGIC)) != PNG_MAGIC:
+        walk.problems.append("not a PNG signature")
+        return walk
+    _read_chunks(fh, walk)
     return walk

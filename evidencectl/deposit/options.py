@@ -88,6 +88,8 @@ class SourceOptions:
     """No network lookups while analysing (DKIM keys only from ``dkim_keys``)."""
     dkim_keys: Path | None = None
     """Zone-file style DKIM key records for offline checks."""
+    max_size: int = 4 << 30
+    """Most bytes read from standard input (``--max-size``): more is refused, nothing is written."""
 
     def analyze_settings(self) -> AnalyzeSettings:
         """The analysers' settings, with the DKIM key file loaded (a bad file is exit 4)."""
@@ -141,6 +143,8 @@ class DepositOptions:
     """Certificates above the signer's (intermediates of a CA-issued one), stored after it."""
     contract: str | None = None
     """EvidenceRegistry address for ``evm:`` anchors, instead of the one remembered for the RPC URL."""
+    max_size: int = 4 << 30
+    """Most bytes read from standard input (``--max-size``): more is refused, nothing is written."""
 
     @classmethod
     def of(
@@ -173,6 +177,7 @@ class DepositOptions:
             sign_cert_der=statement.sign_cert_der,
             sign_chain_der=statement.sign_chain_der,
             contract=services.contract,
+            max_size=sources.max_size,
         )
 
     @property
@@ -193,6 +198,7 @@ class DepositOptions:
             self.strict,
             self.offline,
             self.dkim_keys,
+            self.max_size,
         )
 
     @property

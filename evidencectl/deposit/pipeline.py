@@ -12,7 +12,7 @@ from pathlib import Path
 from .. import intake
 from .. import progress as progress_hooks
 from .. import workers as forks
-from ..collect.files import collect_inputs
+from ..collect.files import check_statement_text, collect_inputs
 from ..errors import BadInputError
 from ..heads import current_heads
 from ..intake import Handed, Prepared
@@ -54,6 +54,7 @@ def deposit(opts: DepositOptions, base: Path, progress: Callable[[int], None] | 
     it. Raises UsageError (exit 2) for bad options or an existing output, BadInputError (exit 4) for an
     input that cannot be read or an output that cannot be written.
     """
+    check_statement_text(case=opts.case, depositor=opts.depositor, note=opts.note)
     opts.services.check()
     sources = opts.sources
     settings = sources.analyze_settings()
@@ -92,7 +93,7 @@ def _deposit(
             if workers
             else itertools.repeat(None)
         )
-        read_inputs(spool, files, ready, opts.hash_only, settings, progress)
+        read_inputs(spool, files, ready, opts.hash_only, settings, progress, stdin_limit=opts.max_size)
         heads = current_heads(base, registry)
         statement = build_statement(deposit_id, opts.statement, opts.hash_only, spool.count, heads)
         roots = seal(writer, deposit_id, statement, spool, opts.statement)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .. import progress as progress_hooks
 from ..collect.analysis import Analysis
-from ..collect.files import InputFile, read_small
+from ..collect.files import InputFile, bounded_stdin, changed_while_read, read_whole
 from ..collect.media import SNIFF_SIZE
 from ..display import invisible_in_name
 from ..errors import BadInputError
@@ -31,31 +31,50 @@ NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
 
 @dataclass(frozen=True)
 class _Read:
-    """A small input read whole: its bytes, digests and file status."""
+    """An input read whole: its bytes, digests, file status and why it is flagged as changed while read."""
 
     data: bytes
     digests: Digests
     stat: os.stat_result
+    changed: str | None = None
 
 
 def _read_small(path: Path | None) -> _Read | OSError | None:
-    """Read and hash a file of at most SMALL bytes (None for larger files and stdin: they are streamed);
-    the OSError it raised is returned for :func:`_hash_input` to report."""
+    """Read and hash a file of at most SMALL bytes, or a mail or image to be parsed from the bytes hashed
+    (None for other files and stdin: they are streamed); the OSError it raised is returned for
+    :func:`_hash_input` to report."""
+    from ..collect.analyze import MAX_PARSE_BYTES
+
     try:
-        got = None if path is None else read_small(path, SMALL)
+        got = None if path is None else read_whole(path, SMALL, MAX_PARSE_BYTES)
     except OSError as exc:
         return exc
-    return None if got is None else _Read(got[0], digest_bytes(got[0]), got[1])
+    return None if got is None else _Read(got.data, digest_bytes(got.data), got.stat, got.changed)
 
 
 def _analyze(
-    path: Path | None, settings: AnalyzeSettings, head: bytes | None, st: os.stat_result | None
+    path: Path | None,
+    settings: AnalyzeSettings,
+    head: bytes | None,
+    st: os.stat_result | None,
+    ahead: _Read | OSError | None,
+    changed: str | None,
 ) -> Analysis | None:
     if path is None:
         return None
     from ..collect.analyze import analyze
 
-    return analyze(path, strict=settings.strict, dkim_keys=settings.keys, offline=settings.offline, head=head, stat=st)
+    data = ahead.data if isinstance(ahead, _Read) else None  # the very bytes hashed and stored
+    return analyze(
+        path,
+        strict=settings.strict,
+        dkim_keys=settings.keys,
+        offline=settings.offline,
+        head=head,
+        stat=st,
+        data=data,
+        changed=changed,
+    )
 
 
 def _hash_input(
@@ -64,36 +83,41 @@ def _hash_input(
     hash_only: bool,
     progress: Callable[[int], None] | None,
     ahead: _Read | OSError | None,
-) -> tuple[Digests, str | None, bytes | None, os.stat_result | None]:
-    """Hash (and store) one input; returns its digests, package member, first bytes and status."""
+    stdin_limit: int,
+) -> tuple[Digests, str | None, bytes | None, os.stat_result | None, str | None]:
+    """Hash (and store) one input; returns its digests, package member, first bytes, status and why it is
+    flagged as changed while it was read (or None)."""
     member = None if hash_only else _member_for(f.name, spool.count + 1)
     if hidden := invisible_in_name(f.name):
         spool.warnings.append(f"{f.name}: the name holds characters that hide or reorder text ({', '.join(hidden)})")
     head: bytes | None = None
     st: os.stat_result | None = None
+    changed: str | None = None
     if isinstance(ahead, OSError):
         raise BadInputError(f"cannot read: {ahead.strerror or ahead}", path=f.path)
     if isinstance(ahead, _Read):
-        digests, head, st = ahead.digests, ahead.data[:SNIFF_SIZE], ahead.stat
+        digests, head, st, changed = ahead.digests, ahead.data[:SNIFF_SIZE], ahead.stat, ahead.changed
         if spool.writer is not None and member is not None:
             spool.writer.add_bytes(member, ahead.data)
         if progress is not None:
             progress(digests.size)
     elif f.path is None:
-        digests = spool.store(member, sys.stdin.buffer, None, progress)
+        digests = spool.store(member, bounded_stdin(sys.stdin.buffer, stdin_limit), None, progress)
     else:
         try:
             with open(f.path, "rb", buffering=0) as src:
+                st = os.fstat(src.fileno())
                 head = src.read(SNIFF_SIZE)
                 src.seek(0)
                 digests = spool.store(member, src, None, progress)  # type: ignore[arg-type]
+                changed = changed_while_read(st, os.fstat(src.fileno()))
         except OSError as exc:
             if exc.errno in NO_ROOM:
                 raise  # the package cannot be written; deposit() names the output, not this input
             raise BadInputError(f"cannot read: {exc.strerror or exc}", path=f.path) from exc
     if f.expected_sha256 and f.expected_sha256 != digests.sha256:
         raise BadInputError(f"SHA-256 {digests.sha256} differs from the list's {f.expected_sha256}", path=f.path)
-    return digests, member, head, st
+    return digests, member, head, st, changed
 
 
 def read_inputs(
@@ -103,9 +127,11 @@ def read_inputs(
     hash_only: bool,
     settings: AnalyzeSettings,
     progress: Callable[[int], None] | None,
+    *,
+    stdin_limit: int = 4 << 30,
 ) -> None:
     """Add every file (and the parts derived from it) to ``spool``; ``ready`` is what the workers made of
-    each file, in order (None: nothing)."""
+    each file, in order (None: nothing). Standard input is refused beyond ``stdin_limit`` bytes."""
     for index, (f, p) in enumerate(zip(files, ready, strict=False)):
         progress_hooks.item(progress, f.name)
         if isinstance(p, Prepared):
@@ -116,8 +142,8 @@ def read_inputs(
                 continue
             p = None  # not the digest the list gave: redone here, which reports it
         ahead = _read_small(f.path) if p is None else _Read(p.data, p.digests, p.stat)
-        digests, member, head, st = _hash_input(spool, f, hash_only, progress, ahead)
-        analysis = p.analysis if p is not None else _analyze(f.path, settings, head, st)
+        digests, member, head, st, changed = _hash_input(spool, f, hash_only, progress, ahead, stdin_limit)
+        analysis = p.analysis if p is not None else _analyze(f.path, settings, head, st, ahead, changed)
         kind, media_type, metadata = "file", "application/octet-stream", {}
         if analysis is not None:
             kind, media_type, metadata = analysis.kind, analysis.media_type, dict(analysis.metadata)

@@ -143,7 +143,8 @@ class PackageReader:
         """A member parsed as strict JSON (UTF-8, no duplicate keys, bounded depth)."""
         data = self.read(name)
         try:
-            return parse_json(data)
+            # The manifest's records are hashed as canonical JSON: what it cannot hold is refused by name here.
+            return parse_json(data, canonical=name == "manifest.json")
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise self._fail(f"{name} is not valid JSON: {exc}") from exc
 

@@ -299,6 +299,10 @@ def _verify_package(
                     {},
                 )
             )
+        from .mail import check_mail_auth
+
+        for check in check_mail_auth(reader, manifest):
+            report.add(check)
         phase(progress, "timestamps, anchors and signature")
         gen_time = check_timestamps(report, reader, manifest, trust)
         check_anchors(report, reader, manifest, trust, online)

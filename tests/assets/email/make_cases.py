@@ -188,6 +188,40 @@ def outlook_case() -> None:
     msg.save(HERE / "outlook_zh_attachment.msg")
 
 
+def outlook_draft_case() -> None:
+    """An Outlook draft that was never sent: no submit or delivery time, only the creation and
+    last-modification times Outlook stamps on every item. msgforge writes a sent message; its two time
+    properties are then renamed in place (same 16-byte entries) to PR_CREATION_TIME and
+    PR_LAST_MODIFICATION_TIME, and its flags set to unsent, as Outlook saves a draft."""
+    import struct
+
+    import msgforge
+    import olefile
+
+    path = HERE / "outlook_draft_no_send_date.msg"
+    msgforge.Message(
+        subject="草稿 未发送 Draft never sent",
+        text_body="这封邮件从未发送。\nNever sent.",
+        to=[("lisi@example.cn", "李四")],
+        sender=("zhangsan@example.cn", "张三"),
+        sent=dt.datetime(2024, 3, 1, 8, 30, tzinfo=dt.UTC),
+    ).save(path)
+    created = dt.datetime(2024, 2, 28, 9, 15, 7, tzinfo=dt.UTC)
+    with olefile.OleFileIO(str(path), write_mode=True) as ole:
+        props = bytearray(ole.openstream("__properties_version1.0").read())
+        for at in range(32, len(props), 16):  # a top-level message's header is 32 bytes, then 16 per property
+            tag = struct.unpack_from("<I", props, at)[0]
+            if tag == 0x00390040:  # PR_CLIENT_SUBMIT_TIME -> PR_CREATION_TIME, a day earlier
+                struct.pack_into("<I", props, at, 0x30070040)
+                ft = int((created - dt.datetime(1601, 1, 1, tzinfo=dt.UTC)).total_seconds() * 10_000_000)
+                struct.pack_into("<Q", props, at + 8, ft)
+            elif tag == 0x0E060040:  # PR_MESSAGE_DELIVERY_TIME -> PR_LAST_MODIFICATION_TIME
+                struct.pack_into("<I", props, at, 0x30080040)
+            elif tag == 0x0E070003:  # PR_MESSAGE_FLAGS: unsent
+                struct.pack_into("<I", props, at + 8, 0x08)
+        ole.write_stream("__properties_version1.0", bytes(props))
+
+
 def arc_case() -> None:
     """An ARC set (i=1) added by a relay whose key is generated here and listed in dkim_keys.zone."""
     import dkim
@@ -216,7 +250,7 @@ if __name__ == "__main__":
     bad_cases()
     mbox_cases()
     outlook_case()
+    outlook_draft_case()
     arc_case()
     zone_file()
     print("\n".join(sorted(p.name for p in HERE.iterdir())))
-
