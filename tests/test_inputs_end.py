@@ -170,11 +170,11 @@ def test_file_left_alone_is_not_flagged(tmp_path: Path, cli: Callable[..., CliRe
 def test_workers_are_forked_with_sigterms_default_action() -> None:
     """The command line catches SIGTERM in Python; a worker forked with that handler that hangs before its
     first line would ignore terminate() and hang the deposit's end. Workers are forked with the default."""
-    from evidencectl import intake
+    from evidencectl import workers
 
     previous = signal.signal(signal.SIGTERM, lambda *_: None)
     try:
-        with intake._default_sigterm():
+        with workers._default_sigterm():
             pid = os.fork()
             if pid == 0:  # the child: how would SIGTERM find it?
                 os._exit(0 if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL else 1)
