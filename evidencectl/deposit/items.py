@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..collect.files import InputFile
+from ..collect.parts import MemberNames, part_member
 from ..display import invisible_in_name
 from ..hashing import ALGORITHMS, Digests, digest_bytes, digest_stream
 from ..intake import Prepared, member_blob
@@ -56,6 +57,7 @@ class ItemSpool:
         # The trees are folded as the leaves come: no list of leaf hashes, no tree to build at the end.
         self.trees = {alg: RootAfterFirst(alg) for alg in ALGORITHMS}
         self.warnings: list[str] = []
+        self.names = MemberNames()
 
     def add(
         self,
@@ -82,6 +84,10 @@ class ItemSpool:
             "salt": new_salt(),
             "metadata": metadata,
         }
+        if member in self.names.renamed:  # collided on case-insensitive or normalising systems
+            note = self.names.renamed[member]
+            record["metadata"] = {**metadata, "warnings": [*metadata.get("warnings", []), note]}
+            self.warnings.append(f"{name}: {note}")
         if name_raw is not None:
             record["name_raw"] = base64.b64encode(name_raw).decode("ascii")
             record["metadata"] = {**metadata, "name_not_utf8": True}
@@ -91,6 +97,7 @@ class ItemSpool:
 
     def add_prepared(self, f: InputFile, p: Prepared, assumed_id: int) -> None:
         """Take a record a worker made, numbering it anew when derived parts before it moved its id."""
+        self.names.claim(p.member, assumed_id)  # free: checked by the caller
         if self.writer is not None and p.member is not None:
             self.writer.add_prepared(p.member, member_blob(p), p.header_len, p.crc)
         self.count += 1
@@ -148,14 +155,17 @@ class ItemSpool:
             return digest_stream(source, progress=progress)
         return self.writer.add_original(member, source, data=data, progress=progress)
 
-    def add_children(self, parent_id: int, parent_name: str, children: Iterable[Any], hash_only: bool) -> None:
+    def add_children(
+        self, parent_id: int, parent_name: str, children: Iterable[Any], hash_only: bool, parent_member: str | None
+    ) -> None:
         """Record the parts derived from item ``parent_id`` (and theirs), depth first."""
         for child in children:
             name = f"{parent_name}/{child.name}"
-            member = None if hash_only else _member_for(name, self.count + 1)
+            member = None if hash_only or not parent_member else part_member(parent_member, child.name)
+            member = self.names.claim(member, self.count + 1)
             digests = self.store(member, None, child.data, None)
             cid = self.add(name, child.kind, child.media_type, digests, dict(child.metadata), parent_id, member)
-            self.add_children(cid, name, child.children, hash_only)
+            self.add_children(cid, name, child.children, hash_only, member)
 
     def close(self) -> None:
         """Drop the spools."""

@@ -148,12 +148,8 @@ class PackageReader:
             raise self._fail("the archive spans several disks (multi-disk archives are refused)")
         if not (n64 >= zf.COUNT_FROM or size64 >= zf.ZIP64_FROM or offset64 >= zf.ZIP64_FROM):
             raise self._fail("a ZIP64 end record where no value needs one")
-        for small, big, marker, limit in (
-            (n, n64, zf.U16, zf.COUNT_FROM),
-            (cd_size, size64, zf.U32, zf.ZIP64_FROM),
-            (cd_offset, offset64, zf.U32, zf.ZIP64_FROM),
-        ):
-            if small != big and not (small == marker and big >= limit):
+        for small, big, marker in ((n, n64, zf.U16), (cd_size, size64, zf.U32), (cd_offset, offset64, zf.U32)):
+            if small not in (big, marker):
                 raise self._fail("the ZIP64 end record disagrees with the end record")
         return n64, size64, offset64, record_at
 
@@ -173,8 +169,10 @@ class PackageReader:
             if pos > len(directory):
                 raise self._not_zip("the central directory is cut short")
             name = self._name(raw, flags)
+            self._entry_fields(name, version, flags, method, clen, made_by, ext)
             usize, csize, offset = self._sizes(name, extra, usize, csize, offset, disk)
-            self._entry_fields(name, version, flags, method, csize, usize, clen, made_by, ext)
+            if csize != usize:
+                raise self._fail(f"member {name!r} is stored but its two sizes differ")
             problem = unsafe_name(name)
             if problem:
                 raise self._fail(f"{problem}: {name!r}")
@@ -205,8 +203,6 @@ class PackageReader:
             raise self._fail(f"member name {raw!r} is not UTF-8") from None
         if not flags & zf.UTF8_FLAG and not name.isascii():
             raise self._fail(f"member {name!r}: a non-ASCII name without the UTF-8 flag (tools decode it apart)")
-        if flags & zf.UTF8_FLAG and name.isascii():
-            raise self._fail(f"member {name!r}: the UTF-8 flag on an ASCII name")
         return name
 
     def _sizes(self, name: str, extra: bytes, usize: int, csize: int, offset: int, disk: int) -> tuple[int, int, int]:
@@ -250,7 +246,7 @@ class PackageReader:
         return out[0], out[1], out[2]
 
     def _entry_fields(
-        self, name: str, version: int, flags: int, method: int, csize: int, usize: int, clen: int, made_by: int, ext: int
+        self, name: str, version: int, flags: int, method: int, clen: int, made_by: int, ext: int
     ) -> None:
         if version > 45:
             raise self._fail(f"member {name!r} needs ZIP version {version // 10}.{version % 10}")
@@ -261,8 +257,6 @@ class PackageReader:
             raise self._fail(f"member {name!r} sets general-purpose flags 0x{flags:04x}")
         if method:
             raise self._fail(f"member {name!r} is compressed (method {method}); every member is stored")
-        if csize != usize:
-            raise self._fail(f"member {name!r} is stored but its two sizes differ")
         if clen:
             raise self._fail(f"member {name!r} carries a comment (a package has none)")
         mode = ext >> 16
