@@ -64,7 +64,10 @@ class NameSpace:
         named like the mail)."""
         key = fold(name)
         if key in self._files:
-            return f"{name!r} and {self._files[key]!r} are one file on case-insensitive or normalising systems"
+            other = self._files[key]
+            if unicodedata.normalize("NFC", other) == unicodedata.normalize("NFC", name):
+                return f"{name!a} and {other!a} are one name in two Unicode normalisations (one file on macOS)"
+            return f"{name!r} and {other!r} are one file on case-insensitive or normalising systems"
         if not folders:
             return None
         if key in self._folders:

@@ -124,6 +124,9 @@ class PackageReader:
             raise self._fail(f"{n} members exceed the limit of {MAX_MEMBERS}")
         if cd_offset + cd_size != cd_end:
             gap = cd_end - cd_offset - cd_size
+            if gap > 0 and os.pread(self._fd, 4, cd_end - cd_size) == zf.CENTRAL_SIG:
+                # Offsets counted from a later start: another archive (or anything) sits before this one.
+                raise self._fail(f"{gap} bytes precede the archive that the end record describes")
             if gap > 0:
                 raise self._fail(f"{gap} bytes lie between the central directory and the end records")
             raise self._not_zip("the central directory runs past the end records")
