@@ -16,6 +16,8 @@ import pytest
 from tests import zipattacks
 from tests.conftest import CliResult
 
+Cli = Callable[..., CliResult]
+
 
 @pytest.fixture(scope="module")
 def genuine(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -88,107 +90,124 @@ def test_every_attack_has_its_test() -> None:
     assert set(_ATTACK_TESTS.values()) <= tests
 
 
-def test_unicode_path_extra_cannot_rename_a_member(genuine: Path, cli: Callable[..., CliResult], tmp_path: Path) -> None:
-    """A 0x7075 field renames the original to a certificate name and a decoy to the original's name; unzip, 7z and bsdtar all extract the decoy's bytes as the evidence."""
+def test_unicode_path_extra_cannot_rename_a_member(
+    genuine: Path, cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    """A 0x7075 field renames the original to a certificate name and a decoy to the original's name;
+    unzip, 7z and bsdtar all extract the decoy's bytes as the evidence."""
     _refused(genuine, cli, tmp_path, "unicode_path_rename")
 
 
-def test_zip64_offset_that_disagrees_cannot_point_at_an_orphan(genuine: Path, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+def test_zip64_offset_that_disagrees_cannot_point_at_an_orphan(
+    genuine: Path, cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
     """A ZIP64 offset beside the true 32-bit one points at an orphan local entry with forged bytes."""
     _refused(genuine, cli, tmp_path, "zip64_offset_disagrees")
 
 
-def test_prepended_forged_package_is_refused(genuine: Path, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+def test_prepended_forged_package_is_refused(genuine: Path, cli: Cli, tmp_path: Path) -> None:
     """A whole forged package before the genuine one (7z and streaming bsdtar read the first)."""
     _refused(genuine, cli, tmp_path, "prepended_package")
 
 
-def test_prepended_forged_package_with_adjusted_offsets_is_refused(genuine: Path, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+def test_prepended_forged_package_with_adjusted_offsets_is_refused(
+    genuine: Path, cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
     """The same, offsets adjusted as zip -A does."""
     _refused(genuine, cli, tmp_path, "prepended_package_adjusted")
 
 
-def test_unreferenced_local_entry_between_members_is_refused(genuine: Path, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+def test_unreferenced_local_entry_between_members_is_refused(
+    genuine: Path, cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
     """Forged bytes in a local entry no central record lists, right before the original (streaming readers take it)."""
     _refused(genuine, cli, tmp_path, "hidden_local_entry")
 
 
-def test_data_after_the_end_record_is_refused(genuine: Path, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+def test_data_after_the_end_record_is_refused(genuine: Path, cli: Cli, tmp_path: Path) -> None:
     """A fake verdict appended after the end record."""
     _refused(genuine, cli, tmp_path, "appended_data")
 
 
-def test_appended_forged_package_is_refused(genuine: Path, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+def test_appended_forged_package_is_refused(genuine: Path, cli: Cli, tmp_path: Path) -> None:
     """A forged package after the genuine one."""
     _refused(genuine, cli, tmp_path, "appended_package")
 
 
-def test_archive_comment_is_refused(genuine: Path, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+def test_archive_comment_is_refused(genuine: Path, cli: Cli, tmp_path: Path) -> None:
     """An archive comment, printed by unzip -l above the listing."""
     _refused(genuine, cli, tmp_path, "archive_comment")
 
 
-def test_member_comment_is_refused(genuine: Path, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+def test_member_comment_is_refused(genuine: Path, cli: Cli, tmp_path: Path) -> None:
     """A comment on the original's central record."""
     _refused(genuine, cli, tmp_path, "member_comment")
 
 
-def test_data_descriptor_is_refused(genuine: Path, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+def test_data_descriptor_is_refused(genuine: Path, cli: Cli, tmp_path: Path) -> None:
     """Sizes and CRC only in a data descriptor after the data."""
     _refused(genuine, cli, tmp_path, "data_descriptor")
 
 
-def test_deflated_member_is_refused(genuine: Path, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+def test_deflated_member_is_refused(genuine: Path, cli: Cli, tmp_path: Path) -> None:
     """The original deflated rather than stored."""
     _refused(genuine, cli, tmp_path, "deflated_member")
 
 
-def test_directory_entry_is_refused(genuine: Path, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+def test_directory_entry_is_refused(genuine: Path, cli: Cli, tmp_path: Path) -> None:
     """A folder entry evidence/."""
     _refused(genuine, cli, tmp_path, "directory_entry")
 
 
-def test_encrypted_flag_is_refused(genuine: Path, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+def test_encrypted_flag_is_refused(genuine: Path, cli: Cli, tmp_path: Path) -> None:
     """The original flagged as encrypted."""
     _refused(genuine, cli, tmp_path, "encrypted_flag")
 
 
-def test_multi_disk_fields_are_refused(genuine: Path, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+def test_multi_disk_fields_are_refused(genuine: Path, cli: Cli, tmp_path: Path) -> None:
     """Disk numbers of a spanned archive in the end record."""
     _refused(genuine, cli, tmp_path, "multi_disk")
 
 
-def test_local_header_naming_another_file_is_refused(genuine: Path, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+def test_local_header_naming_another_file_is_refused(
+    genuine: Path, cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
     """The local header names another file than the central record."""
     _refused(genuine, cli, tmp_path, "local_name_differs")
 
 
-def test_any_other_extra_field_is_refused(genuine: Path, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+def test_any_other_extra_field_is_refused(genuine: Path, cli: Cli, tmp_path: Path) -> None:
     """An extended-timestamp extra field (0x5455)."""
     _refused(genuine, cli, tmp_path, "timestamp_extra")
 
 
-def test_zip64_field_that_no_size_needs_is_refused(genuine: Path, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+def test_zip64_field_that_no_size_needs_is_refused(
+    genuine: Path, cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
     """A consistent ZIP64 field on a small member."""
     _refused(genuine, cli, tmp_path, "zip64_not_needed")
 
 
-def test_case_twin_members_are_refused(genuine: Path, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+def test_case_twin_members_are_refused(genuine: Path, cli: Cli, tmp_path: Path) -> None:
     """a.txt and A.TXT: one file on Windows and macOS."""
     _refused(genuine, cli, tmp_path, "case_twins")
 
 
-def test_nfc_and_nfd_twin_members_are_refused(genuine: Path, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+def test_nfc_and_nfd_twin_members_are_refused(genuine: Path, cli: Cli, tmp_path: Path) -> None:
     """café.txt in NFC and in NFD: one file on macOS."""
     _refused(genuine, cli, tmp_path, "nfd_twin")
 
 
-def test_manifest_not_in_canonical_form_is_refused(genuine: Path, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+def test_manifest_not_in_canonical_form_is_refused(
+    genuine: Path, cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
     """manifest.json re-serialised with indentation: another byte string, another SM3."""
     _refused(genuine, cli, tmp_path, "manifest_not_canonical")
 
 
-def test_one_member_listed_by_two_items_is_refused(genuine: Path, cli: Callable[..., CliResult], tmp_path: Path) -> None:
+def test_one_member_listed_by_two_items_is_refused(
+    genuine: Path, cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
     """Two items naming one member."""
     _refused(genuine, cli, tmp_path, "path_listed_twice")
 

@@ -104,7 +104,9 @@ def test_zip_tools_extract_exactly_what_verify_hashed(
     trust: list[str | Path] = []
     if shape == "signed":  # the depositor's own certificate, trusted for this check as a court would add it
         cert = tmp_path / "depositor.pem"
-        cert.write_bytes(subprocess.run(["unzip", "-p", str(package), "certs/depositor.pem"], capture_output=True).stdout)
+        cert.write_bytes(
+            subprocess.run(["unzip", "-p", str(package), "certs/depositor.pem"], capture_output=True).stdout
+        )
         trust = ["--trust", cert]
     res = _run(home, "verify", "--json", *trust, package)
     # 3: the version-1 assets' services are trusted nowhere; a hash-only deposit holds no originals.

@@ -82,8 +82,20 @@ def build(layout: Layout) -> bytes:
         crc, csize, usize = zlib.crc32(plain), len(e.data), len(plain)
         lcrc, lc, lu = (0, 0, 0) if e.descriptor else (crc, csize, usize)
         version = 45 if e.local_extra or e.central_extra else 20
-        out += struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", version, flags, e.method, 0, 33, lcrc, lc, lu,
-                           len(local_name), len(e.local_extra))
+        out += struct.pack(
+            "<4sHHHHHIIIHH",
+            b"PK\x03\x04",
+            version,
+            flags,
+            e.method,
+            0,
+            33,
+            lcrc,
+            lc,
+            lu,
+            len(local_name),
+            len(e.local_extra),
+        )
         out += local_name + e.local_extra + e.data
         if e.descriptor:
             out += struct.pack("<4sIII", b"PK\x07\x08", crc, csize, usize)
@@ -91,15 +103,39 @@ def build(layout: Layout) -> bytes:
             continue
         count += 1
         central += struct.pack(
-            "<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 3 << 8 | version, version, flags, e.method, 0, 33, crc,
-            csize, usize, len(name), len(e.central_extra), len(e.comment), 0, 0, e.external,
+            "<4sHHHHHHIIIHHHHHII",
+            b"PK\x01\x02",
+            3 << 8 | version,
+            version,
+            flags,
+            e.method,
+            0,
+            33,
+            crc,
+            csize,
+            usize,
+            len(name),
+            len(e.central_extra),
+            len(e.comment),
+            0,
+            0,
+            e.external,
             offset + e.offset_shift,
         )
         central += name + e.central_extra + e.comment
     cd_offset = len(out)
     out += central
-    out += struct.pack("<4sHHHHIIH", b"PK\x05\x06", layout.disk, layout.disk, count, count, len(central),
-                       cd_offset, len(layout.comment))
+    out += struct.pack(
+        "<4sHHHHIIH",
+        b"PK\x05\x06",
+        layout.disk,
+        layout.disk,
+        count,
+        count,
+        len(central),
+        cd_offset,
+        len(layout.comment),
+    )
     return bytes(out + layout.comment + layout.trailing)
 
 

@@ -164,7 +164,9 @@ class PackageReader:
             if directory[pos : pos + 4] != zf.CENTRAL_SIG:
                 raise self._not_zip(f"central directory entry {len(self.members) + 1} is damaged")
             fields = unpack(directory, pos)
-            (_, made_by, version, flags, method, _, _, crc, csize, usize, nlen, elen, clen, disk, _, ext, offset) = fields
+            (_, made_by, version, flags, method, _, _, crc, csize, usize, nlen, elen, clen, disk, _, ext, offset) = (
+                fields
+            )
             raw = directory[pos + central : pos + central + nlen]
             extra = directory[pos + central + nlen : pos + central + nlen + elen]
             header = directory[pos + 6 : pos + 30]  # version needed … name length, as in the local header
@@ -277,10 +279,10 @@ class PackageReader:
             raise self._fail(f"member {name!r} overlaps the member before it (members out of order)")
         extra = zf.local_extra(size)
         expected = zf.LOCAL_SIG + header + struct.pack("<H", len(extra)) + raw + extra
-        got = self._window(offset, len(expected))
-        if got != expected:
-            got = self._legacy_local(name, raw, header, size, offset, expected)
-        return Member(name, offset, offset + len(got), size, crc)
+        length = len(expected)
+        if self._window(offset, length) != expected:
+            length = len(self._legacy_local(name, raw, header, size, offset, expected))
+        return Member(name, offset, offset + length, size, crc)
 
     def _legacy_local(self, name: str, raw: bytes, header: bytes, size: int, offset: int, expected: bytes) -> bytes:
         """The local header in one of the forms version 1's writer (Python's zipfile) left, which every

@@ -35,7 +35,9 @@ def _check_certificates(reader: PackageReader) -> None:
             load_certificates(data)
         except (EvidenceError, ValueError) as exc:
             detail = exc.diagnostics() if isinstance(exc, EvidenceError) else str(exc)
-            raise MalformedPackageError(f"{name} holds a certificate that cannot be read: {detail}", path=reader.path)
+            raise MalformedPackageError(
+                f"{name} holds a certificate that cannot be read: {detail}", path=reader.path
+            ) from exc
 
 
 def item_members(reader: PackageReader, items: list[dict[str, Any]]) -> dict[str, int]:
@@ -46,7 +48,9 @@ def item_members(reader: PackageReader, items: list[dict[str, Any]]) -> dict[str
         if not path:
             continue
         if not path.startswith("evidence/"):
-            raise MalformedPackageError(f"manifest.json: item {item['id']} names member {path!r} outside evidence/", path=reader.path)
+            raise MalformedPackageError(
+                f"manifest.json: item {item['id']} names member {path!r} outside evidence/", path=reader.path
+            )
         if path in listed:
             raise MalformedPackageError(
                 f"manifest.json: items {listed[path]} and {item['id']} both name member {path!r}", path=reader.path

@@ -25,6 +25,7 @@ from .data import sizes as data_sizes
 from .members import check_members
 from .parallel import MIN_RECORDS, NOT_CANONICAL, check_and_digest
 
+
 def _digest_member(reader: PackageReader, member: str, progress: ByteCallback | None) -> tuple[Digests, bool]:
     data = reader.small_stored(member)
     if data is not None:
