@@ -91,22 +91,29 @@ class PackageWriter:
         """(name, local header offset, size, CRC-32) of every member, in order."""
         self._names: set[str] = set()
         end = 0
+        self._writing = self.staging
         if append:
-            # A staging file to finish (deposit --resume): read it with the strict reader, then write the
-            # new members over its central directory.
+            # A staging file to finish (deposit --resume). It stays intact until the new one is complete:
+            # the new members go into a copy of its members, which replaces it when closed, so a kill at
+            # any moment leaves either the old staging file or the finished one.
             from .reader import PackageReader
 
             with PackageReader(self.staging) as reader:
                 self._entries = [(m.name, m.offset, m.size, m.crc) for m in reader.members]
                 end = reader.members[-1].data_offset + reader.members[-1].size
             self._names = {e[0] for e in self._entries}
+            self._writing = self.staging.with_name(self.staging.name + ".resume")
+            self._writing.unlink(missing_ok=True)  # left by a resume that was killed
         try:
-            self._fp: Any = open(self.staging, "r+b" if append else "xb", buffering=1 << 20)  # noqa: SIM115
+            self._fp: Any = open(self._writing, "xb", buffering=1 << 20)  # noqa: SIM115
             if append:
+                with open(self.staging, "rb") as old:
+                    _copy(old.fileno(), self._fp.fileno(), end)
                 self._fp.seek(end)
-                self._fp.truncate()
         except OSError as exc:
-            raise BadInputError(f"cannot write: {exc.strerror or exc}", path=self.staging) from exc
+            if append:
+                self._writing.unlink(missing_ok=True)
+            raise BadInputError(f"cannot write: {exc.strerror or exc}", path=self._writing) from exc
         self._pos = end
         self._closed = False
         self._durable = False
@@ -221,8 +228,14 @@ class PackageWriter:
         directory = b"".join(zf.central_record(n, size, crc, off) for n, off, size, crc in self._entries)
         self._fp.write(directory)
         self._fp.write(zf.end_records(len(self._entries), self._pos, len(directory)))
-        self._fp.truncate()
         self._fp.close()
+        if self._writing != self.staging:
+            fd = os.open(self._writing, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(self._writing, self.staging)
 
     def close(self) -> None:
         """Finish the ZIP and flush it to disk (the staging file stays where it is)."""
@@ -270,7 +283,21 @@ class PackageWriter:
         self._closed = True
         with contextlib.suppress(Exception):  # the file is being thrown away
             self._fp.close()
+        self._writing.unlink(missing_ok=True)
         self.staging.unlink(missing_ok=True)
+
+
+def _copy(src: int, dst: int, length: int) -> None:
+    """Copy the first ``length`` bytes of file ``src`` to file ``dst`` (in the kernel where it can)."""
+    done = 0
+    while done < length:
+        try:
+            n = os.copy_file_range(src, dst, length - done, done, done)
+        except OSError:
+            n = os.pwrite(dst, os.pread(src, min(16 << 20, length - done), done), done)
+        if n == 0:
+            raise OSError("the staging file is shorter than its members")
+        done += n
 
 
 def _move(fd: int, src: int, dst: int, length: int) -> None:
