@@ -105,7 +105,7 @@ class PackageWriter:
             self._writing = self.staging.with_name(self.staging.name + ".resume")
             self._writing.unlink(missing_ok=True)  # left by a resume that was killed
         try:
-            self._fp: Any = open(self._writing, "xb", buffering=1 << 20)  # noqa: SIM115
+            self._fp: Any = open(self._writing, "x+b", buffering=1 << 20)  # noqa: SIM115
             if append:
                 with open(self.staging, "rb") as old:
                     _copy(old.fileno(), self._fp.fileno(), end)
