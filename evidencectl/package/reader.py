@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import stat
 import struct
 from collections.abc import Iterator
@@ -27,7 +28,7 @@ from ..errors import MalformedPackageError
 from . import zipformat as zf
 from .canonical import parse_json
 from .manifest import MIMETYPE
-from .membernames import NameSpace, outside_layout, unsafe_name
+from .membernames import NameSpace, fold, outside_layout, unsafe_name
 
 MAX_MEMBERS = 1_000_000
 MAX_METADATA_MEMBER = 256 << 20
@@ -36,10 +37,13 @@ SMALL_MEMBER = 1 << 20
 """Members up to this size may be read in one go by :meth:`PackageReader.small_stored`."""
 _WINDOW = 4 << 20
 _FLAG_NAMES = {0x1: "is encrypted", 0x40: "is encrypted", 0x8: "uses a data descriptor"}
+_BAD_NAME = re.compile(r"\x00\x00|\x00/|\\|\x00[A-Za-z]:|//|/\x00|[\x00/]\.\.?(?=[\x00/])")
+"""Anything :func:`~evidencectl.package.names.unsafe_name` refuses, in names joined by NUL (which no
+good name holds), found in one search."""
 _NAMING_EXTRAS = {0x7075: "an Info-ZIP Unicode Path", 0x6375: "an Info-ZIP Unicode Comment"}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Member:
     """One member of a package as its (checked) headers place it."""
 
@@ -157,49 +161,101 @@ class PackageReader:
         return n64, size64, offset64, record_at
 
     def _read_directory(self, directory: bytes, count: int, cd_offset: int) -> None:
+        """Every central record, each with its local header, then every name. A record in the form the
+        writer makes (no extra field, no comment, a regular file, below the ZIP64 limits: nearly all of them)
+        takes the short path; any other goes through the checks that name what is wrong."""
         unpack, central, pos, at = zf.CENTRAL.unpack_from, zf.CENTRAL.size, 0, 0
-        names = NameSpace()
-        infos = self.infos
+        members, limit, plain_ext = self.members, zf.ZIP64_FROM, zf.EXTERNAL_FILE
+        sig, no_extra = zf.LOCAL_SIG, b"\x00\x00"
         for _ in range(count):
-            if directory[pos : pos + 4] != zf.CENTRAL_SIG:
-                raise self._not_zip(f"central directory entry {len(self.members) + 1} is damaged")
-            fields = unpack(directory, pos)
-            (_, made_by, version, flags, method, _, _, crc, csize, usize, nlen, elen, clen, disk, _, ext, offset) = (
-                fields
-            )
-            raw = directory[pos + central : pos + central + nlen]
-            extra = directory[pos + central + nlen : pos + central + nlen + elen]
+            (
+                signature, made_by, version, flags, method, _, _, crc, csize, usize, nlen, elen, clen, disk, _,
+                ext, offset,
+            ) = unpack(directory, pos)  # fmt: skip
+            if signature != zf.CENTRAL_SIG:
+                raise self._not_zip(f"central directory entry {len(members) + 1} is damaged")
+            name_at = pos + central
+            raw = directory[name_at : name_at + nlen]
             header = directory[pos + 6 : pos + 30]  # version needed … name length, as in the local header
-            pos += central + nlen + elen + clen
+            pos = name_at + nlen + elen + clen
             if pos > len(directory):
                 raise self._not_zip("the central directory is cut short")
-            name = self._name(raw, flags)
-            self._entry_fields(name, version, flags, method, clen, made_by, ext)
-            usize, csize, offset = self._sizes(name, extra, usize, csize, offset, disk)
-            if csize != usize:
-                raise self._fail(f"member {name!r} is stored but its two sizes differ")
-            problem = unsafe_name(name)
-            if problem:
-                raise self._fail(f"{problem}: {name!r}")
-            if name in infos:
-                raise self._fail(f"duplicate member {name!r}")
-            if outside_layout(name):
-                raise self._fail(f"member {name!r} has no place in the package layout (docs/format.md)")
-            clash = names.clash(name, folders=False)
-            if clash:
-                raise self._fail(f"colliding member names: {clash}")
-            if self.folder_clash is None:
-                self.folder_clash = names.clash(name)
-            names.add(name)
-            member = self._local(name, raw, header, usize, crc, offset, at)
-            self.members.append(member)
-            infos[name] = member
-            at = member.data_offset + usize
+            try:
+                name = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise self._fail(f"member name {raw!r} is not UTF-8") from None
+            if not flags and not name.isascii():
+                raise self._fail(f"member {name!r}: a non-ASCII name without the UTF-8 flag (tools decode it apart)")
+            if not (
+                version == 20 and not method and not elen and not clen and not disk and ext == plain_ext
+                and not flags & ~zf.UTF8_FLAG and usize == csize and usize < limit and offset < limit
+            ):  # fmt: skip
+                self._entry_fields(name, version, flags, method, clen, made_by, ext)
+                extra = directory[name_at + nlen : name_at + nlen + elen]
+                usize, csize, offset = self._sizes(name, extra, usize, csize, offset, disk)
+                if csize != usize:
+                    raise self._fail(f"member {name!r} is stored but its two sizes differ")
+            if offset != at:
+                if offset > at:
+                    raise self._fail(f"{offset - at} bytes lie before member {name!r} that no central record lists")
+                raise self._fail(f"member {name!r} overlaps the member before it (members out of order)")
+            if usize < limit:
+                expected = sig + header + no_extra + raw
+            else:
+                extra = zf.local_extra(usize)
+                expected = sig + header + struct.pack("<H", len(extra)) + raw + extra
+            length = len(expected)
+            start, window = self._ahead
+            if not (start <= offset and offset + length <= start + len(window)):
+                window, start = os.pread(self._fd, _WINDOW, offset), offset
+                self._ahead = (start, window)
+            if window[offset - start : offset - start + length] != expected:
+                length = len(self._legacy_local(name, raw, header, usize, offset, expected))
+            at = offset + length + usize
+            members.append(Member(name, offset, offset + length, usize, crc))
         if pos != len(directory):
             raise self._not_zip("the central directory holds more than its entries")
         if at != cd_offset:
-            where = "after the last member" if self.members else "before the central directory"
+            where = "after the last member" if members else "before the central directory"
             raise self._fail(f"{cd_offset - at} bytes lie {where} that no central record lists")
+        self.infos = {m.name: m for m in members}
+        self._check_names([m.name for m in members])
+
+    def _check_names(self, names: list[str]) -> None:
+        """Names: safe, unique, in the layout, no two one file on Windows or macOS. Checked on all the names
+        joined into one string at C speed; only a package that fails is looked at name by name."""
+        joined = "\x00" + "\x00".join(names) + "\x00"
+        if _BAD_NAME.search(joined) or joined.count("\x00") != len(names) + 1:
+            for name in names:
+                problem = unsafe_name(name)
+                if problem:
+                    raise self._fail(f"{problem}: {name!r}")
+        if len(self.infos) != len(names):
+            seen: set[str] = set()
+            for name in names:
+                if name in seen:
+                    raise self._fail(f"duplicate member {name!r}")
+                seen.add(name)
+        for name in names:
+            if not name.startswith("evidence/") and outside_layout(name):
+                raise self._fail(f"member {name!r} has no place in the package layout (docs/format.md)")
+        keys = joined.lower().split("\x00")[1:-1] if joined.isascii() else [fold(n) for n in names]
+        files = set(keys)
+        folders: set[str] = set()
+        for parent in {k.rpartition("/")[0] for k in keys}:
+            while parent and parent not in folders:
+                folders.add(parent)
+                parent = parent.rpartition("/")[0]
+        if len(files) == len(keys) and files.isdisjoint(folders):
+            return
+        space = NameSpace()
+        for name in names:
+            clash = space.clash(name, folders=False)
+            if clash:
+                raise self._fail(f"colliding member names: {clash}")
+            if self.folder_clash is None:
+                self.folder_clash = space.clash(name)
+            space.add(name)
 
     def _name(self, raw: bytes, flags: int) -> str:
         try:
@@ -269,20 +325,6 @@ class PackageReader:
             raise self._fail(f"symbolic link member {name!r}")
         if (made_by >> 8 == 3 and stat.S_ISDIR(mode)) or ext & 0x10:
             raise self._fail(f"directory entry {name!r}")
-
-    def _local(self, name: str, raw: bytes, header: bytes, size: int, crc: int, offset: int, at: int) -> Member:
-        """Check the local header at ``offset`` (which must be where the previous member ended: ``at``)
-        against its central record; the member it describes."""
-        if offset != at:
-            if offset > at:
-                raise self._fail(f"{offset - at} bytes lie before member {name!r} that no central record lists")
-            raise self._fail(f"member {name!r} overlaps the member before it (members out of order)")
-        extra = zf.local_extra(size)
-        expected = zf.LOCAL_SIG + header + struct.pack("<H", len(extra)) + raw + extra
-        length = len(expected)
-        if self._window(offset, length) != expected:
-            length = len(self._legacy_local(name, raw, header, size, offset, expected))
-        return Member(name, offset, offset + length, size, crc)
 
     def _legacy_local(self, name: str, raw: bytes, header: bytes, size: int, offset: int, expected: bytes) -> bytes:
         """The local header in one of the forms version 1's writer (Python's zipfile) left, which every
