@@ -138,6 +138,8 @@ class PackageReader:
         if len(directory) != cd_size:
             raise self._not_zip("the central directory is cut short")
         self._read_directory(directory, n, cd_offset)
+        self.directory = directory
+        """The central directory's bytes (a resumed deposit writes them again, unchanged)."""
 
     def _zip64_end(self, locator_at: int, n: int, cd_size: int, cd_offset: int) -> tuple[int, int, int, int]:
         """The member count, central directory size and offset from the ZIP64 end records, checked against

@@ -88,7 +88,9 @@ class PackageWriter:
         self.out = out
         self.staging = staging or out.with_name(f".{out.name}.{secrets.token_hex(4)}.partial")
         self._entries: list[tuple[str, int, int, int]] = []
-        """(name, local header offset, size, CRC-32) of every member, in order."""
+        """(name, local header offset, size, CRC-32) of every member written here, in order."""
+        self._kept: tuple[int, bytes] = (0, b"")
+        """How many members a resumed staging file held, and their central records as they were."""
         self._names: set[str] = set()
         end = 0
         self._writing = self.staging
@@ -99,9 +101,9 @@ class PackageWriter:
             from .reader import PackageReader
 
             with PackageReader(self.staging) as reader:
-                self._entries = [(m.name, m.offset, m.size, m.crc) for m in reader.members]
+                self._names = set(reader.names())
+                self._kept = (len(reader.members), reader.directory)
                 end = reader.members[-1].data_offset + reader.members[-1].size
-            self._names = {e[0] for e in self._entries}
             self._writing = self.staging.with_name(self.staging.name + ".resume")
             self._writing.unlink(missing_ok=True)  # left by a resume that was killed
         try:
@@ -225,9 +227,10 @@ class PackageWriter:
         if self._closed:
             return
         self._closed = True
-        directory = b"".join(zf.central_record(n, size, crc, off) for n, off, size, crc in self._entries)
+        kept, old = self._kept
+        directory = old + b"".join(zf.central_record(n, size, crc, off) for n, off, size, crc in self._entries)
         self._fp.write(directory)
-        self._fp.write(zf.end_records(len(self._entries), self._pos, len(directory)))
+        self._fp.write(zf.end_records(kept + len(self._entries), self._pos, len(directory)))
         self._fp.close()
         if self._writing != self.staging:
             fd = os.open(self._writing, os.O_RDONLY)
