@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -163,3 +164,56 @@ def test_case_twins_are_renamed_and_flagged_at_deposit(shapes: dict[str, tuple[P
     assert items[1]["path"] == "evidence/_renamed/2/report.txt"
     assert any("collides" in w or "one file" in w for w in items[1]["metadata"]["warnings"])
     assert members[items[1]["path"]] == b"twin 1\n"
+
+
+def _as_version_2(src: Path, dst: Path) -> Path:
+    """``src`` (version 1) with ``"version":1`` turned into 2 in place, the CRCs fixed and nothing else
+    moved (the version is outside every leaf, so the roots still hold)."""
+    import struct
+    import zipfile
+    import zlib
+
+    raw = bytearray(src.read_bytes())
+    with zipfile.ZipFile(src) as z:
+        info = z.getinfo("manifest.json")
+        manifest = z.read(info)
+    changed = manifest.replace(b',"version":1}', b',"version":2}')
+    assert changed != manifest and len(changed) == len(manifest)
+    crc = struct.pack("<I", zlib.crc32(changed))
+    start = raw.index(manifest, info.header_offset)
+    raw[start : start + len(manifest)] = changed
+    raw[info.header_offset + 14 : info.header_offset + 18] = crc
+    central = raw.index(b"PK\x01\x02")
+    name = b"manifest.json"
+    while raw[central + 46 : central + 46 + len(name)] != name:
+        central = raw.index(b"PK\x01\x02", central + 4)
+    raw[central + 16 : central + 20] = crc
+    dst.write_bytes(bytes(raw))
+    return dst
+
+
+def test_version_1_package_still_verifies(cli: Any) -> None:
+    """A version-1 mail package (parts under the mail's name) keeps verifying: every digest, inclusion and
+    member check PASSED; only its services are untrusted here."""
+    res = cli("verify", "--json", ASSETS / "v1" / "v1_mail.evp")
+    assert res.code == 3, res.out + res.err
+    checks = {c["check"]: c["status"] for c in json.loads(res.out)["checks"]}
+    assert checks["package:members"] == "PASSED" and checks["inclusion:tree"] == "PASSED"
+    assert [k for k, v in checks.items() if k.startswith("digest:") and v == "PASSED"]
+    assert "FAILED" not in checks.values()
+
+
+def test_version_2_package_whose_file_is_also_a_folder_is_refused(cli: Any, tmp_path: Path) -> None:
+    """What version 1 may hold, version 2 may not: a mail that is a file and the folder of its parts."""
+    package = _as_version_2(ASSETS / "v1" / "v1_mail.evp", tmp_path / "clash.evp")
+    res = cli("verify", package)
+    assert res.code == 4, res.out + res.err
+    assert "is a file and also the folder of" in res.err and len(res.err.strip().splitlines()) == 1
+
+
+def test_version_2_package_with_an_unneeded_local_zip64_field_is_refused(cli: Any, tmp_path: Path) -> None:
+    """Version 1's writer put a ZIP64 field in a streamed member's local header; version 2 has one form."""
+    package = _as_version_2(ASSETS / "v1" / "v1_files.evp", tmp_path / "legacy.evp")
+    res = cli("verify", package)
+    assert res.code == 4, res.out + res.err
+    assert "a ZIP64 field in its local header that its size does not need" in res.err

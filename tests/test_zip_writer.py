@@ -57,9 +57,7 @@ def test_deposit_writes_no_extra_field_and_no_folder_entry(cli: Any, sample_dir:
     assert out.read_bytes()[-22:-2].startswith(b"PK\x05\x06") and out.read_bytes()[-2:] == b"\x00\x00"
 
 
-def test_streamed_member_that_outgrows_its_header_is_moved(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_streamed_member_that_outgrows_its_header_is_moved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A member from stdin has no known size: its header is written for a small member, and when it turns
     out to need ZIP64 the data moves to make room for the ZIP64 field."""
     monkeypatch.setattr(zipformat, "ZIP64_FROM", THRESHOLD)
