@@ -235,3 +235,29 @@ _ATTACK_TESTS = {
     "manifest_not_canonical": "test_manifest_not_in_canonical_form_is_refused",
     "path_listed_twice": "test_one_member_listed_by_two_items_is_refused",
 }
+
+
+@pytest.mark.parametrize("workers", [2, 0])
+def test_manifest_with_one_record_not_in_canonical_form_is_refused(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    """A large manifest is checked record by record in the verifier's workers: one record written with a
+    space is enough for refusal, with workers and without."""
+    from evidencectl.verify import verifier
+
+    files = tmp_path / "many"
+    files.mkdir()
+    for i in range(2100):
+        (files / f"{i:04d}.txt").write_bytes(b"%d\n" % i)
+    package = tmp_path / "many.evp"
+    assert cli("deposit", files, "-o", package).code == 0
+    entries = zipattacks.entries_of(package)
+    manifest = next(e for e in entries if e.name == "manifest.json")
+    at = manifest.data.index(b'"name":"many/1500.txt"')
+    manifest.data = manifest.data[:at] + b'"name": "many/1500.txt"' + manifest.data[at + 22 :]
+    forged = tmp_path / "spaced.evp"
+    forged.write_bytes(zipattacks.build(zipattacks.Layout(entries=entries)))
+    monkeypatch.setattr(verifier, "worker_count", lambda: workers)
+    res = cli("verify", forged)
+    assert res.code == 4, res.out + res.err
+    assert "not in canonical form (RFC 8785)" in res.err and len(res.err.strip().splitlines()) == 1
