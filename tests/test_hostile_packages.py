@@ -66,8 +66,8 @@ MALFORMED = {
     "lying_header": "'manifest.json' is compressed",
     "local_name_not_utf8": "its local header disagrees with the central directory (name)",
     "zip_version_unsupported": "needs ZIP version 25.5",
-    "bomb_10gib": "is compressed (method 8)",
-    "zeros_1gib": "is compressed (method 8)",
+    "bomb_10gib": "is compressed (method 8) (a decompression bomb)",
+    "zeros_1gib": "is compressed (method 8) (a decompression bomb)",
 }
 
 # case -> (the check that must fail, words in its detail)

@@ -192,8 +192,8 @@ class PackageReader:
                 version == 20 and not method and not elen and not clen and not disk and ext == plain_ext
                 and not flags & ~zf.UTF8_FLAG and usize == csize and usize < limit and offset < limit
             ):  # fmt: skip
-                self._entry_fields(name, version, flags, method, clen, made_by, ext)
                 extra = directory[name_at + nlen : name_at + nlen + elen]
+                self._entry_fields(name, version, flags, method, clen, made_by, ext, *_declared(extra, usize, csize))
                 usize, csize, offset = self._sizes(name, extra, usize, csize, offset, disk)
                 if csize != usize:
                     raise self._fail(f"member {name!r} is stored but its two sizes differ")
@@ -309,7 +309,16 @@ class PackageReader:
         return out[0], out[1], out[2]
 
     def _entry_fields(
-        self, name: str, version: int, flags: int, method: int, clen: int, made_by: int, ext: int
+        self,
+        name: str,
+        version: int,
+        flags: int,
+        method: int,
+        clen: int,
+        made_by: int,
+        ext: int,
+        usize: int,
+        csize: int,
     ) -> None:
         if version > 45:
             raise self._fail(f"member {name!r} needs ZIP version {version // 10}.{version % 10}")
@@ -319,7 +328,9 @@ class PackageReader:
         if flags & ~zf.UTF8_FLAG:
             raise self._fail(f"member {name!r} sets general-purpose flags 0x{flags:04x}")
         if method:
-            raise self._fail(f"member {name!r} is compressed (method {method}); every member is stored")
+            # Refused from the headers, never inflated; the 32-bit sizes are enough to name a bomb.
+            bomb = " (a decompression bomb)" if usize > max(1 << 20, 200 * csize) else ""
+            raise self._fail(f"member {name!r} is compressed (method {method}){bomb}; every member is stored")
         if clen:
             raise self._fail(f"member {name!r} carries a comment (a package has none)")
         mode = ext >> 16
@@ -447,6 +458,19 @@ class PackageReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _declared(extra: bytes, usize: int, csize: int) -> tuple[int, int]:
+    """The sizes a record declares, its ZIP64 field read leniently (only to word a refusal)."""
+    at = extra.find(b"\x01\x00")
+    if at < 0 or len(extra) < at + 4:
+        return usize, csize
+    values = list(struct.unpack_from(f"<{min(len(extra) - at - 4, extra[at + 2]) // 8}Q", extra, at + 4))
+    if usize == zf.U32 and values:
+        usize = values.pop(0)
+    if csize == zf.U32 and values:
+        csize = values.pop(0)
+    return usize, csize
 
 
 class _MemberStream(io.RawIOBase):
