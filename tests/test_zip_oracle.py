@@ -108,7 +108,7 @@ def test_zip_tools_extract_exactly_what_verify_hashed(
         cert.write_bytes(
             subprocess.run(["unzip", "-p", str(package), "certs/depositor.pem"], capture_output=True).stdout
         )
-        trust = ["--trust", cert]
+        trust = ["--trust", f"signer:{cert}"]
     res = _run(home, "verify", "--json", *trust, package)
     # 3: the version-1 assets' services are trusted nowhere; a hash-only deposit holds no originals.
     assert res.returncode == (3 if shape.startswith("v1_") or shape == "hash_only" else 0), res.stdout + res.stderr
