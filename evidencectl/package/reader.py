@@ -58,6 +58,11 @@ class Member:
     crc: int
     """The CRC-32 its headers record."""
 
+    @property
+    def file_size(self) -> int:
+        """The member's size, under the name :class:`zipfile.ZipInfo` gives it."""
+        return self.size
+
 
 class PackageReader:
     """An opened package, checked against the strict ZIP profile."""
