@@ -199,8 +199,10 @@ def print_manifest(manifest: dict[str, Any], members: list[str]) -> None:
         c.print(f"{pad}  SHA-256 {escape(item['digests']['sha256'])}")
         for k, text in _flatten(item["metadata"]):
             c.print(f"{pad}  {escape(k)}: {escape(text)}")
-    proofs = [m for m in members if m.startswith("proofs/") or m.startswith("certs/") or m == "manifest.sig"]
+    from ..package.inspect import other_members
+
+    proofs = other_members(manifest, members)
     if proofs:
-        c.print("Proofs and certificates:")
+        c.print("Other members (manifest, proofs, certificates, anything no item lists):")
         for m in proofs:
             c.print(f"  {escape(m)}")

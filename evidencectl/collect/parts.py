@@ -76,3 +76,49 @@ class PartNamer:
     def message(self, index: int) -> str:
         """Name of the mbox message with 1-based ``index``."""
         return self.unique(f"message-{index:04d}.eml")
+
+
+PARTS_SUFFIX = ".parts"
+"""The folder beside a stored mail (or mailbox, or web capture) that holds its parts: ``mail.eml`` is a
+file, so its parts cannot live under ``mail.eml/`` in a package that must extract anywhere."""
+
+
+def part_member(parent_member: str, child_name: str) -> str:
+    """The package member of a part named ``child_name`` (``body-1.txt``, ``attachments/合同.pdf``…) of the
+    item stored as ``parent_member``: ``evidence/x/mail.eml.parts/body-1.txt`` (format version 2)."""
+    return f"{parent_member}{PARTS_SUFFIX}/{child_name}"
+
+
+class MemberNames:
+    """The members of one deposit, kept distinct as Windows and macOS see names (case folded, NFC), so the
+    package extracts there without one original overwriting another. A member that would collide is
+    renamed to ``evidence/_renamed/ID/NAME`` and the rename recorded for the item's warnings."""
+
+    def __init__(self) -> None:
+        from ..package.membernames import NameSpace
+
+        self._space = NameSpace()
+        self.renamed: dict[str, str] = {}
+        """new member -> why it was renamed."""
+
+    def free(self, member: str | None) -> bool:
+        """True when ``member`` (None: nothing stored) can be taken as it is."""
+        return member is None or self._space.clash(member) is None
+
+    def claim(self, member: str | None, item_id: int) -> str | None:
+        """``member``, or the name it is stored under instead when it collides; taken either way."""
+        if member is None:
+            return None
+        clash = self._space.clash(member)
+        chosen = member
+        if clash is not None:
+            leaf = member.rpartition("/")[2]
+            n = 1
+            while True:
+                chosen = f"evidence/_renamed/{item_id}{'' if n == 1 else f'-{n}'}/{leaf}"
+                if self._space.clash(chosen) is None:
+                    break
+                n += 1
+            self.renamed[chosen] = f"stored as {chosen}, not {member}: {clash}"
+        self._space.add(chosen)
+        return chosen

@@ -18,6 +18,7 @@ from typing import Any, BinaryIO
 
 from ..collect.analysis import ChildPart
 from ..collect.files import InputFile
+from ..collect.parts import MemberNames, part_member
 from ..display import invisible_in_name
 from ..hashing import ALGORITHMS, Digests, digest_bytes, digest_stream
 from ..intake import Prepared, member_blob
@@ -57,6 +58,7 @@ class ItemSpool:
         # The trees are folded as the leaves come: no list of leaf hashes, no tree to build at the end.
         self.trees = {alg: RootAfterFirst(alg) for alg in ALGORITHMS}
         self.warnings: list[str] = []
+        self.names = MemberNames()
 
     def add(
         self,
@@ -74,15 +76,20 @@ class ItemSpool:
         record = ItemRecord(
             self.count, name, kind, media_type, digests.size, digests.as_dict(), parent, member, metadata
         )
+        if member in self.names.renamed:  # collided on case-insensitive or normalising systems
+            note = self.names.renamed[member]
+            record.metadata = {**metadata, "warnings": [*metadata.get("warnings", []), note]}
+            self.warnings.append(f"{name}: {note}")
         if name_raw is not None:
             record.name_raw = base64.b64encode(name_raw).decode("ascii")
-            record.metadata = {**metadata, "name_not_utf8": True}
+            record.metadata = {**record.metadata, "name_not_utf8": True}
         row = (self.deposit_id, self.count, name, kind, digests.size, digests.sm3, digests.sha256)
         self._take(encode_leaf(record), None, row)
         return self.count
 
     def add_prepared(self, f: InputFile, p: Prepared, assumed_id: int) -> None:
         """Take a record a worker made, numbering it anew when derived parts before it moved its id."""
+        self.names.claim(p.member, assumed_id)  # free: checked by the caller
         if self.writer is not None and p.member is not None:
             self.writer.add_prepared(p.member, member_blob(p), p.header_len, p.crc)
         self.count += 1
@@ -137,14 +144,22 @@ class ItemSpool:
             return digest_stream(source, progress=progress)
         return self.writer.add_original(member, source, data=data, progress=progress)
 
-    def add_children(self, parent_id: int, parent_name: str, children: Iterable[ChildPart], hash_only: bool) -> None:
+    def add_children(
+        self,
+        parent_id: int,
+        parent_name: str,
+        children: Iterable[ChildPart],
+        hash_only: bool,
+        parent_member: str | None,
+    ) -> None:
         """Record the parts derived from item ``parent_id`` (and theirs), depth first."""
         for child in children:
             name = f"{parent_name}/{child.name}"
-            member = None if hash_only else _member_for(name, self.count + 1)
+            member = None if hash_only or not parent_member else part_member(parent_member, child.name)
+            member = self.names.claim(member, self.count + 1)
             digests = self.store(member, None, child.data, None)
             cid = self.add(name, child.kind, child.media_type, digests, dict(child.metadata), parent_id, member)
-            self.add_children(cid, name, child.children, hash_only)
+            self.add_children(cid, name, child.children, hash_only, member)
 
     def close(self) -> None:
         """Drop the spools."""

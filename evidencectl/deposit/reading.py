@@ -87,7 +87,7 @@ def _hash_input(
 ) -> tuple[Digests, str | None, bytes | None, os.stat_result | None, str | None]:
     """Hash (and store) one input; returns its digests, package member, first bytes, status and why it is
     flagged as changed while it was read (or None)."""
-    member = None if hash_only else _member_for(f.name, spool.count + 1)
+    member = spool.names.claim(None if hash_only else _member_for(f.name, spool.count + 1), spool.count + 1)
     if hidden := invisible_in_name(f.name):
         spool.warnings.append(f"{f.name}: the name holds characters that hide or reorder text ({', '.join(hidden)})")
     head: bytes | None = None
@@ -135,7 +135,7 @@ def read_inputs(
     for index, (f, p) in enumerate(zip(files, ready, strict=False)):
         progress_hooks.item(progress, f.name)
         if isinstance(p, Prepared):
-            if not f.expected_sha256 or f.expected_sha256 == p.sha256:
+            if (not f.expected_sha256 or f.expected_sha256 == p.sha256) and spool.names.free(p.member):
                 spool.add_prepared(f, p, index + 1)
                 if progress is not None:
                     progress(p.size)
@@ -152,4 +152,4 @@ def read_inputs(
                 spool.warnings.extend(f"{f.path}: {w}" for w in analysis.warnings)
         item_id = spool.add(f.name, kind, media_type, digests, metadata, None, member, f.name_raw)
         if analysis is not None:
-            spool.add_children(item_id, f.name, analysis.children, hash_only)
+            spool.add_children(item_id, f.name, analysis.children, hash_only, member)

@@ -51,6 +51,15 @@ def canonical_json(value: Any) -> bytes:
     return out
 
 
+def is_canonical(value: Any, data: bytes | memoryview) -> bool:
+    """True when ``data`` is exactly :func:`canonical_json` of ``value`` (what ``data`` parsed to): one
+    manifest, one byte string, one SM3. False too for a value that has no canonical form (a float)."""
+    try:
+        return canonical_json(value) == data
+    except (ValueError, TypeError):
+        return False
+
+
 _NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{},:')
 MAX_SAFE_INTEGER = 2**53 - 1
 """Largest integer canonical records hold: RFC 8785 (I-JSON) numbers are IEEE doubles."""

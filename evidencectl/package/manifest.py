@@ -11,7 +11,8 @@ from ..merkle import InclusionProof, MerkleTree, leaf_hash, tree_root, verify_in
 from .canonical import canonical_json
 
 FORMAT = "evidencectl-package"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: a part of a stored item lives under NAME.parts/ (version 1 put it under NAME/, a file there)."""
 MIMETYPE = "application/vnd.evidencectl.package+zip"
 
 PROOF_KEY = "proof"

@@ -1,143 +1,423 @@
-"""Reader of ``.evp`` packages that treats every byte as hostile.
+"""Reader of ``.evp`` packages that treats every byte as hostile and reads the ZIP one way only.
 
-Limits: member count, member names (no absolute, drive-letter, backslash or ``..`` names, no symlinks),
-duplicate names rejected (a second ``manifest.json`` never wins), declared and actual sizes, and the
-decompression ratio of compressed members. Bytes are counted as they are inflated, whatever the header says.
+The ZIP is parsed here, not by :mod:`zipfile`, and held to the strict profile of docs/format.md §2: the end
+record is the file's last 22 bytes (no comment, nothing after it), the central directory lies right before
+it (after the ZIP64 end records when a value needs them), and the members, stored, follow each other from
+offset 0 with no gap in central-directory order up to the central directory. Every local header must be
+the exact bytes its central record implies (name, flags, method, CRC, sizes, extra field); the only extra
+field is ZIP64, and only where a value needs it. So there is nothing a streaming reader (bsdtar, 7z on a
+prepended archive) or a reader of the central directory (unzip) could see that this reader does not, and no
+field that one tool reads one way and another the other way. Any violation is a MalformedPackageError
+(exit 4) in one line naming the member and what is wrong.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import stat
 import struct
-import zipfile
-import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
 
 from ..errors import MalformedPackageError
+from . import zipformat as zf
 from .canonical import parse_json
 from .manifest import MIMETYPE
+from .membernames import NameSpace, fold, outside_layout, unsafe_name
 
 MAX_MEMBERS = 1_000_000
 MAX_METADATA_MEMBER = 256 << 20
 """Largest manifest, token or receipt read into memory."""
-MAX_RATIO = 200
-"""Largest inflated/compressed ratio of a compressed member above 1 MiB (evidence is stored, not deflated)."""
 SMALL_MEMBER = 1 << 20
 """Members up to this size may be read in one go by :meth:`PackageReader.small_stored`."""
-_LOCAL_FIELDS = struct.Struct("<6xH18xHH")
-"""General-purpose flags, name length and extra length of a ZIP local file header (APPNOTE 4.3.7)."""
-_DRIVE = re.compile(r"^[A-Za-z]:")
-# Besides BadZipFile, a local header that contradicts the central directory raises these when a member is
-# opened: a name that is not UTF-8 though flagged so (UnicodeDecodeError), a feature or flag set only there.
-_UNOPENABLE = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError, RuntimeError)
+_WINDOW = 4 << 20
+_FLAG_NAMES = {0x1: "is encrypted", 0x40: "is encrypted", 0x8: "uses a data descriptor"}
+_BAD_NAME = re.compile(r"\x00\x00|\x00/|\\|\x00[A-Za-z]:|//|/\x00|[\x00/]\.\.?(?=[\x00/])")
+"""Anything :func:`~evidencectl.package.names.unsafe_name` refuses, in names joined by NUL (which no
+good name holds), found in one search."""
+_NAMING_EXTRAS = {0x7075: "an Info-ZIP Unicode Path", 0x6375: "an Info-ZIP Unicode Comment"}
 
 
-def _unsafe_name(name: str) -> str | None:
-    if not name or name.startswith("/") or "\\" in name or _DRIVE.match(name):
-        return "absolute or non-portable member name"
-    if "\x00" in name:
-        return "NUL in member name"
-    parts = name.split("/")
-    if any(p in ("..", ".") for p in parts) or "" in parts[:-1]:
-        return "member name escapes the package"
-    return None
+@dataclass(slots=True)
+class Member:
+    """One member of a package as its (checked) headers place it."""
+
+    name: str
+    """The member name (UTF-8)."""
+    offset: int
+    """Where its local header starts."""
+    data_offset: int
+    """Where its bytes start."""
+    size: int
+    """How many bytes it holds (stored: the same in the archive and extracted)."""
+    crc: int
+    """The CRC-32 its headers record."""
+
+    @property
+    def file_size(self) -> int:
+        """The member's size, under the name :class:`zipfile.ZipInfo` gives it."""
+        return self.size
 
 
 class PackageReader:
-    """An opened, structurally checked package."""
+    """An opened package, checked against the strict ZIP profile."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            self._zip = zipfile.ZipFile(path, "r")
+            self._fd = os.open(path, os.O_RDONLY)
         except FileNotFoundError as exc:
             raise MalformedPackageError("no such file", path=path) from exc
         except IsADirectoryError as exc:
             raise MalformedPackageError("is a directory, not a package", path=path) from exc
-        except (*_UNOPENABLE, struct.error) as exc:  # NotImplementedError: "zip file version 25.5"
-            raise MalformedPackageError(f"not a readable evidence package (ZIP): {exc}", path=path) from exc
+        except OSError as exc:
+            raise MalformedPackageError(f"cannot read: {exc.strerror or exc}", path=path) from exc
         self._ahead: tuple[int, bytes] = (0, b"")
+        self.members: list[Member] = []
+        self.infos: dict[str, Member] = {}
+        self.legacy: str | None = None
+        """A member whose local header is in the form version 1's writer left (a ZIP64 field not needed)."""
+        self.folder_clash: str | None = None
+        """A name that is a file and also a folder (version-1 mail parts); refused from version 2 on."""
         try:
-            self._check_structure()
-        except MalformedPackageError:
-            self._zip.close()
+            if not stat.S_ISREG(os.fstat(self._fd).st_mode):
+                raise self._fail("is not a regular file")
+            self._read_archive()
+            self._check_layout()
+        except (OSError, struct.error) as exc:
+            self.close()
+            raise MalformedPackageError(f"not a readable evidence package (ZIP): {exc}", path=path) from exc
+        except BaseException:
+            self.close()
             raise
 
     def _fail(self, message: str) -> MalformedPackageError:
         return MalformedPackageError(message, path=self.path)
 
-    def _check_structure(self) -> None:
-        infos = self._zip.infolist()
-        if len(infos) > MAX_MEMBERS:
-            raise self._fail(f"{len(infos)} members exceed the limit of {MAX_MEMBERS}")
-        seen: set[str] = set()
-        for info in infos:
-            name = info.filename
-            problem = _unsafe_name(name)
-            if problem:
-                raise self._fail(f"{problem}: {name!r}")
-            if name in seen:
-                raise self._fail(f"duplicate member {name!r}")
-            seen.add(name)
-            mode = info.external_attr >> 16
-            if info.create_system == 3 and stat.S_ISLNK(mode):
-                raise self._fail(f"symbolic link member {name!r}")
-            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-                raise self._fail(f"member {name!r} uses an unsupported compression method")
-            if info.flag_bits & 0x1:
-                raise self._fail(f"member {name!r} is encrypted")
-            if (
-                info.compress_type == zipfile.ZIP_DEFLATED
-                and info.file_size > (1 << 20)
-                and info.file_size > MAX_RATIO * max(info.compress_size, 1)
-            ):
-                raise self._fail(
-                    f"member {name!r} inflates {info.file_size // max(info.compress_size, 1)}x (decompression bomb)"
-                )
-        self.infos = {i.filename: i for i in infos}
-        if not infos or infos[0].filename != "mimetype":
+    def _not_zip(self, why: str) -> MalformedPackageError:
+        return self._fail(f"not a readable evidence package (ZIP): {why}")
+
+    def _read_archive(self) -> None:
+        size = os.fstat(self._fd).st_size
+        if size < zf.END.size:
+            raise self._not_zip("too short")
+        tail = os.pread(self._fd, min(size, 0xFFFF + zf.END.size), size - min(size, 0xFFFF + zf.END.size))
+        end_at = size - zf.END.size
+        if tail[-zf.END.size : -zf.END.size + 4] != zf.END_SIG:
+            found = tail.rfind(zf.END_SIG)
+            if found < 0:
+                raise self._not_zip("no end of central directory record")
+            comment = struct.unpack_from("<H", tail, found + 20)[0]
+            after = len(tail) - found - zf.END.size
+            if comment and comment == after:
+                raise self._fail(f"the archive carries a comment of {comment} bytes (a package has none)")
+            raise self._fail(f"{after} bytes follow the end of central directory record")
+        _, disk, cd_disk, n_disk, n, cd_size, cd_offset, comment = zf.END.unpack_from(tail, len(tail) - zf.END.size)
+        if comment:
+            raise self._fail("the end record declares an archive comment (a package has none)")
+        if disk or cd_disk or n_disk != n:
+            raise self._fail("the archive spans several disks (multi-disk archives are refused)")
+        cd_end = end_at
+        locator_at = end_at - zf.ZIP64_LOCATOR.size
+        has_locator = locator_at >= 0 and os.pread(self._fd, 4, locator_at) == zf.ZIP64_LOCATOR_SIG
+        if has_locator:
+            n, cd_size, cd_offset, cd_end = self._zip64_end(locator_at, n, cd_size, cd_offset)
+        elif n == zf.U16 or cd_size == zf.U32 or cd_offset == zf.U32:
+            raise self._not_zip("the end record points to a ZIP64 end record that is not there")
+        if n > MAX_MEMBERS:
+            raise self._fail(f"{n} members exceed the limit of {MAX_MEMBERS}")
+        if cd_offset + cd_size != cd_end:
+            gap = cd_end - cd_offset - cd_size
+            if gap > 0 and os.pread(self._fd, 4, cd_end - cd_size) == zf.CENTRAL_SIG:
+                # Offsets counted from a later start: another archive (or anything) sits before this one.
+                raise self._fail(f"{gap} bytes precede the archive that the end record describes")
+            if gap > 0:
+                raise self._fail(f"{gap} bytes lie between the central directory and the end records")
+            raise self._not_zip("the central directory runs past the end records")
+        directory = os.pread(self._fd, cd_size, cd_offset)
+        if len(directory) != cd_size:
+            raise self._not_zip("the central directory is cut short")
+        self._read_directory(directory, n, cd_offset)
+        self.directory = directory
+        """The central directory's bytes (a resumed deposit writes them again, unchanged)."""
+
+    def _zip64_end(self, locator_at: int, n: int, cd_size: int, cd_offset: int) -> tuple[int, int, int, int]:
+        """The member count, central directory size and offset from the ZIP64 end records, checked against
+        the 32-bit fields; and where the central directory must end (at the ZIP64 end record)."""
+        _, disk, record_at, disks = zf.ZIP64_LOCATOR.unpack(os.pread(self._fd, zf.ZIP64_LOCATOR.size, locator_at))
+        if disk or disks != 1:
+            raise self._fail("the archive spans several disks (multi-disk archives are refused)")
+        if record_at != locator_at - zf.ZIP64_END.size:
+            raise self._fail("the ZIP64 end record is not right before its locator")
+        raw = os.pread(self._fd, zf.ZIP64_END.size, record_at)
+        sig, length, _, _, disk, cd_disk, n_disk, n64, size64, offset64 = zf.ZIP64_END.unpack(raw)
+        if sig != zf.ZIP64_END_SIG or length != zf.ZIP64_END.size - 12:
+            raise self._not_zip("the ZIP64 end record is damaged or carries extensible data")
+        if disk or cd_disk or n_disk != n64:
+            raise self._fail("the archive spans several disks (multi-disk archives are refused)")
+        if not (n64 >= zf.COUNT_FROM or size64 >= zf.ZIP64_FROM or offset64 >= zf.ZIP64_FROM):
+            raise self._fail("a ZIP64 end record where no value needs one")
+        for small, big, marker in ((n, n64, zf.U16), (cd_size, size64, zf.U32), (cd_offset, offset64, zf.U32)):
+            if small not in (big, marker):
+                raise self._fail("the ZIP64 end record disagrees with the end record")
+        return n64, size64, offset64, record_at
+
+    def _read_directory(self, directory: bytes, count: int, cd_offset: int) -> None:
+        """Every central record, each with its local header, then every name. A record in the form the
+        writer makes (no extra field, no comment, a regular file, below the ZIP64 limits: nearly all of them)
+        takes the short path; any other goes through the checks that name what is wrong."""
+        unpack, central, pos, at = zf.CENTRAL.unpack_from, zf.CENTRAL.size, 0, 0
+        members, limit, plain_ext = self.members, zf.ZIP64_FROM, zf.EXTERNAL_FILE
+        sig, no_extra = zf.LOCAL_SIG, b"\x00\x00"
+        for _ in range(count):
+            (
+                signature, made_by, version, flags, method, _, _, crc, csize, usize, nlen, elen, clen, disk, _,
+                ext, offset,
+            ) = unpack(directory, pos)  # fmt: skip
+            if signature != zf.CENTRAL_SIG:
+                raise self._not_zip(f"central directory entry {len(members) + 1} is damaged")
+            name_at = pos + central
+            raw = directory[name_at : name_at + nlen]
+            header = directory[pos + 6 : pos + 30]  # version needed … name length, as in the local header
+            pos = name_at + nlen + elen + clen
+            if pos > len(directory):
+                raise self._not_zip("the central directory is cut short")
+            try:
+                name = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise self._fail(f"member name {raw!r} is not UTF-8") from None
+            if not flags and not name.isascii():
+                raise self._fail(f"member {name!r}: a non-ASCII name without the UTF-8 flag (tools decode it apart)")
+            if not (
+                version == 20 and not method and not elen and not clen and not disk and ext == plain_ext
+                and not flags & ~zf.UTF8_FLAG and usize == csize and usize < limit and offset < limit
+            ):  # fmt: skip
+                extra = directory[name_at + nlen : name_at + nlen + elen]
+                self._entry_fields(name, version, flags, method, clen, made_by, ext, *_declared(extra, usize, csize))
+                usize, csize, offset = self._sizes(name, extra, usize, csize, offset, disk)
+                if csize != usize:
+                    raise self._fail(f"member {name!r} is stored but its two sizes differ")
+            if offset != at:
+                if offset > at:
+                    raise self._fail(f"{offset - at} bytes lie before member {name!r} that no central record lists")
+                raise self._fail(f"member {name!r} overlaps the member before it (members out of order)")
+            if usize < limit:
+                expected = sig + header + no_extra + raw
+            else:
+                extra = zf.local_extra(usize)
+                expected = sig + header + struct.pack("<H", len(extra)) + raw + extra
+            length = len(expected)
+            start, window = self._ahead
+            if not (start <= offset and offset + length <= start + len(window)):
+                window, start = os.pread(self._fd, _WINDOW, offset), offset
+                self._ahead = (start, window)
+            if window[offset - start : offset - start + length] != expected:
+                length = len(self._legacy_local(name, raw, header, usize, offset, expected))
+            at = offset + length + usize
+            members.append(Member(name, offset, offset + length, usize, crc))
+        if pos != len(directory):
+            raise self._not_zip("the central directory holds more than its entries")
+        if at != cd_offset:
+            where = "after the last member" if members else "before the central directory"
+            raise self._fail(f"{cd_offset - at} bytes lie {where} that no central record lists")
+        self.infos = {m.name: m for m in members}
+        self._check_names([m.name for m in members])
+
+    def _check_names(self, names: list[str]) -> None:
+        """Names: safe, unique, in the layout, no two one file on Windows or macOS. Checked on all the names
+        joined into one string at C speed; only a package that fails is looked at name by name."""
+        joined = "\x00" + "\x00".join(names) + "\x00"
+        if _BAD_NAME.search(joined) or joined.count("\x00") != len(names) + 1:
+            for name in names:
+                problem = unsafe_name(name)
+                if problem:
+                    raise self._fail(f"{problem}: {name!r}")
+        if len(self.infos) != len(names):
+            seen: set[str] = set()
+            for name in names:
+                if name in seen:
+                    raise self._fail(f"duplicate member {name!r}")
+                seen.add(name)
+        for name in names:
+            if not name.startswith("evidence/") and outside_layout(name):
+                raise self._fail(f"member {name!r} has no place in the package layout (docs/format.md)")
+        keys = joined.lower().split("\x00")[1:-1] if joined.isascii() else [fold(n) for n in names]
+        files = set(keys)
+        folders: set[str] = set()
+        for parent in {k.rpartition("/")[0] for k in keys}:
+            while parent and parent not in folders:
+                folders.add(parent)
+                parent = parent.rpartition("/")[0]
+        if len(files) == len(keys) and files.isdisjoint(folders):
+            return
+        space = NameSpace()
+        for name in names:
+            clash = space.clash(name, folders=False)
+            if clash:
+                raise self._fail(f"colliding member names: {clash}")
+            if self.folder_clash is None:
+                self.folder_clash = space.clash(name)
+            space.add(name)
+
+    def _name(self, raw: bytes, flags: int) -> str:
+        try:
+            name = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise self._fail(f"member name {raw!r} is not UTF-8") from None
+        if not flags & zf.UTF8_FLAG and not name.isascii():
+            raise self._fail(f"member {name!r}: a non-ASCII name without the UTF-8 flag (tools decode it apart)")
+        return name
+
+    def _sizes(self, name: str, extra: bytes, usize: int, csize: int, offset: int, disk: int) -> tuple[int, int, int]:
+        """The sizes and offset, from the ZIP64 field where their 32-bit field says so; every other extra
+        field is refused (0x7075 renames a member for Info-ZIP's unzip and for 7z, not for others)."""
+        if disk:
+            raise self._fail(f"member {name!r} starts on another disk (multi-disk archives are refused)")
+        pos, zip64 = 0, None
+        while pos < len(extra):
+            if pos + 4 > len(extra):
+                raise self._fail(f"member {name!r} has a damaged extra field")
+            tag, length = struct.unpack_from("<HH", extra, pos)
+            body = extra[pos + 4 : pos + 4 + length]
+            if len(body) != length:
+                raise self._fail(f"member {name!r} has a damaged extra field")
+            if tag != 1:
+                kind = _NAMING_EXTRAS.get(tag, "an")
+                raise self._fail(f"member {name!r} carries {kind} extra field (0x{tag:04x}); a package has none")
+            if zip64 is not None:
+                raise self._fail(f"member {name!r} carries two ZIP64 extra fields")
+            zip64 = body
+            pos += 4 + length
+        want = [v for v in (usize, csize, offset) if v == zf.U32]
+        if zip64 is None and want:
+            raise self._fail(f"member {name!r}: a 32-bit field says ZIP64 but there is no ZIP64 field")
+        if zip64 is None:
+            values: list[int] = []
+        elif len(zip64) != 8 * len(want):
+            raise self._fail(f"member {name!r}: the ZIP64 field disagrees with the 32-bit fields")
+        else:
+            values = list(struct.unpack(f"<{len(want)}Q", zip64))
+        if any(v < zf.ZIP64_FROM for v in values):
+            raise self._fail(f"member {name!r}: a ZIP64 field where the value does not need one")
+        out = []
+        for v in (usize, csize, offset):
+            if v == zf.U32:
+                v = values.pop(0)
+            elif v >= zf.ZIP64_FROM:
+                raise self._fail(f"member {name!r}: a value of 2 GiB or more outside a ZIP64 field")
+            out.append(v)
+        return out[0], out[1], out[2]
+
+    def _entry_fields(
+        self,
+        name: str,
+        version: int,
+        flags: int,
+        method: int,
+        clen: int,
+        made_by: int,
+        ext: int,
+        usize: int,
+        csize: int,
+    ) -> None:
+        if version > 45:
+            raise self._fail(f"member {name!r} needs ZIP version {version // 10}.{version % 10}")
+        for bit, what in _FLAG_NAMES.items():
+            if flags & bit:
+                raise self._fail(f"member {name!r} {what}")
+        if flags & ~zf.UTF8_FLAG:
+            raise self._fail(f"member {name!r} sets general-purpose flags 0x{flags:04x}")
+        if method:
+            # Refused from the headers, never inflated; the 32-bit sizes are enough to name a bomb.
+            bomb = " (a decompression bomb)" if usize > max(1 << 20, 200 * csize) else ""
+            raise self._fail(f"member {name!r} is compressed (method {method}){bomb}; every member is stored")
+        if clen:
+            raise self._fail(f"member {name!r} carries a comment (a package has none)")
+        mode = ext >> 16
+        if made_by >> 8 == 3 and stat.S_ISLNK(mode):
+            raise self._fail(f"symbolic link member {name!r}")
+        if (made_by >> 8 == 3 and stat.S_ISDIR(mode)) or ext & 0x10:
+            raise self._fail(f"directory entry {name!r}")
+
+    def _legacy_local(self, name: str, raw: bytes, header: bytes, size: int, offset: int, expected: bytes) -> bytes:
+        """The local header in one of the forms version 1's writer (Python's zipfile) left, which every
+        reader reads as the central record says: a ZIP64 size field in a streamed member's local header
+        (32-bit sizes 0xFFFFFFFF, the ZIP64 sizes equal to the central ones), or version 2.0 needed where the
+        central record says 4.5 for a ZIP64 offset. Anything else: what differs, named."""
+        forms = []
+        if size < zf.ZIP64_FROM:
+            extra = struct.pack("<HHQQ", 1, 16, size, size)
+            forms.append(zf.LOCAL_SIG + header[:14] + b"\xff" * 8 + struct.pack("<HH", len(raw), 20) + raw + extra)
+        forms.append(expected[:4] + struct.pack("<H", 20) + expected[6:])
+        for form in forms:
+            if self._window(offset, len(form)) == form:
+                self.legacy = self.legacy or name
+                return form
+        local = bytes(self._window(offset, zf.LOCAL.size))
+        if len(local) < zf.LOCAL.size or local[:4] != zf.LOCAL_SIG:
+            raise self._fail(f"no local header where the central directory puts member {name!r}")
+        have = zf.LOCAL.unpack(local)
+        want = zf.LOCAL.unpack(expected[: zf.LOCAL.size])
+        labels = ("", "version", "flags", "method", "time", "date", "CRC", "size", "size", "name", "extra field")
+        what = next(labels[i] for i in range(1, 11) if have[i] != want[i]) if have != want else "name"
+        if what == "extra field" or what == "name":
+            body = bytes(self._window(offset + zf.LOCAL.size, have[9] + have[10]))
+            what = "name" if body[: have[9]] != raw else "extra field"
+        raise self._fail(f"member {name!r}: its local header disagrees with the central directory ({what})")
+
+    def _check_layout(self) -> None:
+        if not self.members or self.members[0].name != "mimetype":
             raise self._fail("first member is not 'mimetype': not an evidencectl package")
-        if self.read("mimetype", limit=256).strip() != MIMETYPE.encode():
+        if self.read("mimetype", limit=256) != MIMETYPE.encode():
             raise self._fail("mimetype member does not name an evidencectl package")
         if "manifest.json" not in self.infos:
             raise self._fail("no manifest.json")
+
+    def check_version(self, version: object) -> None:
+        """Refuse what only a version-1 package may hold, in a package of a later ``version``: a name that is
+        both a file and a folder, a local header in the old writer's form."""
+        if version == 1:
+            return
+        if self.folder_clash:
+            raise self._fail(f"colliding member names: {self.folder_clash}")
+        if self.legacy:
+            raise self._fail(f"member {self.legacy!r}: a ZIP64 field in its local header that its size does not need")
 
     def names(self) -> list[str]:
         """Member names in archive order."""
         return list(self.infos)
 
+    def _member(self, name: str) -> Member:
+        member = self.infos.get(name)
+        if member is None:
+            raise self._fail(f"member {name!r} is missing")
+        return member
+
     @contextmanager
     def open_member(self, name: str) -> Iterator[IO[bytes]]:
-        """A stream of a member's bytes. The ZIP CRC check is left to the caller (see ``crc_ok``):
-        a altered original must surface as a digest mismatch, not as an unreadable archive."""
-        info = self.infos.get(name)
-        if info is None:
-            raise self._fail(f"member {name!r} is missing")
+        """A stream of a member's bytes. The CRC check is left to the caller (see ``crc_ok``): an altered
+        original must surface as a digest mismatch, not as an unreadable archive."""
+        member = self._member(name)
+        stream = _MemberStream(self._fd, member.data_offset, member.size)
         try:
-            opened = self._zip.open(info)
-        except _UNOPENABLE as exc:
-            raise self._fail(f"member {name!r} cannot be read: {exc}") from exc
-        try:
-            with opened as raw:
-                raw._expected_crc = None  # type: ignore[attr-defined]
-                yield cast(IO[bytes], _Bounded(raw, info.file_size, name, self))
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+            yield cast(IO[bytes], stream)
+        except OSError as exc:
             raise self._fail(f"member {name!r} cannot be read: {exc}") from exc
 
     def read(self, name: str, *, limit: int = MAX_METADATA_MEMBER) -> bytes:
         """A whole member, refusing members larger than ``limit``."""
-        info = self.infos.get(name)
-        if info is None:
-            raise self._fail(f"member {name!r} is missing")
-        if info.file_size > limit:
-            raise self._fail(f"member {name!r} is {info.file_size} bytes, more than the limit of {limit}")
-        with self.open_member(name) as f:
-            return f.read()
+        member = self._member(name)
+        if member.size > limit:
+            raise self._fail(f"member {name!r} is {member.size} bytes, more than the limit of {limit}")
+        data = os.pread(self._fd, member.size, member.data_offset)
+        if len(data) != member.size:
+            raise self._fail(f"member {name!r} is cut short")
+        return data
 
     def read_json(self, name: str) -> Any:
         """A member parsed as strict JSON (UTF-8, no duplicate keys, bounded depth)."""
@@ -149,55 +429,34 @@ class PackageReader:
             raise self._fail(f"{name} is not valid JSON: {exc}") from exc
 
     def small_stored(self, name: str) -> bytes | None:
-        """A small stored member's bytes read with one ``pread`` (a package of 200,000 files opened each
-        through ``ZipFile.open`` spent most of its verification there); None for any member that is not
-        plainly small and stored, or whose local header disagrees with the directory (``open_member`` then
-        reads it, and reports what is wrong)."""
-        info = self.infos.get(name)
-        if (
-            info is None
-            or info.compress_type != zipfile.ZIP_STORED
-            or info.flag_bits & 0x61  # encrypted, patched or strongly encrypted
-            or info.file_size != info.compress_size
-            or info.file_size > SMALL_MEMBER
-        ):
+        """A small member's bytes, served from the read-ahead window (a package of 200,000 files read each
+        with its own system call spent most of its verification there); None for a member above
+        :data:`SMALL_MEMBER` (read it with :meth:`open_member`)."""
+        member = self.infos.get(name)
+        if member is None or member.size > SMALL_MEMBER:
             return None
-        want = 30 + len(name.encode("utf-8")) + 64 + info.file_size
-        try:
-            buf = self._window(info.header_offset, want)
-            if len(buf) < 30 or bytes(buf[:4]) != b"PK\x03\x04":
-                return None
-            flags, name_len, extra_len = _LOCAL_FIELDS.unpack_from(buf, 0)
-            start = 30 + name_len + extra_len
-            if start + info.file_size > len(buf):
-                buf = self._window(info.header_offset, start + info.file_size)
-            raw = bytes(buf[30 : 30 + name_len])
-            local = raw.decode("utf-8") if flags & 0x800 else raw.decode("cp437")
-        except (OSError, UnicodeDecodeError, struct.error):
-            return None
-        data = bytes(buf[start : start + info.file_size])
-        if local != info.orig_filename or len(data) != info.file_size:
-            return None
-        return data
+        data = bytes(self._window(member.data_offset, member.size))
+        return data if len(data) == member.size else None
 
     def _window(self, offset: int, size: int) -> memoryview:
         """``size`` bytes (fewer at the end of the file) from ``offset``, served from a 4 MiB read-ahead
         window: members read in package order then cost one ``pread`` per window, not one each."""
         start, data = self._ahead
         if not (start <= offset and offset + size <= start + len(data)):
-            fd = self._zip.fp.fileno()  # type: ignore[union-attr]
-            data = os.pread(fd, max(size, 4 << 20), offset)
+            data = os.pread(self._fd, max(size, _WINDOW), offset)
             start = offset
             self._ahead = (start, data)
         return memoryview(data)[offset - start : offset - start + size]
 
     def crc_ok(self, name: str, crc: int) -> bool:
         """True when ``crc`` (computed over the bytes read) matches the ZIP's record."""
-        return crc == self.infos[name].CRC
+        return crc == self.infos[name].crc
 
     def close(self) -> None:
         """Close the archive."""
-        self._zip.close()
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
     def __enter__(self) -> PackageReader:
         return self
@@ -206,20 +465,37 @@ class PackageReader:
         self.close()
 
 
-class _Bounded:
-    """Counts inflated bytes and refuses more than the declared size (a lying header is malformed)."""
+def _declared(extra: bytes, usize: int, csize: int) -> tuple[int, int]:
+    """The sizes a record declares, its ZIP64 field read leniently (only to word a refusal)."""
+    at = extra.find(b"\x01\x00")
+    if at < 0 or len(extra) < at + 4:
+        return usize, csize
+    values = list(struct.unpack_from(f"<{min(len(extra) - at - 4, extra[at + 2]) // 8}Q", extra, at + 4))
+    if usize == zf.U32 and values:
+        usize = values.pop(0)
+    if csize == zf.U32 and values:
+        csize = values.pop(0)
+    return usize, csize
 
-    def __init__(self, raw: IO[bytes], declared: int, name: str, reader: PackageReader) -> None:
-        self._raw, self._left, self._name, self._reader = raw, declared, name, reader
 
-    def read(self, n: int = -1) -> bytes:
-        data = self._raw.read(n if n >= 0 else self._left + 1)
-        self._left -= len(data)
-        if self._left < 0:
-            raise self._reader._fail(f"member {self._name!r} holds more bytes than its header declares")
-        return data
+class _MemberStream(io.RawIOBase):
+    """A member's bytes, read with ``preadv`` straight into the caller's buffer (the file offset is never
+    moved, so forked verifier workers can share the descriptor)."""
 
-    def readinto(self, buf: memoryview | bytearray) -> int:
-        data = self.read(len(buf))
-        buf[: len(data)] = data
-        return len(data)
+    def __init__(self, fd: int, start: int, size: int) -> None:
+        super().__init__()
+        self._fd, self._pos, self._end = fd, start, start + size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf: Any) -> int:
+        view = memoryview(buf).cast("B")
+        want = min(len(view), self._end - self._pos)
+        if want <= 0:
+            return 0
+        got = os.preadv(self._fd, [view[:want]], self._pos)
+        if got == 0:
+            raise OSError("the package ends inside the member")
+        self._pos += got
+        return got

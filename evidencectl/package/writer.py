@@ -1,11 +1,14 @@
-"""Deterministic, atomic writer of ``.evp`` packages.
+"""Deterministic, atomic writer of ``.evp`` packages in the strict ZIP profile (docs/format.md §2).
 
 Members: ``mimetype`` first, then the originals under ``evidence/`` in item order, then every other member.
 Every member is stored uncompressed: the bytes in the ZIP are the bytes that were hashed, so any altered
 byte changes what is verified (a deflate stream can absorb a flipped bit without changing its output), and
-the package can be checked with nothing more than ``unzip -p``. Dates are fixed, so the
-same deposit gives the same bytes. The package is built in a temporary file beside the output and linked
-into place only when complete: a crash leaves no file at the output path.
+the package can be checked with nothing more than ``unzip -p``. Headers come from
+:mod:`~evidencectl.package.zipformat` (not :mod:`zipfile`, which writes a ZIP64 field into the local
+header of every streamed member whether its size needs it or not): no extra field but a needed ZIP64 one, no
+comment, no data descriptor, no folder entries, fixed dates, so the same deposit gives the same bytes. The
+package is built in a temporary file beside the output and linked into place only when complete: a crash
+leaves no file at the output path.
 """
 
 from __future__ import annotations
@@ -13,9 +16,8 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import struct
+import stat
 import threading
-import zipfile
 import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -23,42 +25,20 @@ from typing import Any, BinaryIO
 
 from ..errors import BadInputError, OutputExistsError
 from ..hashing import Digests, digest_bytes, digest_stream
+from . import zipformat as zf
 from .manifest import MIMETYPE
+from .membernames import unsafe_name
 
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)
-_FAST_LIMIT = 1 << 30
-"""Members below this size (far from the 4 GiB of ZIP64) may take the one-write path."""
-
-
-def _info(name: str, compress: bool) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name, date_time=FIXED_DATE)
-    info.compress_type = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
-    info.create_system = 3
-    info.external_attr = 0o100644 << 16
-    return info
-
-
-_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # APPNOTE 4.3.7, as zipfile packs it
-_LOCAL_MAGIC = b"PK\x03\x04"
-_DOS_TIME = FIXED_DATE[3] << 11 | FIXED_DATE[4] << 5 | FIXED_DATE[5] // 2
-_DOS_DATE = (FIXED_DATE[0] - 1980) << 9 | FIXED_DATE[1] << 5 | FIXED_DATE[2]
-_UTF8_NAME = 0x800
+"""The date of every member (DOS date and time in :mod:`~evidencectl.package.zipformat`)."""
 
 
 def stored_member(name: str, data: bytes | memoryview) -> tuple[bytes, int]:
-    """The local header of a small stored member holding ``data`` (what ``ZipInfo.FileHeader`` writes for
-    :func:`_info`), and the data's CRC-32. Worker processes build members with this;
-    :meth:`PackageWriter.add_prepared` appends them."""
+    """The local header of a stored member holding ``data`` written at an offset below 2 GiB, and the
+    data's CRC-32. Worker processes build members with this; :meth:`PackageWriter.add_prepared` appends
+    them (and sets the version a ZIP64 offset needs)."""
     crc = zlib.crc32(data)
-    try:
-        raw, flags = name.encode("ascii"), 0
-    except UnicodeEncodeError:
-        raw, flags = name.encode("utf-8"), _UTF8_NAME
-    size = len(data)
-    header = _LOCAL_HEADER.pack(
-        _LOCAL_MAGIC, 20, 0, flags, zipfile.ZIP_STORED, _DOS_TIME, _DOS_DATE, crc, size, size, len(raw), 0
-    )
-    return header + raw, crc
+    return zf.local_header(name, len(data), crc, 0), crc
 
 
 class _Flusher:
@@ -70,8 +50,8 @@ class _Flusher:
 
     STEP = 256 << 20
 
-    def __init__(self, fp: Any, step: int = STEP) -> None:
-        self._fd = fp.fileno() if fp is not None and hasattr(fp, "fileno") else None
+    def __init__(self, fd: int | None, step: int = STEP) -> None:
+        self._fd = fd
         self._step = step
         self._pending = 0
         self._thread: threading.Thread | None = None
@@ -107,67 +87,83 @@ class PackageWriter:
     def __init__(self, out: Path, *, staging: Path | None = None, append: bool = False) -> None:
         self.out = out
         self.staging = staging or out.with_name(f".{out.name}.{secrets.token_hex(4)}.partial")
+        self._entries: list[tuple[str, int, int, int]] = []
+        """(name, local header offset, size, CRC-32) of every member written here, in order."""
+        self._kept: tuple[int, bytes] = (0, b"")
+        """How many members a resumed staging file held, and their central records as they were."""
+        self._names: set[str] = set()
+        end = 0
+        self._writing = self.staging
+        if append:
+            # A staging file to finish (deposit --resume). It stays intact until the new one is complete:
+            # the new members go into a copy of its members, which replaces it when closed, so a kill at
+            # any moment leaves either the old staging file or the finished one.
+            from .reader import PackageReader
+
+            with PackageReader(self.staging) as reader:
+                self._names = set(reader.names())
+                self._kept = (len(reader.members), reader.directory)
+                end = reader.members[-1].data_offset + reader.members[-1].size
+            self._writing = self.staging.with_name(self.staging.name + ".resume")
+            self._writing.unlink(missing_ok=True)  # left by a resume that was killed
         try:
-            self._zip = zipfile.ZipFile(self.staging, "a" if append else "x", allowZip64=True)
+            self._fp: Any = open(self._writing, "x+b", buffering=1 << 20)  # noqa: SIM115
+            if append:
+                with open(self.staging, "rb") as old:
+                    _copy(old.fileno(), self._fp.fileno(), end)
+                self._fp.seek(end)
         except OSError as exc:
-            raise BadInputError(f"cannot write: {exc.strerror or exc}", path=self.staging) from exc
-        self._names = set(self._zip.namelist())
+            if append:
+                self._writing.unlink(missing_ok=True)
+            raise BadInputError(f"cannot write: {exc.strerror or exc}", path=self._writing) from exc
+        self._pos = end
+        self._closed = False
         self._durable = False
         # Many small members: start the write-back every 32 MiB, so that close() does not wait for all of it.
-        self._small_flusher = _Flusher(self._zip.fp, 32 << 20)
+        self._small_flusher = _Flusher(self._fp.fileno(), 32 << 20)
         if not append:
-            self.add_bytes("mimetype", MIMETYPE.encode("ascii"), compress=False)
+            self.add_bytes("mimetype", MIMETYPE.encode("ascii"))
 
     def _claim(self, name: str) -> None:
         if name in self._names:
             raise ValueError(f"duplicate package member {name}")
+        problem = unsafe_name(name)
+        if problem:
+            raise ValueError(f"{problem}: {name!r}")
         self._names.add(name)
 
-    def add_bytes(self, name: str, data: bytes, *, compress: bool = False) -> None:
-        """Add a member from memory. A stored one below 1 GiB is written in one go, its local header final
-        (``ZipFile.writestr`` writes header, data, then seeks back to rewrite the header)."""
-        if compress or len(data) >= _FAST_LIMIT:
-            self._claim(name)
-            self._zip.writestr(_info(name, compress), data)
-            return
-        header, crc = stored_member(name, data)
-        self.add_prepared(name, header + data, len(header), crc)
+    def add_bytes(self, name: str, data: bytes | memoryview) -> None:
+        """Add a member from memory, header and data in one write."""
+        self._claim(name)
+        crc = zlib.crc32(data)
+        self._write_member(name, zf.local_header(name, len(data), crc, self._pos), data, crc)
 
     def add_prepared(self, name: str, blob: bytes | memoryview, header_len: int, crc: int) -> None:
         """Add a stored member whose local header (from :func:`stored_member`) heads ``blob``."""
         self._claim(name)
-        info = _info(name, False)
-        info.file_size = info.compress_size = len(blob) - header_len
-        info.CRC = crc
-        if not self._append(info, blob):
-            self._zip.writestr(info, bytes(memoryview(blob)[header_len:]))
+        data = memoryview(blob)[header_len:]
+        header = bytes(memoryview(blob)[:header_len])
+        if self._pos >= zf.ZIP64_FROM:  # the worker wrote the header for an offset below 2 GiB
+            header = zf.local_header(name, len(data), crc, self._pos)
+        self._write_member(name, header, data, crc)
 
-    def _append(self, info: zipfile.ZipInfo, blob: bytes | memoryview) -> bool:
-        """Append a member (final local header + data) through the ZipFile's own bookkeeping."""
-        zf: Any = self._zip
-        try:
-            with zf._lock:
-                if zf._writing or zf.fp is None:
-                    return False
-                zf._writecheck(info)
-                zf._didModify = True
-                # zipfile keeps start_dir at the write position between members (a tell() is a syscall).
-                info.header_offset = zf.start_dir
-                zf.fp.write(blob)
-                zf.start_dir += len(blob)
-                self._small_flusher.wrote(len(blob))
-                zf.filelist.append(info)
-                zf.NameToInfo[info.filename] = info
-        except AttributeError:  # a zipfile whose internals differ: the public path still works
-            return False
-        return True
+    def _write_member(self, name: str, header: bytes, data: bytes | memoryview, crc: int) -> None:
+        self._fp.write(header)
+        self._fp.write(data)
+        self._entries.append((name, self._pos, len(data), crc))
+        self._pos += len(header) + len(data)
+        self._small_flusher.wrote(len(header) + len(data))
 
     def add_stream(self, name: str, chunks: Iterable[bytes]) -> None:
         """Add a member written piece by piece (manifest.json of a large deposit never sits in memory whole)."""
         self._claim(name)
-        with self._zip.open(_info(name, False), "w", force_zip64=True) as dst:
-            for chunk in chunks:
-                dst.write(chunk)
+        crc, size = 0, 0
+        start = self._start_streamed(name, 0)
+        for chunk in chunks:
+            crc = zlib.crc32(chunk, crc)
+            size += len(chunk)
+            self._fp.write(chunk)
+        self._end_streamed(name, start, 0, size, crc)
 
     def add_original(
         self,
@@ -185,12 +181,64 @@ class PackageWriter:
             return digest_bytes(data)
         self._claim(name)
         assert source is not None
-        with self._zip.open(_info(name, False), "w", force_zip64=True) as dst:
-            flusher = _Flusher(self._zip.fp)
+        expected = 0
+        with contextlib.suppress(OSError, AttributeError, ValueError):
+            st = os.fstat(source.fileno())
+            if stat.S_ISREG(st.st_mode):
+                expected = st.st_size - source.tell()
+        start = self._start_streamed(name, expected)
+        flusher = _Flusher(self._fp.fileno())
+        crc = 0
+
+        def sink(chunk: memoryview) -> None:
+            nonlocal crc
+            crc = zlib.crc32(chunk, crc)
+            self._fp.write(chunk)
+            flusher.wrote(len(chunk))
+
+        try:
+            digests = digest_stream(source, progress=progress, sink=sink)
+        finally:
+            flusher.join()
+        self._end_streamed(name, start, expected, digests.size, crc)
+        return digests
+
+    def _start_streamed(self, name: str, expected: int) -> int:
+        """Write a provisional local header for a member of about ``expected`` bytes; its offset."""
+        start = self._pos
+        self._fp.write(zf.local_header(name, expected, 0, start))
+        return start
+
+    def _end_streamed(self, name: str, start: int, expected: int, size: int, crc: int) -> None:
+        """Write the final local header of a streamed member. When the size crossed the ZIP64 threshold
+        after all (stdin, a file that grew while read), the header's length changes: the data is moved."""
+        old = len(zf.local_header(name, expected, 0, start))
+        header = zf.local_header(name, size, crc, start)
+        self._fp.flush()
+        fd = self._fp.fileno()
+        if len(header) != old:
+            _move(fd, start + old, start + len(header), size)
+        os.pwrite(fd, header, start)
+        self._fp.seek(start + len(header) + size)
+        self._entries.append((name, start, size, crc))
+        self._pos = start + len(header) + size
+
+    def _finish(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        kept, old = self._kept
+        directory = old + b"".join(zf.central_record(n, size, crc, off) for n, off, size, crc in self._entries)
+        self._fp.write(directory)
+        self._fp.write(zf.end_records(kept + len(self._entries), self._pos, len(directory)))
+        self._fp.close()
+        if self._writing != self.staging:
+            fd = os.open(self._writing, os.O_RDONLY)
             try:
-                return digest_stream(source, progress=progress, sink=lambda chunk: flusher.wrote(dst.write(chunk)))
+                os.fsync(fd)
             finally:
-                flusher.join()
+                os.close(fd)
+            os.replace(self._writing, self.staging)
 
     def close(self) -> None:
         """Finish the ZIP and flush it to disk (the staging file stays where it is)."""
@@ -201,7 +249,7 @@ class PackageWriter:
         flush (raising what it raised). The caller can do other work meanwhile (a deposit records its items
         in the registry) as long as it waits before it relies on the file being on disk."""
         self._small_flusher.join()
-        self._zip.close()
+        self._finish()
         if self._durable:
             return lambda: None
         failed: list[BaseException] = []
@@ -235,9 +283,33 @@ class PackageWriter:
 
     def abort(self) -> None:
         """Discard the staging file."""
+        self._closed = True
         with contextlib.suppress(Exception):  # the file is being thrown away
-            self._zip.close()
+            self._fp.close()
+        self._writing.unlink(missing_ok=True)
         self.staging.unlink(missing_ok=True)
+
+
+def _copy(src: int, dst: int, length: int) -> None:
+    """Copy the first ``length`` bytes of file ``src`` to file ``dst`` (in the kernel where it can)."""
+    done = 0
+    while done < length:
+        try:
+            n = os.copy_file_range(src, dst, length - done, done, done)
+        except OSError:
+            n = os.pwrite(dst, os.pread(src, min(16 << 20, length - done), done), done)
+        if n == 0:
+            raise OSError("the staging file is shorter than its members")
+        done += n
+
+
+def _move(fd: int, src: int, dst: int, length: int) -> None:
+    """Move ``length`` bytes of the file from ``src`` to ``dst`` (ranges may overlap)."""
+    step = 16 << 20
+    spans = range(0, length, step)
+    for at in reversed(spans) if dst > src else spans:
+        n = min(step, length - at)
+        os.pwrite(fd, os.pread(fd, n, src + at), dst + at)
 
 
 def publish(staging: Path, out: Path, *, force: bool) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..hashing import Digests, digest_bytes
+from ..package.canonical import is_canonical
 from ..package.manifest import join_subtrees, stored_subtree, subtree_starts
 from ..package.reader import PackageReader
 
@@ -26,6 +27,7 @@ _JOB: dict[str, Any] = {}
 """What forked workers inherit: the opened package and the parsed item records."""
 
 MemberDigest = tuple[Digests, bool]
+NOT_CANONICAL = "manifest.json is not in canonical form (RFC 8785): its SM3 would not identify one byte string"
 
 
 def _chunk(start: int, members: list[str]) -> tuple[str | None, list[MemberDigest | None]]:
@@ -37,6 +39,15 @@ def _chunk(start: int, members: list[str]) -> tuple[str | None, list[MemberDiges
     problem = validate_items(items[start : start + len(members)], start)
     if problem is not None:
         return problem, []
+    spans = _JOB["spans"]
+    if spans is not None:
+        # The stored bytes of these records are their canonical form joined by commas, or the manifest is
+        # refused: checked here, in parallel, rather than by re-encoding the whole manifest in the verifier.
+        _, body, starts = spans
+        end = start + len(members)
+        stop = starts[end] - 1 if end < len(starts) else len(body)
+        if not is_canonical(list(items[start:end]), b"[" + body[starts[start] : stop] + b"]"):
+            return NOT_CANONICAL, []
     reader: PackageReader = _JOB["reader"]
     got: list[MemberDigest | None] = []
     for member in members:

@@ -14,6 +14,7 @@ from ..checks import CheckResult, Status, VerificationReport
 from ..errors import MalformedPackageError
 from ..hashing import ALGORITHMS, Digests, digest_bytes, digest_stream
 from ..merkle import tree_root
+from ..package.canonical import is_canonical
 from ..package.manifest import check_leaf, leaf_hashes, leaf_records, record_spans, stored_roots
 from ..package.reader import PackageReader
 from ..package.schema import validate_manifest, validate_manifest_frame
@@ -21,9 +22,8 @@ from ..progress import ByteCallback, begin, phase, wants_totals
 from ..progress import item as note_item
 from .data import DataIndex, data_checks, index_data
 from .data import sizes as data_sizes
-from .parallel import MIN_RECORDS, check_and_digest
-
-ALLOWED_EXTRA = ("manifest.json", "manifest.sig", "mimetype", "report.pdf")
+from .members import check_members
+from .parallel import MIN_RECORDS, NOT_CANONICAL, check_and_digest
 
 
 def _digest_member(reader: PackageReader, member: str, progress: ByteCallback | None) -> tuple[Digests, bool]:
@@ -238,6 +238,7 @@ def _verify_package(
         known: dict[str, tuple[Digests, bool]] = {}
         roots: dict[str, bytes] | None = None
         workers = forks.worker_count()
+        canonical_checked = False
         items = manifest.get("items") if isinstance(manifest, dict) else None
         if isinstance(items, list) and wants_totals(progress):
             begin(progress, _bytes_to_read(reader, items) + data_sizes(data), len(items))
@@ -248,10 +249,18 @@ def _verify_package(
             if problem is None:
                 spans = None if "disclosure" in manifest else record_spans(manifest, manifest_bytes)
                 problem, known, roots = check_and_digest(reader, items, workers, spans, progress)
+                # The workers compared each record's stored bytes with its canonical form; record_spans()
+                # compared everything around the records.
+                canonical_checked = spans is not None and problem != NOT_CANONICAL
+                if problem == NOT_CANONICAL:
+                    raise MalformedPackageError(NOT_CANONICAL, path=path)
         else:
             problem = validate_manifest(manifest)
         if problem:
             raise MalformedPackageError(f"manifest.json does not follow its schema: {problem}", path=path)
+        reader.check_version(manifest["version"])
+        if not canonical_checked and not is_canonical(manifest, manifest_bytes):
+            raise MalformedPackageError(NOT_CANONICAL, path=path)
         report = VerificationReport(str(path), manifest["deposit_id"], manifest=manifest)
         if manifest["statement"]["deposit_id"] != manifest["deposit_id"]:
             report.add(CheckResult("statement:deposit-id", Status.FAILED, "the statement names another deposit", {}))
@@ -270,35 +279,7 @@ def _verify_package(
 
             for check in check_capture(reader, manifest):
                 report.add(check)
-        listed = {i["path"] for i in manifest["items"] if i.get("path")}
-        extra = [
-            n
-            for n in reader.names()
-            if n not in listed
-            and n not in ALLOWED_EXTRA
-            and not n.endswith("/")
-            and not (n.startswith("certs/") and n.endswith(".pem"))
-            and not (n.startswith("proofs/timestamps/") and n.endswith(".tsr"))
-            and not (n.startswith("proofs/anchors/") and n.endswith(".json"))
-        ]
-        if extra:
-            report.add(
-                CheckResult(
-                    "package:members",
-                    Status.FAILED,
-                    f"{len(extra)} member(s) not covered by the deposit: {', '.join(extra[:5])}",
-                    {"unlisted": extra[:100]},
-                )
-            )
-        else:
-            report.add(
-                CheckResult(
-                    "package:members",
-                    Status.PASSED,
-                    "every member is listed or is a proof, certificate or signature",
-                    {},
-                )
-            )
+        check_members(report, reader, manifest)
         from .mail import check_mail_auth
 
         for check in check_mail_auth(reader, manifest):

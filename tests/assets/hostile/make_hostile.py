@@ -291,7 +291,7 @@ def make_large(out: Path, valid: Path) -> dict[str, Path]:
         "bomb_10gib": write_zip(out / "bomb_10gib.evp", base + [zero_bomb("evidence/bomb.bin", 10 << 10)]),
         "zeros_1gib": write_zip(out / "zeros_1gib.evp", base + [zero_bomb("evidence/zeros.bin", 1 << 10)]),
     }
-    tiny = [stored(f"extra/{i:06d}.txt", b"x") for i in range(100_000)]
+    tiny = [stored(f"evidence/extra/{i:06d}.txt", b"x") for i in range(100_000)]
     cases["many_members"] = write_zip(out / "many_members.evp", base + tiny)
     return cases
 

@@ -1,0 +1,100 @@
+"""Member names of a package: which names the layout allows, and which names collide on disk.
+
+A package must extract the same way with ``unzip``, ``7z`` and ``bsdtar`` on Linux, macOS and Windows
+(docs/format.md §2). macOS and Windows fold case and macOS normalises Unicode: ``A.txt`` and ``a.txt``, or
+``café.txt`` in NFC and in NFD, are one file there, and whichever member is extracted last wins. A name
+that is a file and also a folder (``mail.eml`` and ``mail.eml/body-1.txt``) cannot be extracted at all.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def unsafe_name(name: str) -> str | None:
+    """Why ``name`` can never be a member (absolute, escaping, NUL, a folder entry), or None."""
+    if not name or name.startswith("/") or "\\" in name or _DRIVE.match(name):
+        return "absolute or non-portable member name"
+    if "\x00" in name:
+        return "NUL in member name"
+    if name.endswith("/"):
+        return "directory entry"
+    parts = name.split("/")
+    if any(p in ("..", ".") for p in parts) or "" in parts:
+        return "member name escapes the package"
+    return None
+
+
+_FIXED = frozenset({"mimetype", "manifest.json", "manifest.sig", "report.pdf"})
+
+
+def outside_layout(name: str) -> bool:
+    """True for a name the package layout has no place for (docs/format.md §1)."""
+    if name in _FIXED or name.startswith("evidence/"):
+        return False
+    folder, _, leaf = name.rpartition("/")
+    return not (
+        (folder == "proofs/timestamps" and leaf.endswith(".tsr"))
+        or (folder == "proofs/anchors" and leaf.endswith(".json"))
+        or (folder == "certs" and leaf.endswith(".pem"))
+    )
+
+
+def fold(name: str) -> str:
+    """The name as a case-folding, normalising file system sees it (NFC, then case folded)."""
+    if name.isascii():
+        return name.lower()
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).casefold())
+
+
+class NameSpace:
+    """The file and folder names taken so far, as a case-folding, normalising file system sees them."""
+
+    def __init__(self) -> None:
+        self._files: dict[str, str] = {}
+        self._folders: dict[str, str] = {}
+
+    def clash(self, name: str, *, folders: bool = True) -> str | None:
+        """Why ``name`` cannot join the names taken (the name it collides with), or None; with ``folders``
+        false, only a collision of two files counts (a version-1 package keeps a mail's parts in a folder
+        named like the mail)."""
+        key = fold(name)
+        if key in self._files:
+            other = self._files[key]
+            if unicodedata.normalize("NFC", other) == unicodedata.normalize("NFC", name):
+                return f"{name!a} and {other!a} are one name in two Unicode normalisations (one file on macOS)"
+            return f"{name!r} and {other!r} are one file on case-insensitive or normalising systems"
+        if not folders:
+            return None
+        if key in self._folders:
+            return f"{name!r} is a file and also the folder of {self._folders[key]!r}"
+        at = key.find("/")
+        while at >= 0:
+            if key[:at] in self._files:
+                return f"{self._files[key[:at]]!r} is a file and also the folder of {name!r}"
+            at = key.find("/", at + 1)
+        return None
+
+    def add(self, name: str) -> None:
+        """Take ``name`` and its folders (call :meth:`clash` first)."""
+        key = fold(name)
+        self._files[key] = name
+        at = key.find("/")
+        while at >= 0:
+            self._folders.setdefault(key[:at], name)
+            at = key.find("/", at + 1)
+
+
+def first_clash(names: Iterable[str], *, folders: bool = True) -> str | None:
+    """The first collision among ``names``; with ``folders`` false, only file-on-file collisions count."""
+    space = NameSpace()
+    for name in names:
+        problem = space.clash(name, folders=folders)
+        if problem:
+            return problem
+        space.add(name)
+    return None
