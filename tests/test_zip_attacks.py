@@ -243,7 +243,7 @@ def test_manifest_with_one_record_not_in_canonical_form_is_refused(
 ) -> None:
     """A large manifest is checked record by record in the verifier's workers: one record written with a
     space is enough for refusal, with workers and without."""
-    from evidencectl.verify import verifier
+    from evidencectl import workers as workers_module
 
     files = tmp_path / "many"
     files.mkdir()
@@ -257,7 +257,7 @@ def test_manifest_with_one_record_not_in_canonical_form_is_refused(
     manifest.data = manifest.data[:at] + b'"name": "many/1500.txt"' + manifest.data[at + 22 :]
     forged = tmp_path / "spaced.evp"
     forged.write_bytes(zipattacks.build(zipattacks.Layout(entries=entries)))
-    monkeypatch.setattr(verifier, "worker_count", lambda: workers)
+    monkeypatch.setattr(workers_module, "worker_count", lambda: workers)
     res = cli("verify", forged)
     assert res.code == 4, res.out + res.err
     assert "not in canonical form (RFC 8785)" in res.err and len(res.err.strip().splitlines()) == 1
