@@ -135,10 +135,14 @@ class VerificationReport:
 
     @property
     def proven_time(self) -> str | None:
-        """The earliest PASSED genTime or block time from a trusted service (ISO UTC), or None."""
+        """The earliest PASSED genTime or block time from a trusted service (ISO UTC), or None. When the time is
+        independent, only independent services count: a depositor's own TSA beside a public one must not lend
+        its (freely set) earlier time to the sentence "attested by a service independent of the depositor"."""
+        passed = self._time_checks()
+        independent = [c for c in passed if c.facts.get("independent") is True]
         times = [
             (moment, c.facts.get("gen_time") or c.facts.get("time"))
-            for c in self._time_checks()
+            for c in independent or passed
             if (moment := parse_utc(c.facts.get("gen_time") or c.facts.get("time"))) is not None
         ]
         if not times:

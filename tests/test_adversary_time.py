@@ -1,0 +1,39 @@
+"""Attacks on the time a verification reports as proven, played with three data directories (depositor,
+other party, court), ``faketime`` as the depositor's clock and OpenSSL's own TSA as a public one."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from test_independent_time import checks, openssl_tsa, people, run, trust_lawyers_services, verify_json
+
+pytestmark = pytest.mark.skipif(shutil.which("faketime") is None, reason="faketime (Debian package) is needed")
+__all__ = ["openssl_tsa", "people"]  # fixtures
+
+
+def test_backdated_own_token_beside_a_third_party_token_is_not_the_independent_proven_time(
+    people: dict[str, Path], tmp_path: Path, openssl_tsa: tuple[str, Path]
+) -> None:
+    """The depositor's clock says 2024, the public TSA says today: the report must not call 2024 a time
+    attested by an independent service (the earliest time would otherwise be the depositor's own)."""
+    lawyer, court = people["lawyer"], people["court"]
+    url, openssl_root = openssl_tsa
+    package = tmp_path / "mixed.evp"
+    args = ("deposit", tmp_path / "contract.txt", "-o", package, "--tsa", "local", "--tsa", "freetsa")
+    done = run(lawyer, *args, fake="2024-03-01 10:00:00", env={"EVIDENCECTL_TSA_FREETSA_URL": url})
+    assert done.returncode == 0, done.stderr
+    trust_lawyers_services(court, lawyer)
+    assert run(court, "trust", "add", openssl_root, "--as", "tsa").returncode == 0
+
+    code, doc = verify_json(court, package, "--require-independent")
+    (third,) = checks(doc, "timestamp:freetsa")
+    assert third["status"] == "PASSED" and third["facts"]["independent"] is True
+    assert doc["independent_time"] is True
+    # The proven time is the independent one, never the depositor's 2024.
+    assert not doc["proven_time"].startswith("2024"), doc["proven_time"]
+    assert doc["proven_time"] == third["facts"]["gen_time"]
+    text = run(court, "verify", package, "--require-independent").stdout
+    (line,) = [x for x in text.splitlines() if "attested by a service independent" in x]
+    assert "2024-03-01" not in line
