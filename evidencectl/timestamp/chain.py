@@ -62,6 +62,18 @@ def check_tsa_eku(cert: x509.Certificate) -> None:
         raise VerificationError(f"signer certificate EKU is {list(ext['extn_value'].native)}, not timeStamping alone")
     if not ext["critical"].native:
         raise VerificationError("signer certificate EKU timeStamping is not marked critical")
+    # RFC 5280 §4.2.1.3: a key whose keyUsage allows neither digitalSignature nor nonRepudiation may not sign
+    # data (OpenSSL's ts -verify refuses such a signer as "unsuitable certificate purpose").
+    usage = cert.key_usage_value
+    if usage is not None and not ({"digital_signature", "non_repudiation"} & set(usage.native)):
+        raise SignerKeyUsageError(f"signer certificate key usage {sorted(usage.native)} does not allow signing")
+
+
+class SignerKeyUsageError(VerificationError):
+    """The TSA certificate's keyUsage forbids the signature the token carries."""
+
+    reason = "CHAIN"
+    """The machine reason a check records for this refusal."""
 
 
 def validate_path(
