@@ -1,0 +1,60 @@
+"""The heads mechanism must not lie: a package vouches for a custody or ledger head only when it proves it. A
+forged package naming a head the log never held would otherwise make ``--against`` report the genuine log
+as rewritten (a false accusation the other party could hand a court)."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from conftest import rewrite_member
+
+from evidencectl.package.canonical import canonical_json
+
+FAKE = "ab" * 32
+
+
+def _deposit_two(cli: Any, tmp_path: Path) -> Path:
+    (tmp_path / "a.txt").write_text("first\n")
+    (tmp_path / "b.txt").write_text("second\n")
+    assert cli("deposit", tmp_path / "a.txt", "-o", tmp_path / "a.evp").code == 0
+    assert cli("deposit", tmp_path / "b.txt", "-o", tmp_path / "b.evp").code == 0
+    return tmp_path / "b.evp"
+
+
+def test_forged_package_naming_a_custody_head_the_log_never_held_accuses_nobody(
+    cli: Any, tmp_path: Path, evidencectl_home: Path
+) -> None:
+    genuine = _deposit_two(cli, tmp_path)
+
+    def fake_head(data: bytes) -> bytes:
+        manifest = json.loads(data)
+        manifest["statement"]["heads"]["custody"]["hash"] = FAKE
+        return canonical_json(manifest)
+
+    forged = rewrite_member(genuine, tmp_path / "forged.evp", "manifest.json", fake_head)
+    assert cli("verify", forged).code == 1  # the statement no longer rebuilds the roots
+    done = cli("log", "--verify", "--json", "--against", forged)
+    against = json.loads(done.out)["against"]
+    assert against["problems"] == [] and done.code == 0
+    assert against["not_counted"][0]["package"] == str(forged)
+    assert "not counted" in done.err
+    assert cli("log", "--verify", "--against", genuine).code == 0
+
+
+def test_forged_ledger_receipt_block_hash_accuses_nobody(cli: Any, tmp_path: Path, evidencectl_home: Path) -> None:
+    genuine = _deposit_two(cli, tmp_path)
+
+    def fake_block(data: bytes) -> bytes:
+        receipt = json.loads(data)
+        receipt["block"]["hash"] = FAKE
+        return canonical_json(receipt)
+
+    with zipfile.ZipFile(genuine) as z:
+        receipt = next(n for n in z.namelist() if n.startswith("proofs/anchors/"))
+    forged = rewrite_member(genuine, tmp_path / "forged.evp", receipt, fake_block)
+    done = cli("ledger", "verify", "--json", "--against", forged)
+    assert json.loads(done.out)["against"]["problems"] == [] and done.code == 0
+    assert cli("ledger", "verify", "--against", genuine).code == 0
