@@ -3,6 +3,7 @@ other party, court), ``faketime`` as the depositor's clock and OpenSSL's own TSA
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -37,3 +38,24 @@ def test_backdated_own_token_beside_a_third_party_token_is_not_the_independent_p
     text = run(court, "verify", package, "--require-independent").stdout
     (line,) = [x for x in text.splitlines() if "attested by a service independent" in x]
     assert "2024-03-01" not in line
+
+
+def test_genuine_package_is_not_failed_by_a_verifier_whose_clock_is_behind(
+    people: dict[str, Path], tmp_path: Path, openssl_tsa: tuple[str, Path]
+) -> None:
+    """A court clerk's clock an hour behind (a restored virtual machine, a machine set to local time as UTC):
+    the package is genuine, so it must not be FAILED; the time it cannot place is INDETERMINATE."""
+    lawyer, court = people["lawyer"], people["court"]
+    url, openssl_root = openssl_tsa
+    package = tmp_path / "genuine.evp"
+    args = ("deposit", tmp_path / "contract.txt", "-o", package, "--tsa", "local", "--tsa", "freetsa")
+    assert run(lawyer, *args, env={"EVIDENCECTL_TSA_FREETSA_URL": url}).returncode == 0
+    trust_lawyers_services(court, lawyer)
+    assert run(court, "trust", "add", openssl_root, "--as", "tsa").returncode == 0
+    assert verify_json(court, package)[0] == 0
+
+    done = run(court, "verify", package, "--json", fake="1 hour ago")
+    doc = json.loads(done.stdout)
+    assert done.returncode == 3 and doc["verdict"] == "INDETERMINATE", doc["verdict"]
+    late = [c for c in doc["checks"] if c.get("reason") == "TIME"]
+    assert late and all(c["status"] == "INDETERMINATE" and "this clock is behind" in c["detail"] for c in late)
