@@ -59,3 +59,23 @@ def test_genuine_package_is_not_failed_by_a_verifier_whose_clock_is_behind(
     assert done.returncode == 3 and doc["verdict"] == "INDETERMINATE", doc["verdict"]
     late = [c for c in doc["checks"] if c.get("reason") == "TIME"]
     assert late and all(c["status"] == "INDETERMINATE" and "this clock is behind" in c["detail"] for c in late)
+
+
+def test_depositor_clock_ahead_of_a_public_tsa_never_yields_a_package_that_fails_forever(
+    people: dict[str, Path], tmp_path: Path, openssl_tsa: tuple[str, Path]
+) -> None:
+    """An honest lawyer whose laptop runs 10 minutes fast: the statement's ``created`` would be later than the
+    public TSA's genTime, and the package would fail everywhere for ever. The deposit says so instead."""
+    lawyer = people["lawyer"]
+    url, _ = openssl_tsa
+    package = tmp_path / "fast-clock.evp"
+    args = ("deposit", tmp_path / "contract.txt", "-o", package, "--tsa", "freetsa")
+    done = run(lawyer, *args, fake="10 minutes", env={"EVIDENCECTL_TSA_FREETSA_URL": url})
+    assert done.returncode == 5, done.stdout + done.stderr
+    assert "clock is 9 minutes ahead" in done.stderr or "clock is 10 minutes ahead" in done.stderr
+    assert not package.exists()
+    # A clock a minute fast is forgiven on both sides.
+    done = run(
+        lawyer, *args[:3], tmp_path / "ok.evp", *args[4:], fake="1 minute", env={"EVIDENCECTL_TSA_FREETSA_URL": url}
+    )
+    assert done.returncode == 0, done.stderr
