@@ -211,7 +211,13 @@ def test_created_after_the_third_party_time_fails(
     url, openssl_root = openssl_tsa
     package = tmp_path / "ahead.evp"
     args = ("deposit", tmp_path / "contract.txt", "-o", package, "--tsa", "freetsa")
-    assert run(lawyer, *args, env={"EVIDENCECTL_TSA_FREETSA_URL": url}, fake="+1 day").returncode == 0
+    # A deposit refuses a clock that far ahead of its TSA; the adversary's copy has that check patched out.
+    patched = "import evidencectl.timestamp.client as c; c._check_clock = lambda *a: None; "
+    patched += "import sys; from evidencectl.cli.main import run; sys.argv[0] = 'evidencectl'; run()"
+    command = ["faketime", "+1 day", sys.executable, "-c", patched, *map(str, args)]
+    environment = {**os.environ, "EVIDENCECTL_HOME": str(lawyer), "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(command, env={**environment, "EVIDENCECTL_TSA_FREETSA_URL": url}, capture_output=True)
+    assert done.returncode == 0, done.stderr
     assert run(lawyer, "trust", "add", openssl_root, "--as", "tsa").returncode == 0
     code, doc = verify_json(lawyer, package)
     assert code == 1

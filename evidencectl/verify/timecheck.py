@@ -41,7 +41,9 @@ def _anchor(facts: dict[str, Any], roots: Sequence[bytes]) -> Any:
 
     from asn1crypto import x509
 
-    found = re.search(r"sha256 ([0-9a-f]{64})", str(facts.get("trust_anchor", "")))
+    # The fingerprint is the fact's last word: the subject before it is the certificate's, so anyone's text
+    # (a root naming "sha256 <a catalogue root's fingerprint>" in its CN must not pass for that root).
+    found = re.search(r"\(sha256 ([0-9a-f]{64})\)\Z", str(facts.get("trust_anchor", "")))
     if found is None:
         return None
     for der in roots:
