@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from test_independent_time import checks, openssl_tsa, people, run, trust_lawyers_services, verify_json
+
+from evidencectl.checks import parse_utc
 
 pytestmark = pytest.mark.skipif(shutil.which("faketime") is None, reason="faketime (Debian package) is needed")
 __all__ = ["openssl_tsa", "people"]  # fixtures
@@ -34,7 +37,7 @@ def test_backdated_own_token_beside_a_third_party_token_is_not_the_independent_p
     assert doc["independent_time"] is True
     # The proven time is the independent one, never the depositor's 2024.
     assert not doc["proven_time"].startswith("2024"), doc["proven_time"]
-    assert doc["proven_time"] == third["facts"]["gen_time"]
+    assert parse_utc(doc["proven_time"]) >= parse_utc(third["facts"]["gen_time"])  # type: ignore[operator]
     text = run(court, "verify", package, "--require-independent").stdout
     (line,) = [x for x in text.splitlines() if "attested by a service independent" in x]
     assert "2024-03-01" not in line
@@ -79,3 +82,24 @@ def test_depositor_clock_ahead_of_a_public_tsa_never_yields_a_package_that_fails
         lawyer, *args[:3], tmp_path / "ok.evp", *args[4:], fake="1 minute", env={"EVIDENCECTL_TSA_FREETSA_URL": url}
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_proven_time_is_not_earlier_than_the_tsa_accuracy_allows(
+    people: dict[str, Path], tmp_path: Path, openssl_tsa: tuple[str, Path]
+) -> None:
+    """A TSA declaring an accuracy of one hour vouches only that the roots existed by genTime + 1 h (RFC 3161
+    §2.4.2): reporting genTime itself as the proven time overstates the proof by up to an hour."""
+    lawyer, court = people["lawyer"], people["court"]
+    url, openssl_root = openssl_tsa
+    conf = openssl_root.parent / "tsa.cnf"
+    conf.write_text(conf.read_text().replace("accuracy = secs:1, millisecs:500", "accuracy = secs:3600"))
+    package = tmp_path / "coarse.evp"
+    args = ("deposit", tmp_path / "contract.txt", "-o", package, "--tsa", "freetsa")
+    assert run(lawyer, *args, env={"EVIDENCECTL_TSA_FREETSA_URL": url}).returncode == 0
+    assert run(court, "trust", "add", openssl_root, "--as", "tsa").returncode == 0
+    code, doc = verify_json(court, package)
+    (stamp,) = checks(doc, "timestamp:freetsa")
+    assert stamp["status"] == "PASSED" and stamp["facts"]["accuracy"] == 3600
+    gen_time = parse_utc(stamp["facts"]["gen_time"])
+    assert gen_time is not None
+    assert parse_utc(doc["proven_time"]) >= gen_time + timedelta(hours=1)
