@@ -58,3 +58,20 @@ def test_forged_ledger_receipt_block_hash_accuses_nobody(cli: Any, tmp_path: Pat
     done = cli("ledger", "verify", "--json", "--against", forged)
     assert json.loads(done.out)["against"]["problems"] == [] and done.code == 0
     assert cli("ledger", "verify", "--against", genuine).code == 0
+
+
+def test_token_swapped_in_from_another_package_fails(cli: Any, tmp_path: Path, evidencectl_home: Path) -> None:
+    """A genuine token of another deposit (same TSA, same trust) timestamps other roots: FAILED, never PASSED."""
+    (tmp_path / "a.txt").write_text("first\n")
+    (tmp_path / "b.txt").write_text("second\n")
+    assert cli("deposit", tmp_path / "a.txt", "-o", tmp_path / "a.evp").code == 0
+    assert cli("deposit", tmp_path / "b.txt", "-o", tmp_path / "b.evp").code == 0
+    with zipfile.ZipFile(tmp_path / "a.evp") as z:
+        token = z.read("proofs/timestamps/local.sha256.tsr")
+    swapped = rewrite_member(
+        tmp_path / "b.evp", tmp_path / "swapped.evp", "proofs/timestamps/local.sha256.tsr", lambda _: token
+    )
+    done = cli("verify", "--json", swapped)
+    assert done.code == 1
+    (check,) = [c for c in json.loads(done.out)["checks"] if c["check"] == "timestamp:local.sha256"]
+    assert check["status"] == "FAILED" and "timestamps something else" in check["detail"]
