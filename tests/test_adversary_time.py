@@ -103,3 +103,50 @@ def test_proven_time_is_not_earlier_than_the_tsa_accuracy_allows(
     gen_time = parse_utc(stamp["facts"]["gen_time"])
     assert gen_time is not None
     assert parse_utc(doc["proven_time"]) >= gen_time + timedelta(hours=1)
+
+
+def test_expired_signing_certificate_is_not_judged_at_a_backdated_own_time(
+    people: dict[str, Path], tmp_path: Path, openssl_tsa: tuple[str, Path]
+) -> None:
+    """The lawyer's CA-issued signing certificate expired in 2024. Signing today with the clock set to 2024, the
+    own TSA dates the deposit 2024 and the signature looked made while the certificate was valid; the public
+    TSA beside it says today, and the signature must be judged at that time."""
+    from datetime import UTC, datetime
+
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_public_key
+
+    from evidencectl.crypto.keys import generate_key
+    from evidencectl.crypto.x509 import build_certificate, certificate_pem
+
+    lawyer, court = people["lawyer"], people["court"]
+    url, openssl_root = openssl_tsa
+    env = {"EVIDENCECTL_TSA_FREETSA_URL": url, "PW": "correct horse battery"}
+    keygen = ("keys", "generate", "--name", "LawyerLi", "--algorithm", "ecdsa-p256", "--passphrase-env", "PW")
+    assert run(lawyer, *keygen, env=env).returncode == 0
+    public = load_pem_public_key((lawyer / "keys" / "LawyerLi.pub.pem").read_bytes())
+    spki = public.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    ca_key = generate_key("ecdsa-p256")
+    ca = build_certificate(
+        subject_cn="Bar Association CA", subject_public_key_der=ca_key.public_key_der(), issuer_key=ca_key,
+        issuer_cert_der=None, is_ca=True, not_before=datetime(2023, 1, 1, tzinfo=UTC),
+        not_after=datetime(2036, 1, 1, tzinfo=UTC),
+    )  # fmt: skip
+    leaf = build_certificate(
+        subject_cn="LawyerLi", subject_public_key_der=spki, issuer_key=ca_key, issuer_cert_der=ca,
+        not_before=datetime(2024, 1, 1, tzinfo=UTC), not_after=datetime(2024, 12, 31, tzinfo=UTC),
+    )  # fmt: skip
+    (lawyer / "keys" / "LawyerLi.cert.pem").write_bytes(certificate_pem(leaf) + certificate_pem(ca))
+    (tmp_path / "ca.pem").write_bytes(certificate_pem(ca))
+
+    package = tmp_path / "signed.evp"
+    deposit = ("deposit", tmp_path / "contract.txt", "-o", package, "--sign", "--passphrase-env", "PW")
+    done = run(lawyer, *deposit, "--tsa", "local", "--tsa", "freetsa", fake="2024-06-01 10:00:00", env=env)
+    assert done.returncode == 0, done.stderr
+    trust_lawyers_services(court, lawyer)
+    assert run(court, "trust", "add", openssl_root, "--as", "tsa").returncode == 0
+    assert run(court, "trust", "add", tmp_path / "ca.pem", "--as", "ca").returncode == 0
+
+    code, doc = verify_json(court, package)
+    assert doc["independent_time"] is True and not doc["proven_time"].startswith("2024")
+    (signature,) = checks(doc, "signature:")
+    assert signature["status"] != "PASSED", signature
