@@ -144,7 +144,7 @@ def test_expired_signing_certificate_is_not_judged_at_a_backdated_own_time(
     assert done.returncode == 0, done.stderr
     trust_lawyers_services(court, lawyer)
     assert run(court, "trust", "add", openssl_root, "--as", "tsa").returncode == 0
-    assert run(court, "trust", "add", tmp_path / "ca.pem", "--as", "ca").returncode == 0
+    assert run(court, "trust", "add", tmp_path / "ca.pem", "--as", "signer").returncode == 0
 
     code, doc = verify_json(court, package)
     assert doc["independent_time"] is True and not doc["proven_time"].startswith("2024")
