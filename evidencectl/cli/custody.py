@@ -27,7 +27,7 @@ def against_heads(registry: Any, packages: list[Path], doc: dict[str, Any]) -> l
     from ..heads import missing_heads, package_heads
 
     stored = {int(e["seq"]): str(e["hash"]) for e in registry.custody()}
-    heads, refused = package_heads(packages, TrustStore.load(home()))
+    heads, refused = package_heads(packages, TrustStore.for_verification(home()))
     problems = missing_heads(heads, "custody", stored)
     doc["against"] = {"packages": len(packages), "heads": sum(h.log == "custody" for h in heads), "problems": problems}
     doc["against"]["not_counted"] = refused

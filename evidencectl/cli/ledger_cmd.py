@@ -43,7 +43,7 @@ def verify_cmd(
         from ..crypto.trust import TrustStore
         from ..display import visible
 
-        heads, refused = package_heads(against, TrustStore.load(home()))
+        heads, refused = package_heads(against, TrustStore.for_verification(home()))
         problems = missing_heads(heads, "ledger", stored, ledger.ledger_id)
         doc["against"] = {
             "packages": len(against),
