@@ -50,3 +50,31 @@ def test_certificate_around_a_trusted_key_neither_renames_the_signer_nor_fails_a
     assert "Notary" in json.dumps(signature["facts"]["package_certificate_names"])
     text = run(lawyer, "verify", swapped).stdout
     assert "signed by CN=Beijing Notary Office" not in text and "signed by CN = Beijing Notary Office" not in text
+
+
+def test_expected_signer_name_is_not_taken_from_the_package_certificate(
+    people: dict[str, Path], tmp_path: Path
+) -> None:
+    """The court trusts two lawyers' certificates and asks for Li; Wang signs, with a certificate naming Li
+    around Wang's own (trusted) key. The name asked for must be one the court trusts for that key."""
+    lawyer, other, court = people["lawyer"], people["other"], people["court"]
+    env = {"PW": "correct horse battery"}
+    for home, name in ((lawyer, "LawyerLi"), (other, "LawyerWang")):
+        keygen = ("keys", "generate", "--name", name, "--algorithm", "ecdsa-p256", "--passphrase-env", "PW")
+        assert run(home, *keygen, env=env).returncode == 0
+        assert run(court, "trust", "add", home / "keys" / f"{name}.cert.pem", "--as", "signer").returncode == 0
+    package = tmp_path / "wang.evp"
+    deposit = ("deposit", tmp_path / "contract.txt", "-o", package, "--sign", "--passphrase-env", "PW")
+    assert run(other, *deposit, env=env).returncode == 0
+    (genuine,) = checks(verify_json(court, package, "--expect-signer", "LawyerWang")[1], "signature:")
+    assert genuine["status"] == "PASSED", genuine
+
+    public = load_pem_public_key((other / "keys" / "LawyerWang.pub.pem").read_bytes())
+    spki = public.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    posing = build_certificate(
+        subject_cn="LawyerLi", subject_public_key_der=spki, issuer_key=generate_key("ecdsa-p256"), issuer_cert_der=None
+    )
+    forged = rewrite_member(package, tmp_path / "posing.evp", "certs/depositor.pem", lambda _: certificate_pem(posing))
+    (signature,) = checks(verify_json(court, forged, "--expect-signer", "LawyerLi")[1], "signature:")
+    assert signature["status"] != "PASSED", signature
+    assert signature["reason"] == "SIGNER_MISMATCH" and "LawyerWang" in signature["facts"]["signer"]

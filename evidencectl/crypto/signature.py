@@ -143,6 +143,18 @@ def verify_manifest_signature(
         facts["package_certificate_names"] = facts["signer"]
         facts["signer"] = vouched.subject if vouched is not None else f"public key {facts['key_fingerprint'][:16]}…"
         cert = parse_certificate(vouched.der) if vouched is not None else None
+        # A name asked for must be a name the verifier trusts for this key, not the package's text.
+        if (
+            expect_signer is not None
+            and not pinned
+            and (vouched is None or not matches_signer(expect_signer, vouched.der, spki, cert)[0])
+        ):
+            return result(
+                Status.INDETERMINATE,
+                f"the manifest is signed by {facts['signer']}, not by the expected signer {expect_signer} (the "
+                f"name {facts['package_certificate_names']} is only the package's certificate's)",
+                "SIGNER_MISMATCH",
+            )
     if direct or pinned:
         if signing_time is not None and cert is not None:
             try:
