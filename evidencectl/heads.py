@@ -94,8 +94,22 @@ def package_heads(paths: Sequence[Path], trust: Any) -> tuple[list[VouchedHead],
         heads = statement.get("heads") if isinstance(statement, dict) else None
         heads = heads if isinstance(heads, dict) else {}
         custody, ledger = heads.get("custody"), heads.get("ledger")
+        # A custody head names no installation: only a package this installation's own TSA or ledger attests
+        # speaks of this log (another installation's genuine package holds the heads of its own log).
+        ours = any(
+            c.status.value == "PASSED"
+            and c.check.startswith(("timestamp:", "anchor:"))
+            and c.facts.get("operator") == "own"
+            for c in report.checks
+        )
         if isinstance(custody, dict) and isinstance(custody.get("seq"), int):
-            out.append(VouchedHead(str(path), "custody", custody["seq"], str(custody.get("hash"))))
+            if ours:
+                out.append(VouchedHead(str(path), "custody", custody["seq"], str(custody.get("hash"))))
+            else:
+                refused.append(
+                    {"package": str(path), "reason": "custody head not counted: no service of this installation "
+                     "attests the package, so its heads may be another installation's log"}
+                )  # fmt: skip
         if isinstance(ledger, dict) and isinstance(ledger.get("height"), int):
             out.append(
                 VouchedHead(

@@ -75,3 +75,21 @@ def test_token_swapped_in_from_another_package_fails(cli: Any, tmp_path: Path, e
     assert done.code == 1
     (check,) = [c for c in json.loads(done.out)["checks"] if c["check"] == "timestamp:local.sha256"]
     assert check["status"] == "FAILED" and "timestamps something else" in check["detail"]
+
+
+def test_another_installations_genuine_package_does_not_accuse_this_custody_log(tmp_path: Path) -> None:
+    """Custody heads carry no installation id: a genuine package of another installation, whose time this
+    installation trusts (a public TSA), holds the heads of *its* log and must not call this log rewritten."""
+    from test_independent_time import run
+
+    lawyer, other = tmp_path / "lawyer", tmp_path / "other"
+    (tmp_path / "a.txt").write_text("first\n")
+    for home in (lawyer, other):
+        for n in range(2):
+            assert run(home, "deposit", tmp_path / "a.txt", "-o", tmp_path / f"{home.name}-{n}.evp").returncode == 0
+    # The lawyer trusts the other installation's TSA root as it would a public TSA's.
+    assert run(lawyer, "trust", "add", other / "tsa" / "ecdsa-p256" / "root.pem", "--as", "tsa").returncode == 0
+    done = run(lawyer, "log", "--verify", "--json", "--against", tmp_path / "other-1.evp")
+    against = json.loads(done.stdout)["against"]
+    assert against["problems"] == [] and done.returncode == 0, against
+    assert run(lawyer, "log", "--verify", "--against", tmp_path / "lawyer-1.evp").returncode == 0
