@@ -93,6 +93,20 @@ def beijing_and_utc(text: str | None) -> str:
 _TIME_CHECKS = ("timestamp:", "anchor:")
 
 
+def _latest_bound(facts: dict[str, Any]) -> datetime | None:
+    """The latest moment a check's attested time may stand for: genTime plus the accuracy its TSA declares
+    (RFC 3161 §2.4.2: the time is genTime ± accuracy), rounded up to the second, since the proven time says
+    the evidence existed *no later than* this."""
+    moment = parse_utc(facts.get("gen_time") or facts.get("time"))
+    if moment is None:
+        return None
+    accuracy = facts.get("accuracy")
+    if isinstance(accuracy, int | float) and not isinstance(accuracy, bool) and accuracy > 0:
+        moment += timedelta(seconds=float(accuracy))
+    whole = moment.replace(microsecond=0)
+    return whole if whole == moment else whole + timedelta(seconds=1)
+
+
 def worst(statuses: list[Status]) -> Status:
     """The bottom line of a list of statuses; an empty list is INDETERMINATE, never PASSED."""
     if not statuses:
@@ -135,15 +149,15 @@ class VerificationReport:
 
     @property
     def proven_time(self) -> str | None:
-        """The earliest PASSED genTime or block time from a trusted service (ISO UTC), or None."""
-        times = [
-            (moment, c.facts.get("gen_time") or c.facts.get("time"))
-            for c in self._time_checks()
-            if (moment := parse_utc(c.facts.get("gen_time") or c.facts.get("time"))) is not None
-        ]
+        """The earliest PASSED genTime or block time from a trusted service (ISO UTC), or None. When the time is
+        independent, only independent services count: a depositor's own TSA beside a public one must not lend
+        its (freely set) earlier time to the sentence "attested by a service independent of the depositor"."""
+        passed = self._time_checks()
+        independent = [c for c in passed if c.facts.get("independent") is True]
+        times = [moment for c in independent or passed if (moment := _latest_bound(c.facts)) is not None]
         if not times:
             return None
-        return min(times)[0].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return min(times).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def time_summary(self, lang: str = "en") -> str:
         """One sentence saying who attests the time and whether it proves anything to a third party."""

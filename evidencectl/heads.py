@@ -55,43 +55,77 @@ class VouchedHead:
     """For a ledger head: which ledger."""
 
 
-def package_heads(paths: Sequence[Path]) -> list[VouchedHead]:
-    """Every head the packages vouch for: the statement's ``heads`` and the blocks of their ledger receipts."""
+def package_heads(paths: Sequence[Path], trust: Any) -> tuple[list[VouchedHead], list[dict[str, str]]]:
+    """Every head the packages vouch for (the statement's ``heads`` and the blocks of their ledger receipts),
+    and the packages not counted, each with why.
+
+    A package vouches only for what it proves: it is verified with ``trust`` first, and counts only when no
+    check FAILED and a trusted timestamp or anchor attests its roots; a receipt's block counts only when its
+    anchor check PASSED. Otherwise anyone could write a package naming a head the log never held, and
+    ``--against`` would report the genuine log as rewritten.
+    """
     from .package.reader import PackageReader
+    from .verify.verifier import verify_package
 
     out: list[VouchedHead] = []
+    refused: list[dict[str, str]] = []
     for path in paths:
         try:
+            report = verify_package(Path(path), trust=trust)
             with PackageReader(path) as reader:
                 manifest = reader.read_json("manifest.json")
-                receipts = [
-                    reader.read_json(n)
+                receipts = {
+                    n: reader.read_json(n)
                     for n in reader.names()
                     if n.startswith("proofs/anchors/") and n.endswith(".json")
-                ]
+                }
         except EvidenceError:
             raise
         except (OSError, ValueError) as exc:
             raise BadInputError(f"cannot read the package: {exc}", path=path) from exc
+        if report.verdict.value == "FAILED" or report.proven_time is None:
+            why = "it does not verify" if report.verdict.value == "FAILED" else "no trusted timestamp or anchor"
+            refused.append({"package": str(path), "reason": f"not counted: {why}, so it vouches for no head"})
+            continue
+        anchored = {
+            c.facts.get("member") for c in report.checks if c.check.startswith("anchor:") and c.status.value == "PASSED"
+        }
         statement = manifest.get("statement") if isinstance(manifest, dict) else None
         heads = statement.get("heads") if isinstance(statement, dict) else None
         heads = heads if isinstance(heads, dict) else {}
         custody, ledger = heads.get("custody"), heads.get("ledger")
+        # A custody head names no installation: only a package this installation's own TSA or ledger attests
+        # speaks of this log (another installation's genuine package holds the heads of its own log).
+        ours = any(
+            c.status.value == "PASSED"
+            and c.check.startswith(("timestamp:", "anchor:"))
+            and c.facts.get("operator") == "own"
+            for c in report.checks
+        )
         if isinstance(custody, dict) and isinstance(custody.get("seq"), int):
-            out.append(VouchedHead(str(path), "custody", custody["seq"], str(custody.get("hash"))))
+            if ours:
+                out.append(VouchedHead(str(path), "custody", custody["seq"], str(custody.get("hash"))))
+            else:
+                refused.append(
+                    {"package": str(path), "reason": "custody head not counted: no service of this installation "
+                     "attests the package, so its heads may be another installation's log"}
+                )  # fmt: skip
         if isinstance(ledger, dict) and isinstance(ledger.get("height"), int):
             out.append(
                 VouchedHead(
                     str(path), "ledger", ledger["height"], str(ledger.get("hash")), str(ledger.get("ledger_id"))
                 )
             )
-        for receipt in receipts:
+        for name, receipt in receipts.items():
             block = receipt.get("block") if isinstance(receipt, dict) and receipt.get("type") == "ledger" else None
             header = block.get("header") if isinstance(block, dict) else None
-            if isinstance(block, dict) and isinstance(header, dict) and isinstance(header.get("height"), int):
-                ledger_id = str(header.get("ledger_id"))
-                out.append(VouchedHead(str(path), "ledger", header["height"], str(block.get("hash")), ledger_id))
-    return _well_formed(out)
+            if name not in anchored or not isinstance(block, dict) or not isinstance(header, dict):
+                continue
+            if not isinstance(header.get("height"), int):
+                continue
+            ledger_id = str(header.get("ledger_id"))
+            out.append(VouchedHead(str(path), "ledger", header["height"], str(block.get("hash")), ledger_id))
+    return _well_formed(out), refused
 
 
 def missing_heads(

@@ -21,12 +21,18 @@ def against_heads(registry: Any, packages: list[Path], doc: dict[str, Any]) -> l
     """Add ``doc["against"]`` and print (unless JSON is wanted later) each vouched-for entry now missing."""
     if not packages:
         return []
+    from ..config import home
+    from ..crypto.trust import TrustStore
+    from ..display import visible
     from ..heads import missing_heads, package_heads
 
     stored = {int(e["seq"]): str(e["hash"]) for e in registry.custody()}
-    heads = package_heads(packages)
+    heads, refused = package_heads(packages, TrustStore.for_verification(home()))
     problems = missing_heads(heads, "custody", stored)
     doc["against"] = {"packages": len(packages), "heads": sum(h.log == "custody" for h in heads), "problems": problems}
+    doc["against"]["not_counted"] = refused
+    for skipped in refused:
+        typer.echo(visible(f"{skipped['package']}: {skipped['reason']}"), err=True)
     for problem in problems:
         typer.echo(f"custody log REWRITTEN: {problem['problem']}", err=True)
     return problems

@@ -40,13 +40,19 @@ def verify_cmd(
     problems: list[dict[str, object]] = []
     if against:
         stored = {int(b["height"]): str(b["hash"]) for b in ledger.blocks()}
-        heads = package_heads(against)
+        from ..crypto.trust import TrustStore
+        from ..display import visible
+
+        heads, refused = package_heads(against, TrustStore.for_verification(home()))
         problems = missing_heads(heads, "ledger", stored, ledger.ledger_id)
         doc["against"] = {
             "packages": len(against),
             "heads": sum(h.log == "ledger" for h in heads),
             "problems": problems,
+            "not_counted": refused,
         }
+        for skipped in refused:
+            typer.echo(visible(f"{skipped['package']}: {skipped['reason']}"), err=True)
     if as_json:
         typer.echo(json.dumps(doc, ensure_ascii=False))
     else:

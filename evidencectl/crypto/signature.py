@@ -136,8 +136,27 @@ def verify_manifest_signature(
                 "SIGNER_MISMATCH",
             )
     direct = cert_der in trust.certificates("signer") or trust.trusts_key(spki, "signer")
+    if direct and cert_der not in trust.certificates("signer"):
+        # Trusted by its key only: the certificate in the package is anyone's text around that key (any name,
+        # any validity, any issuer). Name and validity come from what the verifier trusts.
+        vouched = next((a for a in trust.anchors("signer") if a.spki_der == spki and a.is_certificate), None)
+        facts["package_certificate_names"] = facts["signer"]
+        facts["signer"] = vouched.subject if vouched is not None else f"public key {facts['key_fingerprint'][:16]}…"
+        cert = parse_certificate(vouched.der) if vouched is not None else None
+        # A name asked for must be a name the verifier trusts for this key, not the package's text.
+        if (
+            expect_signer is not None
+            and not pinned
+            and (vouched is None or not matches_signer(expect_signer, vouched.der, spki, cert)[0])
+        ):
+            return result(
+                Status.INDETERMINATE,
+                f"the manifest is signed by {facts['signer']}, not by the expected signer {expect_signer} (the "
+                f"name {facts['package_certificate_names']} is only the package's certificate's)",
+                "SIGNER_MISMATCH",
+            )
     if direct or pinned:
-        if signing_time is not None:
+        if signing_time is not None and cert is not None:
             try:
                 check_validity(cert, signing_time)
             except VerificationError as exc:

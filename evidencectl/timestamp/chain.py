@@ -62,6 +62,18 @@ def check_tsa_eku(cert: x509.Certificate) -> None:
         raise VerificationError(f"signer certificate EKU is {list(ext['extn_value'].native)}, not timeStamping alone")
     if not ext["critical"].native:
         raise VerificationError("signer certificate EKU timeStamping is not marked critical")
+    # RFC 5280 §4.2.1.3: a key whose keyUsage allows neither digitalSignature nor nonRepudiation may not sign
+    # data (OpenSSL's ts -verify refuses such a signer as "unsuitable certificate purpose").
+    usage = cert.key_usage_value
+    if usage is not None and not ({"digital_signature", "non_repudiation"} & set(usage.native)):
+        raise SignerKeyUsageError(f"signer certificate key usage {sorted(usage.native)} does not allow signing")
+
+
+class SignerKeyUsageError(VerificationError):
+    """The TSA certificate's keyUsage forbids the signature the token carries."""
+
+    reason = "CHAIN"
+    """The machine reason a check records for this refusal."""
 
 
 def validate_path(
@@ -202,12 +214,17 @@ def _check_sm2_rules(
     path: tuple[x509.Certificate, ...], anchor: x509.Certificate, below: tuple[x509.Certificate, ...]
 ) -> ChainVerdict:
     """What certvalidator would check beyond signatures and validity, for SM2 paths it cannot verify:
-    each issuer is a CA within its path length."""
+    each issuer is a CA within its path length whose key usage, if stated, allows keyCertSign (RFC 5280
+    §4.2.1.3; OpenSSL: "invalid CA certificate")."""
     for depth, issuer in enumerate(path[1:]):
         if not issuer.ca or (issuer.max_path_length is not None and issuer.max_path_length < depth):
             return ChainVerdict(
                 Status.FAILED, f"{name_text(issuer.subject)} may not issue certificates", anchor, below, reason="CHAIN"
             )
+        usage = issuer.key_usage_value
+        if usage is not None and "key_cert_sign" not in set(usage.native):
+            detail = f"{name_text(issuer.subject)} may not issue certificates: its key usage lacks keyCertSign"
+            return ChainVerdict(Status.FAILED, detail, anchor, below, reason="CHAIN")
     return ChainVerdict(Status.PASSED, "TSA certificate path valid at genTime", anchor, below)
 
 

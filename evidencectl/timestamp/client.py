@@ -93,7 +93,27 @@ class HttpTSA(TimestampAuthority):
             raise UsageError(str(exc)) from exc
         response = self._post(body)
         check_response(response, digest=digest, hash_name=hash_name, nonce=nonce, source=self.url, policy=self.policy)
+        _check_clock(response, self.url)
         return response
+
+
+def _check_clock(response: bytes, url: str) -> None:
+    """ServiceError when this machine's clock runs ahead of the TSA's by more than verification forgives: the
+    statement's ``created`` comes from this clock, and a ``created`` after the genTime fails verification
+    for ever (docs/security.md). Refusing now keeps the deposit pending instead of publishing that."""
+    from datetime import UTC, datetime
+
+    from ..verify.timecheck import TIME_TOLERANCE
+    from .token import decode, info_of
+
+    gen_time = info_of(decode(response)).gen_time
+    ahead = datetime.now(UTC) - gen_time
+    if ahead > TIME_TOLERANCE:
+        raise ServiceError(
+            f"this machine's clock is {int(ahead.total_seconds() // 60)} minutes ahead of TSA {url} (genTime "
+            f"{gen_time.strftime('%Y-%m-%dT%H:%M:%SZ')}): a deposit dated by it would contradict its timestamp; "
+            "set the clock right (NTP) and deposit again"
+        )
 
 
 def _configured(base: Path) -> dict[str, dict[str, Any]]:

@@ -41,7 +41,9 @@ def _anchor(facts: dict[str, Any], roots: Sequence[bytes]) -> Any:
 
     from asn1crypto import x509
 
-    found = re.search(r"sha256 ([0-9a-f]{64})", str(facts.get("trust_anchor", "")))
+    # The fingerprint is the fact's last word: the subject before it is the certificate's, so anyone's text
+    # (a root naming "sha256 <a catalogue root's fingerprint>" in its CN must not pass for that root).
+    found = re.search(r"\(sha256 ([0-9a-f]{64})\)\Z", str(facts.get("trust_anchor", "")))
     if found is None:
         return None
     for der in roots:
@@ -65,8 +67,10 @@ def timestamp_operator(
 
 
 def not_in_future(result: CheckResult, moment_key: str, now: datetime) -> CheckResult:
-    """A PASSED check whose attested time lies after ``now`` (beyond the tolerance) becomes FAILED (TIME):
-    a trusted service signed a time that has not come yet, so its clock or its keys are not to be believed."""
+    """A PASSED check whose attested time lies after ``now`` (beyond the tolerance) becomes INDETERMINATE (TIME):
+    the service's clock was ahead, or this machine's clock is behind (a clerk's machine after a CMOS reset, a
+    restored virtual machine); the verifier cannot tell which, and a genuine package is never FAILED for the
+    verifier's own clock. A time that has not come yet proves nothing, so it gives no proven time either."""
     if result.status is not Status.PASSED:
         return result
     moment = parse_utc(result.facts.get(moment_key))
@@ -74,10 +78,11 @@ def not_in_future(result: CheckResult, moment_key: str, now: datetime) -> CheckR
         return result
     return replace(
         result,
-        status=Status.FAILED,
+        status=Status.INDETERMINATE,
         reason="TIME",
-        detail=f"the attested time {result.facts[moment_key]} is after the moment of verification "
-        f"{now.strftime('%Y-%m-%dT%H:%M:%SZ')}: the service's clock was set ahead",
+        detail=f"the attested time {result.facts[moment_key]} is after this machine's clock "
+        f"{now.strftime('%Y-%m-%dT%H:%M:%SZ')}: the service's clock was set ahead, or this clock is behind "
+        "(check it with `date -u` and verify again)",
     )
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import workers as forks
-from ..checks import CheckResult, Status, VerificationReport
+from ..checks import CheckResult, Status, VerificationReport, parse_utc
 from ..errors import MalformedPackageError
 from ..hashing import ALGORITHMS, Digests, digest_bytes, digest_stream
 from ..merkle import tree_root
@@ -287,7 +287,10 @@ def _verify_package(
         phase(progress, "timestamps, anchors and signature")
         gen_time = check_timestamps(report, reader, manifest, trust)
         check_anchors(report, reader, manifest, trust, online)
-        check_signature(report, reader, manifest_bytes, trust, gen_time)
+        # The signer's certificate is judged at the proven time (an independent one where there is one), not
+        # at the earliest genTime: a depositor's own TSA dates a signature whenever its clock says.
+        proven = parse_utc(report.proven_time)
+        check_signature(report, reader, manifest_bytes, trust, proven if proven is not None else gen_time)
     # Only the anchors that validated a check: the whole store says nothing about this package.
     anchors_used = trust.used() if hasattr(trust, "used") else trust.anchors()
     report.trust_anchors = [
