@@ -29,13 +29,26 @@ def _render(doc: Document, fmt: str) -> bytes:
     return render_pdf(doc)
 
 
-def write_verification_report(report: Any, out: Path, *, lang: str = "zh") -> None:
-    """Write the report of a verification to ``out``: HTML when it ends with .html/.htm, else PDF."""
+def _settings(settings: dict[str, str] | None) -> dict[str, str]:
+    """``[report]`` of the configuration unless given (issuer, operator, filing, licence, verify_url)."""
+    if settings is not None:
+        return settings
+    from ..config import report_settings
+
+    return report_settings()
+
+
+def write_verification_report(
+    report: Any, out: Path, *, lang: str = "zh", settings: dict[str, str] | None = None
+) -> None:
+    """Write the report of a verification to ``out``: HTML when it ends with .html/.htm, else PDF.
+
+    ``settings``: ``[report]`` of the configuration (read from config.toml when None)."""
     from .verification import build_verification
 
     labels(lang)
     check_writable(out)
-    doc = build_verification(report, lang)
+    doc = build_verification(report, lang, _settings(settings))
     write_atomic(out, _render(doc, "html" if wants_html(out) else "pdf"))
 
 
@@ -47,6 +60,7 @@ def write_deposit_certificate(
     fmt: str = "pdf",
     force: bool = False,
     trust: Any = None,
+    settings: dict[str, str] | None = None,
     progress: Any = None,
 ) -> str:
     """Verify ``package`` and write its deposit certificate to ``out`` (``fmt`` pdf or html); returns the
@@ -81,6 +95,6 @@ def write_deposit_certificate(
     from ..progress import phase
 
     phase(progress, f"writing {out.name}")
-    doc = build_certificate(read_facts(package), report, package, lang)
+    doc = build_certificate(read_facts(package), report, package, lang, _settings(settings))
     write_atomic(out, _render(doc, fmt))
     return str(report.deposit_id)

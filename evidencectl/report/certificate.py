@@ -10,8 +10,9 @@ from .capture import capture_blocks
 from .facts import PackageFacts, anchor_coordinates
 from .labels import labels
 from .metadata import metadata_lines
-from .model import Cell, Code, Document, Fields, Heading, Paragraph, QRCode, Table, t
-from .qr import qr_payload
+from .model import Cell, Code, Document, Fields, Heading, Paragraph, Table, t
+from .art17 import art17_blocks
+from .pageone import page_one, qr_block
 from .timing import time_rows
 
 
@@ -173,9 +174,20 @@ def _how(doc: Document, facts: PackageFacts, package: Path, L: dict[str, str]) -
     doc.add(Paragraph([t(L["how_script"])]))
 
 
-def build_certificate(facts: PackageFacts, report: VerificationReport, package: Path, lang: str) -> Document:
-    """The certificate of one deposit as a document (verification already run into ``report``)."""
+def build_certificate(
+    facts: PackageFacts,
+    report: VerificationReport,
+    package: Path,
+    lang: str,
+    settings: dict[str, str] | None = None,
+) -> Document:
+    """The certificate of one deposit as a document (verification already run into ``report``).
+
+    Page one is the answer (:mod:`.pageone`); the appendix holds the art. 17 facts and the technique.
+    ``settings`` is ``[report]`` of the configuration (issuer, qualification numbers, verify_url).
+    """
     L = labels(lang)
+    settings = settings or {}
     m: dict[str, Any] = facts.manifest
     doc = Document(
         title=L["cert_title"],
@@ -185,10 +197,16 @@ def build_certificate(facts: PackageFacts, report: VerificationReport, package: 
         page_label=L["page"],
         footer_labels=(L["f_deposit"], L["f_manifest"]),
     )
+    qr = qr_block(m, facts.manifest_sm3, [r for _, r in facts.anchors], settings, L)
+    for block in page_one(report, lang, L, settings, qr, facts.manifest_sm3):
+        doc.add(block)
+    doc.add(Heading(L["appendix"]))
     if report.verdict is not Status.PASSED:
         _failure(doc, report, L)
     doc.add(Heading(L["summary"]))
     _summary(doc, facts, report, L)
+    for block in art17_blocks(report, L, settings, facts.capture):
+        doc.add(block)
     doc.add(Heading(L["roots"]))
     doc.add(
         Fields(
@@ -199,7 +217,6 @@ def build_certificate(facts: PackageFacts, report: VerificationReport, package: 
             ]
         )
     )
-    doc.add(QRCode(qr_payload(m, facts.manifest_sm3, [r for _, r in facts.anchors]), L["qr_caption"]))
     if facts.capture is not None:
         for block in capture_blocks(facts.capture, lang, _shell_name(package)):
             doc.add(block)

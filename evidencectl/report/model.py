@@ -46,6 +46,8 @@ class Paragraph:
     """The runs, set one after another."""
     alert: bool = False
     """Draw as a warning box (verification failed or indeterminate)."""
+    ok: bool = False
+    """Draw as a plain green box (the verdict of a verification that passed)."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,12 @@ class Picture:
     """What the image is, where the original is and whether only part of it is shown."""
 
 
-Block = Heading | Paragraph | Fields | Table | Code | QRCode | Picture
+@dataclass(frozen=True)
+class PageBreak:
+    """The end of page one: the technical appendix starts on a fresh page."""
+
+
+Block = Heading | Paragraph | Fields | Table | Code | QRCode | Picture | PageBreak
 
 
 @dataclass
@@ -155,6 +162,8 @@ class Document:
                 yield from block.lines
             elif isinstance(block, Picture):
                 yield block.caption
+            elif isinstance(block, PageBreak):
+                continue
             else:
                 yield from (*block.shown_lines, block.caption)
 

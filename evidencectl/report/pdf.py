@@ -9,7 +9,7 @@ from xml.sax.saxutils import escape
 
 from ..display import visible
 from .fonts import FontSet, load_fonts
-from .model import Block, Cell, Code, Document, Fields, Heading, Paragraph, Picture, QRCode, Table, Text
+from .model import Block, Cell, Code, Document, Fields, Heading, PageBreak, Paragraph, Picture, QRCode, Table, Text
 from .qr import qr_matrix
 
 _MARGIN = 42.0
@@ -83,18 +83,23 @@ class _Renderer:
             # A heading never ends a page alone: with less than ~6 lines left it starts the next page.
             # (keepWithNext would push a long table after it to a fresh page as well.)
             return [CondPageBreak(80), self.para(Text(block.text, bold=True), self.heading)]
+        if isinstance(block, PageBreak):
+            from reportlab.platypus import PageBreak as RLPageBreak  # type: ignore[import-untyped]
+
+            return [RLPageBreak()]
         if isinstance(block, Paragraph):
-            if not block.alert:
+            if not block.alert and not block.ok:
                 return [*self.cell(block.runs), Spacer(1, 4)]
-            red = colors.HexColor("#b00020")
-            box = RLTable([[self.cell(block.runs)]], colWidths=[width])
+            edge, fill = ("#b00020", "#fdecee") if block.alert else ("#1b6e20", "#eaf5ea")
+            # The first run is the verdict: set as large as a heading.
+            runs = [self.para(block.runs[0], self.heading), *self.cell(block.runs[1:])] if block.runs else []
+            box = RLTable([[runs]], colWidths=[width])
             box.setStyle(
                 TableStyle(
                     [
                         ("FONTNAME", (0, 0), (-1, -1), self.sans),
-                        ("BOX", (0, 0), (-1, -1), 1.5, red),
-                        ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#fdecee")),
-                        ("TEXTCOLOR", (0, 0), (-1, -1), red),
+                        ("BOX", (0, 0), (-1, -1), 1.5, colors.HexColor(edge)),
+                        ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor(fill)),
                     ]
                 )
             )
