@@ -22,12 +22,16 @@ def report(
     public_tsa_roots: bool = typer.Option(
         False, "--public-tsa-roots", help="Also trust public root CAs as TSA roots (as verify does)."
     ),
+    data: list[Path] = typer.Option(
+        None, "--data", help="An original of a --hash-only deposit (as verify --data); repeatable."
+    ),
     force: bool = typer.Option(
         False, "--force", help="Write a certificate even when verification does not pass (it says so)."
     ),
 ) -> None:
     """Verify a package and write its deposit certificate (存证证明).
 
+    A package that fails verification is refused with exit 1 (3 when indeterminate) unless --force.
     Example: evidencectl report case-42.evp -o case-42.pdf --lang zh
     """
     from ..config import home
@@ -51,7 +55,7 @@ def report(
     store = TrustStore.for_verification(home(), list(trust or []), public_tsa_roots=public_tsa_roots)
     with progress_callback("verifying") as progress:
         deposit_id = write_deposit_certificate(
-            package, out, lang=lang, fmt=fmt, force=force, trust=store, progress=progress
+            package, out, lang=lang, fmt=fmt, force=force, trust=store, data=list(data or []), progress=progress
         )
     record_event(deposit_id, "report", {"package": str(package), "output": str(out), "format": fmt, "lang": lang})
     typer.echo(f"Wrote {out}")

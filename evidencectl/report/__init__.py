@@ -6,10 +6,11 @@ reportlab and segno are imported only when a report is written.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import BadInputError, UsageError
+from ..errors import IndeterminateError, UsageError, VerificationError
 from .labels import labels
 from .model import Document
 from .output import check_writable, wants_html, write_atomic
@@ -19,14 +20,19 @@ __all__ = ["write_deposit_certificate", "write_verification_report"]
 FORMATS = ("pdf", "html")
 
 
-def _render(doc: Document, fmt: str) -> bytes:
+def _write(doc: Document, fmt: str, out: Path) -> None:
+    """Render and write ``doc``; an HTML report's attachments are written beside it as ``OUT-STEM.NAME``."""
     if fmt == "html":
         from .html import render_html
 
-        return render_html(doc)
+        beside = {a.name: f"{out.stem}.{a.name}" for a in doc.attachments}
+        for a in doc.attachments:
+            write_atomic(out.with_name(beside[a.name]), a.data)
+        write_atomic(out, render_html(doc, beside))
+        return
     from .pdf import render_pdf
 
-    return render_pdf(doc)
+    write_atomic(out, render_pdf(doc))
 
 
 def _settings(settings: dict[str, str] | None) -> dict[str, str]:
@@ -49,7 +55,7 @@ def write_verification_report(
     labels(lang)
     check_writable(out)
     doc = build_verification(report, lang, _settings(settings))
-    write_atomic(out, _render(doc, "html" if wants_html(out) else "pdf"))
+    _write(doc, "html" if wants_html(out) else "pdf", out)
 
 
 def write_deposit_certificate(
@@ -61,14 +67,16 @@ def write_deposit_certificate(
     force: bool = False,
     trust: Any = None,
     settings: dict[str, str] | None = None,
+    data: Sequence[Path] = (),
     progress: Any = None,
 ) -> str:
     """Verify ``package`` and write its deposit certificate to ``out`` (``fmt`` pdf or html); returns the
     deposit id. ``progress`` follows the verification (:mod:`evidencectl.progress`).
 
-    ``trust`` is a :class:`~evidencectl.crypto.trust.TrustStore` (default: the local one). A package that
-    does not PASS is refused (BadInputError, exit 4) unless ``force``; the certificate then says so in
-    bold on page one.
+    ``trust`` is a :class:`~evidencectl.crypto.trust.TrustStore` (default: the local one). ``data``: the
+    originals of a ``--hash-only`` deposit, as ``verify --data`` takes them. A package that does not PASS is
+    refused unless ``force`` — VerificationError (exit 1) when FAILED, IndeterminateError (exit 3) when
+    INDETERMINATE; the certificate then says so on page one.
     """
     from ..checks import Status
     from ..verify.verifier import verify_package
@@ -84,11 +92,13 @@ def write_deposit_certificate(
         from ..crypto.trust import TrustStore
 
         trust = TrustStore.for_verification(home())
-    report = verify_package(package, trust=trust, progress=progress)
+    report = verify_package(package, trust=trust, data=list(data), progress=progress)
     if report.verdict is not Status.PASSED and not force:
         bad = [c.check for c in report.checks if c.status is not Status.PASSED]
         shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
-        raise BadInputError(
+        # The package was read: refusing it is a verdict, not bad input (DESIGN §7).
+        refusal = VerificationError if report.verdict is Status.FAILED else IndeterminateError
+        raise refusal(
             f"verification {report.verdict.value} ({shown}); no certificate written (--force writes one that says so)",
             path=package,
         )
@@ -96,5 +106,5 @@ def write_deposit_certificate(
 
     phase(progress, f"writing {out.name}")
     doc = build_certificate(read_facts(package), report, package, lang, _settings(settings))
-    write_atomic(out, _render(doc, fmt))
+    _write(doc, fmt, out)
     return str(report.deposit_id)

@@ -9,7 +9,7 @@ from ..checks import Status, VerificationReport
 from .capture import capture_blocks
 from .facts import PackageFacts, anchor_coordinates
 from .labels import labels
-from .metadata import metadata_lines
+from .itemlist import item_blocks
 from .model import Cell, Code, Document, Fields, Heading, Paragraph, Table, t
 from .art17 import art17_blocks
 from .pageone import page_one, qr_block
@@ -62,40 +62,6 @@ def _failure(doc: Document, report: VerificationReport, L: dict[str, str]) -> No
         if c.status is not Status.PASSED:
             runs.append(t(f"{c.check} — {L[c.status.value]}: {c.detail}", bold=True))
     doc.add(Paragraph(runs, alert=True))
-
-
-def _items(doc: Document, facts: PackageFacts, L: dict[str, str]) -> None:
-    doc.add(Heading(L["items"]))
-    size = facts.manifest.get("tree_size")
-    rows: list[list[Cell]] = []
-    for n, item in enumerate(facts.manifest["items"]):
-        index = item.get("proof", {}).get("sha256", {}).get("index")
-        if index is not None:
-            where = f"manifest.json items[{n}].proof (leaf {index} / {size})"
-        else:  # a complete package: the proof is rebuilt from manifest.json; `extract` writes it out
-            where = f"{L['proof_rebuilt']} (leaf {item.get('id', n + 1)} / {size})"
-        info: Cell = [
-            t(item["name"], bold=True),
-            t(f"{item.get('kind', '?')} · {item.get('media_type', '?')} · {item.get('size', '?')} {L['bytes']}"),
-            t(f"{L['proof_at']}: {where}"),
-        ]
-        if item.get("parent") is not None:
-            info.append(t(f"parent: {item['parent']}"))
-        info += [t(line) for line in metadata_lines(item.get("metadata") or {})]
-        digests = item.get("digests", {})
-        rows.append(
-            [
-                [t(item.get("id", n + 1))],
-                info,
-                [
-                    t("SM3"),
-                    t(digests.get("sm3", "—"), mono=True),
-                    t("SHA-256"),
-                    t(digests.get("sha256", "—"), mono=True),
-                ],
-            ]
-        )
-    doc.add(Table([L["col_no"], L["col_item"], L["col_digests"]], rows, [0.06, 0.37, 0.57]))
 
 
 def _timestamps(doc: Document, facts: PackageFacts, L: dict[str, str]) -> None:
@@ -222,6 +188,10 @@ def build_certificate(
             doc.add(block)
     _timestamps(doc, facts, L)
     _anchors(doc, facts, L)
-    _items(doc, facts, L)
+    items, attachment = item_blocks(m, lang, L)
+    for block in items:
+        doc.add(block)
+    if attachment is not None:
+        doc.attachments.append(attachment)
     _how(doc, facts, package, L)
     return doc

@@ -108,6 +108,20 @@ class Picture:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file that travels with the document: embedded in the PDF, written beside the HTML."""
+
+    name: str
+    """File name (``items.csv``)."""
+    data: bytes
+    """Its bytes."""
+    media_type: str
+    """Its media type (``text/csv``)."""
+    description: str
+    """What it holds, in the document's language."""
+
+
+@dataclass(frozen=True)
 class PageBreak:
     """The end of page one: the technical appendix starts on a fresh page."""
 
@@ -133,6 +147,8 @@ class Document:
     """Labels for the deposit number and the manifest SM3 in the footer."""
     blocks: list[Block] = field(default_factory=list)
     """The content, in order."""
+    attachments: list[Attachment] = field(default_factory=list)
+    """Files that travel with it (the full item list of a large deposit)."""
 
     def add(self, block: Block) -> None:
         """Append one block."""

@@ -58,14 +58,17 @@ def qr_matrix(payload: str) -> list[list[bool]]:
 
 
 def qr_svg(payload: str) -> str:
-    """The QR code as an inline SVG element (no XML declaration), for HTML reports."""
+    """The QR code as an inline SVG element (no XML declaration), for HTML reports.
+
+    Only a viewBox, no width or height: the page sizes the code (CSS) and it scales whole; a fixed
+    340 × 340 drawing squeezed into a smaller box without a viewBox showed only its corner."""
     import io
 
     import segno
 
     buf = io.BytesIO()
     segno.make(payload, error="m", micro=False).save(
-        buf, kind="svg", scale=4, border=4, xmldecl=False, svgns=True, title=None, desc=None
+        buf, kind="svg", scale=1, border=4, xmldecl=False, svgns=True, title=None, desc=None, omitsize=True
     )
     return buf.getvalue().decode("utf-8")
 

@@ -9,7 +9,8 @@ from typing import Any
 from ..checks import Status
 from .labels import labels
 from .art17 import art17_blocks
-from .model import Cell, Document, Fields, Heading, Paragraph, Table, t
+from .itemlist import CHECKS_CSV, checks_csv, checks_shown
+from .model import Attachment, Cell, Document, Fields, Heading, Paragraph, Table, t
 from .pageone import page_one, qr_block
 from .sentences import check_cell, fact_rows, json_hint
 from .timing import time_rows
@@ -129,7 +130,13 @@ def build_verification(report: Any, lang: str, settings: dict[str, str] | None =
         doc.add(summary_fields(capture, L))
     doc.add(Heading(L["checks"]))
     doc.add(Paragraph([t(json_hint(lang))]))
-    for c in report.checks:
+    shown, left = checks_shown(report.checks)
+    if left:
+        doc.attachments.append(
+            Attachment(CHECKS_CSV, checks_csv(report.checks), "text/csv", L["csv_checks"].format(count=len(report.checks)))
+        )
+        doc.add(Paragraph([t(L["checks_note"].format(n=left, name=CHECKS_CSV), bold=True)]))
+    for c in shown:
         doc.add(_check_block(c, lang, L))
     doc.add(Heading(L["trust_anchors"]))
     anchors: list[list[Cell]] = [
