@@ -72,7 +72,7 @@ def _row(item: dict[str, Any], n: int, size: Any, lang: str, L: dict[str, str], 
     return [
         [t(item.get("id", n + 1))],
         info,
-        [t(f"SM3 {digests.get('sm3', '—')}", mono=True), t(f"SHA-256 {digests.get('sha256', '—')}", mono=True)],
+        [t("SM3"), t(digests.get("sm3", "—"), mono=True), t("SHA-256"), t(digests.get("sha256", "—"), mono=True)],
     ]
 
 

@@ -214,7 +214,8 @@ def _room_for(heading: Any, following: list[Any], width: float) -> float:
     need = heading.wrap(width, 10_000)[1] + 16
     first = following[0] if following else None
     if isinstance(first, KeepTogether):
-        first = first._content[0]
+        # It moves whole: the heading must have room for all of it, or it would be left behind.
+        return need + sum(f.wrap(width, 10_000)[1] for f in first._content)
     if isinstance(first, RLTable):
         rows = first._cellvalues[: 1 + MIN_ROWS + (1 if first.repeatRows else 0)]
         probe = RLTable(rows, colWidths=first._colWidths)
