@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta, timezone
 from typing import Any
 
 from ..checks import CheckResult, Status, VerificationReport, parse_utc
@@ -137,7 +137,7 @@ def beijing(text: str | None, L: dict[str, str]) -> str:
     if moment is None:
         return "—"
     bj = moment.astimezone(timezone(timedelta(hours=8))).strftime("%Y-%m-%d %H:%M:%S")
-    return L["beijing"].format(bj=bj, utc=moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"))
+    return L["beijing"].format(bj=bj, utc=moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"))
 
 
 def size_text(n: int, lang: str) -> str:

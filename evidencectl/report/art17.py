@@ -30,7 +30,9 @@ def distribution_sha256() -> str:
     the same value as ``find evidencectl -name '*.py' -type f | LC_ALL=C sort | xargs sha256sum | sha256sum``
     run in the folder that holds the package."""
     root = Path(__file__).resolve().parent.parent
-    paths = sorted((p for p in root.rglob("*.py") if p.is_file()), key=lambda p: p.relative_to(root.parent).as_posix().encode())
+    paths = sorted(
+        (p for p in root.rglob("*.py") if p.is_file()), key=lambda p: p.relative_to(root.parent).as_posix().encode()
+    )
     lines = b"".join(
         f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.relative_to(root.parent).as_posix()}\n".encode()
         for p in paths
@@ -109,7 +111,9 @@ def _system(report: VerificationReport, L: dict[str, str], capture: Any) -> Fiel
 
 
 def _done(report: VerificationReport, prefix: str) -> bool:
-    return any(c.check.startswith(prefix) and c.status is not Status.FAILED for c in report.checks if c.check != "anchor")
+    return any(
+        c.check.startswith(prefix) and c.status is not Status.FAILED for c in report.checks if c.check != "anchor"
+    )
 
 
 def _process(report: VerificationReport, L: dict[str, str]) -> Table:

@@ -6,12 +6,12 @@ from pathlib import Path
 from typing import Any
 
 from ..checks import Status, VerificationReport
+from .art17 import art17_blocks
 from .capture import capture_blocks
 from .facts import PackageFacts, anchor_coordinates
-from .labels import labels
 from .itemlist import item_blocks
-from .model import Cell, Code, Document, Fields, Heading, Paragraph, Table, t
-from .art17 import art17_blocks
+from .labels import labels
+from .model import Cell, Code, Document, Fields, Heading, Paragraph, t
 from .pageone import page_one, qr_block
 from .timing import time_rows
 

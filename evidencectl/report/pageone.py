@@ -63,7 +63,11 @@ def _basis(a: Answer, report: VerificationReport, L: dict[str, str]) -> Cell:
 
 
 def qr_block(
-    manifest: dict[str, Any], manifest_sm3: str, receipts: list[dict[str, Any]], settings: dict[str, str], L: dict[str, str]
+    manifest: dict[str, Any],
+    manifest_sm3: str,
+    receipts: list[dict[str, Any]],
+    settings: dict[str, str],
+    L: dict[str, str],
 ) -> QRCode:
     """The QR code: the ``[report] verify_url`` link when configured, else the plain offline payload."""
     template = settings.get("verify_url")

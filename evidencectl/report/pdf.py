@@ -207,15 +207,14 @@ def _KeptTable(*args: Any, **kwargs: Any) -> Any:  # noqa: N802 - a class factor
 
 def _room_for(heading: Any, following: list[Any], width: float) -> float:
     """Height a heading needs at a page bottom: itself and the first rows of the table after it."""
+    from reportlab.platypus import KeepTogether  # type: ignore[import-untyped]
     from reportlab.platypus import Table as RLTable  # type: ignore[import-untyped]
 
-    from reportlab.platypus import KeepTogether  # type: ignore[import-untyped]
-
-    need = heading.wrap(width, 10_000)[1] + 16
+    need = float(heading.wrap(width, 10_000)[1]) + 16
     first = following[0] if following else None
     if isinstance(first, KeepTogether):
         # It moves whole: the heading must have room for all of it, or it would be left behind.
-        return need + sum(f.wrap(width, 10_000)[1] for f in first._content)
+        return need + float(sum(f.wrap(width, 10_000)[1] for f in first._content))
     if isinstance(first, RLTable):
         rows = first._cellvalues[: 1 + MIN_ROWS + (1 if first.repeatRows else 0)]
         probe = RLTable(rows, colWidths=first._colWidths)

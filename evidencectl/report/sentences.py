@@ -114,7 +114,9 @@ def sentence(c: CheckResult, lang: str, L: dict[str, str]) -> tuple[str, bool]:
         return W["digest_missing"].format(q=q), False
     if c.check == "inclusion:tree":
         n = f.get("tree_size", 1)
-        return (W["tree_ok"].format(n=int(n) - 1 if isinstance(n, int) else n) if s is Status.PASSED else W["tree_bad"]), False
+        return (
+            W["tree_ok"].format(n=int(n) - 1 if isinstance(n, int) else n) if s is Status.PASSED else W["tree_bad"]
+        ), False
     if c.check.startswith("inclusion:"):
         return W["leaf_ok" if s is Status.PASSED else "leaf_bad"].format(q=L["quoted"].format(name)), s is Status.FAILED
     if c.check.startswith("timestamp:") or (c.check.startswith("anchor:") and s is Status.PASSED):

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from ..checks import Status
-from .labels import labels
 from .art17 import art17_blocks
 from .itemlist import CHECKS_CSV, checks_csv, checks_shown
+from .labels import labels
 from .model import Attachment, Cell, Document, Fields, Heading, Paragraph, Table, t
 from .pageone import page_one, qr_block
 from .sentences import check_cell, fact_rows, json_hint
@@ -133,14 +133,21 @@ def build_verification(report: Any, lang: str, settings: dict[str, str] | None =
     shown, left = checks_shown(report.checks)
     if left:
         doc.attachments.append(
-            Attachment(CHECKS_CSV, checks_csv(report.checks), "text/csv", L["csv_checks"].format(count=len(report.checks)))
+            Attachment(
+                CHECKS_CSV, checks_csv(report.checks), "text/csv", L["csv_checks"].format(count=len(report.checks))
+            )
         )
         doc.add(Paragraph([t(L["checks_note"].format(n=left, name=CHECKS_CSV), bold=True)]))
     for c in shown:
         doc.add(_check_block(c, lang, L))
     doc.add(Heading(L["trust_anchors"]))
     anchors: list[list[Cell]] = [
-        [[t(a.get("role", ""))], [t(a.get("subject", ""))], [t(a.get("fingerprint", ""), mono=True)], [t(source_kind(a, L))]]
+        [
+            [t(a.get("role", ""))],
+            [t(a.get("subject", ""))],
+            [t(a.get("fingerprint", ""), mono=True)],
+            [t(source_kind(a, L))],
+        ]
         for a in report.trust_anchors
     ]
     if anchors:

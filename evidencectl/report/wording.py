@@ -44,7 +44,8 @@ ZH: dict[str, str] = {
     "basis_store": "以上依据验证者 {tool} 于 {when} 的信任库（{count} 个信任锚，其中 {own} 个为本安装的内置服务）。",
     "appendix": "附录：技术细节",
     "qr_link": "扫描二维码打开验证页面：{url}",
-    "qr_offline": "二维码内容（离线核对用）：存证编号、manifest.json 的 SM3、Merkle 树根及第一个锚定（格式见 docs/reports.md）。",
+    "qr_offline": "二维码内容（离线核对用）：存证编号、manifest.json 的 SM3、Merkle 树根及第一个锚定"
+    "（格式见 docs/reports.md）。",
     "beijing": "{bj} 北京时间（UTC {utc}）",
     # art. 17
     "a17": "《人民法院在线诉讼规则》第十七条审查事项（四要素）",
@@ -139,7 +140,8 @@ EN: dict[str, str] = {
     "att_none": "none",
     "id_trusted": "{name}: signature by a trusted certificate ({subject})",
     "id_self": "{name}: signed with a self-signed certificate ({subject}); identity not confirmed by a third party",
-    "id_untrusted": "{name}: the signature is good but its certificate ({subject}) is not in the verifier's trust store",
+    "id_untrusted": "{name}: the signature is good but its certificate "
+    "({subject}) is not in the verifier's trust store",
     "id_bad": "{name}: the signature does not verify",
     "id_unsigned": "{name}: unsigned; the name is the depositor's own statement",
     "basis_integrity": "Integrity: SM3 (GB/T 32905) and SHA-256 of every item and the Merkle roots (RFC 9162) "
@@ -217,9 +219,11 @@ EN: dict[str, str] = {
     "s_none": "no check was run",
     "quoted": "“{}”",
     "csv_desc": "all {count} items (name, kind, size, SM3, SHA-256)",
-    "csv_note": "Only the first {shown} items are listed; all {count} are in the attached {name} (embedded in the PDF, beside the HTML).",
+    "csv_note": "Only the first {shown} items are listed; all {count} are in "
+    "the attached {name} (embedded in the PDF, beside the HTML).",
     "csv_checks": "all {count} checks",
-    "checks_note": "The other {n} digest checks passed and are not listed one by one; every check is in the attached {name}.",
+    "checks_note": "The other {n} digest checks passed and are not listed "
+    "one by one; every check is in the attached {name}.",
     "src_catalogue": "public TSA root shipped with the program ({name})",
     "src_own": "this installation's embedded service (trusted automatically)",
     "src_store": "the verifier's trust store",
