@@ -105,6 +105,6 @@ def write_deposit_certificate(
     from ..progress import phase
 
     phase(progress, f"writing {out.name}")
-    doc = build_certificate(read_facts(package), report, package, lang, _settings(settings))
+    doc = build_certificate(read_facts(package, report.manifest), report, package, lang, _settings(settings))
     _write(doc, fmt, out)
     return str(report.deposit_id)

@@ -73,7 +73,7 @@ def qr_block(
     template = settings.get("verify_url")
     if template:
         url = verify_link(template, str(manifest.get("deposit_id", "")), manifest_sm3)
-        return QRCode(url, L["qr_link"].format(url=url))
+        return QRCode(url, L["qr_link"])
     return QRCode(qr_payload(manifest, manifest_sm3, receipts), L["qr_offline"])
 
 

@@ -43,7 +43,7 @@ ZH: dict[str, str] = {
     "basis_identity_other": "身份：未经受信任的证书确认。",
     "basis_store": "以上依据验证者 {tool} 于 {when} 的信任库（{count} 个信任锚，其中 {own} 个为本安装的内置服务）。",
     "appendix": "附录：技术细节",
-    "qr_link": "扫描二维码打开验证页面：{url}",
+    "qr_link": "扫描二维码打开验证页面（链接带存证编号与 manifest.json 的 SM3）：",
     "qr_offline": "二维码内容（离线核对用）：存证编号、manifest.json 的 SM3、Merkle 树根及第一个锚定"
     "（格式见 docs/reports.md）。",
     "beijing": "{bj} 北京时间（UTC {utc}）",
@@ -155,7 +155,8 @@ EN: dict[str, str] = {
     "basis_store": "All this rests on the trust store of the verifier, {tool}, at {when} ({count} trust anchors, "
     "{own} of them this installation's embedded services).",
     "appendix": "Appendix: technical details",
-    "qr_link": "Scan the QR code to open the verification page: {url}",
+    "qr_link": "Scan the QR code to open the verification page (the link carries the deposit number and the SM3 "
+    "of manifest.json):",
     "qr_offline": "The QR code (for offline checks) carries the deposit number, the SM3 of manifest.json, the Merkle "
     "roots and the first anchor (format: docs/reports.md).",
     "beijing": "{bj} Beijing time (UTC {utc})",
