@@ -20,8 +20,9 @@ __all__ = ["write_deposit_certificate", "write_verification_report"]
 FORMATS = ("pdf", "html")
 
 
-def _write(doc: Document, fmt: str, out: Path) -> None:
-    """Render and write ``doc``; an HTML report's attachments are written beside it as ``OUT-STEM.NAME``."""
+def _write(doc: Document, fmt: str, out: Path, seal: Any = None) -> None:
+    """Render and write ``doc``; an HTML report's attachments are written beside it as ``OUT-STEM.NAME``;
+    a PDF is signed with ``seal`` (:class:`~evidencectl.report.seal.SealOptions`) when given."""
     if fmt == "html":
         from .html import render_html
 
@@ -32,7 +33,12 @@ def _write(doc: Document, fmt: str, out: Path) -> None:
         return
     from .pdf import render_pdf
 
-    write_atomic(out, render_pdf(doc))
+    pdf = render_pdf(doc)
+    if seal is not None:
+        from .seal import seal_pdf
+
+        pdf = seal_pdf(pdf, seal)
+    write_atomic(out, pdf)
 
 
 def _settings(settings: dict[str, str] | None) -> dict[str, str]:
@@ -68,6 +74,7 @@ def write_deposit_certificate(
     trust: Any = None,
     settings: dict[str, str] | None = None,
     data: Sequence[Path] = (),
+    seal: Any = None,
     progress: Any = None,
 ) -> str:
     """Verify ``package`` and write its deposit certificate to ``out`` (``fmt`` pdf or html); returns the
@@ -76,7 +83,8 @@ def write_deposit_certificate(
     ``trust`` is a :class:`~evidencectl.crypto.trust.TrustStore` (default: the local one). ``data``: the
     originals of a ``--hash-only`` deposit, as ``verify --data`` takes them. A package that does not PASS is
     refused unless ``force`` — VerificationError (exit 1) when FAILED, IndeterminateError (exit 3) when
-    INDETERMINATE; the certificate then says so on page one.
+    INDETERMINATE; the certificate then says so on page one. ``seal``
+    (:class:`~evidencectl.report.seal.SealOptions`) signs a PDF certificate (PAdES).
     """
     from ..checks import Status
     from ..verify.verifier import verify_package
@@ -86,6 +94,8 @@ def write_deposit_certificate(
     labels(lang)
     if fmt not in FORMATS:
         raise UsageError(f"unknown report format {fmt!r}: use pdf or html")
+    if seal is not None and fmt != "pdf":
+        raise UsageError("only a PDF report can be signed (--sign): use --format pdf")
     check_writable(out)
     if trust is None:
         from ..config import home
@@ -106,5 +116,5 @@ def write_deposit_certificate(
 
     phase(progress, f"writing {out.name}")
     doc = build_certificate(read_facts(package, report.manifest), report, package, lang, _settings(settings))
-    _write(doc, fmt, out)
+    _write(doc, fmt, out, seal)
     return str(report.deposit_id)
