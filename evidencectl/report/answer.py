@@ -62,6 +62,10 @@ class Answer:
     """Trust anchors the verifier held."""
     anchors_own: int = 0
     """Of which this installation's own embedded services."""
+    captured_url: str = ""
+    """The page a web capture recorded (``capture:environment``), else ""."""
+    capture_start: str = ""
+    """When that capture started, by the capturing machine's clock."""
 
 
 def _cn(subject: str) -> str:
@@ -106,6 +110,8 @@ def answer_of(report: VerificationReport) -> Answer:
             a = attester_of(c)
             seen.setdefault(a.name, a)
     identity, subject = _identity(report)
+    env = next((c for c in report.checks if c.check == "capture:environment"), None)
+    env_facts = env.facts if env is not None else {}
     own = sum(1 for a in report.trust_anchors if "depositor-operated" in a.get("subject", "") or _own_source(a))
     return Answer(
         verdict=report.verdict,
@@ -122,6 +128,8 @@ def answer_of(report: VerificationReport) -> Answer:
         case=str(st.get("case") or ""),
         anchors_total=len(report.trust_anchors),
         anchors_own=own,
+        captured_url=str(env_facts.get("url") or ""),
+        capture_start=str(env_facts.get("start") or ""),
     )
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from ..checks import Status, VerificationReport
 from .answer import attester_of
 from .model import Block, Cell, Fields, Heading, Table, t
+from .sentences import sentence
 
 DEPENDENCIES = ("cryptography", "asn1crypto", "pyhanko-certvalidator", "tongsuopy", "reportlab", "segno", "requests")
 """Libraries whose versions decide how digests, signatures, paths and reports are computed."""
@@ -99,7 +100,12 @@ def _system(report: VerificationReport, L: dict[str, str], capture: Any) -> Fiel
     if capture is None and not checks:
         env = [t(L["a17_env_none"])]
     else:
-        env = [t(f"{c.check}: {L[c.status.value]} — {c.detail}") for c in checks] or [t(L["none"])]
+        env = []
+        for c in checks:
+            text, _ = sentence(c, L["lang"], L)
+            env.append(t(f"{L[c.status.value]}{L['list_sep']}{text}", bold=c.status is not Status.PASSED))
+            env += [t(str(note)) for note in c.facts.get("notes") or []]
+        env = env or [t(L["none"])]
     return Fields(
         [
             (L["a17_tool"], [t(str(st.get("tool") or "—")), t(report.tool)]),

@@ -41,6 +41,14 @@ def _what(a: Answer, lang: str, L: dict[str, str]) -> Cell:
     return [t(text + (L["p_hash_only"] if a.hash_only else ""))]
 
 
+def _capture_row(a: Answer, L: dict[str, str]) -> list[tuple[str, Cell]]:
+    """A web capture: which page, and when by the capturing machine's own clock (not proven)."""
+    if not a.captured_url:
+        return []
+    when = L["p_capture_when"].format(when=beijing(a.capture_start, L)) if a.capture_start else ""
+    return [(L["p_capture"], [t(a.captured_url, mono=a.captured_url.isascii()), *([t(when)] if when else [])])]
+
+
 def _identity(a: Answer, L: dict[str, str]) -> Cell:
     name = a.depositor or "—"
     key = {"self_signed": "id_self"}.get(a.identity, f"id_{a.identity}")
@@ -103,6 +111,7 @@ def page_one(
         (L["p_time"], [t(proven, bold=True)]),
         (L["p_attested"], _attested(a, L)),
         (L["p_what"], _what(a, lang, L)),
+        *_capture_row(a, L),
         (L["p_depositor"], _identity(a, L)),
         (L["p_basis"], _basis(a, report, L)),
         ("manifest.json SM3", [t(manifest_sm3, mono=True)]),

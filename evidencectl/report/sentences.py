@@ -42,6 +42,13 @@ _ZH = {
     "statement_bad": "存证声明写的是另一个存证编号",
     "data_ok": "所提供的文件 {file} 即本存证中的{q}",
     "data_bad": "所提供的文件 {file} 与本存证的任何一项都不符",
+    "env_ok": "网页 {url} 的取证环境记录所列文件均已存证",
+    "env_bad": "取证环境记录与存证不符",
+    "warc_ok": "WARC 与 HAR 记录的网络往来一致",
+    "warc_bad": "WARC 与 HAR 不一致或无法读取",
+    "shot_ok": "整页截图在存证包内",
+    "shot_undecided": "截图不在包内（仅存哈希）",
+    "shot_bad": "截图缺失或不是 PNG 图像",
     "other": "{status}",
     "detail": "技术说明（英文）",
     "from_token": "时间戳令牌自带",
@@ -82,6 +89,13 @@ _EN = {
     "statement_bad": "the statement names another deposit number",
     "data_ok": "the given file {file} is {q} of this deposit",
     "data_bad": "the given file {file} matches no item of this deposit",
+    "env_ok": "every file the capture environment record of {url} lists is deposited",
+    "env_bad": "the capture environment record does not match the deposit",
+    "warc_ok": "the WARC and the HAR record the same exchanges",
+    "warc_bad": "the WARC and the HAR disagree or cannot be read",
+    "shot_ok": "the full-page screenshot is in the package",
+    "shot_undecided": "the screenshot is not in the package (hash-only)",
+    "shot_bad": "the screenshot is missing or not a PNG image",
     "other": "{status}",
     "detail": "technical detail",
     "from_token": "carried in the token",
@@ -141,6 +155,9 @@ def sentence(c: CheckResult, lang: str, L: dict[str, str]) -> tuple[str, bool]:
         return W[f"{simple[c.check]}_{key}"].format(n=n), False
     if c.check == "statement:deposit-id":
         return W["statement_bad"], False
+    capture = {"capture:environment": "env", "capture:warc-har": "warc", "capture:screenshot": "shot"}
+    if c.check in capture and f"{capture[c.check]}_{key}" in W:
+        return W[f"{capture[c.check]}_{key}"].format(url=f.get("url", "?")), s is not Status.PASSED
     if c.check.startswith("data:"):
         items = f.get("items") or []
         q2 = L["quoted"].format(items[0] if items else "?")

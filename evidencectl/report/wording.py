@@ -7,6 +7,7 @@ both. Templates use ``str.format`` fields; every value put into them comes from 
 from __future__ import annotations
 
 ZH: dict[str, str] = {
+    "lang": "zh",
     "issuer_line": "出具方：{issuer}",
     "issuer_none": "本机 evidencectl 安装（未声明平台名称）",
     "answer": "结论",
@@ -19,6 +20,8 @@ ZH: dict[str, str] = {
     "p_what_text": "共 {count} 项，合计 {size}：{first}",
     "p_more": "等（完整清单见附录）",
     "p_depositor": "存证人及身份确认方式",
+    "p_capture": "网页取证",
+    "p_capture_when": "取证开始于 {when}（取证电脑的时钟，未经证明）",
     "p_basis": "结论依据",
     "p_findings": "核验结果",
     "p_case": "案号",
@@ -117,6 +120,7 @@ ZH: dict[str, str] = {
 }
 
 EN: dict[str, str] = {
+    "lang": "en",
     "issuer_line": "Issued by: {issuer}",
     "issuer_none": "this evidencectl installation (no platform name declared)",
     "answer": "Verdict",
@@ -129,6 +133,8 @@ EN: dict[str, str] = {
     "p_what_text": "{count} items, {size} in total: {first}",
     "p_more": "and more (full list in the appendix)",
     "p_depositor": "Depositor and how identity is established",
+    "p_capture": "Web page captured",
+    "p_capture_when": "capture started {when} (the capturing computer's clock, not proven)",
     "p_basis": "Trust basis of the verdict",
     "p_findings": "Findings",
     "p_case": "Case number",
