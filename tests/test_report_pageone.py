@@ -268,3 +268,23 @@ def test_gps_in_degrees_ctime_labelled_and_mhtml_called_a_web_archive(tmp_path: 
     assert "39/1" not in text
     assert "ctime (file-system change time of this copy, not a creation time)" in text
     assert "web archive (MHTML), not an email" in text
+
+
+def test_self_signed_depositor_is_named_so_and_the_intact_signature_explained(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("P", "correct horse battery staple")
+    assert cli("keys", "generate", "--name", "张律师", "--passphrase-env", "P").code == 0
+    (tmp_path / "ev").mkdir()
+    (tmp_path / "ev" / "合同.txt").write_text("借款合同 第一条\n", encoding="utf-8")
+    package = deposit([tmp_path / "ev"], tmp_path / "s.evp", "--sign", "--passphrase-env", "P")
+    # A court that has not added the lawyer's key: the signature is intact but nobody vouches for the key.
+    report = verify_package(package, trust=TrustStore.load(Path(__import__("os").environ["EVIDENCECTL_HOME"])))
+    assert report.verdict.value == "INDETERMINATE"
+    out = tmp_path / "v.pdf"
+    write_verification_report(report, out, lang="zh", settings={})
+    first = _first_page(out)
+    assert "张律师：以自签名证书签名" in first and "未经第三方核验身份" in first
+    assert "存证人签名正确但签名者未受信任" in first
+    text = re.sub(r"\s+", "", pdftotext(out))
+    assert "签名本身正确，数据未被改动；但签名证书不受验证者信任（证书来自存证包certs/depositor.pem，为自签名证书）" in text
