@@ -287,5 +287,6 @@ def test_self_signed_depositor_is_named_so_and_the_intact_signature_explained(
     assert "张律师：以自签名证书签名" in first and "未经第三方核验身份" in first
     assert "存证人签名正确但签名者未受信任" in first
     text = re.sub(r"\s+", "", pdftotext(out))
-    explained = "签名本身正确，数据未被改动；但签名证书不受验证者信任（证书来自存证包certs/depositor.pem，为自签名证书）"
+    explained = "签名本身正确，数据未被改动；但签名证书不受验证者信任"
+    explained += "（证书来自存证包certs/depositor.pem，为自签名证书）"
     assert explained in text
