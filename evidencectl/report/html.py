@@ -27,6 +27,7 @@ th{background:#eee}td.label{width:27%;color:#444;font-size:.9em}
 pre{background:#f3f3f3;padding:.6em;white-space:pre-wrap}
 .alert{border:2px solid #b00020;background:#fdecee;color:#b00020;font-weight:bold;padding:.6em;margin:1em 0}
 .ok{border:2px solid #1b6e20;background:#eaf5ea;padding:.6em;margin:1em 0}
+.ok p:first-child,.alert p:first-child{font-size:1.3em}
 .qr{display:flex;gap:1em;align-items:flex-start}.qr svg{flex:none;width:200px;height:200px;shape-rendering:crispEdges}
 hr.page-break{border:0;border-top:3px double #999;margin:2em 0}
 @media print{hr.page-break{border:0;break-after:page}}
