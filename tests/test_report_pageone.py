@@ -4,6 +4,7 @@ trust basis; the art. 17 section; the QR code that leads to the verification pag
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import subprocess
 import zipfile
@@ -279,6 +280,10 @@ def test_self_signed_depositor_is_named_so_and_the_intact_signature_explained(
     (tmp_path / "ev" / "合同.txt").write_text("借款合同 第一条\n", encoding="utf-8")
     package = deposit([tmp_path / "ev"], tmp_path / "s.evp", "--sign", "--passphrase-env", "P")
     # A court that has not added the lawyer's key: the signature is intact but nobody vouches for the key.
+    # (`keys generate` trusted it on the lawyer's machine; that trust is taken back here.)
+    listed = json.loads(cli("trust", "list", "--json").out)["anchors"]
+    for anchor in (a for a in listed if a["role"] == "signer"):
+        assert cli("trust", "remove", anchor["fingerprint"]).code == 0
     report = verify_package(package, trust=TrustStore.load(Path(__import__("os").environ["EVIDENCECTL_HOME"])))
     assert report.verdict.value == "INDETERMINATE"
     out = tmp_path / "v.pdf"
