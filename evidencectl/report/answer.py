@@ -112,7 +112,7 @@ def answer_of(report: VerificationReport) -> Answer:
     identity, subject = _identity(report)
     env = next((c for c in report.checks if c.check == "capture:environment"), None)
     env_facts = env.facts if env is not None else {}
-    own = sum(1 for a in report.trust_anchors if "depositor-operated" in a.get("subject", "") or _own_source(a))
+    own = sum(1 for a in report.trust_anchors if a.get("operator") == "own" or _own_source(a))
     return Answer(
         verdict=report.verdict,
         proven_time=report.proven_time,

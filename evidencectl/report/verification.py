@@ -64,7 +64,7 @@ def source_kind(anchor: dict[str, str], L: dict[str, str]) -> str:
     if source.startswith("catalogue "):
         return L["src_catalogue"].format(name=source.split(":", 1)[0][len("catalogue ") :])
     name = source.replace("\\", "/").rsplit("/", 1)[-1]
-    if name.startswith(("own-", "ledger-node-")):
+    if anchor.get("operator") == "own" or name.startswith(("own-", "ledger-node-")):
         return L["src_own"]
     if "/trust/" in source.replace("\\", "/"):
         return L["src_store"]
