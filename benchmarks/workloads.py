@@ -42,10 +42,12 @@ class Sizes:
     """Deposits per process in the concurrent ledger workload."""
     small_repeats: int
     """Alternating runs of the small-files comparisons (about a second each: more runs, steadier medians)."""
+    report_items: int = 20_000
+    """Items of the package whose certificate is written (``report`` against ``verify``)."""
 
 
 FULL = Sizes(2048 * MiB, 1024 * MiB, (10_000, 20_000), (10_000, 200_000), 3, 10, 10, 7)
-QUICK = Sizes(48 * MiB, 32 * MiB, (300, 600), (500, 2_000), 2, 3, 1, 2)
+QUICK = Sizes(48 * MiB, 32 * MiB, (300, 600), (500, 2_000), 2, 3, 1, 2, report_items=400)
 
 
 @dataclass
@@ -227,6 +229,25 @@ class Session:
                 line.kind, line.key, line.text.replace("[ok]", "[MISSED]") + f" error: {problem[0][:200]}", False
             )
         self.emit(line)
+
+    def report(self) -> None:
+        """``report`` (verify, then write the certificate) against ``verify`` of the same package."""
+        count = self.sizes.report_items
+        folder = data.many_files(self.work / f"report-{count}", count, 1024)
+        package = self.work / f"report-{count}.evp"
+        self.deposit([folder], package)
+        pdf = self.work / f"report-{count}.pdf"
+        comp = alternate(
+            lambda: run(evidencectl("report", package, "-o", pdf), self.env),
+            lambda: run(evidencectl("verify", package), self.env),
+            self.sizes.repeats,
+        )
+        details = _fmt(comp, f"report {count} items", "verify")
+        self.emit(ratio_line("report-vs-verify", comp.ratio, "<=", 3.0, details))
+        rss = max(r.max_rss_mb for r in comp.ours)
+        verify_rss = max(r.max_rss_mb for r in comp.reference)
+        details = f"peak RSS of report of {count} items (verify {verify_rss:.0f} MB), {pdf.stat().st_size // 1024} KiB"
+        self.emit(ratio_line("report-rss-mb", rss, "<", 300, details))
 
     def startup(self) -> None:
         """``evidencectl --help`` wall time, and which heavy modules it loaded."""

@@ -67,3 +67,21 @@ def registry_url(base: Path | None = None) -> str:
     if not isinstance(url, str):
         raise BadInputError("[registry] url must be a string", path=config.path)
     return url
+
+
+REPORT_KEYS = ("issuer", "operator", "filing", "licence", "verify_url")
+
+
+def report_settings(base: Path | None = None) -> dict[str, str]:
+    """``[report]`` of config.toml: ``issuer`` (installation or platform named under the title), ``operator``,
+    ``filing`` and ``licence`` (qualification numbers) and ``verify_url`` (QR link template); absent keys are
+    "" (docs/reports.md)."""
+    config = load_config(base)
+    section = config.section("report")
+    out: dict[str, str] = {}
+    for key in REPORT_KEYS:
+        value = section.get(key, "")
+        if not isinstance(value, str):
+            raise BadInputError(f"[report] {key} must be a string", path=config.path)
+        out[key] = value.strip()
+    return out

@@ -26,6 +26,8 @@ RATIO_KEYS = (
     "hash-only",
     "verify-data",
     "stored",
+    "report-vs-verify",
+    "report-rss-mb",
 )
 REPORT_KEYS = ("ledger-deposits-per-second", "anvil-anchor-latency")
 

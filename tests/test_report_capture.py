@@ -82,6 +82,10 @@ def test_certificate_shows_url_address_certificate_and_screenshot(
     assert "self-signedcertificate" in text  # the record says the system trust store refused it
     assert _flat(str(env["browser"]["user_agent"])) in text  # type: ignore[index]
     assert "opensslx509-outformDER|sha256sum" in text
+    # Page one names the page captured, and says whose clock dated the capture.
+    first = _flat(pdftotext(out, "-f", "1", "-l", "1"))
+    assert _flat(cap["url"]) in first
+    assert ("取证电脑的时钟，未经证明" if lang == "zh" else "thecapturingcomputer'sclock,notproven") in first
 
     # Exactly one image: the screenshot, reduced and embedded.
     listing = subprocess.run(["pdfimages", "-list", str(out)], capture_output=True, text=True, check=True).stdout

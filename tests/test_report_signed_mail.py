@@ -49,7 +49,7 @@ def test_signed_deposit_certificate_names_signer_and_fingerprints(
     # `keys generate` trusted the key on this machine; without that trust the verdict is INDETERMINATE.
     own = [a for a in json.loads(cli_report("trust", "list", "--json").out)["anchors"] if a["role"] == "signer"]
     assert cli_report("trust", "remove", own[0]["fingerprint"]).code == 0
-    assert cli_report("report", package, "-o", tmp_path / "refused.pdf").code == 4
+    assert cli_report("report", package, "-o", tmp_path / "refused.pdf").code == 3
     public = tmp_path / "zhang.pem"
     public.write_text(cli_report("keys", "export", "--public").out)
     out = tmp_path / "signed.pdf"
@@ -66,16 +66,18 @@ def test_signed_deposit_certificate_names_signer_and_fingerprints(
     subject = _openssl(["x509", "-noout", "-subject", "-nameopt", "utf8,sep_comma_plus"], pem).decode()
     assert "CN=张律师" in subject.replace(" ", "")
 
+    # Page one says how the identity is established; the appendix carries the fingerprints.
     first = re.sub(r"\s+", "", pdftotext(out, "-f", "1", "-l", "1"))
-    assert "存证人签名证书CN=张律师" in first
-    assert cert_fp in first and key_fp in first
-    assert first.index(cert_fp) < first.index(key_fp)
-    assert "未签名" not in first
+    assert "张律师：由受信任的证书签名确认" in first and "未签名" not in first
+    appendix = re.sub(r"\s+", "", pdftotext(out, "-f", "2"))
+    assert "存证人签名证书CN=张律师" in appendix
+    assert cert_fp in appendix and key_fp in appendix
+    assert appendix.index(cert_fp) < appendix.index(key_fp)
 
     unsigned = tmp_path / "unsigned.evp"
     assert cli_report("deposit", tmp_path / "ev", "-o", unsigned).code == 0
     assert cli_report("report", unsigned, "-o", tmp_path / "u.pdf").code == 0
-    assert "未签名（无manifest.sig）" in re.sub(r"\s+", "", pdftotext(tmp_path / "u.pdf", "-f", "1", "-l", "1"))
+    assert "未签名，姓名仅为存证人自述" in re.sub(r"\s+", "", pdftotext(tmp_path / "u.pdf", "-f", "1", "-l", "1"))
 
 
 def _headers(path: Path) -> tuple[str, str, str]:
@@ -94,6 +96,7 @@ def test_mail_certificate_shows_headers_and_dkim_results(cli_report: Callable[..
     out = tmp_path / "mail.pdf"
     assert cli_report("report", package, "-o", out, "--lang", "en").code == 0
     text = pdftotext(out)
+    text = text[text.index("Appendix: technical details") :]  # page one names the first items too
     # One table row per item: cut the text at each item's name, up to the next item's name.
     starts = sorted((text.index(p.name), p.name) for p in (good, bad))
     ends = [s for s, _ in starts[1:]] + [len(text)]

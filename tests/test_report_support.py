@@ -94,3 +94,20 @@ def render_png(pdf: Path, out_prefix: Path, *, dpi: int = 60, page: int = 1) -> 
         check=True,
     )
     return out_prefix.with_suffix(".png")
+
+
+def flip_member_byte(package: Path, dst: Path, member: str) -> Path:
+    """A copy of ``package`` with the first byte of stored member ``member`` flipped in place: the ZIP
+    structure stays as written (every reader still opens it), only the evidence differs."""
+    import shutil
+    import struct
+
+    shutil.copy(package, dst)
+    with zipfile.ZipFile(package) as z:
+        info = z.getinfo(member)
+    data = bytearray(dst.read_bytes())
+    name_len, extra_len = struct.unpack("<HH", data[info.header_offset + 26 : info.header_offset + 30])
+    at = info.header_offset + 30 + name_len + extra_len
+    data[at] ^= 1
+    dst.write_bytes(bytes(data))
+    return dst

@@ -22,12 +22,27 @@ def report(
     public_tsa_roots: bool = typer.Option(
         False, "--public-tsa-roots", help="Also trust public root CAs as TSA roots (as verify does)."
     ),
+    data: list[Path] = typer.Option(
+        None, "--data", help="An original of a --hash-only deposit (as verify --data); repeatable."
+    ),
+    sign: bool = typer.Option(
+        False, "--sign", help="Sign the PDF (PAdES): with --sign-key/--sign-cert, else this installation's seal."
+    ),
+    sign_key: Path | None = typer.Option(None, "--sign-key", help="PEM private key (ECDSA or RSA) for --sign."),
+    sign_cert: Path | None = typer.Option(None, "--sign-cert", help="PEM certificate of --sign-key."),
+    sign_tsa: str | None = typer.Option(
+        None, "--sign-tsa", help="RFC 3161 TSA URL for the signature timestamp (PAdES B-T)."
+    ),
+    passphrase_env: str | None = typer.Option(
+        None, "--passphrase-env", help="Environment variable holding the passphrase of --sign-key."
+    ),
     force: bool = typer.Option(
         False, "--force", help="Write a certificate even when verification does not pass (it says so)."
     ),
 ) -> None:
     """Verify a package and write its deposit certificate (存证证明).
 
+    A package that fails verification is refused with exit 1 (3 when indeterminate) unless --force.
     Example: evidencectl report case-42.evp -o case-42.pdf --lang zh
     """
     from ..config import home
@@ -49,12 +64,41 @@ def report(
 
     # The same trust as `verify`: a package verify passes must not be refused here.
     store = TrustStore.for_verification(home(), list(trust or []), public_tsa_roots=public_tsa_roots)
+    seal = _seal(sign, sign_key, sign_cert, sign_tsa, passphrase_env) if sign else None
     with progress_callback("verifying") as progress:
         deposit_id = write_deposit_certificate(
-            package, out, lang=lang, fmt=fmt, force=force, trust=store, progress=progress
+            package,
+            out,
+            lang=lang,
+            fmt=fmt,
+            force=force,
+            trust=store,
+            data=list(data or []),
+            seal=seal,
+            progress=progress,
         )
     record_event(deposit_id, "report", {"package": str(package), "output": str(out), "format": fmt, "lang": lang})
     typer.echo(f"Wrote {out}")
+
+
+def _seal(sign: bool, key: Path | None, cert: Path | None, tsa: str | None, env: str | None) -> object:
+    """The signing options of ``--sign``: the given key and certificate, or the installation's seal."""
+    import os
+
+    from ..config import home
+    from ..errors import UsageError
+    from ..report.seal import SealOptions, installation_seal
+
+    if (key is None) != (cert is None):
+        raise UsageError("--sign-key and --sign-cert go together")
+    if key is None or cert is None:
+        key, cert = installation_seal(home())
+    passphrase = None
+    if env:
+        if env not in os.environ:
+            raise UsageError(f"--passphrase-env {env}: the variable is not set")
+        passphrase = os.environ[env].encode()
+    return SealOptions(key, cert, passphrase, tsa)
 
 
 def register(app: typer.Typer) -> None:

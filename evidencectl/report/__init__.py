@@ -6,10 +6,11 @@ reportlab and segno are imported only when a report is written.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import BadInputError, UsageError
+from ..errors import IndeterminateError, UsageError, VerificationError
 from .labels import labels
 from .model import Document
 from .output import check_writable, wants_html, write_atomic
@@ -19,24 +20,48 @@ __all__ = ["write_deposit_certificate", "write_verification_report"]
 FORMATS = ("pdf", "html")
 
 
-def _render(doc: Document, fmt: str) -> bytes:
+def _write(doc: Document, fmt: str, out: Path, seal: Any = None) -> None:
+    """Render and write ``doc``; an HTML report's attachments are written beside it as ``OUT-STEM.NAME``;
+    a PDF is signed with ``seal`` (:class:`~evidencectl.report.seal.SealOptions`) when given."""
     if fmt == "html":
         from .html import render_html
 
-        return render_html(doc)
+        beside = {a.name: f"{out.stem}.{a.name}" for a in doc.attachments}
+        for a in doc.attachments:
+            write_atomic(out.with_name(beside[a.name]), a.data)
+        write_atomic(out, render_html(doc, beside))
+        return
     from .pdf import render_pdf
 
-    return render_pdf(doc)
+    pdf = render_pdf(doc)
+    if seal is not None:
+        from .seal import seal_pdf
+
+        pdf = seal_pdf(pdf, seal)
+    write_atomic(out, pdf)
 
 
-def write_verification_report(report: Any, out: Path, *, lang: str = "zh") -> None:
-    """Write the report of a verification to ``out``: HTML when it ends with .html/.htm, else PDF."""
+def _settings(settings: dict[str, str] | None) -> dict[str, str]:
+    """``[report]`` of the configuration unless given (issuer, operator, filing, licence, verify_url)."""
+    if settings is not None:
+        return settings
+    from ..config import report_settings
+
+    return report_settings()
+
+
+def write_verification_report(
+    report: Any, out: Path, *, lang: str = "zh", settings: dict[str, str] | None = None
+) -> None:
+    """Write the report of a verification to ``out``: HTML when it ends with .html/.htm, else PDF.
+
+    ``settings``: ``[report]`` of the configuration (read from config.toml when None)."""
     from .verification import build_verification
 
     labels(lang)
     check_writable(out)
-    doc = build_verification(report, lang)
-    write_atomic(out, _render(doc, "html" if wants_html(out) else "pdf"))
+    doc = build_verification(report, lang, _settings(settings))
+    _write(doc, "html" if wants_html(out) else "pdf", out)
 
 
 def write_deposit_certificate(
@@ -47,14 +72,19 @@ def write_deposit_certificate(
     fmt: str = "pdf",
     force: bool = False,
     trust: Any = None,
+    settings: dict[str, str] | None = None,
+    data: Sequence[Path] = (),
+    seal: Any = None,
     progress: Any = None,
 ) -> str:
     """Verify ``package`` and write its deposit certificate to ``out`` (``fmt`` pdf or html); returns the
     deposit id. ``progress`` follows the verification (:mod:`evidencectl.progress`).
 
-    ``trust`` is a :class:`~evidencectl.crypto.trust.TrustStore` (default: the local one). A package that
-    does not PASS is refused (BadInputError, exit 4) unless ``force``; the certificate then says so in
-    bold on page one.
+    ``trust`` is a :class:`~evidencectl.crypto.trust.TrustStore` (default: the local one). ``data``: the
+    originals of a ``--hash-only`` deposit, as ``verify --data`` takes them. A package that does not PASS is
+    refused unless ``force`` — VerificationError (exit 1) when FAILED, IndeterminateError (exit 3) when
+    INDETERMINATE; the certificate then says so on page one. ``seal``
+    (:class:`~evidencectl.report.seal.SealOptions`) signs a PDF certificate (PAdES).
     """
     from ..checks import Status
     from ..verify.verifier import verify_package
@@ -64,23 +94,27 @@ def write_deposit_certificate(
     labels(lang)
     if fmt not in FORMATS:
         raise UsageError(f"unknown report format {fmt!r}: use pdf or html")
+    if seal is not None and fmt != "pdf":
+        raise UsageError("only a PDF report can be signed (--sign): use --format pdf")
     check_writable(out)
     if trust is None:
         from ..config import home
         from ..crypto.trust import TrustStore
 
         trust = TrustStore.for_verification(home())
-    report = verify_package(package, trust=trust, progress=progress)
+    report = verify_package(package, trust=trust, data=list(data), progress=progress)
     if report.verdict is not Status.PASSED and not force:
         bad = [c.check for c in report.checks if c.status is not Status.PASSED]
         shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
-        raise BadInputError(
+        # The package was read: refusing it is a verdict, not bad input (DESIGN §7).
+        refusal = VerificationError if report.verdict is Status.FAILED else IndeterminateError
+        raise refusal(
             f"verification {report.verdict.value} ({shown}); no certificate written (--force writes one that says so)",
             path=package,
         )
     from ..progress import phase
 
     phase(progress, f"writing {out.name}")
-    doc = build_certificate(read_facts(package), report, package, lang)
-    write_atomic(out, _render(doc, fmt))
+    doc = build_certificate(read_facts(package, report.manifest), report, package, lang, _settings(settings))
+    _write(doc, fmt, out, seal)
     return str(report.deposit_id)

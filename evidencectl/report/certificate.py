@@ -6,12 +6,13 @@ from pathlib import Path
 from typing import Any
 
 from ..checks import Status, VerificationReport
+from .art17 import art17_blocks
 from .capture import capture_blocks
 from .facts import PackageFacts, anchor_coordinates
+from .itemlist import item_blocks
 from .labels import labels
-from .metadata import metadata_lines
-from .model import Cell, Code, Document, Fields, Heading, Paragraph, QRCode, Table, t
-from .qr import qr_payload
+from .model import Cell, Code, Document, Fields, Heading, Paragraph, t
+from .pageone import page_one, qr_block
 from .timing import time_rows
 
 
@@ -61,40 +62,6 @@ def _failure(doc: Document, report: VerificationReport, L: dict[str, str]) -> No
         if c.status is not Status.PASSED:
             runs.append(t(f"{c.check} — {L[c.status.value]}: {c.detail}", bold=True))
     doc.add(Paragraph(runs, alert=True))
-
-
-def _items(doc: Document, facts: PackageFacts, L: dict[str, str]) -> None:
-    doc.add(Heading(L["items"]))
-    size = facts.manifest.get("tree_size")
-    rows: list[list[Cell]] = []
-    for n, item in enumerate(facts.manifest["items"]):
-        index = item.get("proof", {}).get("sha256", {}).get("index")
-        if index is not None:
-            where = f"manifest.json items[{n}].proof (leaf {index} / {size})"
-        else:  # a complete package: the proof is rebuilt from manifest.json; `extract` writes it out
-            where = f"{L['proof_rebuilt']} (leaf {item.get('id', n + 1)} / {size})"
-        info: Cell = [
-            t(item["name"], bold=True),
-            t(f"{item.get('kind', '?')} · {item.get('media_type', '?')} · {item.get('size', '?')} {L['bytes']}"),
-            t(f"{L['proof_at']}: {where}"),
-        ]
-        if item.get("parent") is not None:
-            info.append(t(f"parent: {item['parent']}"))
-        info += [t(line) for line in metadata_lines(item.get("metadata") or {})]
-        digests = item.get("digests", {})
-        rows.append(
-            [
-                [t(item.get("id", n + 1))],
-                info,
-                [
-                    t("SM3"),
-                    t(digests.get("sm3", "—"), mono=True),
-                    t("SHA-256"),
-                    t(digests.get("sha256", "—"), mono=True),
-                ],
-            ]
-        )
-    doc.add(Table([L["col_no"], L["col_item"], L["col_digests"]], rows, [0.06, 0.37, 0.57]))
 
 
 def _timestamps(doc: Document, facts: PackageFacts, L: dict[str, str]) -> None:
@@ -173,9 +140,20 @@ def _how(doc: Document, facts: PackageFacts, package: Path, L: dict[str, str]) -
     doc.add(Paragraph([t(L["how_script"])]))
 
 
-def build_certificate(facts: PackageFacts, report: VerificationReport, package: Path, lang: str) -> Document:
-    """The certificate of one deposit as a document (verification already run into ``report``)."""
+def build_certificate(
+    facts: PackageFacts,
+    report: VerificationReport,
+    package: Path,
+    lang: str,
+    settings: dict[str, str] | None = None,
+) -> Document:
+    """The certificate of one deposit as a document (verification already run into ``report``).
+
+    Page one is the answer (:mod:`.pageone`); the appendix holds the art. 17 facts and the technique.
+    ``settings`` is ``[report]`` of the configuration (issuer, qualification numbers, verify_url).
+    """
     L = labels(lang)
+    settings = settings or {}
     m: dict[str, Any] = facts.manifest
     doc = Document(
         title=L["cert_title"],
@@ -185,10 +163,16 @@ def build_certificate(facts: PackageFacts, report: VerificationReport, package: 
         page_label=L["page"],
         footer_labels=(L["f_deposit"], L["f_manifest"]),
     )
+    qr = qr_block(m, facts.manifest_sm3, [r for _, r in facts.anchors], settings, L)
+    for block in page_one(report, lang, L, settings, qr, facts.manifest_sm3):
+        doc.add(block)
+    doc.add(Heading(L["appendix"]))
     if report.verdict is not Status.PASSED:
         _failure(doc, report, L)
     doc.add(Heading(L["summary"]))
     _summary(doc, facts, report, L)
+    for block in art17_blocks(report, L, settings, facts.capture):
+        doc.add(block)
     doc.add(Heading(L["roots"]))
     doc.add(
         Fields(
@@ -199,12 +183,15 @@ def build_certificate(facts: PackageFacts, report: VerificationReport, package: 
             ]
         )
     )
-    doc.add(QRCode(qr_payload(m, facts.manifest_sm3, [r for _, r in facts.anchors]), L["qr_caption"]))
     if facts.capture is not None:
         for block in capture_blocks(facts.capture, lang, _shell_name(package)):
             doc.add(block)
     _timestamps(doc, facts, L)
     _anchors(doc, facts, L)
-    _items(doc, facts, L)
+    items, attachment = item_blocks(m, lang, L)
+    for block in items:
+        doc.add(block)
+    if attachment is not None:
+        doc.attachments.append(attachment)
     _how(doc, facts, package, L)
     return doc

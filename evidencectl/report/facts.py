@@ -80,11 +80,13 @@ def _certificate(pem: bytes, path: Path) -> tuple[str, str, str]:
         raise BadInputError(f"certs/depositor.pem is not a readable certificate: {exc}", path=path) from exc
 
 
-def read_facts(path: Path) -> PackageFacts:
-    """Read a package's manifest, timestamps, anchor receipts and depositor certificate."""
+def read_facts(path: Path, manifest: dict[str, Any] | None = None) -> PackageFacts:
+    """Read a package's manifest, timestamps, anchor receipts and depositor certificate; ``manifest`` is its
+    manifest as the verification just parsed it (parsing a large one again costs a second)."""
     with PackageReader(path) as reader:
         raw = reader.read("manifest.json")
-        manifest = reader.read_json("manifest.json")
+        if manifest is None:
+            manifest = reader.read_json("manifest.json")
         out = PackageFacts(
             manifest=manifest,
             manifest_sm3=hashlib.new("sm3", raw).hexdigest(),

@@ -6,7 +6,7 @@ import base64
 from html import escape as _html_escape
 
 from ..display import visible
-from .model import Block, Cell, Code, Document, Fields, Heading, Paragraph, Picture, QRCode, Table, Text
+from .model import Block, Cell, Code, Document, Fields, Heading, PageBreak, Paragraph, Picture, QRCode, Table, Text
 from .qr import qr_svg
 
 
@@ -26,7 +26,11 @@ th{background:#eee}td.label{width:27%;color:#444;font-size:.9em}
  overflow-wrap:anywhere;word-break:break-all}
 pre{background:#f3f3f3;padding:.6em;white-space:pre-wrap}
 .alert{border:2px solid #b00020;background:#fdecee;color:#b00020;font-weight:bold;padding:.6em;margin:1em 0}
-.qr{display:flex;gap:1em;align-items:flex-start}.qr svg{flex:none;width:160px;height:160px}
+.ok{border:2px solid #1b6e20;background:#eaf5ea;padding:.6em;margin:1em 0}
+.ok p:first-child,.alert p:first-child{font-size:1.3em}
+.qr{display:flex;gap:1em;align-items:flex-start}.qr svg{flex:none;width:200px;height:200px;shape-rendering:crispEdges}
+hr.page-break{border:0;border-top:3px double #999;margin:2em 0}
+@media print{hr.page-break{border:0;break-after:page}}
 footer{margin-top:2em;border-top:1px solid #999;font-size:.85em;color:#444}
 .cell-line{display:block}
 figure{margin:.4em 0 1em}figure img{border:1px solid #999;max-width:100%;height:auto}
@@ -51,9 +55,13 @@ def _cell(cell: Cell) -> str:
 def _block(block: Block) -> str:
     if isinstance(block, Heading):
         return f"<h2>{escape(block.text)}</h2>"
+    if isinstance(block, PageBreak):
+        return '<hr class="page-break">'
     if isinstance(block, Paragraph):
         body = "".join(f"<p>{_run(r)}</p>" for r in block.runs)
-        return f'<div class="alert" role="alert">{body}</div>' if block.alert else body
+        if block.alert:
+            return f'<div class="alert" role="alert">{body}</div>'
+        return f'<div class="ok">{body}</div>' if block.ok else body
     if isinstance(block, Fields):
         rows = "".join(
             f'<tr><td class="label">{escape(label)}</td><td>{_cell(value)}</td></tr>' for label, value in block.rows
@@ -81,8 +89,9 @@ def _block(block: Block) -> str:
     )
 
 
-def render_html(doc: Document) -> bytes:
-    """The HTML bytes of ``doc`` (UTF-8)."""
+def render_html(doc: Document, beside: dict[str, str] | None = None) -> bytes:
+    """The HTML bytes of ``doc`` (UTF-8); ``beside`` maps each attachment to the name of the file written
+    next to the HTML, which the page links to by that relative name."""
     lang = "zh-CN" if doc.lang == "zh" else "en"
     parts = [
         f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">',
@@ -90,6 +99,11 @@ def render_html(doc: Document) -> bytes:
         f"<style>{_CSS}</style></head><body>",
         f"<header><h1>{escape(doc.title)}</h1></header><main>",
         *(_block(b) for b in doc.blocks),
+        *(
+            f'<p class="attachment"><a href="{escape((beside or {}).get(a.name, a.name))}">'
+            f"{escape((beside or {}).get(a.name, a.name))}</a> — {escape(a.description)}</p>"
+            for a in doc.attachments
+        ),
         "</main><footer>",
         f'<p>{escape(doc.footer_labels[0])}: <span class="mono">{escape(doc.deposit_id)}</span></p>',
         f'<p>{escape(doc.footer_labels[1])}: <span class="mono">{escape(doc.manifest_sm3)}</span></p>',

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from ..errors import UsageError
+from .wording import EN as _EN_WORDS
+from .wording import ZH as _ZH_WORDS
 
 LANGS = ("zh", "en")
 
@@ -249,6 +251,10 @@ _EN: dict[str, str] = {
     "cap_how": "Check the certificate fingerprint, the environment record and the screenshot with standard tools:",
     "no_checks": "no check was run",
 }
+
+
+_ZH.update(_ZH_WORDS)
+_EN.update(_EN_WORDS)
 
 
 def labels(lang: str) -> dict[str, str]:

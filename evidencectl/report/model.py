@@ -46,6 +46,8 @@ class Paragraph:
     """The runs, set one after another."""
     alert: bool = False
     """Draw as a warning box (verification failed or indeterminate)."""
+    ok: bool = False
+    """Draw as a plain green box (the verdict of a verification that passed)."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,26 @@ class Picture:
     """What the image is, where the original is and whether only part of it is shown."""
 
 
-Block = Heading | Paragraph | Fields | Table | Code | QRCode | Picture
+@dataclass(frozen=True)
+class Attachment:
+    """A file that travels with the document: embedded in the PDF, written beside the HTML."""
+
+    name: str
+    """File name (``items.csv``)."""
+    data: bytes
+    """Its bytes."""
+    media_type: str
+    """Its media type (``text/csv``)."""
+    description: str
+    """What it holds, in the document's language."""
+
+
+@dataclass(frozen=True)
+class PageBreak:
+    """The end of page one: the technical appendix starts on a fresh page."""
+
+
+Block = Heading | Paragraph | Fields | Table | Code | QRCode | Picture | PageBreak
 
 
 @dataclass
@@ -126,6 +147,8 @@ class Document:
     """Labels for the deposit number and the manifest SM3 in the footer."""
     blocks: list[Block] = field(default_factory=list)
     """The content, in order."""
+    attachments: list[Attachment] = field(default_factory=list)
+    """Files that travel with it (the full item list of a large deposit)."""
 
     def add(self, block: Block) -> None:
         """Append one block."""
@@ -155,6 +178,8 @@ class Document:
                 yield from block.lines
             elif isinstance(block, Picture):
                 yield block.caption
+            elif isinstance(block, PageBreak):
+                continue
             else:
                 yield from (*block.shown_lines, block.caption)
 

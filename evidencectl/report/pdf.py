@@ -9,7 +9,7 @@ from xml.sax.saxutils import escape
 
 from ..display import visible
 from .fonts import FontSet, load_fonts
-from .model import Block, Cell, Code, Document, Fields, Heading, Paragraph, Picture, QRCode, Table, Text
+from .model import Block, Cell, Code, Document, Fields, Heading, PageBreak, Paragraph, Picture, QRCode, Table, Text
 from .qr import qr_matrix
 
 _MARGIN = 42.0
@@ -69,7 +69,7 @@ class _Renderer:
     def block(self, block: Block, width: float) -> list[Any]:
         """The flowables of one block."""
         from reportlab.lib import colors  # type: ignore[import-untyped]
-        from reportlab.platypus import CondPageBreak, Spacer, TableStyle  # type: ignore[import-untyped]
+        from reportlab.platypus import Spacer, TableStyle  # type: ignore[import-untyped]
         from reportlab.platypus import Table as RLTable  # type: ignore[import-untyped]
 
         grid = [
@@ -80,34 +80,44 @@ class _Renderer:
             ("RIGHTPADDING", (0, 0), (-1, -1), 4),
         ]
         if isinstance(block, Heading):
-            # A heading never ends a page alone: with less than ~6 lines left it starts the next page.
-            # (keepWithNext would push a long table after it to a fresh page as well.)
-            return [CondPageBreak(80), self.para(Text(block.text, bold=True), self.heading)]
+            # A heading never ends a page alone: render_pdf puts a CondPageBreak before it that makes
+            # room for the first rows of what follows (keepWithNext would push a long table whole).
+            return [self.para(Text(block.text, bold=True), self.heading)]
+        if isinstance(block, PageBreak):
+            from reportlab.platypus import PageBreak as RLPageBreak  # type: ignore[import-untyped]
+
+            return [RLPageBreak()]
         if isinstance(block, Paragraph):
-            if not block.alert:
+            if not block.alert and not block.ok:
                 return [*self.cell(block.runs), Spacer(1, 4)]
-            red = colors.HexColor("#b00020")
-            box = RLTable([[self.cell(block.runs)]], colWidths=[width])
+            edge, fill = ("#b00020", "#fdecee") if block.alert else ("#1b6e20", "#eaf5ea")
+            # The first run is the verdict: set as large as a heading.
+            runs = [self.para(block.runs[0], self.heading), *self.cell(block.runs[1:])] if block.runs else []
+            box = RLTable([[runs]], colWidths=[width])
             box.setStyle(
                 TableStyle(
                     [
                         ("FONTNAME", (0, 0), (-1, -1), self.sans),
-                        ("BOX", (0, 0), (-1, -1), 1.5, red),
-                        ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#fdecee")),
-                        ("TEXTCOLOR", (0, 0), (-1, -1), red),
+                        ("BOX", (0, 0), (-1, -1), 1.5, colors.HexColor(edge)),
+                        ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor(fill)),
                     ]
                 )
             )
             return [box, Spacer(1, 6)]
         if isinstance(block, Fields):
             rows = [[self.para(Text(label), self.label), self.cell(value)] for label, value in block.rows]
-            table = RLTable(rows, colWidths=[width * 0.27, width * 0.73])
+            table = _KeptTable(rows, colWidths=[width * 0.27, width * 0.73])
             table.setStyle(TableStyle(grid))
+            if len(rows) <= KEEP_FIELDS:
+                from reportlab.platypus import KeepTogether  # type: ignore[import-untyped]
+
+                # A short group of facts (one check, one timestamp) reads as one: never cut in two.
+                return [KeepTogether([table, Spacer(1, 6)])]
             return [table, Spacer(1, 6)]
         if isinstance(block, Table):
             head = [self.para(Text(h, bold=True), self.small) for h in block.header]
             body = [[self.cell(c, self.small) for c in row] for row in block.rows]
-            table = RLTable([head, *body], colWidths=[width * w for w in block.widths], repeatRows=1)
+            table = _KeptTable([head, *body], colWidths=[width * w for w in block.widths], repeatRows=1)
             table.setStyle(TableStyle([*grid, ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee"))]))
             return [table, Spacer(1, 6)]
         if isinstance(block, Code):
@@ -162,6 +172,58 @@ class _Renderer:
         return table
 
 
+KEEP_FIELDS = 14
+"""Label/value tables up to this many rows move to the next page whole rather than split."""
+MIN_ROWS = 2
+"""Fewest body rows of a table left at the bottom of a page or carried over to the next one."""
+
+
+def _kept_table_class() -> Any:
+    from reportlab.platypus import Table as RLTable  # type: ignore[import-untyped]
+
+    class KeptTable(RLTable):  # type: ignore[misc]
+        """A table that never splits off fewer than :data:`MIN_ROWS` body rows on either side."""
+
+        def split(self, availWidth: float, availHeight: float) -> list[Any]:  # noqa: N803 - reportlab's names
+            parts: list[Any] = super().split(availWidth, availHeight)
+            if len(parts) != 2:
+                return parts
+            head = self.repeatRows if isinstance(self.repeatRows, int) else len(self.repeatRows)
+            first, second = (len(p._cellvalues) - (head if n else 0) for n, p in enumerate(parts))
+            first -= head
+            if first < MIN_ROWS:
+                return []  # the whole table starts on the next page
+            if second < MIN_ROWS:
+                # Carry one more row over, so the next page does not hold a lone row.
+                return list(super().split(availWidth, availHeight - parts[0]._rowHeights[-1] - 0.5))
+            return parts
+
+    return KeptTable
+
+
+def _KeptTable(*args: Any, **kwargs: Any) -> Any:  # noqa: N802 - a class factory
+    return _kept_table_class()(*args, **kwargs)
+
+
+def _room_for(heading: Any, following: list[Any], width: float) -> float:
+    """Height a heading needs at a page bottom: itself and the first rows of the table after it."""
+    from reportlab.platypus import KeepTogether  # type: ignore[import-untyped]
+    from reportlab.platypus import Table as RLTable  # type: ignore[import-untyped]
+
+    need = float(heading.wrap(width, 10_000)[1]) + 16
+    first = following[0] if following else None
+    if isinstance(first, KeepTogether):
+        # It moves whole: the heading must have room for all of it, or it would be left behind.
+        return need + float(sum(f.wrap(width, 10_000)[1] for f in first._content))
+    if isinstance(first, RLTable):
+        rows = first._cellvalues[: 1 + MIN_ROWS + (1 if first.repeatRows else 0)]
+        probe = RLTable(rows, colWidths=first._colWidths)
+        need += probe.wrap(width, 10_000)[1]
+    elif first is not None:
+        need += min(first.wrap(width, 10_000)[1], 120)
+    return need
+
+
 def _qr_flowable_class() -> Any:
     from reportlab.platypus import Flowable  # type: ignore[import-untyped]
 
@@ -194,6 +256,46 @@ def _QRFlowable(matrix: list[list[bool]], side: float) -> Any:  # noqa: N802 - a
     return _qr_flowable_class()(matrix, side)
 
 
+def _attach(canvas: Any, doc: Document) -> None:
+    """Embed ``doc.attachments`` as PDF embedded files (ISO 32000-1 §7.11.4), listed in the catalog's
+    EmbeddedFiles name tree; viewers show them in their attachments panel (``pdfdetach -list``)."""
+    from reportlab.pdfbase.pdfdoc import (  # type: ignore[import-untyped]
+        PDFArray,
+        PDFDictionary,
+        PDFName,
+        PDFStream,
+        PDFStreamFilterZCompress,
+        PDFString,
+    )
+
+    pdf = canvas._doc
+    names: list[Any] = []
+    for a in sorted(doc.attachments, key=lambda a: a.name):
+        stream = PDFStream(
+            PDFDictionary(
+                {
+                    "Type": PDFName("EmbeddedFile"),
+                    "Subtype": PDFName(a.media_type.replace("/", "#2F")),
+                    "Params": PDFDictionary({"Size": len(a.data)}),
+                }
+            ),
+            a.data,
+            filters=[PDFStreamFilterZCompress()],
+        )
+        spec = PDFDictionary(
+            {
+                "Type": PDFName("Filespec"),
+                "F": PDFString(a.name),
+                "UF": PDFString(a.name),
+                "Desc": PDFString(a.description),
+                "AFRelationship": PDFName("Data"),
+                "EF": PDFDictionary({"F": pdf.Reference(stream)}),
+            }
+        )
+        names += [PDFString(a.name), pdf.Reference(spec)]
+    pdf.Catalog.Names = PDFDictionary({"EmbeddedFiles": PDFDictionary({"Names": PDFArray(names)})})
+
+
 def _canvas_class(doc: Document, r: _Renderer) -> Any:
     """A canvas that holds pages back until the end, so each footer can name the total page count."""
     from reportlab.pdfgen.canvas import Canvas  # type: ignore[import-untyped]
@@ -210,6 +312,8 @@ def _canvas_class(doc: Document, r: _Renderer) -> Any:
             self._startPage()
 
         def save(self) -> None:
+            if doc.attachments:
+                _attach(self, doc)
             total = len(self._pages)
             for state in self._pages:
                 self.__dict__.update(state)
@@ -261,7 +365,24 @@ def render_pdf(doc: Document) -> bytes:
     )
     width = A4[0] - 2 * _MARGIN
     story: list[Any] = [r.para(Text(doc.title, bold=True), r.title)]
-    for block in doc.blocks:
-        story.extend(r.block(block, width))
+    from reportlab.platypus import CondPageBreak  # type: ignore[import-untyped]
+
+    blocks = doc.blocks
+    n = 0
+    while n < len(blocks):
+        flowables = r.block(blocks[n], width)
+        if isinstance(blocks[n], Heading):
+            # Headings that follow each other stay with the first block that is not a heading.
+            group = list(flowables)
+            while n + 1 < len(blocks) and isinstance(blocks[n + 1], Heading):
+                n += 1
+                group += r.block(blocks[n], width)
+            after = r.block(blocks[n + 1], width) if n + 1 < len(blocks) else []
+            need = sum(f.wrap(width, 10_000)[1] for f in group[:-1]) + _room_for(group[-1], after, width)
+            story += [CondPageBreak(need), *group, *after]
+            n += 2
+            continue
+        story.extend(flowables)
+        n += 1
     template.build(story, canvasmaker=_canvas_class(doc, r))
     return buf.getvalue()

@@ -9,12 +9,14 @@ sha256=<SHA-256 Merkle root>
 anchor=<type>;<ledger or chain id>;<block height>;<block hash>[;<tx hash>]
 ```
 Lines end with ``\\n``; the ``anchor`` line is absent when the package holds no anchor receipt.
+With ``[report] verify_url`` configured, the code carries that link instead (:func:`verify_link`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..errors import BadInputError
 from .facts import anchor_coordinates
 
 HEADER = "EVIDENCECTL-DEPOSIT/1"
@@ -56,13 +58,40 @@ def qr_matrix(payload: str) -> list[list[bool]]:
 
 
 def qr_svg(payload: str) -> str:
-    """The QR code as an inline SVG element (no XML declaration), for HTML reports."""
+    """The QR code as an inline SVG element (no XML declaration), for HTML reports.
+
+    Only a viewBox, no width or height: the page sizes the code (CSS) and it scales whole; a fixed
+    340 × 340 drawing squeezed into a smaller box without a viewBox showed only its corner."""
     import io
 
     import segno
 
     buf = io.BytesIO()
     segno.make(payload, error="m", micro=False).save(
-        buf, kind="svg", scale=4, border=4, xmldecl=False, svgns=True, title=None, desc=None
+        buf, kind="svg", scale=1, border=4, xmldecl=False, svgns=True, title=None, desc=None, omitsize=True
     )
     return buf.getvalue().decode("utf-8")
+
+
+URL_FIELDS = ("deposit_id", "manifest_sm3")
+"""The fields a ``verify_url`` template may name."""
+
+
+def verify_link(template: str, deposit_id: str, manifest_sm3: str) -> str:
+    """``[report] verify_url`` filled in, e.g. ``https://host/v/{deposit_id}?m={manifest_sm3}``; raises
+    BadInputError for a template that is not an http(s) URL or names another field."""
+    import string
+    from urllib.parse import quote
+
+    if not template.startswith(("https://", "http://")):
+        raise BadInputError(f"[report] verify_url must start with https:// or http://: {template!r}")
+    try:
+        names = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
+    except ValueError as exc:
+        raise BadInputError(f"[report] verify_url is not a valid template: {exc}") from exc
+    unknown = names - set(URL_FIELDS)
+    if unknown:
+        raise BadInputError(
+            f"[report] verify_url names {', '.join(sorted(unknown))}: use {{deposit_id}} and {{manifest_sm3}}"
+        )
+    return template.format(deposit_id=quote(deposit_id, safe=""), manifest_sm3=manifest_sm3)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
 from ..checks import Status
+from .art17 import art17_blocks
+from .itemlist import CHECKS_CSV, checks_csv, checks_shown
 from .labels import labels
-from .model import Cell, Document, Fields, Heading, Paragraph, Table, t
+from .model import Attachment, Cell, Document, Fields, Heading, Paragraph, Table, t
+from .pageone import page_one, qr_block
+from .sentences import check_cell, fact_rows, json_hint
 from .timing import time_rows
 
 
@@ -43,28 +46,47 @@ def _capture(report: Any) -> Any:
         return None
 
 
-def _fact_text(value: Any) -> str:
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return str(value)
+def _receipts(report: Any) -> list[dict[str, Any]]:
+    """The package's anchor receipts for the QR payload (none when the package is gone or unreadable)."""
+    from ..package.reader import PackageReader
+
+    try:
+        with PackageReader(Path(report.package)) as reader:
+            names = sorted(n for n in reader.names() if n.startswith("proofs/anchors/") and n.endswith(".json"))
+            return [r for r in (reader.read_json(n) for n in names) if isinstance(r, dict)]
+    except Exception:  # noqa: BLE001 - the QR then carries the manifest's facts only
+        return []
 
 
-def _check_cells(check: Any, L: dict[str, str]) -> list[Cell]:
-    detail: Cell = [t(check.detail)]
-    for key, value in check.facts.items():
-        text = _fact_text(value)
-        # Hex digests and identifiers go in monospace; prose facts stay in the sans face.
-        detail.append(t(f"{key}: {text}", mono=" " not in text))
-    if check.reproduce:
-        detail.append(t(f"{L['reproduce']}:", bold=True))
-        detail.append(t(check.reproduce, mono=True))
-    status = L[check.status.value]
-    return [[t(check.check, mono=True)], [t(status, bold=check.status is not Status.PASSED)], detail]
+def source_kind(anchor: dict[str, str], L: dict[str, str]) -> str:
+    """Where a trust anchor came from, without the verifier's local paths."""
+    source = anchor.get("source", "")
+    if source.startswith("catalogue "):
+        return L["src_catalogue"].format(name=source.split(":", 1)[0][len("catalogue ") :])
+    name = source.replace("\\", "/").rsplit("/", 1)[-1]
+    if anchor.get("operator") == "own" or name.startswith(("own-", "ledger-node-")):
+        return L["src_own"]
+    if "/trust/" in source.replace("\\", "/"):
+        return L["src_store"]
+    return L["src_run"]
 
 
-def build_verification(report: Any, lang: str) -> Document:
-    """The verification report of ``report`` (a VerificationReport) as a document."""
+def _check_block(c: Any, lang: str, L: dict[str, str]) -> Fields:
+    rows: list[tuple[str, Cell]] = [
+        (L["col_check"], [t(c.check, mono=True)]),
+        (L["col_status"], [t(L[c.status.value], bold=c.status is not Status.PASSED), *check_cell(c, lang, L)]),
+        *fact_rows(c, lang, L),
+    ]
+    if c.reproduce:
+        rows.append((L["reproduce"], [t(c.reproduce, mono=True)]))
+    return Fields(rows)
+
+
+def build_verification(report: Any, lang: str, settings: dict[str, str] | None = None) -> Document:
+    """The verification report of ``report`` (a VerificationReport) as a document: page one is the answer
+    (:mod:`.pageone`), then every check in words with its facts in labelled rows."""
     L = labels(lang)
+    settings = settings or {}
     doc = Document(
         title=L["report_title"],
         lang=lang,
@@ -73,27 +95,20 @@ def build_verification(report: Any, lang: str) -> Document:
         page_label=L["page"],
         footer_labels=(L["f_deposit"], L["f_manifest"]),
     )
+    manifest = report.manifest if isinstance(report.manifest, dict) else {"deposit_id": report.deposit_id or ""}
+    qr = qr_block(manifest, doc.manifest_sm3, _receipts(report), settings, L)
+    for block in page_one(report, lang, L, settings, qr, doc.manifest_sm3):
+        doc.add(block)
+    doc.add(Heading(L["appendix"]))
     verdict = report.verdict
     counts = {s: sum(1 for c in report.checks if c.status is s) for s in Status}
     tally = " · ".join(f"{L[s.value]} {counts[s]}" for s in Status)
-    doc.add(Heading(f"{L['verdict']}: {L[verdict.value]}  ({tally})"))
-    if verdict is not Status.PASSED:
-        doc.add(
-            Paragraph(
-                [
-                    t(f"{c.check} — {L[c.status.value]}: {c.detail}", bold=True)
-                    for c in report.checks
-                    if c.status is not Status.PASSED
-                ]
-                or [t(L["no_checks"], bold=True)],
-                alert=True,
-            )
-        )
     st = (report.manifest or {}).get("statement", {})
     doc.add(
         Fields(
             [
-                (L["package"], [t(report.package)]),
+                (L["verdict"], [t(f"{L[verdict.value]}  ({tally})", bold=True)]),
+                (L["package"], [t(Path(report.package).name)]),
                 (L["deposit_id"], [t(report.deposit_id or "—", mono=True)]),
                 (L["case"], [t(st.get("case") or "—")]),
                 (L["depositor"], [t(st.get("depositor") or "—")]),
@@ -105,6 +120,8 @@ def build_verification(report: Any, lang: str) -> Document:
             ]
         )
     )
+    for block in art17_blocks(report, L, settings, None):
+        doc.add(block)
     capture = _capture(report)
     if capture is not None:
         from .capture import summary_fields
@@ -112,15 +129,29 @@ def build_verification(report: Any, lang: str) -> Document:
         doc.add(Heading(L["capture"]))
         doc.add(summary_fields(capture, L))
     doc.add(Heading(L["checks"]))
-    rows = [_check_cells(c, L) for c in report.checks]
-    doc.add(Table([L["col_check"], L["col_status"], L["col_detail"]], rows, [0.24, 0.1, 0.66]))
+    doc.add(Paragraph([t(json_hint(lang))]))
+    shown, left = checks_shown(report.checks)
+    if left:
+        doc.attachments.append(
+            Attachment(
+                CHECKS_CSV, checks_csv(report.checks), "text/csv", L["csv_checks"].format(count=len(report.checks))
+            )
+        )
+        doc.add(Paragraph([t(L["checks_note"].format(n=left, name=CHECKS_CSV), bold=True)]))
+    for c in shown:
+        doc.add(_check_block(c, lang, L))
     doc.add(Heading(L["trust_anchors"]))
     anchors: list[list[Cell]] = [
-        [[t(a.get(k, ""), mono=k == "fingerprint")] for k in ("role", "subject", "fingerprint", "source")]
+        [
+            [t(a.get("role", ""))],
+            [t(a.get("subject", ""))],
+            [t(a.get("fingerprint", ""), mono=True)],
+            [t(source_kind(a, L))],
+        ]
         for a in report.trust_anchors
     ]
     if anchors:
-        doc.add(Table([L["role"], L["subject"], L["fingerprint"], L["source"]], anchors, [0.1, 0.2, 0.57, 0.13]))
+        doc.add(Table([L["role"], L["subject"], L["fingerprint"], L["source"]], anchors, [0.1, 0.3, 0.4, 0.2]))
     else:
         doc.add(Paragraph([t(L["none"])]))
     return doc
