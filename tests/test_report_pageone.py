@@ -64,7 +64,8 @@ def _first_page(pdf: Path) -> str:
 
 
 def _beijing_times(package: Path) -> list[str]:
-    """genTime of every token as OpenSSL prints it, turned into Beijing time (UTC+8) by hand."""
+    """The latest moment each token (genTime + accuracy, as OpenSSL prints them) and each ledger block vouches
+    for, turned into Beijing time (UTC+8) by hand: the proven time is the earliest of them."""
     out = []
     with zipfile.ZipFile(package) as z:
         for name in z.namelist():
@@ -75,11 +76,22 @@ def _beijing_times(package: Path) -> list[str]:
                     capture_output=True,
                     check=True,
                 ).stdout.decode()
-                stamp = re.search(r"Time stamp: (\w+ +\d+ [\d:]+)(?:\.\d+)? (\d{4}) GMT", text)
+                stamp = re.search(r"Time stamp: (\w+ +\d+ [\d:]+)(\.\d+)? (\d{4}) GMT", text)
                 assert stamp is not None, text
-                when = " ".join(stamp.group(1).split()) + " " + stamp.group(2)
+                when = " ".join(stamp.group(1).split()) + " " + stamp.group(3)
                 moment = datetime.strptime(when, "%b %d %H:%M:%S %Y").replace(tzinfo=UTC)
+                # The proven time is genTime plus the TSA's declared accuracy, rounded up to the second.
+                micros = round(float(stamp.group(2) or 0) * 1_000_000)
+                for amount, unit in re.findall(r"(0x[0-9a-fA-F]+|\d+) (seconds|millis|micros)", text):
+                    micros += int(amount, 0) * {"seconds": 1_000_000, "millis": 1_000, "micros": 1}[unit]
+                moment += timedelta(seconds=-(-micros // 1_000_000))
                 out.append(moment.astimezone(timezone(timedelta(hours=8))).strftime("%Y-%m-%d%H:%M:%S"))
+            elif name.startswith("proofs/anchors/"):  # a ledger block's time, rounded up to the second
+                block = json.loads(z.read(name)).get("block", {}).get("header", {}).get("time")
+                if block:
+                    moment = datetime.fromisoformat(block.replace("Z", "+00:00"))
+                    moment = moment.replace(microsecond=0) + timedelta(seconds=1 if moment.microsecond else 0)
+                    out.append(moment.astimezone(timezone(timedelta(hours=8))).strftime("%Y-%m-%d%H:%M:%S"))
     return sorted(out)
 
 
