@@ -103,10 +103,7 @@ def test_no_module_over_400_lines() -> None:
     long = {
         str(p.relative_to(ROOT)): n for p, _ in _modules().values() if (n := len(p.read_bytes().splitlines())) > 400
     }
-    # package/reader.py grew with the strict ZIP profile (its directory parser is the next to move out, into
-    # package/zipformat.py); it may not grow further meanwhile.
-    allowed = {"package/reader.py": 510}
-    assert {m: n for m, n in long.items() if n > allowed.get(m, 400)} == {}
+    assert long == {}
 
 
 def test_no_module_level_getattr_shim() -> None:
