@@ -14,10 +14,11 @@ hashes its leaf again. For any other file a worker hands back what it read and a
 the deposit process does the rest, exactly as it would without workers, so every error is raised in input
 order with the same message.
 
-What it buys (benchmarks/README.md): a deposit of 20,000 x 4 KiB files went from 1.95 s to about 1.0 s on
-2 CPUs. The members travel through an anonymous shared ``mmap`` (:data:`SLOT` bytes a chunk in flight), not
-the pipe: about 0.8 KB a file goes through the pipe instead of 5 KB. tests/test_intake.py checks that the
-package is the one the one-process path writes.
+What it buys (benchmarks/README.md): a deposit of 20,000 x 4 KiB files went from 1.95 s to about 1.0 s on 2
+CPUs. The members travel through an anonymous shared ``mmap`` (:data:`SLOT` bytes a chunk in flight), not the
+pipe: about 0.8 KB a file goes through the pipe instead of 5 KB, and taking 20,000 members of 4 KiB costs the
+deposit process 12 ms of CPU time instead of 99 ms unpickling them (benchmarks/fastpaths.py).
+tests/test_intake.py checks that the package is the one the one-process path writes.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from .hashing import SMALL, Digests, digest_bytes
 from .merkle import leaf_hash
 from .package.layout import EVIDENCE
 from .package.model import ItemRecord, encode_leaf
-from .package.writer import stored_member
+from .package.prepared import stored_member
 from .workers import fork_pool
 
 MIN_FILES = 512

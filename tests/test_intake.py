@@ -327,7 +327,7 @@ def test_a_verification_that_trusts_the_stored_records_does_not_re_encode_them(c
 def test_member_headers_are_the_ones_zipfile_writes(name: str, size: int) -> None:
     import zipfile
 
-    from evidencectl.package.writer import stored_member
+    from evidencectl.package.prepared import stored_member
 
     data = os.urandom(size)
     info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))

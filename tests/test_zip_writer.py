@@ -132,3 +132,28 @@ def test_offsets_and_counts_past_the_limits_use_zip64_end_records(
     _tools_agree(out, sample)
     with PackageReader(out) as reader:
         assert len(reader.names()) == len(members) + 1  # and mimetype
+
+
+@pytest.mark.parametrize("past_zip64", [False, True], ids=["below-2GiB", "offsets-past-the-zip64-limit"])
+def test_members_prepared_in_workers_give_the_bytes_the_plain_writer_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, past_zip64: bool
+) -> None:
+    """The fast path (header and CRC made by a worker, one write) against the plain one (``add_bytes``);
+    past the ZIP64 offset limit the worker's header (made for an offset below it) must be made again."""
+    from evidencectl.package.prepared import stored_member
+
+    if past_zip64:
+        monkeypatch.setattr(zipformat, "ZIP64_FROM", THRESHOLD)
+    members = {f"evidence/合同-{i}.txt" if i % 3 == 0 else f"evidence/{i}.bin": os.urandom(i * 4099) for i in range(40)}
+    members["manifest.json"] = b"{}"
+    plain, fast = PackageWriter(tmp_path / "plain.evp"), PackageWriter(tmp_path / "fast.evp")
+    for name, data in members.items():
+        plain.add_bytes(name, data)
+        header, crc = stored_member(name, data)
+        fast.add_prepared(name, header + data, len(header), crc)
+    plain.commit(force=False)
+    fast.commit(force=False)
+    assert (tmp_path / "fast.evp").read_bytes() == (tmp_path / "plain.evp").read_bytes()
+    with PackageReader(tmp_path / "fast.evp") as reader:
+        assert {n: reader.read(n) for n in members} == members
+        assert (reader.members[-1].offset >= zipformat.ZIP64_FROM) is past_zip64

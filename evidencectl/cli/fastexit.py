@@ -2,7 +2,8 @@
 
 Once a command has returned, everything it wrote is closed and on disk (packages, registry, ledger), so the
 process can end with ``os._exit``: unloading some 400 modules and a last garbage collection cost ~30 ms a
-command (benchmarks/README.md), more than the work of a small deposit. Under a tracer or coverage the
+command, more than the work of a small deposit (CPU time of ``verify`` of a one-file package, benchmarks/
+fastpaths.py: 450 ms with the teardown, 411 ms without). Under a tracer or coverage the
 normal exit is kept, so that their own files are written. tests/test_fastexit.py checks that a command that
 leaves this way wrote exactly what one that exits normally writes.
 """

@@ -33,14 +33,6 @@ FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 """The date of every member (DOS date and time in :mod:`~evidencectl.package.zipformat`)."""
 
 
-def stored_member(name: str, data: bytes | memoryview) -> tuple[bytes, int]:
-    """The local header of a stored member holding ``data`` written at an offset below 2 GiB, and the
-    data's CRC-32. Worker processes build members with this; :meth:`PackageWriter.add_prepared` appends
-    them (and sets the version a ZIP64 offset needs)."""
-    crc = zlib.crc32(data)
-    return zf.local_header(name, len(data), crc, 0), crc
-
-
 class _Flusher:
     """Flushes a large original to disk while it is still being hashed.
 
@@ -139,7 +131,8 @@ class PackageWriter:
         self._write_member(name, zf.local_header(name, len(data), crc, self._pos), data, crc)
 
     def add_prepared(self, name: str, blob: bytes | memoryview, header_len: int, crc: int) -> None:
-        """Add a stored member whose local header (from :func:`stored_member`) heads ``blob``."""
+        """Add a stored member whose local header (from :func:`~evidencectl.package.prepared.stored_member`,
+        made in a worker) heads ``blob``."""
         self._claim(name)
         data = memoryview(blob)[header_len:]
         header = bytes(memoryview(blob)[:header_len])
