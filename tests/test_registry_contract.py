@@ -20,7 +20,8 @@ import pytest
 from postgres_server import PostgresServer, Target
 
 from evidencectl.errors import UsageError
-from evidencectl.registry import GENESIS, SCHEMA_VERSION, connect, custody_hash
+from evidencectl.registry import GENESIS, SCHEMA_VERSION, User, acting_as, connect, custody_hash
+from evidencectl.registry.shared import claim, count_hit, release
 
 ROOT = Path(__file__).resolve().parent.parent
 SHA_A, SM3_A = "a" * 64, "b" * 64
@@ -54,7 +55,7 @@ def _items(deposit_id: str) -> list[tuple[str, int, str, str, int, str, str]]:
 def test_a_deposit_its_items_and_its_event_are_read_back_as_written(target: Target) -> None:
     reg = target.open()
     reg.record_deposit(_row("EVD-1"), _items("EVD-1"), "deposit", {"package": "/cases/EVD-1.evp"})
-    assert reg.deposit("EVD-1") == _row("EVD-1")
+    assert reg.deposit("EVD-1") == _row("EVD-1") | {"owner": None}  # made at the CLI: no service user's
     assert reg.deposit("EVD-2") is None
     # A size past 2 GiB survives (a BIGINT in PostgreSQL); a Unicode item name comes back unchanged.
     assert [(i["name"], i["size"]) for i in reg.items("EVD-1")] == [
@@ -192,7 +193,7 @@ def test_a_registry_at_the_previous_version_migrates_keeping_rows_and_chain(targ
     old = target.open(upto=SCHEMA_VERSION - 1)
     assert old.schema_version() == SCHEMA_VERSION - 1
     old.close()
-    # Written as the previous release wrote it: no actor column, the hash over the six fields.
+    # Written as an older release wrote it: no actor, the hash over the six fields.
     target.raw(
         "INSERT INTO deposits (deposit_id, created, status, item_count) VALUES (?,?,?,?)",
         ("EVD-OLD", "2026-01-01T00:00:00Z", "complete", 1),
@@ -202,12 +203,18 @@ def test_a_registry_at_the_previous_version_migrates_keeping_rows_and_chain(targ
              "detail": {"package": "old.evp"}, "prev_hash": GENESIS}  # fmt: skip
     old_hash = custody_hash(entry)
     target.raw(
-        "INSERT INTO custody VALUES (?,?,?,?,?,?,?)",
+        "INSERT INTO custody (seq, time, deposit_id, event, detail, prev_hash, hash) VALUES (?,?,?,?,?,?,?)",
         (1, entry["time"], "EVD-OLD", "deposit", json.dumps(entry["detail"]), GENESIS, old_hash),
+    )
+    target.raw(
+        "INSERT INTO users (name, role, created) VALUES (?,?,?)", ("张律师", "depositor", "2026-01-01T00:00:00Z")
     )
     reg = target.open()
     assert reg.schema_version() == SCHEMA_VERSION
     assert reg.deposit("EVD-OLD") is not None and [f["deposit_id"] for f in reg.lookup("sha256", SHA_A)] == ["EVD-OLD"]
+    # Version 4: a deposit from before has no owner (no depositor finds it), a user from before no key.
+    assert reg.deposit("EVD-OLD")["owner"] is None and reg.lookup("sha256", SHA_A, owner="张律师") == []  # type: ignore[index]
+    assert reg.user("张律师") == User("张律师", "depositor", "2026-01-01T00:00:00Z", None)
     reg.add_user("审计员", "auditor", actor="admin")
     assert reg.custody()[0]["hash"] == old_hash  # the old entry keeps its hash
     audit = reg.verify_custody()
@@ -334,3 +341,45 @@ def test_ctrl_c_just_after_commit_stays_an_interrupt_and_keeps_the_entry(tmp_pat
     reg.conn = real
     assert [e["detail"] for e in reg.custody()] == [{"n": 1}] and reg.verify_custody().ok
     reg.close()
+
+
+def test_a_deposit_made_for_a_service_user_is_theirs_and_its_entries_name_them(target: Target) -> None:
+    reg = target.open()
+    row = {"deposit_id": "EVD-API", "created": "2026-01-01T00:00:00Z", "status": "complete", "item_count": 1}
+    with acting_as("api:张律师", owner="张律师"):
+        reg.record_deposit(row, [("EVD-API", 0, "a.txt", "file", 3, SM3_A, SHA_A)], "deposit", {})
+    reg.log_event("EVD-API", "verify", {})  # outside: no actor, as the CLI writes
+    assert reg.deposit("EVD-API")["owner"] == "张律师"  # type: ignore[index]
+    assert [e["actor"] for e in reg.custody("EVD-API")] == ["api:张律师", None]
+    assert [r["deposit_id"] for r in reg.lookup("sha256", SHA_A, owner="张律师")] == ["EVD-API"]
+    assert reg.lookup("sha256", SHA_A, owner="李律师") == []
+    assert reg.verify_custody().ok
+    reg.close()
+
+
+def test_a_claim_is_held_by_one_process_at_a_time_and_lapses(target: Target) -> None:
+    first, second = target.open(), target.open()  # two connections, as two server processes have
+    assert claim(first, "EVD-1", "worker-a", 60)
+    assert not claim(second, "EVD-1", "worker-b", 60)
+    assert claim(first, "EVD-1", "worker-a", 60)  # renewed by its holder
+    release(second, "EVD-1", "worker-b")  # not theirs: changes nothing
+    assert not claim(second, "EVD-1", "worker-b", 60)
+    release(first, "EVD-1", "worker-a")
+    assert claim(second, "EVD-1", "worker-b", 0.2)
+    time.sleep(0.3)
+    assert claim(first, "EVD-1", "worker-a", 60)  # a holder that died frees it when the claim lapses
+    first.close()
+    second.close()
+
+
+def test_the_rate_counter_is_one_count_for_every_connection(target: Target) -> None:
+    regs = [target.open() for _ in range(3)]
+    minute_start = (time.time() // 60) * 60
+    counts = [count_hit(regs[i % 3], "verify:192.0.2.1", minute_start + 1)[0] for i in range(6)]
+    assert counts == [1, 2, 3, 4, 5, 6]
+    assert count_hit(regs[0], "verify:192.0.2.2", minute_start + 1)[0] == 1  # another address
+    # Half-way into the next minute half of the previous one still counts: no doubling at the boundary.
+    estimate, wait = count_hit(regs[1], "verify:192.0.2.1", minute_start + 90)
+    assert estimate == pytest.approx(1 + 6 * 0.5) and wait == 30
+    for reg in regs:
+        reg.close()

@@ -196,13 +196,31 @@ def test_two_worker_processes_share_the_port_and_both_verify(deposited: tuple[Pa
         srv.stop()
 
 
-def test_one_address_posting_too_often_gets_429_with_retry_after(deposited: tuple[Path, Path]) -> None:
-    srv = start_server(deposited[0], "--verify-rate", "3")
+def test_one_address_posting_too_often_gets_429_with_retry_after(deposited: tuple[Path, Path], tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(deposited[0], home)  # a registry of its own: the count lives in the registry
+    srv = start_server(home, "--verify-rate", "3")
     try:
         assert [_post(srv, b"x").status_code for _ in range(3)] == [422] * 3  # refused packages count too
         answer = _post(srv, deposited[1].read_bytes())
         _problem(answer, 429, "too-many-requests")
         assert 1 <= int(answer.headers["retry-after"]) <= 60
+    finally:
+        srv.stop()
+
+
+def test_the_rate_limit_is_one_count_across_worker_processes(deposited: tuple[Path, Path], tmp_path: Path) -> None:
+    """Four workers, each with the limit in its own memory, would let 4 x 4 requests through; not one count."""
+    home = tmp_path / "home"
+    shutil.copytree(deposited[0], home)
+    srv = start_server(home, "--workers", "4", "--verify-rate", "4")
+    try:
+        codes = []
+        for _ in range(12):  # new connections each time: the kernel spreads them over the workers
+            with requests.Session() as session:
+                codes.append(session.post(f"{srv.url}/api/v1/verify", data=b"x",
+                                          headers={"Content-Type": PACKAGE_TYPE}, timeout=60).status_code)  # fmt: skip
+        assert codes.count(422) == 4 and codes.count(429) == 8, codes
     finally:
         srv.stop()
 

@@ -329,7 +329,8 @@ def log(
         return
     for e in entries:
         sys.stdout.write(
-            visible(f"{e['seq']:>6} {e['time']} {e['event']:<16} {e['deposit_id'] or '-'} ")
+            # Who made the change ("-" for entries from before users, and the depositor's own CLI deposits).
+            visible(f"{e['seq']:>6} {e['time']} {e['event']:<16} {e.get('actor') or '-'} {e['deposit_id'] or '-'} ")
             + visible(json.dumps(e["detail"], ensure_ascii=False)[:120])
             + "\n"
         )

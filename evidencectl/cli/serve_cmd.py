@@ -20,23 +20,40 @@ def serve(
     max_upload: int = typer.Option(512, "--max-upload", metavar="MIB", help="Largest upload accepted, MiB."),
     idle_timeout: float = typer.Option(30.0, "--upload-idle-timeout", help="Seconds an upload may stall."),
     verify_rate: int = typer.Option(
-        60, "--verify-rate", help="Verifications a minute from one address, per worker (0: no limit)."
+        60, "--verify-rate", help="Verifications a minute from one address, all workers together (0: no limit)."
+    ),
+    upload_timeout: float = typer.Option(600.0, "--upload-timeout", help="Seconds a whole upload may take."),
+    resume_interval: float = typer.Option(
+        60.0, "--resume-interval", help="Seconds between retries of pending deposits (0: never)."
     ),
 ) -> None:
-    """Serve the evidence API (POST /api/v1/verify, GET /openapi.json) until interrupted.
+    """Serve the evidence API (deposits, verification, lookup; GET /openapi.json) until interrupted.
 
     Example: evidencectl serve --host 127.0.0.1 --port 8080 --workers 4
     """
-    if workers < 1 or max_upload < 1 or idle_timeout <= 0 or verify_rate < 0:
+    if (
+        workers < 1
+        or max_upload < 1
+        or idle_timeout <= 0
+        or upload_timeout <= 0
+        or verify_rate < 0
+        or resume_interval < 0
+    ):
         raise UsageError(
-            "--workers and --max-upload must be at least 1, --upload-idle-timeout above 0, --verify-rate 0 or more"
+            "--workers and --max-upload must be at least 1, --upload-idle-timeout and --upload-timeout above 0, "
+            "--verify-rate and --resume-interval 0 or more"
         )
     # Imported here: the web stack costs ~0.1 s that no other command should pay.
     from ..service import ServiceSettings
     from ..service import serve as run
 
     settings = ServiceSettings(
-        base=home(), max_upload=max_upload << 20, idle_timeout=idle_timeout, verify_rate=verify_rate
+        base=home(),
+        max_upload=max_upload << 20,
+        idle_timeout=idle_timeout,
+        verify_rate=verify_rate,
+        upload_timeout=upload_timeout,
+        resume_interval=resume_interval,
     )
     typer.echo(f"evidencectl service on http://{host}:{port}/ ({workers} worker(s))", err=True)
     run(settings, host=host, port=port, workers=workers)

@@ -12,7 +12,7 @@ from pathlib import Path
 from ..errors import BadInputError
 from .interface import GENESIS, OPENER, SCHEMA_VERSION, CustodyAudit, ItemRow, Registry, custody_hash, now_iso
 from .sqlite import SQLiteRegistry
-from .users import ROLES, IssuedToken, User
+from .users import ROLES, IssuedToken, User, acting_as
 
 __all__ = [
     "GENESIS",
@@ -24,6 +24,7 @@ __all__ = [
     "Registry",
     "SQLiteRegistry",
     "User",
+    "acting_as",
     "connect",
     "custody_hash",
     "now_iso",

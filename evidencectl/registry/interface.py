@@ -20,10 +20,21 @@ from typing import Any
 
 from ..errors import UsageError
 from ..package.canonical import canonical_json
-from .users import IssuedToken, User, new_token, role_name, token_hash, token_id_of, token_matches, user_name
+from .users import (
+    IssuedToken,
+    User,
+    acting,
+    new_token,
+    role_name,
+    token_hash,
+    token_id_of,
+    token_matches,
+    user_name,
+)
 
-SCHEMA_VERSION = 3
-"""1: deposits, items, custody; 2: no digest index (SQLite); 3: users, tokens, custody.actor."""
+SCHEMA_VERSION = 4
+"""1: deposits, items, custody; 2: no digest index (SQLite); 3: users, tokens, custody.actor;
+4: deposits.owner, users.sign_key, claims and rate_hits (shared by server processes)."""
 GENESIS = "0" * 64
 
 _DEPOSIT_COLUMNS = frozenset(
@@ -39,6 +50,7 @@ _DEPOSIT_COLUMNS = frozenset(
         "roots",
         "item_count",
         "pending",
+        "owner",
     }
 )
 _ITEM_FIELDS = ("deposit_id", "item_id", "name", "kind", "size", "sm3", "sha256")
@@ -133,6 +145,8 @@ class Registry(ABC):
     # -- deposits and items ------------------------------------------------------------------------------
 
     def _append_custody(self, deposit_id: str | None, event: str, detail: dict[str, Any], actor: str | None) -> None:
+        if actor is None:
+            actor = acting()[0]  # the service's user, set around a request's work (users.acting_as)
         self._lock_custody()
         head = self.custody_head()
         seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
@@ -161,6 +175,9 @@ class Registry(ABC):
         )
 
     def _upsert(self, row: dict[str, Any], items: Iterable[ItemRow]) -> None:
+        owner = acting()[1]
+        if owner is not None and "owner" not in row:
+            row = {**row, "owner": owner}  # a deposit made for a service user is theirs
         cols = _columns(row)
         self._execute(
             f"INSERT INTO deposits ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
@@ -241,19 +258,21 @@ class Registry(ABC):
             f"SELECT {', '.join(_ITEM_FIELDS)} FROM items WHERE deposit_id = ? ORDER BY item_id", [deposit_id]
         )
 
-    def lookup(self, algorithm: str, digest: str) -> list[dict[str, Any]]:
-        """Every item whose ``sha256`` or ``sm3`` digest is ``digest``, with its deposit's case and status."""
+    def lookup(self, algorithm: str, digest: str, owner: str | None = None) -> list[dict[str, Any]]:
+        """Every item whose ``sha256`` or ``sm3`` digest is ``digest``, with its deposit's case and status;
+        only those of deposits made by service user ``owner`` when one is given."""
         column = {"sha256": "sha256", "sm3": "sm3"}.get(algorithm)
         value = digest.strip().lower()
         if column is None:
             raise UsageError(f"unknown digest algorithm {algorithm!r}: sha256 or sm3")
         if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
             raise UsageError(f"a {algorithm} digest is 64 hexadecimal characters")
+        mine = " AND d.owner = ?" if owner is not None else ""
         return self._query(
             f"SELECT {', '.join('i.' + f for f in _ITEM_FIELDS)}, d.case_no, d.status, d.created "
-            f"FROM items i JOIN deposits d ON d.deposit_id = i.deposit_id WHERE i.{column} = ? "
+            f"FROM items i JOIN deposits d ON d.deposit_id = i.deposit_id WHERE i.{column} = ?{mine} "
             "ORDER BY d.created, i.deposit_id, i.item_id",
-            [value],
+            [value] if owner is None else [value, owner],
         )
 
     # -- the custody log ---------------------------------------------------------------------------------
@@ -332,20 +351,20 @@ class Registry(ABC):
 
     def user(self, name: str) -> User | None:
         """One user, or None."""
-        rows = self._query("SELECT name, role, created FROM users WHERE name = ?", [name])
+        rows = self._query("SELECT name, role, created, sign_key FROM users WHERE name = ?", [name])
         return User(**rows[0]) if rows else None
 
     def users(self) -> list[User]:
         """Every user, by name."""
-        return [User(**r) for r in self._query("SELECT name, role, created FROM users ORDER BY name")]
+        return [User(**r) for r in self._query("SELECT name, role, created, sign_key FROM users ORDER BY name")]
 
     def authenticate(self, token: str) -> User | None:
         """The user a bearer token belongs to, or None for a wrong, malformed or revoked token."""
         token_id = token_id_of(token)
         rows = (
             self._query(
-                "SELECT u.name, u.role, u.created, t.token_hash FROM tokens t JOIN users u ON u.name = t.user_name "
-                "WHERE t.token_id = ?",
+                "SELECT u.name, u.role, u.created, u.sign_key, t.token_hash "
+                "FROM tokens t JOIN users u ON u.name = t.user_name WHERE t.token_id = ?",
                 [token_id],
             )
             if token_id

@@ -54,6 +54,14 @@ _MIGRATIONS: list[list[str]] = [
             created TEXT NOT NULL)""",
         "CREATE INDEX tokens_user ON tokens(user_name)",
     ],
+    [
+        "ALTER TABLE deposits ADD COLUMN owner TEXT",
+        "CREATE INDEX deposits_owner ON deposits(owner)",
+        "ALTER TABLE users ADD COLUMN sign_key TEXT",
+        "CREATE TABLE claims (deposit_id TEXT PRIMARY KEY, holder TEXT NOT NULL, expires DOUBLE PRECISION NOT NULL)",
+        """CREATE TABLE rate_hits (
+            bucket TEXT NOT NULL, minute BIGINT NOT NULL, hits BIGINT NOT NULL, PRIMARY KEY (bucket, minute))""",
+    ],
 ]
 assert len(_MIGRATIONS) == SCHEMA_VERSION
 

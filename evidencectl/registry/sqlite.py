@@ -44,6 +44,15 @@ _MIGRATIONS: list[str] = [
         token_id TEXT PRIMARY KEY, user_name TEXT NOT NULL, token_hash TEXT NOT NULL, created TEXT NOT NULL);
     CREATE INDEX IF NOT EXISTS tokens_user ON tokens(user_name);
     """,
+    # Which service user made a deposit; a user's own signing key; what server processes share: who is
+    # resuming a pending deposit (claims) and how often an address asked (rate_hits).
+    """
+    ALTER TABLE deposits ADD COLUMN owner TEXT;
+    ALTER TABLE users ADD COLUMN sign_key TEXT;
+    CREATE TABLE IF NOT EXISTS claims (deposit_id TEXT PRIMARY KEY, holder TEXT NOT NULL, expires REAL NOT NULL);
+    CREATE TABLE IF NOT EXISTS rate_hits (
+        bucket TEXT NOT NULL, minute INTEGER NOT NULL, hits INTEGER NOT NULL, PRIMARY KEY (bucket, minute));
+    """,
 ]
 assert len(_MIGRATIONS) == SCHEMA_VERSION
 

@@ -12,6 +12,9 @@ import hashlib
 import hmac
 import secrets
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from ..errors import UsageError
@@ -33,6 +36,8 @@ class User:
     """One of :data:`ROLES`."""
     created: str
     """When the user was added (UTC, ISO 8601)."""
+    sign_key: str | None = None
+    """The user's own signing key (PEM file, relative to the data directory), or None."""
 
 
 @dataclass(frozen=True)
@@ -97,3 +102,27 @@ def token_id_of(token: str) -> str | None:
 def token_matches(token: str, stored_hash: str) -> bool:
     """Whether ``token`` hashes to ``stored_hash``, compared in constant time."""
     return hmac.compare_digest(token_hash(token), stored_hash)
+
+
+_ACTING: ContextVar[tuple[str | None, str | None]] = ContextVar("evidencectl_acting", default=(None, None))
+
+
+@contextmanager
+def acting_as(actor: str, owner: str | None = None) -> Iterator[None]:
+    """Within the block, custody entries written without an explicit actor carry ``actor``, and deposits
+    recorded are owned by service user ``owner``.
+
+    The service wraps each request's work in this, so that a deposit made through the library's
+    ``deposit()`` (which knows nothing of users) is recorded as that user's, in the same transactions.
+    A context variable: each thread and each asyncio task sees only its own request's user.
+    """
+    token = _ACTING.set((actor, owner))
+    try:
+        yield
+    finally:
+        _ACTING.reset(token)
+
+
+def acting() -> tuple[str | None, str | None]:
+    """The ``(actor, owner)`` set by :func:`acting_as`, or ``(None, None)``."""
+    return _ACTING.get()

@@ -7,7 +7,8 @@ disk chunk by chunk), with worker processes built in (``--workers``). Its import
 
 from __future__ import annotations
 
-from .app import ServiceSettings, app_from_environment, create_app
+from .app import app_from_environment, create_app
+from .settings import ServiceSettings
 
 __all__ = ["ServiceSettings", "app_from_environment", "create_app", "serve"]
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +20,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..errors import BadInputError, EvidenceError, ServiceError, UsageError
+from . import deposits
 from .auth import Registries, authorize
 from .limits import RateLimit
 from .openapi import openapi_document
 from .problems import PROBLEM_TYPE, Problem
+from .resumer import lifespan
+from .settings import ServiceSettings
 from .uploads import declared_length, remove_spool, save_stream
 
 PACKAGE_TYPES = ("application/vnd.evidencectl.package+zip", "application/zip", "application/octet-stream")
@@ -33,33 +35,9 @@ UPLOAD_NAME = "upload.evp"
 
 log = logging.getLogger("evidencectl.service")
 
-
-@dataclass(frozen=True)
-class ServiceSettings:
-    """What one server process needs to know; the same in every worker."""
-
-    base: Path
-    """The data directory: trust store, configuration, registry."""
-    max_upload: int = 512 << 20
-    """Largest request body accepted, in bytes."""
-    idle_timeout: float = 30.0
-    """Seconds an upload may stall before it is dropped (408)."""
-    verify_rate: int = 60
-    """Verifications a minute from one address, per worker process (0: no limit)."""
-
-    @property
-    def upload_dir(self) -> Path:
-        """Where request bodies are spooled: the data directory's disk, not a RAM-backed /tmp."""
-        return self.base / "service" / "uploads"
-
-    def to_environment(self) -> dict[str, str]:
-        """The settings as environment variables, for worker processes (see :func:`app_from_environment`)."""
-        return {
-            "EVIDENCECTL_HOME": str(self.base),
-            "EVIDENCECTL_SERVICE_MAX_UPLOAD": str(self.max_upload),
-            "EVIDENCECTL_SERVICE_IDLE_TIMEOUT": str(self.idle_timeout),
-            "EVIDENCECTL_SERVICE_VERIFY_RATE": str(self.verify_rate),
-        }
+EXTRA_ROUTES: list[Route] = []
+"""Routes of other service modules (the /v/{id} page), added here by them; their paths are described in
+openapi.py's ``EXTRA_PATHS``."""
 
 
 def _verify_file(base: Path, path: Path) -> dict[str, Any]:
@@ -84,7 +62,7 @@ def _verify_file(base: Path, path: Path) -> dict[str, Any]:
 async def verify(request: Request) -> Response:
     """``POST /api/v1/verify``: the body is a package; the answer is the ``verify --json`` document."""
     settings: ServiceSettings = request.app.state.settings
-    request.app.state.verify_limit.check(request.client.host if request.client else "?")
+    await run_in_threadpool(request.app.state.verify_limit.check, request.client.host if request.client else "?")
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind not in PACKAGE_TYPES:
         raise Problem("unsupported-media-type", f"POST the package itself as {PACKAGE_TYPES[0]}")
@@ -108,11 +86,10 @@ async def verify(request: Request) -> Response:
 
 def _lookup(registries: Registries, authorization: str | None, algorithm: str, digest: str) -> dict[str, Any]:
     registry = registries.get()
-    # Auditors and admins only, for now: deposits do not yet record which user made them, so a depositor
-    # could not be limited to their own, and one client's deposits are not another's to find.
-    authorize(registry, authorization, ("auditor", "admin"))
+    user = authorize(registry, authorization, ("depositor", "auditor", "admin"))
+    # A depositor finds only their own deposits: one client's deposits are not another's to find.
     try:
-        found = registry.lookup(algorithm, digest)
+        found = registry.lookup(algorithm, digest, owner=user.name if user.role == "depositor" else None)
     except UsageError as exc:
         raise Problem("invalid-request", str(exc)) from None
     deposits: dict[str, dict[str, Any]] = {}
@@ -171,13 +148,19 @@ def create_app(settings: ServiceSettings) -> Starlette:
         routes=[
             Route("/api/v1/verify", verify, methods=["POST"]),
             Route("/api/v1/lookup", lookup, methods=["GET"]),
+            Route("/api/v1/deposits", deposits.create_deposit, methods=["POST"]),
+            Route("/api/v1/deposits/{deposit_id}", deposits.get_deposit, methods=["GET"]),
+            Route("/api/v1/deposits/{deposit_id}/package", deposits.get_package, methods=["GET"]),
+            Route("/api/v1/deposits/{deposit_id}/certificate.pdf", deposits.get_certificate, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
+            *EXTRA_ROUTES,
         ],
         exception_handlers={Problem: _on_problem, HTTPException: _on_http, Exception: _on_error},
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.registries = Registries(settings.base)
-    app.state.verify_limit = RateLimit(settings.verify_rate)
+    app.state.verify_limit = RateLimit(settings.verify_rate, app.state.registries)
     return app
 
 
@@ -190,5 +173,7 @@ def app_from_environment() -> Starlette:
             max_upload=int(env.get("EVIDENCECTL_SERVICE_MAX_UPLOAD", 512 << 20)),
             idle_timeout=float(env.get("EVIDENCECTL_SERVICE_IDLE_TIMEOUT", 30.0)),
             verify_rate=int(env.get("EVIDENCECTL_SERVICE_VERIFY_RATE", 60)),
+            upload_timeout=float(env.get("EVIDENCECTL_SERVICE_UPLOAD_TIMEOUT", 600.0)),
+            resume_interval=float(env.get("EVIDENCECTL_SERVICE_RESUME_INTERVAL", 60.0)),
         )
     )

@@ -42,6 +42,116 @@ _LOOKUP: dict[str, Any] = {
 }
 
 
+_TEXT = {"type": "string", "maxLength": 65536}
+_DEPOSIT_FORM: dict[str, Any] = {
+    "type": "object",
+    "required": ["files"],
+    "properties": {
+        "files": {"type": "array", "minItems": 1, "items": {"type": "string", "format": "binary"}},
+        "case": _TEXT,
+        "depositor": _TEXT,
+        "note": _TEXT,
+        "hash_only": {"type": "string", "enum": ["true", "false"]},
+    },
+    "additionalProperties": False,
+}
+_URLS = {"package_url": {"type": "string"}, "certificate_url": {"type": "string"}}
+_RECORD: dict[str, Any] = {
+    "type": "object",
+    "required": [
+        "deposit_id",
+        "status",
+        "created",
+        "case",
+        "depositor",
+        "note",
+        "owner",
+        "items",
+        "roots",
+        "pending",
+        "package",
+        "package_url",
+        "certificate_url",
+    ],  # fmt: skip
+    "properties": {
+        "deposit_id": {"type": "string"},
+        "status": {"enum": ["complete", "pending", "abandoned"]},
+        "created": {"type": "string"},
+        "case": {"type": ["string", "null"]},
+        "depositor": {"type": ["string", "null"]},
+        "note": {"type": ["string", "null"]},
+        "owner": {"type": ["string", "null"]},
+        "items": {"type": "integer"},
+        "roots": {"type": "object"},
+        "pending": {"type": "array", "items": {"type": "object"}},
+        "package": {"type": ["string", "null"]},
+        **_URLS,
+    },
+}
+_ID = {"name": "deposit_id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _json(description: str, schema: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    }
+
+
+def _deposit_paths() -> dict[str, Any]:
+    def read(summary: str, op: str, ok: dict[str, Any], extra: tuple[int, ...] = ()) -> dict[str, Any]:
+        responses = {"200": ok, **{str(s): _problem(s) for s in (401, 404, *extra, 503)}}
+        return {
+            "get": {
+                "summary": summary,
+                "operationId": op,
+                "security": [{"bearer": []}],
+                "parameters": [_ID],
+                "responses": responses,
+            }
+        }
+
+    def binary(kind: str, what: str) -> dict[str, Any]:
+        return {"description": what, "content": {kind: {"schema": {"type": "string", "format": "binary"}}}}
+
+    return {
+        "/api/v1/deposits": {
+            "post": {
+                "summary": "Deposit files (role depositor); the answer is the document of `evidencectl deposit --json`",
+                "operationId": "createDeposit",
+                "security": [{"bearer": []}],
+                "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": _DEPOSIT_FORM}}},
+                "responses": {
+                    "201": _json("The deposit is complete", "DepositResult"),
+                    "202": _json("Pending: a TSA or anchor is down; the server resumes it", "DepositResult"),
+                    **{str(s): _problem(s) for s in (401, 403, 408, 413, 415, 422, 503)},
+                },
+            }
+        },
+        "/api/v1/deposits/{deposit_id}": read(
+            "A deposit's record (its owner, an auditor or an admin)", "getDeposit", _json("The record", "DepositRecord")
+        ),
+        "/api/v1/deposits/{deposit_id}/package": read(
+            "The deposit's package (.evp)", "getPackage", binary(_PACKAGE, "The package"), (409,)
+        ),
+        "/api/v1/deposits/{deposit_id}/certificate.pdf": read(
+            "The deposit certificate (存证证明), rendered from a verification of the package",
+            "getCertificate",
+            binary("application/pdf", "The certificate"),
+            (409,),
+        ),
+    }
+
+
+def page_paths() -> dict[str, Any]:
+    """The paths of the web verification page and of ``POST /api/v1/verify?deposit=`` (service/page.py):
+    described there and merged here, so that ``/openapi.json`` describes every route."""
+    return {}
+
+
+_PACKAGE = "application/vnd.evidencectl.package+zip"
+
+
 @cache
 def openapi_document() -> dict[str, Any]:
     """The document served at ``GET /openapi.json``."""
@@ -49,6 +159,9 @@ def openapi_document() -> dict[str, Any]:
 
     verification = json.loads(
         resources.files("evidencectl").joinpath("schemas/verification.schema.json").read_text(encoding="utf-8")
+    )
+    deposit_result = json.loads(
+        resources.files("evidencectl").joinpath("schemas/deposit-result.schema.json").read_text(encoding="utf-8")
     )
     return {
         "openapi": "3.1.0",
@@ -77,9 +190,10 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            **_deposit_paths(),
             "/api/v1/lookup": {
                 "get": {
-                    "summary": "The deposits holding an item with this SHA-256 or SM3 digest (auditor or admin)",
+                    "summary": "The deposits holding an item with this SHA-256 or SM3 digest (a depositor: their own)",
                     "operationId": "lookupDigest",
                     "security": [{"bearer": []}],
                     "parameters": [
@@ -95,11 +209,19 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            **page_paths(),
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {
                 "Lookup": _LOOKUP,
+                "DepositResult": {
+                    # The deposit --json schema (closed: additionalProperties false) with the two URLs.
+                    **{k: v for k, v in deposit_result.items() if k not in ("$schema", "$id")},
+                    "required": [*deposit_result["required"], *_URLS],
+                    "properties": {**deposit_result["properties"], **_URLS},
+                },
+                "DepositRecord": _RECORD,
                 "VerificationReport": verification,
                 "Problem": {
                     "type": "object",

@@ -12,6 +12,7 @@ TITLES = {
     "forbidden": (403, "This user's role does not allow it"),
     "not-found": (404, "No such resource"),
     "method-not-allowed": (405, "Method not allowed here"),
+    "not-ready": (409, "The deposit is not complete yet"),
     "request-timeout": (408, "The upload stalled"),
     "payload-too-large": (413, "The upload is larger than this service accepts"),
     "unsupported-media-type": (415, "This content type is not accepted here"),

@@ -1,0 +1,83 @@
+"""What the server processes of one registry share: who is resuming which pending deposit, and how often an
+address asked a rate-limited endpoint.
+
+Both live in the registry (SQLite or PostgreSQL) rather than in a process's memory, so that four workers,
+or four machines on one PostgreSQL, resume a deposit once and count one client's requests together.
+Each operation is one short write transaction; a claim is serialised by the same lock as the custody
+log's head (``BEGIN IMMEDIATE`` on SQLite, an advisory lock on PostgreSQL), so two processes cannot both
+take it.
+"""
+
+from __future__ import annotations
+
+import time
+
+from .interface import Registry
+
+
+def claim(registry: Registry, deposit_id: str, holder: str, seconds: float) -> bool:
+    """Take deposit ``deposit_id`` for ``holder`` for ``seconds``; False if another holder has it.
+
+    A claim lapses on its own (a process killed while resuming does not block the deposit for ever); the
+    holder renews it by claiming again and gives it up with :func:`release`.
+    """
+    now = time.time()
+    with registry._write():
+        registry._lock_custody()
+        rows = registry._query("SELECT holder, expires FROM claims WHERE deposit_id = ?", [deposit_id])
+        if rows and rows[0]["holder"] != holder and float(rows[0]["expires"]) > now:
+            return False
+        registry._execute(
+            "INSERT INTO claims (deposit_id, holder, expires) VALUES (?,?,?) "
+            "ON CONFLICT(deposit_id) DO UPDATE SET holder = excluded.holder, expires = excluded.expires",
+            [deposit_id, holder, now + seconds],
+        )
+        return True
+
+
+def release(registry: Registry, deposit_id: str, holder: str) -> None:
+    """Give up ``holder``'s claim on ``deposit_id`` (nothing if it is not theirs any more)."""
+    with registry._write():
+        registry._execute("DELETE FROM claims WHERE deposit_id = ? AND holder = ?", [deposit_id, holder])
+
+
+def count_hit(registry: Registry, bucket: str, now: float | None = None) -> tuple[float, int]:
+    """Count one request in ``bucket`` (e.g. ``verify:ADDRESS``); returns how many requests it has had in
+    the last 60 seconds, this one included, and the seconds until one more would be counted less.
+
+    One row a bucket and clock minute, the same for every process that asks. The last 60 seconds are
+    estimated as this minute's count plus the previous minute's weighted by how much of it is still
+    inside the window (a sliding-window counter): a client cannot double its rate by straddling a
+    minute's end. Minutes older than the previous one are removed as it goes.
+    """
+    now = time.time() if now is None else now
+    minute = int(now // 60)
+    with registry._write():
+        registry._execute(
+            "INSERT INTO rate_hits (bucket, minute, hits) VALUES (?,?,1) "
+            "ON CONFLICT(bucket, minute) DO UPDATE SET hits = rate_hits.hits + 1",
+            [bucket, minute],
+        )
+        rows = registry._query(
+            "SELECT minute, hits FROM rate_hits WHERE bucket = ? AND minute >= ?", [bucket, minute - 1]
+        )
+        hits = {int(r["minute"]): int(r["hits"]) for r in rows}
+        if hits.get(minute) == 1:  # first of its minute: a good moment to forget the old ones
+            registry._execute("DELETE FROM rate_hits WHERE minute < ?", [minute - 1])
+    into = now / 60 - minute  # how far into this minute, 0..1
+    estimate = hits.get(minute, 0) + hits.get(minute - 1, 0) * (1 - into)
+    return estimate, max(1, int((minute + 1) * 60 - now + 0.999))
+
+
+def set_sign_key(registry: Registry, name: str, key: str | None, *, actor: str | None = None) -> None:
+    """Record (or, with None, forget) user ``name``'s signing key file, and log it in the custody log."""
+    from ..errors import UsageError
+    from .users import user_name
+
+    with registry._write():
+        registry._lock_custody()
+        user = registry.user(user_name(name))
+        if user is None:
+            raise UsageError(f"no user {name!r}")
+        registry._execute("UPDATE users SET sign_key = ? WHERE name = ?", [key, user.name])
+        registry._append_custody(None, "user-key", {"user": user.name, "key": key}, actor)
