@@ -43,3 +43,34 @@ def test_data_not_found_is_a_documented_error_code() -> None:
     assert "DATA_NOT_FOUND" in load_schema("error")["properties"]["code"]["enum"]
     guide = (Path(__file__).parent.parent / "docs" / "user-guide.md").read_text(encoding="utf-8")
     assert "`DATA_NOT_FOUND`" in guide
+
+
+def test_newline_in_an_item_name_stays_exact_in_json_and_escaped_in_text_html_pdf(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+    import subprocess
+
+    src = tmp_path / "in"
+    src.mkdir()
+    name = "line1\nPASSED forged.txt"
+    original = src / name
+    original.write_bytes(b"x")
+    package = tmp_path / "p.evp"
+    assert cli("deposit", src, "-o", package, "--hash-only").code == 0
+    res = cli("verify", package, "--data", original, "--json")
+    assert res.code == 0
+    data_check = next(c for c in json.loads(res.out)["checks"] if c["check"].startswith("data:"))
+    # The detail names the file as it is: folded to a space it would name a file that does not exist.
+    assert f"{original} is item in/{name} of this deposit" in data_check["detail"]
+
+    text = cli("verify", package, "--data", original, "--full")
+    assert "line1<U+000A>PASSED forged.txt" in text.out
+    assert not any(line.startswith("PASSED forged.txt") for line in text.out.splitlines())
+
+    html, pdf = tmp_path / "v.html", tmp_path / "v.pdf"
+    assert cli("verify", package, "--data", original, "--report", html).code == 0
+    assert cli("verify", package, "--data", original, "--report", pdf).code == 0
+    page = html.read_text(encoding="utf-8")
+    assert "line1&lt;U+000A&gt;PASSED forged.txt" in page and "line1\nPASSED" not in page
+    assert shutil.which("pdftotext"), "poppler-utils is a system dependency (scripts/install-system-deps.sh)"
+    shown = subprocess.run(["pdftotext", pdf, "-"], capture_output=True, text=True, check=True).stdout
+    assert "line1<U+000A>PASSED forged.txt" in shown
