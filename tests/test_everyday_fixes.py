@@ -74,3 +74,31 @@ def test_newline_in_an_item_name_stays_exact_in_json_and_escaped_in_text_html_pd
     assert shutil.which("pdftotext"), "poppler-utils is a system dependency (scripts/install-system-deps.sh)"
     shown = subprocess.run(["pdftotext", pdf, "-"], capture_output=True, text=True, check=True).stdout
     assert "line1<U+000A>PASSED forged.txt" in shown
+
+
+def test_deposit_number_date_is_never_shown_as_a_proven_time(cli, sample_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A court could read ``EVD-20261201-…`` as proof of the day: every place that shows the number says the
+    date is the depositor's clock, and the proven time is given on its own line."""
+    import re
+
+    package = tmp_path / "p.evp"
+    assert cli("deposit", sample_dir, "-o", package).code == 0
+    note = "the date in the number is the depositor's clock, not a proven time"
+    for command in (("inspect", package), ("verify", package)):
+        out = cli(*command).out
+        deposit_line = next(line for line in out.splitlines() if line.startswith("Deposit "))
+        assert re.search(r"EVD-\d{8}-[0-9A-F]{8}", deposit_line) and note in deposit_line, command
+        assert any(line.startswith("Time ") and "Z UTC" in line for line in out.splitlines()), command
+    for lang, said, proven in (
+        ("zh", "编号中的日期取自存证人电脑的时钟，不证明任何时间", "经证明的存在时间"),
+        ("en", "the date in this number is the depositor&#x27;s clock and proves nothing", "Proven time of existence"),
+    ):
+        certificate = tmp_path / f"c-{lang}.html"
+        assert cli("report", package, "--lang", lang, "-o", certificate).code == 0
+        page = certificate.read_text(encoding="utf-8")
+        assert said in page and proven in page, lang
+    verification = tmp_path / "v.html"
+    assert cli("verify", package, "--report", verification).code == 0
+    assert "编号中的日期取自存证人电脑的时钟" in verification.read_text(encoding="utf-8")
+    fmt = (Path(__file__).parent.parent / "docs" / "format.md").read_text(encoding="utf-8")
+    assert "the date proves nothing" in fmt

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 _STYLE = {"PASSED": "bold green", "FAILED": "bold red", "INDETERMINATE": "bold yellow"}
 
 SUMMARY_ABOVE = 300
+ID_DATE_NOTE = "the date in the number is the depositor's clock, not a proven time"
+"""Said beside every deposit number shown: its date is what the depositor's computer said (docs/format.md)."""
 """``verify`` prints a summary instead of every check when there are more checks than this."""
 
 
@@ -108,7 +110,7 @@ def print_report(report: Any, *, summary: bool | None = None) -> None:
     checks = report.checks
     if summary is None:
         summary = len(checks) > SUMMARY_ABOVE
-    out = [f"Package   {visible(report.package)}", f"Deposit   {visible(report.deposit_id)}"]
+    out = [f"Package   {visible(report.package)}", f"Deposit   {visible(report.deposit_id)}  ({ID_DATE_NOTE})"]
     if summary:
         out += _summary_lines(checks, status)
     else:
@@ -178,7 +180,7 @@ def print_manifest(manifest: dict[str, Any], members: list[str]) -> None:
 
     c = console()
     st = manifest["statement"]
-    c.print(f"Deposit   [bold]{escape(manifest['deposit_id'])}[/]  ({escape(st['tool'])})")
+    c.print(f"Deposit   [bold]{escape(manifest['deposit_id'])}[/]  ({escape(st['tool'])}; {ID_DATE_NOTE})")
     c.print(f"Declared  created {escape(st['created'])} (declared by the depositor, not proven)")
     for key, label in (("case", "Case"), ("depositor", "Depositor"), ("note", "Note")):
         if st.get(key):
