@@ -11,7 +11,7 @@ from functools import cache
 from typing import IO, TYPE_CHECKING, Any
 
 from ..display import visible, visible_all
-from .progress_bar import TerminalProgress
+from .progress_bar import StageProgress, TerminalProgress
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -19,9 +19,9 @@ if TYPE_CHECKING:
 _STYLE = {"PASSED": "bold green", "FAILED": "bold red", "INDETERMINATE": "bold yellow"}
 
 SUMMARY_ABOVE = 300
+"""``verify`` prints a summary instead of every check when there are more checks than this."""
 ID_DATE_NOTE = "the date in the number is the depositor's clock, not a proven time"
 """Said beside every deposit number shown: its date is what the depositor's computer said (docs/format.md)."""
-"""``verify`` prints a summary instead of every check when there are more checks than this."""
 
 
 def colour(stream: IO[str]) -> bool:
@@ -69,6 +69,18 @@ def progress_callback(label: str) -> Iterator[TerminalProgress | None]:
         yield None
         return
     with TerminalProgress(label, err_console()) as bar:
+        yield bar
+
+
+@contextmanager
+def stage_progress(url: str) -> Iterator[StageProgress | None]:
+    """A web capture's steps, with its URL, on stderr, only when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from ..capture.model import STAGES
+
+    with StageProgress(visible(url), STAGES, err_console()) as bar:
         yield bar
 
 
