@@ -122,5 +122,6 @@ def test_html_report_names_the_common_chinese_fonts() -> None:
 
     for family in ("Microsoft YaHei", "PingFang SC", "Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi", "SimSun"):
         assert any(f.startswith(family) for f in CJK_FONTS), family
-    page = render_html(Document("电子数据存证证明", "zh", "EVD-X", "0" * 64, "{page}/{total}", ("编号", "SM3"))).decode()
+    doc = Document("电子数据存证证明", "zh", "EVD-X", "0" * 64, "{page}/{total}", ("编号", "SM3"))
+    page = render_html(doc).decode()
     assert all(f'"{f}"' in page for f in CJK_FONTS)

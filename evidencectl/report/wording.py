@@ -140,7 +140,10 @@ EN: dict[str, str] = {
     "p_findings": "Findings",
     "p_case": "Case number",
     "p_id": "Deposit number",
-    "p_id_date": "the date in this number is the depositor's clock and proves nothing; the proven time is the \"Proven time of existence\"",
+    "p_id_date": (
+        "the date in this number is the depositor's clock and proves nothing; "
+        'the proven time is the "Proven time of existence"'
+    ),
     "p_hash_only": " (hash-only: the depositor holds the originals)",
     "no_time": "no verified timestamp or anchor: nothing proves when the evidence existed",
     "att_own": "{name} (operated by the depositor: not independent)",
