@@ -189,3 +189,53 @@ def test_minus_zero_zone_is_a_zone_not_a_missing_one() -> None:
     assert parse_date("Tue, 07 Jan 2003 12:08:10 -0000") == ("2003-01-07T12:08:10Z", None)
     assert parse_date("Tue, 07 Jan 2003 12:08:10 -0000 (GMT)") == ("2003-01-07T12:08:10Z", None)
     assert parse_date("Tue, 07 Jan 2003 12:08:10")[1] is not None
+
+
+def _oracle_leaves(message: email.message.Message) -> list[tuple[str, str | None, bytes]]:
+    """Python's reading of a message: each leaf part's type, file name and transfer-decoded bytes."""
+    out = []
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        payload = part.get_payload(decode=True)
+        if part.get_content_type() == "message/rfc822":
+            inner = part.get_payload()
+            payload = inner[0].as_bytes() if isinstance(inner, list) else b""
+        out.append((part.get_content_type(), part.get_filename(), payload if isinstance(payload, bytes) else b""))
+    return out
+
+
+@pytest.mark.parametrize(
+    "name", ["cpython_msg_07", "cpython_msg_12", "cpython_msg_26", "cpython_msg_43", "cpython_msg_46"]
+)
+def test_cpython_test_mail_parts_are_read_as_python_reads_them(cli: Any, tmp_path: Path, name: str) -> None:
+    """Python's own test messages (attachments, nested multiparts, koi8-r and iso-8859-x bodies, CRLF, a real
+    bounce opening with a From_ line): every leaf part deposited, with the bytes Python's email decodes."""
+    path = ASSETS / f"{name}.eml"
+    package, items = deposited(cli, path, tmp_path)
+    raw = path.read_bytes()
+    top = next(i for i in items if i["parent"] is None)
+    if raw.startswith(b"From "):  # a one-message mbox named .eml: read as mutt and formail read it
+        message = next(i for i in items if i["kind"] == "message")
+        assert top["kind"] == "mbox" and top["metadata"]["mbox"]["messages"] == 1
+        parent = message["id"]
+    else:
+        assert top["kind"] == "email"
+        parent = top["id"]
+    oracle = _oracle_leaves(email.message_from_bytes(raw, policy=email.policy.compat32))
+    parts = [i for i in items if i["parent"] == parent]
+    assert len(parts) == len(oracle)
+    with zipfile.ZipFile(package) as z:
+        for part, (ctype, filename, data) in zip(parts, oracle, strict=True):
+            assert part["metadata"]["content_type"] == ctype
+            assert part["metadata"].get("filename") == filename or (part["kind"] == "body" and filename is None)
+            assert z.read(part["path"]) == data, part["name"]
+    for part in parts:  # bodies decoded with their declared charset (koi8-r, iso-8859-2, …), not guessed
+        if part["kind"] == "body" and part["metadata"]["charset_declared"]:
+            assert codecs_name(part["metadata"]["charset"]) == codecs_name(part["metadata"]["charset_declared"])
+
+
+def codecs_name(charset: str) -> str:
+    import codecs
+
+    return codecs.lookup(charset).name
