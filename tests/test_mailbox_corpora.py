@@ -1,11 +1,13 @@
-"""Mailboxes in the shapes real mail tools write are deposited message by message, as those tools read them.
+"""Real mail from public test suites, and mailboxes in the shapes real mail tools write, are deposited
+message by message and part by part, as those tools read them.
 
-Shapes found in public test suites (Perl Email-Folder's ``t/mboxes``: mboxcl2 with and without a lying
-Content-Length, the same box with LF, CRLF and CR-only line ends, a Maildir; CPython's
-``test_email/data/mailbox_01.mbox``, kept in tests/assets/email with its licence): the CPython file is used
-as it is; the others are written here with messages of our own, in the same shapes. Oracles: Perl's
-Email::Folder (Debian's libemail-folder-perl, installed by scripts/install-system-deps.sh) run on the same
-bytes, and Python's mailbox and email packages where they read the shape right.
+Real files (tests/assets/email/README.md gives source and licence of each): CPython's
+``test_email/data/mailbox_01.mbox`` (an unquoted "From time to time" body line) and five of its test
+messages (attachments, koi8-r and iso-8859-x multiparts, CRLF, a real bounce opening with a From_ line).
+Shapes seen in Perl Email-Folder's ``t/mboxes`` (mboxcl2 with true and lying Content-Length, LF, CRLF and
+CR-only line ends, a Maildir) are written here with messages of our own. Oracles: Perl's Email::Folder
+(Debian's libemail-folder-perl, installed by scripts/install-system-deps.sh) run on the same bytes, and
+Python's mailbox and email packages where they read the shape right.
 """
 
 from __future__ import annotations
