@@ -6,7 +6,7 @@ types, so this module imports nothing of evidencectl but the exit codes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Any
@@ -178,9 +178,9 @@ class VerificationReport:
         return f"time attested only by the depositor's own embedded TSA: proves nothing to a third party ({when})"
 
     def add(self, check: CheckResult) -> None:
-        """Record one check (its detail folded to one line: parser messages can hold line breaks)."""
-        if "\n" in check.detail or "\r" in check.detail:
-            check = replace(check, detail=" ".join(check.detail.split()))
+        """Record one check as it is. Its detail is kept exact, line breaks included (an item name may hold
+        one, and JSON must say which item): every human-readable output shows details through
+        :func:`evidencectl.display.visible`, which writes a line break as ``<U+000A>``."""
         self.checks.append(check)
 
     def to_json(self) -> dict[str, Any]:

@@ -81,6 +81,12 @@ class NotFoundError(BadInputError):
     code = "NOT_FOUND"
 
 
+class DataNotFoundError(BadInputError):
+    """A ``--data`` original (file or folder) given to verify or report does not exist."""
+
+    code = "DATA_NOT_FOUND"
+
+
 class MissingDependencyError(BadInputError):
     """An optional part of evidencectl is not installed (web3 for EVM chains, an external tool)."""
 
@@ -119,6 +125,7 @@ ERROR_CODES = (
     "MALFORMED_TOKEN",
     "KEY_FILE",
     "NOT_FOUND",
+    "DATA_NOT_FOUND",
     "MISSING_DEPENDENCY",
     "SERVICE",
     "INTERRUPTED",

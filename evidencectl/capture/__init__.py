@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .model import CaptureOptions
+from .model import STAGES, CaptureOptions
 from .run import CaptureResult, capture
 
-__all__ = ["CaptureOptions", "CaptureResult", "capture"]
+__all__ = ["STAGES", "CaptureOptions", "CaptureResult", "capture"]

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BadInputError, ServiceError, UsageError
+from ..progress import ByteCallback, phase
 from .model import BrowserCapture, CaptureOptions, Exchange
 
 # Flags that keep the browser from talking to anything but the page: no updates, sync or QUIC
@@ -151,7 +152,7 @@ def _driver_env(browsers: Path | None) -> Iterator[None]:
             os.environ["PLAYWRIGHT_BROWSERS_PATH"] = old
 
 
-def run_browser(opts: CaptureOptions, workdir: Path) -> BrowserCapture:
+def run_browser(opts: CaptureOptions, workdir: Path, progress: ByteCallback | None = None) -> BrowserCapture:
     """Open ``opts.url`` in a fresh headless Chromium profile and record the page and its traffic.
 
     Raises BadInputError (exit 4) for an unreachable host or, without ``insecure``, a TLS error;
@@ -191,7 +192,7 @@ def run_browser(opts: CaptureOptions, workdir: Path) -> BrowserCapture:
                 path=opts.browser,
             ) from exc
         try:
-            _session(ctx, opts, out, timeout_ms, PlaywrightError, PlaywrightTimeout)
+            _session(ctx, opts, out, timeout_ms, (PlaywrightError, PlaywrightTimeout), progress)
         finally:
             page_video = ctx.pages[0].video if ctx.pages and opts.video else None
             ctx.close()
@@ -206,8 +207,9 @@ def run_browser(opts: CaptureOptions, workdir: Path) -> BrowserCapture:
 
 
 def _session(
-    ctx: Any, opts: CaptureOptions, out: BrowserCapture, timeout_ms: float, pw_error: Any, pw_timeout: Any
+    ctx: Any, opts: CaptureOptions, out: BrowserCapture, timeout_ms: float, errors: Any, progress: ByteCallback | None
 ) -> None:
+    pw_error, pw_timeout = errors
     page = ctx.pages[0] if ctx.pages else ctx.new_page()
     page.set_default_timeout(timeout_ms)
     started: list[Any] = []
@@ -235,6 +237,7 @@ def _session(
     version = cdp.send("Browser.getVersion")
     out.browser_version, out.user_agent = version.get("product", ""), version.get("userAgent", "")
     main = None
+    phase(progress, "loading")
     try:
         main = page.goto(opts.url, wait_until="load", timeout=timeout_ms)
     except pw_timeout:
@@ -260,7 +263,9 @@ def _session(
             if exchange is not None:
                 out.exchanges.append(exchange)
     else:
+        phase(progress, "waiting")
         _settle(page, opts, out, timeout_ms, pw_error, pw_timeout)
+        phase(progress, "screenshot")
         _render(page, cdp, out, pw_error)
     out.final_url = main.url if main is not None else page.url
     if main is not None:

@@ -14,6 +14,10 @@ FOLDER = "capture"
 """Name of the folder deposited; every item is named ``capture/<artefact>``."""
 ENVIRONMENT = f"{FOLDER}/environment.json"
 """Item name of the environment record; its presence marks a deposit as a web capture."""
+STAGES = ("launching", "loading", "waiting", "screenshot", "archiving", "hashing", "timestamping", "anchoring")
+"""The steps of a capture in order, as its progress reports them (:meth:`evidencectl.progress.Progress.phase`):
+start Chromium, load the URL, wait for the page to settle, record screenshot/MHTML/PDF, write WARC and HAR,
+then the deposit's hashing, timestamps and anchors."""
 
 
 @dataclass

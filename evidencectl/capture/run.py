@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .. import progress as progress_hooks
 from ..deposit import DepositOptions, DepositResult, SourceOptions, deposit
 from ..errors import BadInputError, UsageError
 from ..package.writer import check_output
@@ -54,13 +55,14 @@ def _check_url(url: str) -> None:
         raise UsageError(f"capture needs an http:// or https:// URL, not {url!r}")
 
 
-def capture(opts: CaptureOptions, base: Path) -> CaptureResult:
+def capture(opts: CaptureOptions, base: Path, progress: progress_hooks.ByteCallback | None = None) -> CaptureResult:
     """Capture ``opts.url`` and deposit every artefact as items ``capture/…`` of one package.
 
     Raises UsageError (exit 2) for a bad URL or an existing output, BadInputError (exit 4) for an unreachable
     host, a refused TLS certificate (without ``insecure``) or a page that yields nothing, ServiceError (exit 5)
     when the browser, the TSA or an anchor fails. Nothing reaches ``opts.out`` unless the whole capture was
-    recorded; a deposit left pending by a service keeps everything in its staging file.
+    recorded; a deposit left pending by a service keeps everything in its staging file. ``progress`` hears
+    each of :data:`~evidencectl.capture.model.STAGES` as a phase, and the deposit's bytes.
     """
     _check_url(opts.url)
     opts.services.check()
@@ -69,10 +71,11 @@ def capture(opts: CaptureOptions, base: Path) -> CaptureResult:
         work = Path(tmp)
         folder = work / FOLDER
         folder.mkdir()
+        progress_hooks.phase(progress, "launching")
         start = iso_now()
         clock, clock_tsr = clock_check(opts.services.tsas[0] if opts.services.tsas else "local", base, opts.url, start)
         tls = tls_record(opts.url, timeout=min(opts.timeout, 10.0)) if opts.url.startswith("https:") else None
-        bc = run_browser(opts, work / "browser")
+        bc = run_browser(opts, work / "browser", progress)
         end = iso_now()
         if tls is not None and not tls.verified and tls.chain_pem:
             bc.notes.append(f"TLS certificate not trusted ({tls.error}); captured because of --insecure")
@@ -90,6 +93,7 @@ def capture(opts: CaptureOptions, base: Path) -> CaptureResult:
         if bc.download is not None:
             name = _SAFE_NAME.sub("_", Path(bc.download[0]).name).strip("._") or "download.bin"
             files[f"download/{name}"] = bc.download[1]
+        progress_hooks.phase(progress, "archiving")
         info = {"software": "evidencectl", "format": "WARC File Format 1.1", "isPartOf": opts.url}
         warc_path = folder / "page.warc.gz"
         with open(warc_path, "wb") as fh:
@@ -112,6 +116,7 @@ def capture(opts: CaptureOptions, base: Path) -> CaptureResult:
         record = environment_record(opts, bc, tls, clock, start, end, artefacts)
         (folder / "environment.json").write_bytes(_dump(record))
         sources = SourceOptions(inputs=(str(folder),))
-        result = deposit(DepositOptions.of(opts.out, sources, opts.statement, opts.services, force=opts.force), base)
+        options = DepositOptions.of(opts.out, sources, opts.statement, opts.services, force=opts.force)
+        result = deposit(options, base, progress)
     names = sorted([*artefacts, f"{FOLDER}/environment.json"])
     return CaptureResult(result, names, list(bc.notes), bc.final_url)

@@ -9,7 +9,7 @@ import typer
 from ..config import home
 from ..display import visible
 from . import deposit_options as shared
-from .render import console, err_console, print_deposit, print_json
+from .render import console, err_console, print_deposit, print_json, stage_progress
 
 _HELP = """Capture a web page as evidence (网页取证) and deposit it as one package.
 
@@ -70,7 +70,8 @@ def capture(
         force=force,
         browser=str(browser),
     )
-    result = run_capture(opts, base)
+    with stage_progress(url) as progress:
+        result = run_capture(opts, base, progress)
     if as_json:
         print_json(result.to_json())
         shared.exit_if_pending([result.deposit])

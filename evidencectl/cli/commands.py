@@ -150,7 +150,7 @@ def verify(
     Example: evidencectl verify case-42.evp --trust tsa:tsa-root.pem --json
     """
     from ..crypto.trust import TrustStore
-    from ..errors import BadInputError, UsageError
+    from ..errors import DataNotFoundError, UsageError
     from ..verify.verifier import verify_package
 
     if online and offline:
@@ -161,7 +161,7 @@ def verify(
         report_format(report)
     for p in data or []:
         if not p.exists():
-            raise BadInputError("no such file or folder", path=p)
+            raise DataNotFoundError("--data: no such file or folder", path=p)
     if rpc and not online:
         raise UsageError("--rpc names the node to ask online: add --online")
     base = home()

@@ -82,3 +82,57 @@ class TerminalProgress(Progress):
         """A step without bytes: the bar is complete, the label says what is being done."""
         task = self._bar.tasks[0]
         self._bar.update(self._task, description=label, name="", total=task.total or task.completed or 1)
+
+
+class StageProgress(Progress):
+    """The progress of a command made of named steps (a web capture): the subject (its URL), a bar over the
+    steps, "3/8", the step at hand, the bytes hashed so far and the time taken.
+
+    ``stages`` are the labels the library reports through :meth:`phase`, in order; :meth:`begin` (the
+    deposit starting to hash) is the step ``hashing``. A label not in ``stages`` is shown without moving on.
+    """
+
+    def __init__(self, subject: str, stages: tuple[str, ...], console: Any) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self._stages = stages
+        self._bytes = 0
+        self._bar = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.fields[subject]}", markup=False, style="bold"),
+            BarColumn(bar_width=20),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}", markup=False),
+            TextColumn("{task.fields[done]}", markup=False),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self._task = self._bar.add_task("", total=len(stages), subject=short_name(subject, 48), done="")
+
+    def __enter__(self) -> StageProgress:
+        self._bar.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
+        self._bar.stop()
+
+    def __call__(self, n: int) -> None:
+        """``n`` more bytes hashed: shown beside the step."""
+        from rich.filesize import decimal
+
+        self._bytes += n
+        self._bar.update(self._task, done=decimal(self._bytes))
+
+    def begin(self, total_bytes: int | None, items: int) -> None:
+        """The deposit of the capture starts hashing its ``items`` files."""
+        self.phase("hashing")
+
+    def phase(self, label: str) -> None:
+        """Step ``label`` starts: the bar counts the steps before it as done."""
+        done = self._stages.index(label) if label in self._stages else None
+        self._bar.update(self._task, description=label, done="")
+        if done is not None:
+            self._bar.update(self._task, completed=done)
+        # Drawn now, not at the next tick: a step shorter than a tick (hashing a small capture) is still seen.
+        self._bar.refresh()

@@ -11,7 +11,7 @@ from functools import cache
 from typing import IO, TYPE_CHECKING, Any
 
 from ..display import visible, visible_all
-from .progress_bar import TerminalProgress
+from .progress_bar import StageProgress, TerminalProgress
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -20,6 +20,8 @@ _STYLE = {"PASSED": "bold green", "FAILED": "bold red", "INDETERMINATE": "bold y
 
 SUMMARY_ABOVE = 300
 """``verify`` prints a summary instead of every check when there are more checks than this."""
+ID_DATE_NOTE = "the date in the number is the depositor's clock, not a proven time"
+"""Said beside every deposit number shown: its date is what the depositor's computer said (docs/format.md)."""
 
 
 def colour(stream: IO[str]) -> bool:
@@ -70,6 +72,18 @@ def progress_callback(label: str) -> Iterator[TerminalProgress | None]:
         yield bar
 
 
+@contextmanager
+def stage_progress(url: str) -> Iterator[StageProgress | None]:
+    """A web capture's steps, with its URL, on stderr, only when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from ..capture.model import STAGES
+
+    with StageProgress(visible(url), STAGES, err_console()) as bar:
+        yield bar
+
+
 def print_deposit(result: Any) -> None:
     """Summary of a deposit, as plain lines (colour only on a terminal): a deposit prints this and nothing
     else, and loading a rich console for it cost more than some deposits."""
@@ -108,7 +122,7 @@ def print_report(report: Any, *, summary: bool | None = None) -> None:
     checks = report.checks
     if summary is None:
         summary = len(checks) > SUMMARY_ABOVE
-    out = [f"Package   {visible(report.package)}", f"Deposit   {visible(report.deposit_id)}"]
+    out = [f"Package   {visible(report.package)}", f"Deposit   {visible(report.deposit_id)}  ({ID_DATE_NOTE})"]
     if summary:
         out += _summary_lines(checks, status)
     else:
@@ -178,7 +192,7 @@ def print_manifest(manifest: dict[str, Any], members: list[str]) -> None:
 
     c = console()
     st = manifest["statement"]
-    c.print(f"Deposit   [bold]{escape(manifest['deposit_id'])}[/]  ({escape(st['tool'])})")
+    c.print(f"Deposit   [bold]{escape(manifest['deposit_id'])}[/]  ({escape(st['tool'])}; {ID_DATE_NOTE})")
     c.print(f"Declared  created {escape(st['created'])} (declared by the depositor, not proven)")
     for key, label in (("case", "Case"), ("depositor", "Depositor"), ("note", "Note")):
         if st.get(key):

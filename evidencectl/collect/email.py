@@ -35,6 +35,7 @@ _SINGLE_HEADERS = (
     "X-Mailer",
     "User-Agent",
 )
+_UNKNOWN_LOCAL_ZONE = re.compile(r"\s-0000\s*(?:\([^()]*\)\s*)?$")
 _RECEIVED_CLAUSE = re.compile(r"\b(from|by|via|with|id|for)\s+([^\s()]+)", re.IGNORECASE)
 
 
@@ -46,7 +47,10 @@ def parse_date(raw: str) -> tuple[str | None, str | None]:
         return None, f"unparseable date {raw.strip()[:80]!r}"
     problem = None
     if dt.tzinfo is None:
-        problem = f"date {raw.strip()[:80]!r} has no time zone; read as UTC"
+        # "-0000" is RFC 5322's way to say the time is UTC and the sender's zone is not told (§3.3): a
+        # zone, not a missing one. Python reads it as a naive time, as it does a zone it does not know.
+        if not _UNKNOWN_LOCAL_ZONE.search(raw):
+            problem = f"date {raw.strip()[:80]!r} has no time zone; read as UTC"
         dt = dt.replace(tzinfo=UTC)
     try:
         return dt.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"), problem

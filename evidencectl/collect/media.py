@@ -105,6 +105,16 @@ def looks_like_mail(head: bytes) -> bool:
     return count > 0 and seen_mail_header
 
 
+def lf_view(data: bytes) -> bytes:
+    """``data`` with its line ends as LF when it ends lines with CR alone (classic Mac OS mail files); else
+    ``data`` itself. Each CR becomes one LF, so every offset in the view is the same offset in ``data``:
+    readers look at the view and slice the original bytes."""
+    head = data[:65536]
+    if b"\n" in head or b"\r" not in head:
+        return data
+    return data.replace(b"\r", b"\n")
+
+
 def mbox_start(data: bytes) -> int:
     """Where the first From_ line of an mbox begins: after any blank lines before it."""
     blank = _LEADING_BLANK.match(data)
@@ -114,6 +124,7 @@ def mbox_start(data: bytes) -> int:
 def looks_like_mbox(head: bytes) -> bool:
     """True when ``head`` starts (after blank lines, if any) with an mbox ``From `` separator line followed by
     a mail header block."""
+    head = lf_view(head)
     head = head[mbox_start(head) :]
     if _MBOX_FROM.match(head) is None:
         return False

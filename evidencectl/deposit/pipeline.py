@@ -98,8 +98,10 @@ def _deposit(
         statement = build_statement(deposit_id, opts.statement, opts.hash_only, spool.count, heads)
         roots = seal(writer, deposit_id, statement, spool, opts.statement)
         labels: set[str] = set()
-        progress_hooks.phase(progress, "timestamping and anchoring")
-        proofs = obtain_proofs(writer, base, deposit_id, roots, opts.tsas, opts.anchors, labels, opts.contract)
+        progress_hooks.phase(progress, "timestamping")
+        proofs = obtain_proofs(
+            writer, base, deposit_id, roots, opts.tsas, opts.anchors, labels, opts.contract, progress=progress
+        )
         result = DepositResult(
             deposit_id, opts.out, "pending", spool.count, roots, proofs.timestamps, proofs.anchors,
             warnings=spool.warnings,

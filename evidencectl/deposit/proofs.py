@@ -12,6 +12,7 @@ from ..hashing import ALGORITHMS
 from ..package.canonical import canonical_json
 from ..package.layout import anchor_member, timestamp_member, tsa_chain_member
 from ..package.writer import PackageWriter
+from ..progress import ByteCallback, phase
 from .state import ServiceFailure
 
 
@@ -54,9 +55,12 @@ def obtain_proofs(
     anchors: Iterable[str],
     labels: set[str],
     contract: str | None = None,
+    *,
+    progress: ByteCallback | None = None,
 ) -> Proofs:
     """Ask every TSA for a token over each root and every anchor for a receipt, and store them in ``writer``
-    under labels not yet in ``labels`` (which records the labels taken)."""
+    under labels not yet in ``labels`` (which records the labels taken); ``progress`` hears "anchoring"
+    when the anchors' turn comes."""
     from ..anchor.backends import anchor_from_spec
     from ..timestamp.client import tsa_from_spec
 
@@ -79,6 +83,9 @@ def obtain_proofs(
         chain = getattr(tsa, "chain_pem", None)
         if callable(chain):
             writer.add_bytes(tsa_chain_member(label), chain())
+    anchors = list(anchors)
+    if anchors:
+        phase(progress, "anchoring")
     for spec in anchors:
         label = label_for(spec, labels, "anchor")
         try:

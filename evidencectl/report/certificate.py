@@ -33,7 +33,7 @@ def _summary(doc: Document, facts: PackageFacts, report: VerificationReport, L: 
     else:
         key = [t(L["not_signed"])]
     rows: list[tuple[str, Cell]] = [
-        (L["deposit_id"], [t(facts.manifest["deposit_id"], mono=True, bold=True)]),
+        (L["deposit_id"], [t(facts.manifest["deposit_id"], mono=True, bold=True), t(L["p_id_date"])]),
         (L["case"], [t(st.get("case") or "—")]),
         (L["depositor"], [t(st.get("depositor") or "—")]),
         (L["depositor_key"], key),

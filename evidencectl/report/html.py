@@ -15,14 +15,31 @@ def escape(text: str) -> str:
     return _html_escape(visible(text))
 
 
+CJK_FONTS = (
+    "Microsoft YaHei",
+    "PingFang SC",
+    "Hiragino Sans GB",
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "Source Han Sans CN",
+    "WenQuanYi Micro Hei",
+    "WenQuanYi Zen Hei",
+    "SimSun",
+)
+"""Chinese fonts a reader's machine commonly has, tried in this order: Windows (微软雅黑), macOS (苹方, 冠黑体),
+Linux (Noto/Source Han Sans CJK, 文泉驿; scripts/install-system-deps.sh installs 文泉驿微米黑), then 宋体. A
+page naming none that is installed is drawn as boxes by a browser whose fallback finds no CJK font."""
+_FONT_STACK = ",".join(f'"{name}"' for name in CJK_FONTS)
+
 _CSS = """
-body{font-family:"Noto Sans SC","Source Han Sans SC","PingFang SC","Microsoft YaHei",sans-serif;
+body{font-family:"Segoe UI","Helvetica Neue",Arial,__CJK__,sans-serif;
  max-width:60em;margin:2em auto;padding:0 1em;color:#111;font-size:14px;line-height:1.45}
 h1{font-size:1.7em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #999}
 table{border-collapse:collapse;width:100%;margin:.4em 0 1em}
 td,th{border:1px solid #999;padding:.25em .4em;vertical-align:top;text-align:left}
 th{background:#eee}td.label{width:27%;color:#444;font-size:.9em}
-.mono,pre{font-family:"IBM Plex Mono","DejaVu Sans Mono",Consolas,monospace;font-size:.85em;
+.mono,pre{font-family:"IBM Plex Mono","DejaVu Sans Mono",Consolas,__CJK__,monospace;font-size:.85em;
  overflow-wrap:anywhere;word-break:break-all}
 pre{background:#f3f3f3;padding:.6em;white-space:pre-wrap}
 .alert{border:2px solid #b00020;background:#fdecee;color:#b00020;font-weight:bold;padding:.6em;margin:1em 0}
@@ -36,7 +53,7 @@ footer{margin-top:2em;border-top:1px solid #999;font-size:.85em;color:#444}
 figure{margin:.4em 0 1em}figure img{border:1px solid #999;max-width:100%;height:auto}
 figcaption{font-size:.85em;color:#444;overflow-wrap:anywhere}
 @media print{body{max-width:none}}
-"""
+""".replace("__CJK__", _FONT_STACK)
 
 
 def _run(run: Text) -> str:

@@ -103,7 +103,8 @@ def page_one(
     ]
     proven = beijing(a.proven_time, L) if a.proven_time else L["no_time"]
     rows: list[tuple[str, Cell]] = [
-        (L["p_id"], [t(report.deposit_id or "—", mono=True, bold=True)]),
+        # The id's date is the depositor's clock: said beside it, so nobody reads it as a proven time.
+        (L["p_id"], [t(report.deposit_id or "—", mono=True, bold=True), t(L["p_id_date"])]),
     ]
     if a.case:
         rows.append((L["p_case"], [t(a.case)]))

@@ -109,7 +109,7 @@ def build_verification(report: Any, lang: str, settings: dict[str, str] | None =
             [
                 (L["verdict"], [t(f"{L[verdict.value]}  ({tally})", bold=True)]),
                 (L["package"], [t(Path(report.package).name)]),
-                (L["deposit_id"], [t(report.deposit_id or "—", mono=True)]),
+                (L["deposit_id"], [t(report.deposit_id or "—", mono=True), t(L["p_id_date"])]),
                 (L["case"], [t(st.get("case") or "—")]),
                 (L["depositor"], [t(st.get("depositor") or "—")]),
                 *time_rows(report, L),

@@ -26,6 +26,7 @@ ZH: dict[str, str] = {
     "p_findings": "核验结果",
     "p_case": "案号",
     "p_id": "存证编号",
+    "p_id_date": "编号中的日期取自存证人电脑的时钟，不证明任何时间；经证明的时间见“经证明的存在时间”",
     "p_hash_only": "（仅存哈希，原件由存证人另行提交）",
     "no_time": "无经验证的时间证明：不能证明证据在何时已存在",
     "att_own": "{name}（由存证人自己运营，不独立于存证人）",
@@ -139,6 +140,10 @@ EN: dict[str, str] = {
     "p_findings": "Findings",
     "p_case": "Case number",
     "p_id": "Deposit number",
+    "p_id_date": (
+        "the date in this number is the depositor's clock and proves nothing; "
+        'the proven time is the "Proven time of existence"'
+    ),
     "p_hash_only": " (hash-only: the depositor holds the originals)",
     "no_time": "no verified timestamp or anchor: nothing proves when the evidence existed",
     "att_own": "{name} (operated by the depositor: not independent)",

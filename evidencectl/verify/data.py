@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..checks import CheckResult, Status
-from ..errors import BadInputError
+from ..errors import BadInputError, DataNotFoundError
 from ..hashing import Digests, digest_file
 
 
@@ -67,7 +67,8 @@ def sizes(data: Sequence[Path]) -> int:
 def index_data(data: Sequence[Path], progress: Callable[[int], None] | None = None) -> DataIndex:
     """Hash every ``--data`` file and every file under each ``--data`` folder.
 
-    Raises :class:`BadInputError` (exit 4) for a path that is neither, or a folder that holds no file.
+    Raises :class:`DataNotFoundError` (exit 4) for a path that does not exist, :class:`BadInputError` for a
+    folder that holds no file.
     """
     from ..collect.files import collect_inputs
 
@@ -83,7 +84,7 @@ def index_data(data: Sequence[Path], progress: Callable[[int], None] | None = No
         elif p.is_file():
             entries = [(p, p.name, None)]
         else:
-            raise BadInputError("no such file or folder", path=p)
+            raise DataNotFoundError("--data: no such file or folder", path=p)
         for path, name, folder in entries:
             got = DataFile(path, name, digest_file(path, progress=progress), folder)
             index.files.append(got)
