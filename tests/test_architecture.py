@@ -116,3 +116,88 @@ def test_no_module_level_getattr_shim() -> None:
         )
     ]
     assert shims == []
+
+
+CLI_FACING = {
+    # The public face (``from evidencectl import …``; ``deposit`` and ``verify`` are its functions) and the
+    # modules docs/architecture.md lists as the command line's own: the vocabulary, the data directory, the
+    # reports, inspect/extract, the registry and the service commands' modules. Not deposit/'s or verify/'s
+    # stages: the CLI deposits and verifies through the public face only.
+    "evidencectl",
+    "evidencectl.deposit",
+    "evidencectl.verify",
+    "evidencectl.version",
+    "evidencectl.errors",
+    "evidencectl.checks",
+    "evidencectl.config",
+    "evidencectl.context",
+    "evidencectl.display",
+    "evidencectl.progress",
+    "evidencectl.registry",
+    "evidencectl.heads",
+    "evidencectl.doctor",
+    "evidencectl.capture",
+    "evidencectl.service",
+    "evidencectl.report",
+    "evidencectl.report.output",
+    "evidencectl.report.seal",
+    "evidencectl.package.inspect",
+    "evidencectl.package.extract",
+    "evidencectl.package.reader",
+    "evidencectl.collect.files",
+    "evidencectl.crypto.trust",
+    "evidencectl.crypto.keys",
+    "evidencectl.crypto.keystore",
+    "evidencectl.crypto.passphrase",
+    "evidencectl.crypto.depositor",
+    "evidencectl.crypto.files",
+    "evidencectl.crypto.x509",
+    "evidencectl.timestamp.algorithms",
+    "evidencectl.timestamp.authority",
+    "evidencectl.timestamp.catalogue",
+    "evidencectl.timestamp.client",
+    "evidencectl.timestamp.describe",
+    "evidencectl.timestamp.server",
+    "evidencectl.timestamp.token",
+    "evidencectl.timestamp.verifier",
+    "evidencectl.anchor.evm",
+    "evidencectl.anchor.ledger",
+}
+
+
+def cli_imports() -> dict[str, set[str]]:
+    """CLI module -> the library modules (outside cli/) it imports anywhere in its body, each import
+    resolved to the module it names (``from ..verify import verifier`` is verify/'s insides; ``from .. import
+    verify`` its package, the public face)."""
+    modules = _modules()
+    found: dict[str, set[str]] = {}
+    for name, (path, is_package) in modules.items():
+        if not name.startswith("evidencectl.cli"):
+            continue
+        package = name if is_package else name.rpartition(".")[0]
+        targets: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets.update(a.name for a in node.names if a.name.startswith("evidencectl"))
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    parts = package.split(".")
+                    base = ".".join(parts[: len(parts) - node.level + 1] + ([node.module] if node.module else []))
+                else:
+                    base = node.module or ""
+                for alias in node.names:
+                    sub = f"{base}.{alias.name}"
+                    targets.add(sub if sub in modules else base)
+        found[name] = {t for t in targets if t.startswith("evidencectl") and not t.startswith("evidencectl.cli")}
+    return found
+
+
+def test_the_cli_imports_the_library_only_through_its_public_face_and_documented_modules() -> None:
+    imports = cli_imports()
+    assert "evidencectl" in imports["evidencectl.cli.commands"]  # the walk sees `from .. import verify`
+    outside = {cli: sorted(t - CLI_FACING) for cli, t in imports.items() if t - CLI_FACING}
+    assert outside == {}
+    documented = (ROOT.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    names = {m.removeprefix("evidencectl.") for m in CLI_FACING - {"evidencectl"}}
+    undocumented = sorted(m for m in names if f"`{m}" not in documented)
+    assert undocumented == []

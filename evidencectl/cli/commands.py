@@ -149,9 +149,9 @@ def verify(
 
     Example: evidencectl verify case-42.evp --trust tsa:tsa-root.pem --json
     """
-    from ..crypto.trust import TrustStore
+    from .. import Context, TrustStore
+    from .. import verify as verify_package
     from ..errors import DataNotFoundError, UsageError
-    from ..verify.verifier import verify_package
 
     if online and offline:
         raise UsageError("--online and --offline contradict each other")
@@ -164,16 +164,20 @@ def verify(
             raise DataNotFoundError("--data: no such file or folder", path=p)
     if rpc and not online:
         raise UsageError("--rpc names the node to ask online: add --online")
-    base = home()
+    ctx = Context(home())
     store = TrustStore.for_verification(
-        base, list(trust or []), public_tsa_roots=public_tsa_roots, rpc=list(rpc or []), expect_signer=expect_signer
+        ctx.base, list(trust or []), public_tsa_roots=public_tsa_roots, rpc=list(rpc or []), expect_signer=expect_signer
     )
-    from ..config import require_independent_default
-
-    require = require_independent or require_independent_default(base)
+    require = True if require_independent else None  # None: as config.toml's [verify] says
     with progress_callback("verifying") as progress:
         result = verify_package(
-            package, data=list(data or []), trust=store, online=online, require_independent=require, progress=progress
+            package,
+            data=list(data or []),
+            trust=store,
+            online=online,
+            context=ctx,
+            require_independent=require,
+            progress=progress,
         )
         if report is not None:
             from ..report import write_verification_report

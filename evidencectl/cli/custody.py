@@ -40,9 +40,10 @@ def against_heads(registry: Any, packages: list[Path], doc: dict[str, Any]) -> l
 
 def _attested(package: Path, base: Path, known: dict[str, Any] | None = None) -> Any:
     from ..crypto.trust import TrustStore
-    from ..verify.attested import attested_time
+    from ..verify import attested_time
 
-    return attested_time(package, TrustStore.load(base), known)
+    # The trust `verify` uses: a time that verify proves is the time shown here.
+    return attested_time(package, TrustStore.for_verification(base), known)
 
 
 def proven_time_line(package: Path, base: Path) -> str:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:  # the deposit package is loaded by the command that runs, not by --help
-    from ..deposit.options import DepositResult, ServiceOptions, StatementOptions
+    from .. import DepositResult, ServiceOptions, StatementOptions
 
 CASE = typer.Option(None, "--case", help="Case number, e.g. （2026）渝0103民初1234号.")
 DEPOSITOR = typer.Option(None, "--depositor", help="Who deposits the evidence.")
@@ -42,7 +42,7 @@ def statement_options(
 ) -> StatementOptions:
     """The statement part, with the signing identity (key, certificate and the certificates above it) loaded
     when ``--sign`` or ``--key`` asks for one; a ``--depositor`` the certificate does not name is a warning."""
-    from ..deposit.options import StatementOptions
+    from .. import StatementOptions
 
     sign_key, cert, chain = None, None, list[bytes]()
     if sign or key is not None:
@@ -60,7 +60,7 @@ def service_options(
     tsa: list[str] | None, anchor: list[str] | None, tsa_quorum: int, contract: str | None
 ) -> ServiceOptions:
     """The services part (``local`` TSA and anchor when none is given)."""
-    from ..deposit.options import ServiceOptions
+    from .. import ServiceOptions
 
     return ServiceOptions(tuple(tsa or ["local"]), tuple(anchor or ["local"]), tsa_quorum, contract)
 

@@ -45,10 +45,10 @@ def report(
     A package that fails verification is refused with exit 1 (3 when indeterminate) unless --force.
     Example: evidencectl report case-42.evp -o case-42.pdf --lang zh
     """
+    from .. import Context, TrustStore, verify
     from ..config import home
-    from ..crypto.trust import TrustStore
     from ..errors import UsageError
-    from ..report import write_deposit_certificate
+    from ..report import check_certificate, write_certificate
     from ..report.output import wants_html
 
     if fmt is None:
@@ -63,19 +63,14 @@ def report(
     from .render import progress_callback
 
     # The same trust as `verify`: a package verify passes must not be refused here.
-    store = TrustStore.for_verification(home(), list(trust or []), public_tsa_roots=public_tsa_roots)
+    ctx = Context(home())
+    store = TrustStore.for_verification(ctx.base, list(trust or []), public_tsa_roots=public_tsa_roots)
     seal = _seal(sign, sign_key, sign_cert, sign_tsa, passphrase_env) if sign else None
+    check_certificate(out, lang=lang, fmt=fmt, seal=seal)
     with progress_callback("verifying") as progress:
-        deposit_id = write_deposit_certificate(
-            package,
-            out,
-            lang=lang,
-            fmt=fmt,
-            force=force,
-            trust=store,
-            data=list(data or []),
-            seal=seal,
-            progress=progress,
+        result = verify(package, trust=store, data=list(data or []), context=ctx, progress=progress)
+        deposit_id = write_certificate(
+            result, package, out, lang=lang, fmt=fmt, force=force, seal=seal, progress=progress
         )
     record_event(deposit_id, "report", {"package": str(package), "output": str(out), "format": fmt, "lang": lang})
     typer.echo(f"Wrote {out}")

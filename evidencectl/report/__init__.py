@@ -15,7 +15,7 @@ from .labels import labels
 from .model import Document
 from .output import check_writable, wants_html, write_atomic
 
-__all__ = ["write_deposit_certificate", "write_verification_report"]
+__all__ = ["check_certificate", "write_certificate", "write_deposit_certificate", "write_verification_report"]
 
 FORMATS = ("pdf", "html")
 
@@ -64,6 +64,55 @@ def write_verification_report(
     _write(doc, "html" if wants_html(out) else "pdf", out)
 
 
+def check_certificate(out: Path, *, lang: str = "zh", fmt: str = "pdf", seal: Any = None) -> None:
+    """Refuse, before any verification, a certificate that could not be written: an unknown ``fmt`` or
+    ``lang``, a signed HTML one, an output that cannot be written (UsageError, BadInputError)."""
+    labels(lang)
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown report format {fmt!r}: use pdf or html")
+    if seal is not None and fmt != "pdf":
+        raise UsageError("only a PDF report can be signed (--sign): use --format pdf")
+    check_writable(out)
+
+
+def write_certificate(
+    report: Any,
+    package: Path,
+    out: Path,
+    *,
+    lang: str = "zh",
+    fmt: str = "pdf",
+    force: bool = False,
+    settings: dict[str, str] | None = None,
+    seal: Any = None,
+    progress: Any = None,
+) -> str:
+    """Write the deposit certificate of ``package`` from its verification ``report`` (a
+    :class:`~evidencectl.checks.VerificationReport`, as :func:`evidencectl.verify` returns it); returns the
+    deposit id. A package that did not PASS is refused unless ``force`` — VerificationError (exit 1) when
+    FAILED, IndeterminateError (exit 3) when INDETERMINATE; the certificate then says so on page one.
+    ``seal`` (:class:`~evidencectl.report.seal.SealOptions`) signs a PDF certificate (PAdES)."""
+    from ..checks import Status
+    from ..progress import phase
+    from .certificate import build_certificate
+    from .facts import read_facts
+
+    check_certificate(out, lang=lang, fmt=fmt, seal=seal)
+    if report.verdict is not Status.PASSED and not force:
+        bad = [c.check for c in report.checks if c.status is not Status.PASSED]
+        shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+        # The package was read: refusing it is a verdict, not bad input (DESIGN §7).
+        refusal = VerificationError if report.verdict is Status.FAILED else IndeterminateError
+        raise refusal(
+            f"verification {report.verdict.value} ({shown}); no certificate written (--force writes one that says so)",
+            path=package,
+        )
+    phase(progress, f"writing {out.name}")
+    doc = build_certificate(read_facts(package, report.manifest), report, package, lang, _settings(settings))
+    _write(doc, fmt, out, seal)
+    return str(report.deposit_id)
+
+
 def write_deposit_certificate(
     package: Path,
     out: Path,
@@ -77,44 +126,17 @@ def write_deposit_certificate(
     seal: Any = None,
     progress: Any = None,
 ) -> str:
-    """Verify ``package`` and write its deposit certificate to ``out`` (``fmt`` pdf or html); returns the
-    deposit id. ``progress`` follows the verification (:mod:`evidencectl.progress`).
+    """Verify ``package`` (:func:`evidencectl.verify`) and write its deposit certificate to ``out``
+    (:func:`write_certificate`; ``fmt`` pdf or html); returns the deposit id. ``progress`` follows the
+    verification (:mod:`evidencectl.progress`).
 
-    ``trust`` is a :class:`~evidencectl.crypto.trust.TrustStore` (default: the local one). ``data``: the
-    originals of a ``--hash-only`` deposit, as ``verify --data`` takes them. A package that does not PASS is
-    refused unless ``force`` — VerificationError (exit 1) when FAILED, IndeterminateError (exit 3) when
-    INDETERMINATE; the certificate then says so on page one. ``seal``
-    (:class:`~evidencectl.report.seal.SealOptions`) signs a PDF certificate (PAdES).
+    ``trust`` is a :class:`~evidencectl.crypto.trust.TrustStore` (default: what the data directory trusts,
+    as for ``verify``). ``data``: the originals of a ``--hash-only`` deposit, as ``verify --data`` takes them.
     """
-    from ..checks import Status
-    from ..verify.verifier import verify_package
-    from .certificate import build_certificate
-    from .facts import read_facts
+    from ..verify import verify
 
-    labels(lang)
-    if fmt not in FORMATS:
-        raise UsageError(f"unknown report format {fmt!r}: use pdf or html")
-    if seal is not None and fmt != "pdf":
-        raise UsageError("only a PDF report can be signed (--sign): use --format pdf")
-    check_writable(out)
-    if trust is None:
-        from ..config import home
-        from ..crypto.trust import TrustStore
-
-        trust = TrustStore.for_verification(home())
-    report = verify_package(package, trust=trust, data=list(data), progress=progress)
-    if report.verdict is not Status.PASSED and not force:
-        bad = [c.check for c in report.checks if c.status is not Status.PASSED]
-        shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
-        # The package was read: refusing it is a verdict, not bad input (DESIGN §7).
-        refusal = VerificationError if report.verdict is Status.FAILED else IndeterminateError
-        raise refusal(
-            f"verification {report.verdict.value} ({shown}); no certificate written (--force writes one that says so)",
-            path=package,
-        )
-    from ..progress import phase
-
-    phase(progress, f"writing {out.name}")
-    doc = build_certificate(read_facts(package, report.manifest), report, package, lang, _settings(settings))
-    _write(doc, fmt, out, seal)
-    return str(report.deposit_id)
+    check_certificate(out, lang=lang, fmt=fmt, seal=seal)
+    report = verify(package, trust=trust, data=data, require_independent=False, progress=progress)
+    return write_certificate(
+        report, package, out, lang=lang, fmt=fmt, force=force, settings=settings, seal=seal, progress=progress
+    )

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..checks import VerificationReport
 from ..context import Context
 
 if TYPE_CHECKING:
     from ..crypto.trust import TrustStore
+    from ..progress import ByteCallback
 
 
 def verify(
@@ -22,6 +23,8 @@ def verify(
     data: Sequence[Path] = (),
     online: bool = False,
     context: Context | Path | None = None,
+    require_independent: bool | None = None,
+    progress: ByteCallback | None = None,
 ) -> VerificationReport:
     """Verify ``package`` and return the report (``verdict``: PASSED, FAILED or INDETERMINATE, and every
     check); never raises for a package that is merely wrong (that is a FAILED report).
@@ -29,21 +32,37 @@ def verify(
     ``trust`` is what the verification trusts; None: the data directory's store and the TSA roots its
     ``config.toml`` names (``context``: that directory; None: the default one). ``data`` are the originals
     of a ``--hash-only`` deposit. With ``online``, chain anchors are re-checked against their nodes.
-    Raises MalformedPackageError (exit 4) for a file that is not a package at all.
+    ``require_independent``: time resting only on depositor-operated services is INDETERMINATE (None: as
+    ``[verify] require_independent`` of ``config.toml`` says). ``progress`` follows the bytes read
+    (:mod:`evidencectl.progress`). Raises MalformedPackageError (exit 4) for a file that is not a package.
     """
+    from ..config import require_independent_default
     from .verifier import verify_package
 
+    ctx = Context.of(context)
     if trust is None:
-        trust = _default_trust(Context.of(context))
-    return verify_package(Path(package), data=list(data), trust=trust, online=online)
+        from ..crypto.trust import TrustStore
+
+        trust = TrustStore.for_verification(ctx.base, config=ctx.config)
+    if require_independent is None:
+        require_independent = require_independent_default(ctx.base)
+    return verify_package(
+        Path(package),
+        data=list(data),
+        trust=trust,
+        online=online,
+        require_independent=require_independent,
+        progress=progress,
+    )
 
 
-def _default_trust(ctx: Context) -> TrustStore:
-    """The trust of a verification in ``ctx``: the store and the configured TSA roots."""
-    from ..crypto.trust import TrustStore
-    from ..timestamp.client import configured_tsa_roots
+def attested_time(package: Path, trust: TrustStore, known: dict[str, Any] | None = None) -> VerificationReport:
+    """A report holding only the timestamp and anchor checks of ``package``: its proven time, without
+    verifying the evidence (``inspect`` and ``cases`` show it). ``known``: the deposit id and roots from the
+    registry, so that a large package's manifest need not be read."""
+    from .attested import attested_time as checks_of_time
 
-    return TrustStore.load(ctx.base, configured_tsa_roots(ctx.base))
+    return checks_of_time(package, trust, known)
 
 
-__all__ = ["VerificationReport", "verify"]
+__all__ = ["VerificationReport", "attested_time", "verify"]
