@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from evidencectl import Context
 from evidencectl import workers as workers_module
 from evidencectl.deposit import pipeline, warmup
 
@@ -15,7 +16,7 @@ from evidencectl.deposit import pipeline, warmup
 def test_warming_up_never_creates_an_embedded_tsa(tmp_path: Path) -> None:
     """Creating the TSA's keys is the deposit's own job (never two threads at once): an empty data
     directory stays empty."""
-    warmup.preload_services(tmp_path, ["local"])
+    warmup.preload_services(Context(tmp_path), ["local"])
     assert list(tmp_path.iterdir()) == []
 
 

@@ -49,7 +49,7 @@ def deposit(
     """
     from .pipeline import deposit as run
 
-    return run(opts, Context.of(base).base, progress)
+    return run(opts, Context.of(base), progress)
 
 
 def resume(base: Context | Path | None = None, deposit_id: str | None = None) -> list[DepositResult]:
@@ -59,7 +59,7 @@ def resume(base: Context | Path | None = None, deposit_id: str | None = None) ->
     finished at all (its staging file gone or unreadable)."""
     from .resuming import resume as run
 
-    return run(Context.of(base).base, deposit_id)
+    return run(Context.of(base), deposit_id)
 
 
 def label_for(spec: str, used: set[str], kind: str = "tsa") -> str:

@@ -7,12 +7,12 @@ import itertools
 import json
 import os
 from collections.abc import Callable, Iterable
-from pathlib import Path
 
 from .. import intake
 from .. import progress as progress_hooks
 from .. import workers as forks
 from ..collect.files import check_statement_text, collect_inputs
+from ..context import Context
 from ..errors import BadInputError
 from ..heads import current_heads
 from ..intake import Handed, Prepared
@@ -46,7 +46,7 @@ def _start_workers(sources: SourceOptions, settings: AnalyzeSettings) -> intake.
     )
 
 
-def deposit(opts: DepositOptions, base: Path, progress: Callable[[int], None] | None = None) -> DepositResult:
+def deposit(opts: DepositOptions, ctx: Context, progress: Callable[[int], None] | None = None) -> DepositResult:
     """Deposit ``opts.inputs`` into a new package at ``opts.out``; returns what was produced.
 
     When a TSA quorum or an anchor cannot be had, the result is ``pending``: the work done is kept in its
@@ -60,7 +60,7 @@ def deposit(opts: DepositOptions, base: Path, progress: Callable[[int], None] | 
     settings = sources.analyze_settings()
     workers = _start_workers(sources, settings)
     try:
-        return _deposit(opts, base, progress, settings, workers)
+        return _deposit(opts, ctx, progress, settings, workers)
     finally:
         if workers is not None:
             workers.close()
@@ -68,7 +68,7 @@ def deposit(opts: DepositOptions, base: Path, progress: Callable[[int], None] | 
 
 def _deposit(
     opts: DepositOptions,
-    base: Path,
+    ctx: Context,
     progress: Callable[[int], None] | None,
     settings: AnalyzeSettings,
     workers: intake.Workers | None,
@@ -80,7 +80,7 @@ def _deposit(
     if workers is not None and len(files) < intake.MIN_FILES:
         workers.close()  # too few files to be worth it
         workers = None
-    registry = Registry.open(base)
+    registry = Registry.open(ctx.base)
     deposit_id = new_deposit_id()
     writer = PackageWriter(opts.out)
     spool = ItemSpool(None if opts.hash_only else writer, opts.out.parent, deposit_id)
@@ -89,18 +89,18 @@ def _deposit(
         if progress_hooks.wants_totals(progress):
             progress_hooks.begin(progress, progress_hooks.total_size(f.location for f in files), len(files))
         ready: Iterable[Prepared | Handed | None] = (
-            workers.prepared(files, meanwhile=lambda: preload_services(base, opts.tsas))
+            workers.prepared(files, meanwhile=lambda: preload_services(ctx, opts.tsas))
             if workers
             else itertools.repeat(None)
         )
         read_inputs(spool, files, ready, opts.hash_only, settings, progress, stdin_limit=opts.max_size)
-        heads = current_heads(base, registry)
+        heads = current_heads(ctx.base, registry)
         statement = build_statement(deposit_id, opts.statement, opts.hash_only, spool.count, heads)
         roots = seal(writer, deposit_id, statement, spool, opts.statement)
         labels: set[str] = set()
         progress_hooks.phase(progress, "timestamping")
         proofs = obtain_proofs(
-            writer, base, deposit_id, roots, opts.tsas, opts.anchors, labels, opts.contract, progress=progress
+            writer, ctx, deposit_id, roots, opts.tsas, opts.anchors, labels, opts.contract, progress=progress
         )
         result = DepositResult(
             deposit_id, opts.out, "pending", spool.count, roots, proofs.timestamps, proofs.anchors,

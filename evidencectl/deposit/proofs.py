@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from ..context import Context
 from ..errors import ServiceError
 from ..hashing import ALGORITHMS
 from ..package.canonical import canonical_json
@@ -48,7 +48,7 @@ def label_for(spec: str, used: set[str], kind: str = "tsa") -> str:
 
 def obtain_proofs(
     writer: PackageWriter,
-    base: Path,
+    ctx: Context,
     deposit_id: str,
     roots: dict[str, str],
     tsas: Iterable[str],
@@ -68,7 +68,7 @@ def obtain_proofs(
     for spec in tsas:
         label = label_for(spec, labels)
         try:
-            tsa = tsa_from_spec(spec, base)
+            tsa = tsa_from_spec(spec, ctx.base)
             accepted = getattr(tsa, "hashes", None) or ALGORITHMS  # public TSAs take no sm3 imprint
             responses = {alg: tsa.timestamp(bytes.fromhex(roots[alg]), alg) for alg in ALGORITHMS if alg in accepted}
         except ServiceError as exc:
@@ -89,7 +89,7 @@ def obtain_proofs(
     for spec in anchors:
         label = label_for(spec, labels, "anchor")
         try:
-            receipt = anchor_from_spec(spec, base, contract=contract).anchor(deposit_id, dict(roots))
+            receipt = anchor_from_spec(spec, ctx.base, contract=contract).anchor(deposit_id, dict(roots))
         except ServiceError as exc:
             labels.discard(f"anchor:{label}")
             got.failed.append(ServiceFailure("anchor", spec, str(exc)))

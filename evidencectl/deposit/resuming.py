@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..context import Context
 from ..errors import BadInputError, EvidenceError, ServiceError, UsageError
 from ..package.layout import MANIFEST
 from ..package.manifest import check_complete
@@ -54,7 +55,7 @@ def _record_published(registry: Registry, row: dict[str, Any], staging: Path, ou
     return DepositResult(row["deposit_id"], out, "complete", row["item_count"], json.loads(row["roots"]))
 
 
-def _resume_one(registry: Registry, base: Path, row: dict[str, Any], state: ResumeState) -> DepositResult:
+def _resume_one(registry: Registry, ctx: Context, row: dict[str, Any], state: ResumeState) -> DepositResult:
     """Ask the services ``state`` says are missing, then publish or record the deposit pending again."""
     from ..package.reader import PackageReader
 
@@ -72,7 +73,7 @@ def _resume_one(registry: Registry, base: Path, row: dict[str, Any], state: Resu
     writer = PackageWriter(out, staging=staging, append=True)
     tsas = [p.spec for p in state.retry if p.kind == "tsa"]
     anchors = [p.spec for p in state.retry if p.kind == "anchor"]
-    proofs = obtain_proofs(writer, base, row["deposit_id"], roots, tsas, anchors, state.labels, state.contract)
+    proofs = obtain_proofs(writer, ctx, row["deposit_id"], roots, tsas, anchors, state.labels, state.contract)
     result = DepositResult(
         row["deposit_id"], out, "pending", row["item_count"], roots, proofs.timestamps, proofs.anchors
     )
@@ -81,12 +82,12 @@ def _resume_one(registry: Registry, base: Path, row: dict[str, Any], state: Resu
     return finish(registry, writer, result, state, row, None)
 
 
-def resume(base: Path, deposit_id: str | None = None) -> list[DepositResult]:
+def resume(ctx: Context, deposit_id: str | None = None) -> list[DepositResult]:
     """Retry the failed TSAs and anchors of pending deposits (all, or ``deposit_id``) and publish those that
     complete; returns one result a deposit, ``pending`` for those whose services are still down. Raises
     UsageError (exit 2) for an unknown ``deposit_id``, ServiceError (exit 5) for deposits that cannot be
     finished at all (staging file gone or unreadable)."""
-    registry = Registry.open(base)
+    registry = Registry.open(ctx.base)
     results: list[DepositResult] = []
     errors: list[str] = []
     try:
@@ -109,7 +110,7 @@ def resume(base: Path, deposit_id: str | None = None) -> list[DepositResult]:
                 errors.append(f"{row['deposit_id']}: {reason}; the deposit is recorded abandoned")
                 continue
             try:
-                results.append(_resume_one(registry, base, row, state))
+                results.append(_resume_one(registry, ctx, row, state))
             except EvidenceError as exc:
                 errors.append(exc.diagnostics())
     finally:

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable
-from pathlib import Path
+
+from ..context import Context
 
 
-def preload_services(base: Path, tsas: Iterable[str]) -> None:
+def preload_services(ctx: Context, tsas: Iterable[str]) -> None:
     """Import what timestamping and anchoring need, and warm up the embedded TSA, while worker processes
     hash (errors are left for the services themselves to raise)."""
     import importlib
@@ -28,5 +29,5 @@ def preload_services(base: Path, tsas: Iterable[str]) -> None:
 
         # Only a TSA already made: creating one is left to the deposit itself, never done from two threads.
         with contextlib.suppress(Exception):
-            if EmbeddedTSA.exists(base):
-                EmbeddedTSA.open(base).warm_up()
+            if EmbeddedTSA.exists(ctx.base):
+                EmbeddedTSA.open(ctx.base).warm_up()
