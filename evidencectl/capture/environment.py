@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..context import Context
 from ..version import __version__
 from .browser import FLAGS
 from .model import BrowserCapture, CaptureOptions
@@ -44,7 +45,7 @@ def _package_version(name: str) -> str | None:
         return None
 
 
-def clock_check(spec: str, base: Path, url: str, start: str) -> tuple[dict[str, Any], bytes]:
+def clock_check(spec: str, ctx: Context, url: str, start: str) -> tuple[dict[str, Any], bytes]:
     """Ask the TSA ``spec`` to timestamp the capture's opening statement and compare its genTime with the
     local clock; returns the facts and the TimeStampResp (kept as ``clock.tsr``).
 
@@ -54,7 +55,7 @@ def clock_check(spec: str, base: Path, url: str, start: str) -> tuple[dict[str, 
     from ..timestamp.token import iso_utc, parse_timestamp
 
     opening = f"evidencectl capture\n{url}\n{start}\n".encode()
-    tsa = tsa_from_spec(spec, base)
+    tsa = tsa_from_spec(spec, ctx.base)
     before = datetime.now(UTC)
     der = tsa.timestamp(hashlib.sha256(opening).digest(), "sha256")
     after = datetime.now(UTC)

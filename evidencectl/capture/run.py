@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .. import progress as progress_hooks
+from ..context import Context
 from ..deposit import DepositOptions, DepositResult, SourceOptions, deposit
 from ..errors import BadInputError, UsageError
 from ..package.writer import check_output
@@ -55,8 +56,11 @@ def _check_url(url: str) -> None:
         raise UsageError(f"capture needs an http:// or https:// URL, not {url!r}")
 
 
-def capture(opts: CaptureOptions, base: Path, progress: progress_hooks.ByteCallback | None = None) -> CaptureResult:
-    """Capture ``opts.url`` and deposit every artefact as items ``capture/…`` of one package.
+def capture(
+    opts: CaptureOptions, context: Context | Path, progress: progress_hooks.ByteCallback | None = None
+) -> CaptureResult:
+    """Capture ``opts.url`` and deposit every artefact as items ``capture/…`` of one package, in the data
+    directory ``context`` (a :class:`~evidencectl.context.Context` or its path).
 
     Raises UsageError (exit 2) for a bad URL or an existing output, BadInputError (exit 4) for an unreachable
     host, a refused TLS certificate (without ``insecure``) or a page that yields nothing, ServiceError (exit 5)
@@ -64,6 +68,7 @@ def capture(opts: CaptureOptions, base: Path, progress: progress_hooks.ByteCallb
     recorded; a deposit left pending by a service keeps everything in its staging file. ``progress`` hears
     each of :data:`~evidencectl.capture.model.STAGES` as a phase, and the deposit's bytes.
     """
+    ctx = Context.of(context)
     _check_url(opts.url)
     opts.services.check()
     check_output(opts.out, opts.force)
@@ -73,7 +78,7 @@ def capture(opts: CaptureOptions, base: Path, progress: progress_hooks.ByteCallb
         folder.mkdir()
         progress_hooks.phase(progress, "launching")
         start = iso_now()
-        clock, clock_tsr = clock_check(opts.services.tsas[0] if opts.services.tsas else "local", base, opts.url, start)
+        clock, clock_tsr = clock_check(opts.services.tsas[0] if opts.services.tsas else "local", ctx, opts.url, start)
         tls = tls_record(opts.url, timeout=min(opts.timeout, 10.0)) if opts.url.startswith("https:") else None
         bc = run_browser(opts, work / "browser", progress)
         end = iso_now()
@@ -117,6 +122,6 @@ def capture(opts: CaptureOptions, base: Path, progress: progress_hooks.ByteCallb
         (folder / "environment.json").write_bytes(_dump(record))
         sources = SourceOptions(inputs=(str(folder),))
         options = DepositOptions.of(opts.out, sources, opts.statement, opts.services, force=opts.force)
-        result = deposit(options, base, progress)
+        result = deposit(options, ctx, progress)
     names = sorted([*artefacts, f"{FOLDER}/environment.json"])
     return CaptureResult(result, names, list(bc.notes), bc.final_url)
