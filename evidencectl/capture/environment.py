@@ -55,7 +55,7 @@ def clock_check(spec: str, ctx: Context, url: str, start: str) -> tuple[dict[str
     from ..timestamp.token import iso_utc, parse_timestamp
 
     opening = f"evidencectl capture\n{url}\n{start}\n".encode()
-    tsa = tsa_from_spec(spec, ctx.base)
+    tsa = tsa_from_spec(spec, ctx)
     before = datetime.now(UTC)
     der = tsa.timestamp(hashlib.sha256(opening).digest(), "sha256")
     after = datetime.now(UTC)

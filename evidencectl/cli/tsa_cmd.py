@@ -48,10 +48,11 @@ def list_cmd(as_json: bool = typer.Option(False, "--json", help="Print one JSON 
     """List the public TSAs usable by name (deposit --tsa NAME) and the roots shipped for them."""
     import json
 
+    from ..context import Context
     from ..timestamp.catalogue import CATALOGUE, catalogue_url, env_name
-    from ..timestamp.client import _configured
+    from ..timestamp.client import configured_tsas
 
-    configured = _configured(home())
+    configured = configured_tsas(Context(home()))
 
     def url(name: str) -> str:
         return str(configured.get(name, {}).get("url") or catalogue_url(CATALOGUE[name]))

@@ -68,7 +68,7 @@ def obtain_proofs(
     for spec in tsas:
         label = label_for(spec, labels)
         try:
-            tsa = tsa_from_spec(spec, ctx.base)
+            tsa = tsa_from_spec(spec, ctx)
             accepted = getattr(tsa, "hashes", None) or ALGORITHMS  # public TSAs take no sm3 imprint
             responses = {alg: tsa.timestamp(bytes.fromhex(roots[alg]), alg) for alg in ALGORITHMS if alg in accepted}
         except ServiceError as exc:

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..context import Context
 from ..errors import ServiceError, UsageError
 from .interface import TimestampAuthority
 from .request import build_request, check_response, new_nonce
@@ -116,10 +117,9 @@ def _check_clock(response: bytes, url: str) -> None:
         )
 
 
-def _configured(base: Path) -> dict[str, dict[str, Any]]:
-    from ..config import load_config
-
-    section = load_config(base).section("tsa")
+def configured_tsas(ctx: Context) -> dict[str, dict[str, Any]]:
+    """The ``[tsa.NAME]`` tables of the context's config.toml, by name."""
+    section = ctx.config.section("tsa")
     return {name: value for name, value in section.items() if isinstance(value, dict)}
 
 
@@ -158,18 +158,19 @@ def http_tsa_from_config(url: str, settings: dict[str, Any]) -> HttpTSA:
     )
 
 
-def tsa_from_spec(spec: str, base: Path, *, algorithm: str = "ecdsa-p256") -> TimestampAuthority:
-    """``"local"`` -> the embedded TSA of ``base``; a name or URL configured under ``[tsa.NAME]`` in
-    config.toml -> that TSA with its settings (a catalogue name there overrides its entry); a catalogue name
-    (``freetsa``, ``digicert``…, :mod:`.catalogue`) -> that public TSA; any other ``http(s)://…`` ->
-    :class:`HttpTSA` with defaults."""
+def tsa_from_spec(spec: str, context: Context | Path, *, algorithm: str = "ecdsa-p256") -> TimestampAuthority:
+    """``"local"`` -> the embedded TSA of the data directory ``context`` (a :class:`Context` or its path);
+    a name or URL configured under ``[tsa.NAME]`` in its config.toml -> that TSA with its settings (a
+    catalogue name there overrides its entry); a catalogue name (``freetsa``, ``digicert``…,
+    :mod:`.catalogue`) -> that public TSA; any other ``http(s)://…`` -> :class:`HttpTSA` with defaults."""
     from .catalogue import CATALOGUE, catalogue_url
 
+    ctx = Context.of(context)
     if spec == "local":
         from .authority import EmbeddedTSA
 
-        return EmbeddedTSA.open(base, algorithm)
-    for name, settings in _configured(base).items():
+        return EmbeddedTSA.open(ctx.base, algorithm)
+    for name, settings in configured_tsas(ctx).items():
         if spec in (name, settings.get("url")):
             if name in CATALOGUE:  # config overrides a catalogue entry key by key
                 settings = {"url": catalogue_url(CATALOGUE[name]), "hashes": list(CATALOGUE[name].hashes), **settings}
@@ -185,15 +186,3 @@ def tsa_from_spec(spec: str, base: Path, *, algorithm: str = "ecdsa-p256") -> Ti
         f"--tsa must be 'local', a public TSA's name ({', '.join(CATALOGUE)}; see 'evidencectl tsa list'), "
         f"an http(s):// URL or a TSA named in config.toml, not {spec!r}"
     )
-
-
-def configured_tsa_roots(base: Path) -> list[str]:
-    """The ``trust`` files of the TSAs configured in config.toml, as ``tsa:FILE`` trust specs.
-
-    Prefer :meth:`~evidencectl.crypto.trust.TrustStore.for_verification`, which adds these and every other
-    configured source; this stays for callers that build a store with ``TrustStore.load``.
-    """
-    from ..config import load_config
-    from ..crypto.trust_sources import configured_specs
-
-    return [f"{role}:{path}" for role, path in configured_specs(load_config(base)) if role == "tsa"]
