@@ -12,6 +12,7 @@ from evidencectl.anchor import backends
 from evidencectl.anchor.evm import EvmAnchor
 from evidencectl.anchor.ledger import EmbeddedLedger
 from evidencectl.checks import CheckResult, Status
+from evidencectl.context import Context
 from evidencectl.crypto.trust import TrustStore
 from evidencectl.errors import UsageError
 
@@ -45,7 +46,7 @@ class _Notary:
     name = "notary:office"
 
     @classmethod
-    def from_spec(cls, spec: str, base: Path, *, contract: str | None = None) -> _Notary:
+    def from_spec(cls, spec: str, ctx: Context, *, contract: str | None = None) -> _Notary:
         return cls()
 
     def anchor(self, deposit_id: str, roots: dict[str, str]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..context import Context
 from ..errors import UsageError
 from .evm import EvmAnchor
 from .interface import Anchor
@@ -31,14 +32,15 @@ LOCAL = "local"
 """The spec of the embedded ledger."""
 
 
-def anchor_from_spec(spec: str, base: Path, *, contract: str | None = None) -> Anchor:
-    """The anchor named by ``spec``: ``local`` (embedded ledger under ``base``) or ``KIND:…`` such as
-    ``evm:<rpc url>`` (``contract``: the EvidenceRegistry address instead of the remembered one)."""
+def anchor_from_spec(spec: str, context: Context | Path, *, contract: str | None = None) -> Anchor:
+    """The anchor named by ``spec``: ``local`` (the embedded ledger of the data directory ``context``, a
+    :class:`~evidencectl.context.Context` or its path) or ``KIND:…`` such as ``evm:<rpc url>`` (``contract``:
+    the EvidenceRegistry address instead of the remembered one)."""
     kind = EmbeddedLedger.kind if spec == LOCAL else spec.partition(":")[0]
     backend = BACKENDS.get(kind) if spec == LOCAL or ":" in spec else None
     if backend is None or (kind == EmbeddedLedger.kind and spec != LOCAL):
         raise UsageError(f"unknown anchor {spec!r}: expected 'local' or 'evm:<rpc url>'")
-    return backend.from_spec(spec, base, contract=contract)
+    return backend.from_spec(spec, Context.of(context), contract=contract)
 
 
 def verify_receipt(

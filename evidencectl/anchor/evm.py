@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..atomic import write_new_file
 from ..config import home, load_config
+from ..context import Context
 from ..errors import BadInputError, KeyFileError, ServiceError, UsageError
 from .evm_receipt import verify_evm_receipt
 from .evm_rpc import connect, one_line, registry_artifacts, to_hex
@@ -121,17 +122,17 @@ class EvmAnchor:
         """How long to wait for inclusion and confirmations before giving up with ServiceError."""
 
     @classmethod
-    def from_spec(cls, spec: str, base: Path, *, contract: str | None = None) -> EvmAnchor:
+    def from_spec(cls, spec: str, ctx: Context, *, contract: str | None = None) -> EvmAnchor:
         """The chain of ``--anchor evm:URL``: ``contract`` overrides the registry address remembered for that
         URL; the confirmations to wait for come from ``[evm] confirmations`` in config.toml (default 1)."""
         url = spec.removeprefix("evm:")
         if not url.startswith(("http://", "https://")):
             raise UsageError(f"anchor {spec!r}: expected evm:http://host:port or evm:https://…")
         try:
-            confirmations = int(load_config(base).section("evm").get("confirmations", 1))
+            confirmations = int(ctx.config.section("evm").get("confirmations", 1))
         except (TypeError, ValueError) as exc:
             raise UsageError("config.toml [evm] confirmations must be a whole number") from exc
-        return cls(url, contract=contract, confirmations=confirmations, base=base)
+        return cls(url, contract=contract, confirmations=confirmations, base=ctx.base)
 
     @staticmethod
     def verify_receipt(

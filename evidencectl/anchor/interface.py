@@ -9,11 +9,11 @@ one (FISCO BCOS, ChainMaker) is one module with one such class and one line in t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 if TYPE_CHECKING:
     from ..checks import CheckResult
+    from ..context import Context
     from ..crypto.trust import TrustStore
 
 
@@ -26,8 +26,8 @@ class Anchor(Protocol):
     """``local`` for the embedded ledger, ``evm:<rpc url>`` for a chain."""
 
     @classmethod
-    def from_spec(cls, spec: str, base: Path, *, contract: str | None = None) -> Anchor:
-        """The backend named by ``spec`` (``local``, ``evm:URL``…) with its data under ``base``; UsageError
+    def from_spec(cls, spec: str, ctx: Context, *, contract: str | None = None) -> Anchor:
+        """The backend named by ``spec`` (``local``, ``evm:URL``…) with its data in ``ctx``; UsageError
         for a spec of this kind that is wrong."""
         ...
 

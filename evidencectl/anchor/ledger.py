@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..atomic import write_new_file
+from ..context import Context
 from ..crypto.keys import SigningKey, load_or_create_service_key
 from ..errors import BadInputError, OutputExistsError, ServiceError
 from .blockformat import GENESIS_PREVIOUS, canonical, entries_tree, entry_bytes, make_header, sm3_hex
@@ -87,9 +88,9 @@ class EmbeddedLedger:
         return cls(db_path, key, ledger_id)
 
     @classmethod
-    def from_spec(cls, spec: str, base: Path, *, contract: str | None = None) -> EmbeddedLedger:
+    def from_spec(cls, spec: str, ctx: Context, *, contract: str | None = None) -> EmbeddedLedger:
         """The ledger of ``--anchor local`` (``contract`` is for chains and ignored)."""
-        return cls.open(base)
+        return cls.open(ctx.base)
 
     @staticmethod
     def verify_receipt(

@@ -89,7 +89,7 @@ def obtain_proofs(
     for spec in anchors:
         label = label_for(spec, labels, "anchor")
         try:
-            receipt = anchor_from_spec(spec, ctx.base, contract=contract).anchor(deposit_id, dict(roots))
+            receipt = anchor_from_spec(spec, ctx, contract=contract).anchor(deposit_id, dict(roots))
         except ServiceError as exc:
             labels.discard(f"anchor:{label}")
             got.failed.append(ServiceFailure("anchor", spec, str(exc)))
