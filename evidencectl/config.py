@@ -51,18 +51,26 @@ def load_config(base: Path | None = None) -> Config:
     return Config(path=path, data=data)
 
 
-def require_independent_default(base: Path | None = None) -> bool:
+def _config(where: Config | Path | None) -> Config:
+    """``where`` itself when it is a configuration already read (a Context's), else the one of that data
+    directory (None: the default one)."""
+    return where if isinstance(where, Config) else load_config(where)
+
+
+def require_independent_default(where: Config | Path | None = None) -> bool:
     """``[verify] require_independent = true`` in config.toml (a court's default): verifications whose time
-    rests only on depositor-operated services are INDETERMINATE."""
-    value = load_config(base).section("verify").get("require_independent", False)
+    rests only on depositor-operated services are INDETERMINATE. ``where``: the configuration, or its data
+    directory."""
+    config = _config(where)
+    value = config.section("verify").get("require_independent", False)
     if not isinstance(value, bool):
-        raise BadInputError("[verify] require_independent must be true or false", path=(base or home()) / "config.toml")
+        raise BadInputError("[verify] require_independent must be true or false", path=config.path)
     return value
 
 
-def registry_url(base: Path | None = None) -> str:
+def registry_url(where: Config | Path | None = None) -> str:
     """``[registry] url`` of the configuration (``postgresql://…``), or "" for the embedded SQLite file."""
-    config = load_config(base)
+    config = _config(where)
     url = config.section("registry").get("url", "")
     if not isinstance(url, str):
         raise BadInputError("[registry] url must be a string", path=config.path)

@@ -80,7 +80,7 @@ def _deposit(
     if workers is not None and len(files) < intake.MIN_FILES:
         workers.close()  # too few files to be worth it
         workers = None
-    registry = Registry.open(ctx.base)
+    registry = Registry.open(ctx)
     deposit_id = new_deposit_id()
     writer = PackageWriter(opts.out)
     spool = ItemSpool(None if opts.hash_only else writer, opts.out.parent, deposit_id)

@@ -87,7 +87,7 @@ def resume(ctx: Context, deposit_id: str | None = None) -> list[DepositResult]:
     complete; returns one result a deposit, ``pending`` for those whose services are still down. Raises
     UsageError (exit 2) for an unknown ``deposit_id``, ServiceError (exit 5) for deposits that cannot be
     finished at all (staging file gone or unreadable)."""
-    registry = Registry.open(ctx.base)
+    registry = Registry.open(ctx)
     results: list[DepositResult] = []
     errors: list[str] = []
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..context import Context
 from ..errors import BadInputError
 from .interface import GENESIS, OPENER, SCHEMA_VERSION, CustodyAudit, ItemRow, Registry, custody_hash, now_iso
 from .sqlite import SQLiteRegistry
@@ -32,11 +33,12 @@ __all__ = [
 ]
 
 
-def connect(url: str, base: Path) -> Registry:
+def connect(url: str, context: Context | Path) -> Registry:
     """The registry at ``url``: ``postgresql://…`` (or ``postgres://…``), ``sqlite:///PATH``, or empty for
-    ``registry.sqlite`` in data directory ``base``."""
+    ``registry.sqlite`` in the data directory ``context`` (a :class:`~evidencectl.context.Context` or its
+    path)."""
     if not url:
-        return SQLiteRegistry.open(base)
+        return SQLiteRegistry.open(context)
     if url.startswith(("postgresql://", "postgres://")):
         try:
             from .postgres import PostgresRegistry
@@ -48,11 +50,11 @@ def connect(url: str, base: Path) -> Registry:
     raise BadInputError("[registry] url must start with postgresql://, postgres:// or sqlite:///")
 
 
-def open_registry(base: Path) -> Registry:
-    """The registry configured for data directory ``base``."""
+def open_registry(ctx: Context) -> Registry:
+    """The registry configured for the data directory of ``ctx``."""
     from ..config import registry_url
 
-    return connect(registry_url(base), base)
+    return connect(registry_url(ctx.config), ctx)
 
 
 OPENER.append(open_registry)  # Registry.open() of the interface: the configured backend

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..context import Context
 from ..errors import UsageError
 from ..package.canonical import canonical_json
 from .users import (
@@ -99,7 +100,7 @@ ItemRow = tuple[str, int, str, str, int, str, str]
 """An item's registry row: (deposit_id, item_id, name, kind, size, sm3, sha256)."""
 
 
-OPENER: list[Callable[[Path], Registry]] = []
+OPENER: list[Callable[[Context], Registry]] = []
 """The factory :meth:`Registry.open` calls: evidencectl.registry's ``open_registry``, registered by that package
 (always imported before this module), so that the interface imports no backend and no backend circle forms."""
 
@@ -108,9 +109,10 @@ class Registry(ABC):
     """Deposits, their items, the custody log and the service's users, in one database."""
 
     @classmethod
-    def open(cls, base: Path) -> Registry:
-        """The registry configured for data directory ``base`` (``[registry] url``; SQLite by default)."""
-        return OPENER[0](base)
+    def open(cls, context: Context | Path) -> Registry:
+        """The registry configured for the data directory ``context`` (a :class:`~evidencectl.context.Context`
+        or its path; ``[registry] url``, SQLite by default)."""
+        return OPENER[0](Context.of(context))
 
     # -- what a backend provides -------------------------------------------------------------------------
 

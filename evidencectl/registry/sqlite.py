@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ..context import Context
 from ..errors import BadInputError
 from .interface import SCHEMA_VERSION, Registry
 
@@ -79,9 +80,10 @@ class SQLiteRegistry(Registry):
             raise BadInputError(f"registry database is unusable: {exc}", path=path) from exc
 
     @classmethod
-    def open(cls, base: Path) -> SQLiteRegistry:
-        """Open (creating on first use) ``registry.sqlite`` under ``base``."""
-        return cls(base / "registry.sqlite")
+    def open(cls, context: Context | Path) -> SQLiteRegistry:
+        """Open (creating on first use) ``registry.sqlite`` in the data directory ``context`` (a
+        :class:`~evidencectl.context.Context` or its path)."""
+        return cls(Context.of(context).base / "registry.sqlite")
 
     def _migrate(self, upto: int) -> None:
         conn = self.conn

@@ -45,7 +45,7 @@ def verify(
 
         trust = TrustStore.for_verification(ctx.base, config=ctx.config)
     if require_independent is None:
-        require_independent = require_independent_default(ctx.base)
+        require_independent = require_independent_default(ctx.config)
     return verify_package(
         Path(package),
         data=list(data),
