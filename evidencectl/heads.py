@@ -19,17 +19,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .context import Context
 from .errors import BadInputError, EvidenceError
 
 
-def current_heads(base: Path, registry: Any) -> dict[str, Any]:
+def current_heads(ctx: Context, registry: Any) -> dict[str, Any]:
     """``{"custody": {"seq", "hash"}, "ledger": {"ledger_id", "height", "hash"}}`` now, each only if that log
     has an entry (read only: nothing is created)."""
     heads: dict[str, Any] = {}
     head = registry.custody_head()
     if head is not None:
         heads["custody"] = {"seq": head[0], "hash": head[1]}
-    db_path = Path(base) / "ledger" / "ledger.sqlite"
+    db_path = ctx.base / "ledger" / "ledger.sqlite"
     if db_path.is_file():
         with contextlib.suppress(sqlite3.Error), contextlib.closing(sqlite3.connect(db_path, timeout=30)) as db:
             meta = db.execute("SELECT value FROM meta WHERE key = 'ledger_id'").fetchone()

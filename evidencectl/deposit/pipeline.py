@@ -94,7 +94,7 @@ def _deposit(
             else itertools.repeat(None)
         )
         read_inputs(spool, files, ready, opts.hash_only, settings, progress, stdin_limit=opts.max_size)
-        heads = current_heads(ctx.base, registry)
+        heads = current_heads(ctx, registry)
         statement = build_statement(deposit_id, opts.statement, opts.hash_only, spool.count, heads)
         roots = seal(writer, deposit_id, statement, spool, opts.statement)
         labels: set[str] = set()
