@@ -166,7 +166,7 @@ def verify(
         raise UsageError("--rpc names the node to ask online: add --online")
     ctx = Context(home())
     store = TrustStore.for_verification(
-        ctx.base, list(trust or []), public_tsa_roots=public_tsa_roots, rpc=list(rpc or []), expect_signer=expect_signer
+        ctx, list(trust or []), public_tsa_roots=public_tsa_roots, rpc=list(rpc or []), expect_signer=expect_signer
     )
     require = True if require_independent else None  # None: as config.toml's [verify] says
     with progress_callback("verifying") as progress:

@@ -64,7 +64,7 @@ def report(
 
     # The same trust as `verify`: a package verify passes must not be refused here.
     ctx = Context(home())
-    store = TrustStore.for_verification(ctx.base, list(trust or []), public_tsa_roots=public_tsa_roots)
+    store = TrustStore.for_verification(ctx, list(trust or []), public_tsa_roots=public_tsa_roots)
     seal = _seal(sign, sign_key, sign_cert, sign_tsa, passphrase_env) if sign else None
     check_certificate(out, lang=lang, fmt=fmt, seal=seal)
     with progress_callback("verifying") as progress:

@@ -25,7 +25,7 @@ from .trust_sources import TRUST_ROLES
 from .x509 import certificate_pem, name_text, parse_certificate
 
 if TYPE_CHECKING:
-    from ..config import Config
+    from ..context import Context
     from .trust_sources import TrustedChain
 
 TrustRole = Literal["tsa", "ledger", "chain", "signer"]
@@ -247,9 +247,8 @@ class TrustStore:
     @classmethod
     def for_verification(
         cls,
-        base: Path,
+        context: Context | Path,
         trust_specs: Sequence[str] = (),
-        config: Config | None = None,
         *,
         public_tsa_roots: bool = False,
         rpc: Sequence[str] = (),
@@ -257,20 +256,22 @@ class TrustStore:
     ) -> TrustStore:
         """The trust a verification uses, the same for ``verify``, ``report`` and every library caller.
 
-        The data directory's store; the ``trust`` files of config.toml (``[tsa.NAME] trust`` counts as a
+        The store of the data directory ``context`` (a :class:`~evidencectl.context.Context` or its path);
+        the ``trust`` files of config.toml (``[tsa.NAME] trust`` counts as a
         TSA root, ``[trust] anchors = ["ROLE:FILE", …]`` for its role); ``[chain.NAME]`` entries and the
         chains this installation deployed to; ``trust_specs`` (``ROLE:FILE``, from ``--trust``); with
         ``public_tsa_roots`` the public bundle (``[trust] public_tsa_bundle``, else the system's, else
         certifi's) as TSA roots only; ``rpc`` (``--rpc``) nodes the verifier chose, asked online;
         ``expect_signer`` (``--expect-signer``) the one signer accepted.
         """
-        from ..config import load_config
+        from ..context import Context
         from .trust_sources import configured_chains, configured_specs, public_bundle, rpc_chains
 
-        config = config or load_config(base)
+        ctx = Context.of(context)
+        config = ctx.config
         specs: list[str | tuple[str, Path]] = [*configured_specs(config), *trust_specs]
-        store = cls.load(base, specs, system_tsa=public_bundle(config) if public_tsa_roots else None)
-        store._chains.extend(configured_chains(base, config))
+        store = cls.load(ctx.base, specs, system_tsa=public_bundle(config) if public_tsa_roots else None)
+        store._chains.extend(configured_chains(ctx))
         store._chains.extend(rpc_chains(rpc))
         store.expect_signer = expect_signer
         return store

@@ -18,6 +18,7 @@ from ..errors import BadInputError, UsageError
 
 if TYPE_CHECKING:
     from ..config import Config
+    from ..context import Context
 
 TRUST_ROLES: tuple[str, ...] = ("tsa", "ledger", "chain", "signer")
 """Roles an anchor can be trusted for: TSA roots, ledger node keys, chains (registry contracts and the
@@ -165,10 +166,11 @@ def store_chain_file(path: Path, folder: Path) -> list[TrustedChain]:
     return chains
 
 
-def configured_chains(base: Path, config: Config) -> list[TrustedChain]:
+def configured_chains(ctx: Context) -> list[TrustedChain]:
     """``[chain.NAME]`` entries of config.toml, and the registries this installation deployed itself."""
+    config = ctx.config
     chains = chains_of(config.data, str(config.path), "third-party")
-    deployed = Path(base) / CHAINS_FILE
+    deployed = ctx.base / CHAINS_FILE
     if deployed.is_file():
         try:
             records = json.loads(deployed.read_text(encoding="utf-8"))

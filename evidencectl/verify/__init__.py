@@ -43,7 +43,7 @@ def verify(
     if trust is None:
         from ..crypto.trust import TrustStore
 
-        trust = TrustStore.for_verification(ctx.base, config=ctx.config)
+        trust = TrustStore.for_verification(ctx)
     if require_independent is None:
         require_independent = require_independent_default(ctx.config)
     return verify_package(
