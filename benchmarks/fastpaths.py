@@ -65,8 +65,21 @@ def writer() -> str:
             w.add_bytes(a, b)
         w.abort()
 
-    whole = _best(plain, 5)
-    return f"prepared members: {made * 1e6 / n:.1f} us of {whole * 1e6 / n:.1f} us a 4 KiB member move to workers"
+    blobs_made = [
+        (a, h + b, len(h), crc) for a, b in zip(names, blobs, strict=True) for h, crc in [stored_member(a, b)]
+    ]
+
+    def prepared() -> None:
+        w = PackageWriter(tmp / "f.evp")
+        for blob in blobs_made:
+            w.add_prepared(*blob)
+        w.abort()
+
+    whole, fast = _best(plain, 5), _best(prepared, 5)
+    return (
+        f"prepared members: header and CRC {made * 1e6 / n:.1f} us (in the worker); the parent's append "
+        f"{whole * 1e6 / n:.1f} us plain, {fast * 1e6 / n:.1f} us prepared, a 4 KiB member"
+    )
 
 
 def fast_exit() -> str:
