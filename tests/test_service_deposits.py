@@ -382,3 +382,17 @@ def test_a_key_the_server_cannot_open_is_one_line_without_the_passphrase_and_not
         assert not list((home / "service" / "deposits").glob("*.evp"))
     finally:
         srv.stop()
+
+
+def test_a_hash_only_deposit_keeps_the_original_out_of_the_package(service: tuple[Server, dict[str, str]]) -> None:
+    import zipfile
+    from io import BytesIO
+
+    srv, tokens = service
+    original = b"a medical record that must not travel with the package\n"
+    answer = post_deposit(srv, tokens["张律师"], [("record.txt", original)], hash_only="true")
+    assert answer.status_code == 201, answer.text
+    package = requests.get(srv.url + answer.json()["package_url"], headers=bearer(tokens["张律师"]), timeout=60)
+    with zipfile.ZipFile(BytesIO(package.content)) as archive:
+        assert not any(original in archive.read(n) for n in archive.namelist())
+    problem(post_deposit(srv, tokens["张律师"], [("x.txt", b"x")], hash_only="maybe"), 422, "invalid-request")

@@ -35,10 +35,6 @@ UPLOAD_NAME = "upload.evp"
 
 log = logging.getLogger("evidencectl.service")
 
-EXTRA_ROUTES: list[Route] = []
-"""Routes of other service modules (the /v/{id} page), added here by them; their paths are described in
-openapi.py's ``EXTRA_PATHS``."""
-
 
 def _verify_file(base: Path, path: Path) -> dict[str, Any]:
     # As `evidencectl verify --json` in this data directory: the same trust store, the same document.
@@ -159,7 +155,6 @@ def create_app(settings: ServiceSettings) -> Starlette:
             Route("/api/v1/deposits/{deposit_id}/package", deposits.get_package, methods=["GET"]),
             Route("/api/v1/deposits/{deposit_id}/certificate.pdf", deposits.get_certificate, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
-            *EXTRA_ROUTES,
         ],
         exception_handlers={Problem: _on_problem, HTTPException: _on_http, Exception: _on_error},
         lifespan=lifespan,
