@@ -314,3 +314,85 @@ def test_a_deposit_while_its_tsa_is_down_is_202_pending_and_the_server_completes
         if tsa is not None:
             tsa.terminate()
             tsa.wait(timeout=20)
+
+
+def test_a_user_with_a_key_of_their_own_gets_deposits_signed_with_it_and_the_passphrase_stays_secret(
+    tmp_path: Path,
+) -> None:
+    import os
+
+    secret = "correct horse battery staple 律师"
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text('[service]\nkey_passphrase_env = "EVD_USER_KEYS"\n', encoding="utf-8")
+    signer, plain = token_of(home, "张律师", "depositor"), token_of(home, "李律师", "depositor")
+    os.environ["EVD_USER_KEYS"] = secret  # read by the CLI below and by the server it starts
+    try:
+        made = run_cli(home, "users", "key", "张律师", "--generate")
+        assert made.returncode == 0, made.stderr
+        assert secret not in made.stdout + made.stderr
+        key_file = home / "service" / "keys"
+        [key] = key_file.glob("*.key.pem")
+        assert b"ENCRYPTED" in key.read_bytes() and key.stat().st_mode & 0o077 == 0
+        srv = start_server(home)
+    finally:
+        del os.environ["EVD_USER_KEYS"]
+    try:
+        signed = post_deposit(srv, signer, [("a.txt", b"signed by zhang\n")]).json()
+        unsigned = post_deposit(srv, plain, [("b.txt", b"not signed\n")]).json()
+        reports = {}
+        for name, doc, token in (("signed", signed, signer), ("unsigned", unsigned, plain)):
+            package = requests.get(srv.url + doc["package_url"], headers=bearer(token), timeout=60)
+            (tmp_path / f"{name}.evp").write_bytes(package.content)
+            done = run_cli(home, "verify", tmp_path / f"{name}.evp", "--json")
+            reports[name] = {c["check"]: c for c in json.loads(done.stdout)["checks"]}
+        check = reports["signed"]["signature:manifest"]
+        assert check["status"] == "PASSED" and "张律师" in check["detail"], check
+        assert "signature:manifest" not in reports["unsigned"]
+    finally:
+        srv.stop()
+    stderr = srv.proc.stderr.read() if srv.proc.stderr else ""
+    assert secret not in stderr and secret not in json.dumps(_custody(home), ensure_ascii=False)
+    assert next((e["event"], e["actor"][:6]) for e in _custody(home) if e["event"] == "user-key") == (
+        "user-key",
+        "local:",
+    )
+
+
+def test_a_key_the_server_cannot_open_is_one_line_without_the_passphrase_and_nothing_is_deposited(
+    tmp_path: Path,
+) -> None:
+    import os
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text('[service]\nkey_passphrase_env = "EVD_USER_KEYS2"\n', encoding="utf-8")
+    token = token_of(home, "张律师", "depositor")
+    os.environ["EVD_USER_KEYS2"] = "the right passphrase, long enough"
+    try:
+        assert run_cli(home, "users", "key", "张律师", "--generate").returncode == 0
+        os.environ["EVD_USER_KEYS2"] = "a wrong passphrase, long enough"
+        srv = start_server(home)
+    finally:
+        del os.environ["EVD_USER_KEYS2"]
+    try:
+        answer = post_deposit(srv, token, [("a.txt", b"x")])
+        doc = problem(answer, 500, "internal")
+        assert "张律师" in doc["detail"] and "passphrase, long" not in answer.text and "\n" not in doc["detail"]
+        assert not list((home / "service" / "deposits").glob("*.evp"))
+    finally:
+        srv.stop()
+
+
+def test_a_hash_only_deposit_keeps_the_original_out_of_the_package(service: tuple[Server, dict[str, str]]) -> None:
+    import zipfile
+    from io import BytesIO
+
+    srv, tokens = service
+    original = b"a medical record that must not travel with the package\n"
+    answer = post_deposit(srv, tokens["张律师"], [("record.txt", original)], hash_only="true")
+    assert answer.status_code == 201, answer.text
+    package = requests.get(srv.url + answer.json()["package_url"], headers=bearer(tokens["张律师"]), timeout=60)
+    with zipfile.ZipFile(BytesIO(package.content)) as archive:
+        assert not any(original in archive.read(n) for n in archive.namelist())
+    problem(post_deposit(srv, tokens["张律师"], [("x.txt", b"x")], hash_only="maybe"), 422, "invalid-request")

@@ -196,9 +196,19 @@ def test_two_worker_processes_share_the_port_and_both_verify(deposited: tuple[Pa
         srv.stop()
 
 
+def _fresh_copy(src: Path, home: Path) -> None:
+    # A registry of its own, without the requests the other tests made: the count lives in the registry.
+    import sqlite3
+
+    shutil.copytree(src, home)
+    conn = sqlite3.connect(home / "registry.sqlite", isolation_level=None)
+    conn.execute("DELETE FROM rate_hits")
+    conn.close()
+
+
 def test_one_address_posting_too_often_gets_429_with_retry_after(deposited: tuple[Path, Path], tmp_path: Path) -> None:
     home = tmp_path / "home"
-    shutil.copytree(deposited[0], home)  # a registry of its own: the count lives in the registry
+    _fresh_copy(deposited[0], home)
     srv = start_server(home, "--verify-rate", "3")
     try:
         assert [_post(srv, b"x").status_code for _ in range(3)] == [422] * 3  # refused packages count too
@@ -212,7 +222,7 @@ def test_one_address_posting_too_often_gets_429_with_retry_after(deposited: tupl
 def test_the_rate_limit_is_one_count_across_worker_processes(deposited: tuple[Path, Path], tmp_path: Path) -> None:
     """Four workers, each with the limit in its own memory, would let 4 x 4 requests through; not one count."""
     home = tmp_path / "home"
-    shutil.copytree(deposited[0], home)
+    _fresh_copy(deposited[0], home)
     srv = start_server(home, "--workers", "4", "--verify-rate", "4")
     try:
         codes = []

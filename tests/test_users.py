@@ -149,3 +149,22 @@ def test_the_whole_cli_runs_on_a_postgres_registry_from_config(
     assert [e["event"] for e in reg.custody()] == ["user-add", "deposit", "verify"]
     assert reg.deposit(json.loads(dep.out)["deposit_id"]) is not None
     reg.close()
+
+
+def test_users_key_takes_exactly_one_of_key_generate_remove_and_a_known_user(tmp_path: Path) -> None:
+    from service_server import run_cli
+
+    home = tmp_path / "home"
+    assert run_cli(home, "users", "add", "张律师", "--role", "depositor").returncode == 0
+    for args in ((), ("--generate", "--remove")):
+        done = run_cli(home, "users", "key", "张律师", *args)
+        assert done.returncode == 2 and "exactly one" in done.stderr, done.stderr
+    done = run_cli(home, "users", "key", "无此人", "--generate", "--unencrypted")
+    assert done.returncode == 2 and "no user" in done.stderr, done.stderr
+    done = run_cli(home, "users", "key", "张律师", "--generate")  # no passphrase configured: said, not prompted
+    assert done.returncode == 2 and "key_passphrase_env" in done.stderr, done.stderr
+    assert run_cli(home, "users", "key", "张律师", "--generate", "--unencrypted").returncode == 0
+    listed = run_cli(home, "users", "list", "--json")
+    assert json.loads(listed.stdout)["users"][0]["sign_key"].startswith("service/keys/")
+    assert run_cli(home, "users", "key", "张律师", "--remove").returncode == 0
+    assert json.loads(run_cli(home, "users", "list", "--json").stdout)["users"][0]["sign_key"] is None

@@ -6,6 +6,7 @@ import getpass
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
@@ -58,15 +59,59 @@ def _show_token(issued: IssuedToken, as_json: bool, what: str) -> None:
 def add_cmd(
     name: str = typer.Argument(..., help="The user's name, e.g. 张律师."),
     role: str = typer.Option(..., "--role", help="depositor, auditor or admin."),
+    key: Path | None = typer.Option(None, "--key", help="The user's own signing key (PEM) for their deposits."),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Add a user with a role and print its API token once.
 
-    Example: evidencectl users add 张律师 --role depositor
+    Example: evidencectl users add 张律师 --role depositor --key zhang.key.pem
     """
     with _registry() as registry:
         issued = registry.add_user(name, role, actor=_actor())
+        if key is not None:
+            _set_key(registry, issued.user.name, key=key, generate=False, unencrypted=False)
     _show_token(issued, as_json, "Added")
+
+
+def _set_key(registry: Registry, name: str, *, key: Path | None, generate: bool, unencrypted: bool) -> str | None:
+    from ..registry.shared import set_sign_key
+    from .user_keys import generate_key, install_key
+
+    if registry.user(name) is None:
+        from ..errors import UsageError
+
+        raise UsageError(f"no user {name!r}")
+    path = generate_key(home(), name, unencrypted=unencrypted) if generate else None
+    if key is not None:
+        path = install_key(home(), name, key)
+    set_sign_key(registry, name, path, actor=_actor())
+    return path
+
+
+@app.command("key")
+def key_cmd(
+    name: str = typer.Argument(..., help="An existing user."),
+    key: Path | None = typer.Option(None, "--key", help="Use this signing key (PEM; its .cert.pem beside it)."),
+    generate: bool = typer.Option(False, "--generate", help="Make a new SM2 key with a self-signed certificate."),
+    remove: bool = typer.Option(False, "--remove", help="Sign this user's deposits with no key of their own."),
+    unencrypted: bool = typer.Option(False, "--unencrypted", help="With --generate: store it without a passphrase."),
+) -> None:
+    """Give a user a signing key of their own: deposits they make through the service are signed with it.
+
+    An encrypted key is opened with the passphrase in the environment variable that config.toml's
+    [service] key_passphrase_env names. Example: evidencectl users key 张律师 --generate
+    """
+    from ..errors import UsageError
+    from ..registry.users import user_name
+
+    if (key is not None) + generate + remove != 1:
+        raise UsageError("give exactly one of --key FILE, --generate or --remove")
+    with _registry() as registry:
+        path = _set_key(registry, user_name(name), key=key, generate=generate, unencrypted=unencrypted)
+    if path is None:
+        sys.stderr.write(f"{name}'s deposits are no longer signed with a key of their own\n")
+    else:
+        sys.stderr.write(f"{name}'s deposits are signed with {path} (in the data directory)\n")
 
 
 @app.command("token")
@@ -92,14 +137,16 @@ def list_cmd(as_json: bool = JSON_OPT) -> None:
     with _registry() as registry:
         users = registry.users()
     if as_json:
-        print_json({"users": [{"name": u.name, "role": u.role, "created": u.created} for u in users]})
+        print_json(
+            {"users": [{"name": u.name, "role": u.role, "created": u.created, "sign_key": u.sign_key} for u in users]}
+        )
         return
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table("user", "role", "added")
+    table = Table("user", "role", "added", "own key")
     for u in users:
-        table.add_row(escape(u.name), u.role, u.created)
+        table.add_row(escape(u.name), u.role, u.created, "yes" if u.sign_key else "-")
     console().print(table)
 
 

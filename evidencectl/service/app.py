@@ -35,10 +35,6 @@ UPLOAD_NAME = "upload.evp"
 
 log = logging.getLogger("evidencectl.service")
 
-EXTRA_ROUTES: list[Route] = []
-"""Routes of other service modules (the /v/{id} page), added here by them; their paths are described in
-openapi.py's ``EXTRA_PATHS``."""
-
 
 def _verify_file(base: Path, path: Path) -> dict[str, Any]:
     # As `evidencectl verify --json` in this data directory: the same trust store, the same document.
@@ -68,7 +64,12 @@ async def verify(request: Request) -> Response:
         raise Problem("unsupported-media-type", f"POST the package itself as {PACKAGE_TYPES[0]}")
     declared_length(request.headers.get("content-length"), settings.max_upload)
     path = await save_stream(
-        request.stream(), settings.upload_dir, UPLOAD_NAME, settings.max_upload, settings.idle_timeout
+        request.stream(),
+        settings.upload_dir,
+        UPLOAD_NAME,
+        settings.max_upload,
+        settings.idle_timeout,
+        settings.upload_timeout,
     )
     try:
         doc = await run_in_threadpool(_verify_file, settings.base, path)
@@ -84,9 +85,12 @@ async def verify(request: Request) -> Response:
     return JSONResponse(doc)
 
 
-def _lookup(registries: Registries, authorization: str | None, algorithm: str, digest: str) -> dict[str, Any]:
+def _lookup(registries: Registries, authorization: str | None, asked: list[tuple[str, str]]) -> dict[str, Any]:
     registry = registries.get()
-    user = authorize(registry, authorization, ("depositor", "auditor", "admin"))
+    user = authorize(registry, authorization, ("depositor", "auditor", "admin"))  # who asks, before what
+    if len(asked) != 1:
+        raise Problem("invalid-request", "give exactly one of sha256=HEX or sm3=HEX")
+    algorithm, digest = asked[0]
     # A depositor finds only their own deposits: one client's deposits are not another's to find.
     try:
         found = registry.lookup(algorithm, digest, owner=user.name if user.role == "depositor" else None)
@@ -105,11 +109,8 @@ def _lookup(registries: Registries, authorization: str | None, algorithm: str, d
 async def lookup(request: Request) -> Response:
     """``GET /api/v1/lookup?sha256=…`` (or ``sm3=…``): the deposits holding an item with that digest."""
     asked = [(k, v) for k, v in request.query_params.multi_items() if k in ("sha256", "sm3")]
-    if len(asked) != 1:
-        raise Problem("invalid-request", "give exactly one of sha256=HEX or sm3=HEX")
-    algorithm, digest = asked[0]
     registries: Registries = request.app.state.registries
-    doc = await run_in_threadpool(_lookup, registries, request.headers.get("authorization"), algorithm, digest)
+    doc = await run_in_threadpool(_lookup, registries, request.headers.get("authorization"), asked)
     return JSONResponse(doc)
 
 
@@ -133,7 +134,8 @@ async def _on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     names = {404: "not-found", 405: "method-not-allowed"}
     name = names.get(exc.status_code, "not-found" if exc.status_code < 500 else "internal")
-    return _problem_response(Problem(name, str(exc.detail)), request)
+    # Starlette's 405 carries the Allow header RFC 9110 requires; keep it (and any other it sets).
+    return _problem_response(Problem(name, str(exc.detail), headers=dict(exc.headers or {})), request)
 
 
 async def _on_error(request: Request, exc: Exception) -> Response:
@@ -153,7 +155,6 @@ def create_app(settings: ServiceSettings) -> Starlette:
             Route("/api/v1/deposits/{deposit_id}/package", deposits.get_package, methods=["GET"]),
             Route("/api/v1/deposits/{deposit_id}/certificate.pdf", deposits.get_certificate, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
-            *EXTRA_ROUTES,
         ],
         exception_handlers={Problem: _on_problem, HTTPException: _on_http, Exception: _on_error},
         lifespan=lifespan,

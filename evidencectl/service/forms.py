@@ -116,7 +116,7 @@ class _Collector:
         elif self._text is not None:
             self._text += data[start:end]
             if len(self._text) > FIELD_LIMIT:
-                raise Problem("payload-too-large", f"the field {self._field!r} is over {FIELD_LIMIT >> 10} KiB")
+                raise Problem("invalid-request", f"the field {self._field!r} is over {FIELD_LIMIT >> 10} KiB")
 
     def part_end(self) -> None:
         if self._out is not None:

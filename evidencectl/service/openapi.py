@@ -143,12 +143,6 @@ def _deposit_paths() -> dict[str, Any]:
     }
 
 
-def page_paths() -> dict[str, Any]:
-    """The paths of the web verification page and of ``POST /api/v1/verify?deposit=`` (service/page.py):
-    described there and merged here, so that ``/openapi.json`` describes every route."""
-    return {}
-
-
 _PACKAGE = "application/vnd.evidencectl.package+zip"
 
 
@@ -209,7 +203,6 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
-            **page_paths(),
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
