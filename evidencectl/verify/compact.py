@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Any, overload
 
 from ..checks import CheckResult, Status, VerificationReport
@@ -148,6 +148,18 @@ class PassedDigest(CheckResult):
         """JSON form, as :meth:`CheckResult.to_json`."""
         return self.full().to_json()
 
+    def json_text(self) -> str:
+        """``json.dumps(self.to_json(), ensure_ascii=False, indent=2)``, written directly (a third of the time
+        of the general encoder, which is pure Python once it indents)."""
+        full = self.full()
+        f, q = full.facts, _quote
+        return (
+            f'{{\n  "check": {q(full.check)},\n  "status": "PASSED",\n  "detail": {q(full.detail)},\n  "facts": {{\n'
+            f'    "item": {q(f["item"])},\n    "source": {q(f["source"])},\n    "size": {int.__repr__(f["size"])},\n'
+            f'    "sm3": {q(f["sm3"])},\n    "sha256": {q(f["sha256"])}\n  }},\n'
+            f'  "reproduce": {q(str(full.reproduce))}\n}}'
+        )
+
     def __eq__(self, other: object) -> bool:
         if isinstance(other, PassedDigest):
             other = other.full()
@@ -164,6 +176,8 @@ class PassedDigest(CheckResult):
         return (CheckResult, (full.check, full.status, full.detail, full.facts, full.reproduce, full.reason))
 
 
+_quote: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]
+"""A JSON string as ``json.dumps(..., ensure_ascii=False)`` writes it."""
 _PLACE = "\x00checks\x00"
 _FLUSH = 2048
 
@@ -184,7 +198,8 @@ def write_json(report: VerificationReport, out: IO[str]) -> None:
         pending = ["["]
         for n, check in enumerate(report.checks):
             # A check inside the list inside the document is indented by two levels (4 spaces).
-            text = encoder.encode(check.to_json()).replace("\n", "\n    ")
+            own = check.json_text() if isinstance(check, PassedDigest) else encoder.encode(check.to_json())
+            text = own.replace("\n", "\n    ")
             pending.append(("\n    " if n == 0 else ",\n    ") + text)
             if len(pending) >= _FLUSH:
                 out.write("".join(pending))

@@ -218,6 +218,7 @@ def _check_block(first: int) -> tuple[Any, ...] | None:
             got.sm3 == want["sm3"]
             and got.sha256 == want["sha256"]
             and got.size == item["size"]
+            and type(item["size"]) is int  # the compact check's facts take it from the record
             and "\n" not in path
             and "\r" not in path
         ):
