@@ -96,13 +96,15 @@ class PassedDigest(CheckResult):
     It reads as the :class:`CheckResult` the plain path makes (:func:`passed_digest`), field for field;
     ``status`` and ``check`` cost nothing, the other fields parse the record when read."""
 
-    __slots__ = ("_check", "_records", "_index")
-    _check: str
+    # ``check`` and ``status`` are slots (read at C speed: the verdict, the counts and the proven time walk
+    # every check several times), the other fields properties.
+    __slots__ = ("check", "status", "_records", "_index")
     _records: ItemRecords
     _index: int
 
     def __init__(self, check: str, records: ItemRecords, index: int) -> None:  # noqa: D107
-        object.__setattr__(self, "_check", check)
+        object.__setattr__(self, "check", check)
+        object.__setattr__(self, "status", Status.PASSED)
         object.__setattr__(self, "_records", records)
         object.__setattr__(self, "_index", index)
 
@@ -119,14 +121,6 @@ class PassedDigest(CheckResult):
             digests["sha256"],
             member_reproduce(member),
         )
-
-    @property  # type: ignore[override]
-    def check(self) -> str:
-        return self._check
-
-    @property  # type: ignore[override]
-    def status(self) -> Status:
-        return Status.PASSED
 
     @property  # type: ignore[override]
     def detail(self) -> str:
