@@ -230,14 +230,21 @@ def _check_block(first: int) -> tuple[Any, ...] | None:
 
 
 def stream_manifest(
-    reader: PackageReader, raw: bytes, workers: int, progress: Callable[[int], None] | None = None
+    reader: PackageReader,
+    raw: bytes,
+    workers: int,
+    progress: Callable[[int], None] | None = None,
+    starting: Callable[[int], None] | None = None,
 ) -> Streamed | None:
     """The manifest ``raw`` of ``reader`` checked block by block (by ``workers`` forked processes, or here
-    when 0); None when the plain path must take over (see the module's note)."""
+    when 0); None when the plain path must take over (see the module's note). ``starting(items)`` is called
+    once the manifest is known to take this path, before its records are read."""
     found = split(raw)
     if found is None or len(found[1]) - 1 < MIN_ITEMS:
         return None
     frame, starts = found
+    if starting is not None:
+        starting(len(starts) - 1)
     records = ItemRecords(raw, starts)
     from ..package.manifest import leaf_bytes
     from ..package.schema import item_validator

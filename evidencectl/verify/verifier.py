@@ -280,10 +280,13 @@ def _open_streamed(
     reader: PackageReader, manifest_bytes: bytes, data: Sequence[Path], progress: ByteCallback | None
 ) -> Streamed | None:
     """The streamed path (:mod:`.stream`) for a large manifest in canonical form; None: take the plain one."""
-    if wants_totals(progress):
-        total = sum(m.size for m in reader.members if m.name.startswith("evidence/"))
-        begin(progress, total + data_sizes(data), manifest_bytes.count(b'},{"digests":') + 1)
-    streamed = stream_manifest(reader, manifest_bytes, forks.worker_count(), progress)
+
+    def starting(items: int) -> None:
+        if wants_totals(progress):
+            total = sum(m.size for m in reader.members if m.name.startswith("evidence/"))
+            begin(progress, total + data_sizes(data), items)
+
+    streamed = stream_manifest(reader, manifest_bytes, forks.worker_count(), progress, starting)
     if streamed is not None:
         reader.check_version(streamed.frame["version"])
     return streamed
