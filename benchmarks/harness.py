@@ -33,6 +33,9 @@ class Run:
     """Exit status."""
     stderr: str = ""
     """What it printed on stderr."""
+    cpu_seconds: float = 0.0
+    """User + system CPU time of the process and the children it waited for (its worker processes): what
+    other work on a shared machine moves much less than the wall time."""
 
 
 def evidencectl(*args: str | Path) -> list[str]:
@@ -60,7 +63,12 @@ def run(argv: Sequence[str], env: dict[str, str], *, cwd: Path | None = None, ch
             f"{shlex.join(argv)} exited {proc.returncode}: {err.decode(errors='replace').strip()[-800:]}"
         )
     return Run(
-        seconds, usage.ru_maxrss / 1024, out.decode(errors="replace"), proc.returncode, err.decode(errors="replace")
+        seconds,
+        usage.ru_maxrss / 1024,
+        out.decode(errors="replace"),
+        proc.returncode,
+        err.decode(errors="replace"),
+        usage.ru_utime + usage.ru_stime,
     )
 
 

@@ -214,13 +214,15 @@ class Session:
         data.settle()  # as before the deposit: nothing left for the kernel to write back during the run
         verify = run(evidencectl("verify", out), self.env, check=False)
         ratio = verify.seconds / runs[large].seconds
+        cpu = verify.cpu_seconds / runs[large].cpu_seconds
         line = ratio_line(
             "verify-vs-deposit",
             ratio,
             "<=",
             1.1,
             f"verify {verify.seconds:.2f} s (exit {verify.code}, peak RSS {verify.max_rss_mb:.0f} MB) / deposit "
-            f"{runs[large].seconds:.2f} s, {large} items",
+            f"{runs[large].seconds:.2f} s, {large} items; CPU time verify/deposit {cpu:.3f} "
+            f"({verify.cpu_seconds:.2f} s / {runs[large].cpu_seconds:.2f} s user+system)",
         )
         if verify.code != 0:
             # A verification that fails quickly is no speed record.
@@ -229,6 +231,15 @@ class Session:
                 line.kind, line.key, line.text.replace("[ok]", "[MISSED]") + f" error: {problem[0][:200]}", False
             )
         self.emit(line)
+        self.emit(
+            ratio_line(
+                "verify-rss-mb",
+                verify.max_rss_mb,
+                "<",
+                400,
+                f"peak RSS of verify of {large} x 1 KiB (its worker processes included)",
+            )
+        )
 
     def report(self) -> None:
         """``report`` (verify, then write the certificate) against ``verify`` of the same package."""

@@ -23,6 +23,7 @@ RATIO_KEYS = (
     "tiny-files-linearity",
     "tiny-files-rss-mb",
     "verify-vs-deposit",
+    "verify-rss-mb",
     "hash-only",
     "verify-data",
     "stored",
@@ -79,3 +80,12 @@ def test_one_tsa_request_per_algorithm_and_one_anchor_whatever_the_item_count(qu
 
 def test_help_loads_none_of_the_heavy_modules(quick_output: str) -> None:
     assert re.search(r"^RATIO startup-seconds: .+ heavy modules loaded: none \[", quick_output, re.M), quick_output
+
+
+def test_verify_against_deposit_gives_the_cpu_time_ratio_too(quick_output: str) -> None:
+    # Wall times on a shared machine move with the load; CPU time (user + system, workers included) less.
+    assert re.search(
+        r"^RATIO verify-vs-deposit: .+; CPU time verify/deposit \d+\.\d+ \(\d+\.\d+ s / \d+\.\d+ s user\+system\)",
+        quick_output,
+        re.M,
+    ), quick_output

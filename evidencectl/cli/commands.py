@@ -189,7 +189,9 @@ def verify(
         sys.stderr.write(f"wrote {report}\n")
     record_event(result.deposit_id, "verify", {"package": str(package), "verdict": result.verdict.value})
     if as_json:
-        print_json(result.to_json())
+        from ..verify.compact import write_json
+
+        write_json(result, sys.stdout)  # print_json's characters, without the whole document in memory
     else:
         print_report(result, summary=True if summary else False if full else None)
     raise typer.Exit(int(result.verdict.exit_code))

@@ -8,7 +8,7 @@ folder's parent), so ``deposit --hash-only in/`` and ``verify --data in/`` name 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,7 +93,7 @@ def index_data(data: Sequence[Path], progress: Callable[[int], None] | None = No
     return index
 
 
-def data_checks(index: DataIndex, items: list[dict[str, Any]]) -> list[CheckResult]:
+def data_checks(index: DataIndex, items: Iterable[dict[str, Any]]) -> list[CheckResult]:
     """One ``data:`` check per ``--data`` file, and one per ``--data`` folder: does it belong to the deposit?
 
     A file given alone that matches no item is FAILED (it was offered as an original and is not one). A file
@@ -102,17 +102,23 @@ def data_checks(index: DataIndex, items: list[dict[str, Any]]) -> list[CheckResu
     """
     out: list[CheckResult] = []
     folders: dict[Path, list[DataFile]] = {}
-    for f in index.files:
+    # The items that each file given alone is, in item order, found in one walk of the items (a large
+    # manifest's records are parsed as they are walked: once, not once per file).
+    alone: dict[tuple[str, str, int], list[list[str]]] = {}
+    found: dict[int, list[str]] = {}
+    for n, f in enumerate(index.files):
+        if f.folder is None:
+            found[n] = []
+            alone.setdefault((f.digests.sha256, f.digests.sm3, f.digests.size), []).append(found[n])
+    if alone:
+        for i in items:
+            for names in alone.get((i["digests"]["sha256"], i["digests"]["sm3"], i["size"]), ()):
+                names.append(i["name"])
+    for n, f in enumerate(index.files):
         if f.folder is not None:
             folders.setdefault(f.folder, []).append(f)
             continue
-        matches = [
-            i["name"]
-            for i in items
-            if i["digests"]["sha256"] == f.digests.sha256
-            and i["digests"]["sm3"] == f.digests.sm3
-            and i["size"] == f.digests.size
-        ]
+        matches = found[n]
         p, sha = f.path, f.digests.sha256
         if matches:
             out.append(

@@ -10,6 +10,7 @@ FAILED with reason NOT_COVERED.
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from typing import Any
 
 from ..checks import CheckResult, Status, VerificationReport
@@ -59,10 +60,16 @@ def item_members(reader: PackageReader, items: list[dict[str, Any]]) -> dict[str
     return listed
 
 
-def check_members(report: VerificationReport, reader: PackageReader, manifest: dict[str, Any]) -> None:
+def check_members(
+    report: VerificationReport, reader: PackageReader, manifest: dict[str, Any], listed: Container[str] | None = None
+) -> None:
     """Add ``package:members``: PASSED when every member is an item's original, a proof checked by the
-    timestamp and anchor checks, a certificate, the signature or the manifest; else FAILED (NOT_COVERED)."""
-    listed = item_members(reader, manifest["items"])
+    timestamp and anchor checks, a certificate, the signature or the manifest; else FAILED (NOT_COVERED).
+
+    ``listed``: the members the items name, when the verifier has already checked (as :func:`item_members`
+    does) that no two items name one member and none names one outside ``evidence/``."""
+    if listed is None:
+        listed = item_members(reader, manifest["items"])
     _check_certificates(reader)
     uncovered = [n for n in reader.names() if (n.startswith("evidence/") and n not in listed) or n == "report.pdf"]
     if uncovered:

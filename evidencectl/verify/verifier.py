@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +20,12 @@ from ..package.reader import PackageReader
 from ..package.schema import validate_manifest, validate_manifest_frame
 from ..progress import ByteCallback, begin, phase, wants_totals
 from ..progress import item as note_item
+from .compact import PassedDigest, member_reproduce, passed_digest
 from .data import DataIndex, data_checks, index_data
 from .data import sizes as data_sizes
 from .members import check_members
 from .parallel import MIN_RECORDS, NOT_CANONICAL, check_and_digest
+from .stream import Streamed, stream_manifest
 
 
 def _digest_member(reader: PackageReader, member: str, progress: ByteCallback | None) -> tuple[Digests, bool]:
@@ -63,7 +65,7 @@ def _check_item(
             note_item(progress, name)
             got, crc_ok = _digest_member(reader, member, progress)
         source = f"package member {member}"
-        reproduce = f"unzip -p PACKAGE '{member}' | openssl dgst -sm3 ; unzip -p PACKAGE '{member}' | sha256sum"
+        reproduce = member_reproduce(member)
     elif (given := data.find(item)) is not None:
         path, got = given.path, given.digests
         crc_ok, source = True, f"--data {path}"
@@ -92,9 +94,7 @@ def _check_item(
         return
     facts = {"item": name, "source": source, "size": got.size, "sm3": got.sm3, "sha256": got.sha256}
     if got.sm3 == want["sm3"] and got.sha256 == want["sha256"] and got.size == item["size"]:
-        report.add(
-            CheckResult(check, Status.PASSED, f"SM3 and SHA-256 of {source} match the deposit", facts, reproduce)
-        )
+        report.add(passed_digest(name, source, got.size, got.sm3, got.sha256, reproduce))
     else:
         what = [a for a in ALGORITHMS if getattr(got, a) != want[a]]
         if got.size != item["size"]:
@@ -121,24 +121,42 @@ def _check_tree(
     """A complete package: the statement and every item, in order, must rebuild both roots."""
     size = manifest["tree_size"]
     ids = [r.get("id") for r in records[1:]]
-    if len(records) != size or ids != list(range(1, size)):
+    in_order = len(records) == size and ids == list(range(1, size))
+
+    def roots() -> dict[str, bytes]:
+        # ``stored``: the roots of the records' bytes as stored. When they are right they prove the records;
+        # when not, they prove nothing (the bytes may be cut wrong): the records are re-encoded to be sure.
+        if stored is not None and all(stored[alg].hex() == manifest["roots"][alg] for alg in ALGORITHMS):
+            return stored
+        hashes = leaf_hashes(records)
+        return {alg: tree_root(alg, hashes[alg]) for alg in ALGORITHMS}
+
+    tree_verdict(report, manifest, len(records) - 1, in_order, roots)
+
+
+def tree_verdict(
+    report: VerificationReport,
+    manifest: dict[str, Any],
+    items: int,
+    in_order: bool,
+    roots: Callable[[], dict[str, bytes]],
+) -> None:
+    """Add ``inclusion:tree``: FAILED when the ``items`` records are not the tree's leaves in order (not
+    ``in_order``), or when the ``roots`` the leaves rebuild are not the manifest's."""
+    size = manifest["tree_size"]
+    if not in_order:
         report.add(
             CheckResult(
                 "inclusion:tree",
                 Status.FAILED,
-                f"the tree has {size} leaves but manifest.json holds the statement and {len(records) - 1} items "
+                f"the tree has {size} leaves but manifest.json holds the statement and {items} items "
                 "numbered out of order",
-                {"tree_size": size, "records": len(records)},
+                {"tree_size": size, "records": items + 1},
             )
         )
         return
-    # ``stored``: the roots of the records' bytes as stored. When they are right they prove the records;
-    # when not, they prove nothing (the bytes may be cut wrong): the records are re-encoded to be sure.
-    if stored is not None and all(stored[alg].hex() == manifest["roots"][alg] for alg in ALGORITHMS):
-        wrong = []
-    else:
-        hashes = leaf_hashes(records)
-        wrong = [alg for alg in ALGORITHMS if tree_root(alg, hashes[alg]).hex() != manifest["roots"][alg]]
+    rebuilt = roots()
+    wrong = [alg for alg in ALGORITHMS if rebuilt[alg].hex() != manifest["roots"][alg]]
     facts = {"tree_size": size, **{f"root_{alg}": manifest["roots"][alg] for alg in ALGORITHMS}}
     reproduce = "python3 examples/verify_by_hand.py PACKAGE ITEM-NAME  (docs/format.md §4)"
     if wrong:
@@ -220,6 +238,60 @@ def _bytes_to_read(reader: PackageReader, items: list[Any]) -> int:
     return total
 
 
+def _open_plain(
+    reader: PackageReader, path: Path, manifest_bytes: bytes, data: Sequence[Path], progress: ByteCallback | None
+) -> tuple[dict[str, Any], dict[str, tuple[Digests, bool]], dict[str, bytes] | None]:
+    """The plain path: the manifest parsed whole and checked (schema, version, canonical form); the digests
+    of the originals the workers read; the roots of the stored records (None: not computed)."""
+    manifest = reader.read_json("manifest.json")
+    known: dict[str, tuple[Digests, bool]] = {}
+    roots: dict[str, bytes] | None = None
+    workers = forks.worker_count()
+    canonical_checked = False
+    items = manifest.get("items") if isinstance(manifest, dict) else None
+    if isinstance(items, list) and wants_totals(progress):
+        begin(progress, _bytes_to_read(reader, items) + data_sizes(data), len(items))
+    if workers and isinstance(items, list) and len(items) >= MIN_RECORDS:
+        # The item records are checked against the schema, their originals read and their stored bytes
+        # hashed into the tree by workers.
+        problem = validate_manifest_frame(manifest)
+        if problem is None:
+            spans = None if "disclosure" in manifest else record_spans(manifest, manifest_bytes)
+            problem, known, roots = check_and_digest(reader, items, workers, spans, progress)
+            # The workers compared each record's stored bytes with its canonical form; record_spans()
+            # compared everything around the records.
+            canonical_checked = spans is not None and problem != NOT_CANONICAL
+            if problem == NOT_CANONICAL:
+                raise MalformedPackageError(NOT_CANONICAL, path=path)
+    else:
+        problem = validate_manifest(manifest)
+    if problem:
+        raise MalformedPackageError(f"manifest.json does not follow its schema: {problem}", path=path)
+    reader.check_version(manifest["version"])
+    if not canonical_checked and not is_canonical(manifest, manifest_bytes):
+        raise MalformedPackageError(NOT_CANONICAL, path=path)
+    if roots is None and "disclosure" not in manifest:
+        spans = record_spans(manifest, manifest_bytes)
+        roots = None if spans is None else stored_roots(spans)
+    return manifest, known, roots
+
+
+def _open_streamed(
+    reader: PackageReader, manifest_bytes: bytes, data: Sequence[Path], progress: ByteCallback | None
+) -> Streamed | None:
+    """The streamed path (:mod:`.stream`) for a large manifest in canonical form; None: take the plain one."""
+
+    def starting(items: int) -> None:
+        if wants_totals(progress):
+            total = sum(m.size for m in reader.members if m.name.startswith("evidence/"))
+            begin(progress, total + data_sizes(data), items)
+
+    streamed = stream_manifest(reader, manifest_bytes, forks.worker_count(), progress, starting)
+    if streamed is not None:
+        reader.check_version(streamed.frame["version"])
+    return streamed
+
+
 def _verify_package(
     path: Path, *, data: Sequence[Path], trust: Any, online: bool, progress: ByteCallback | None
 ) -> VerificationReport:
@@ -227,55 +299,44 @@ def _verify_package(
 
     with PackageReader(path) as reader:
         manifest_bytes = reader.read("manifest.json")
-        manifest = reader.read_json("manifest.json")
-        known: dict[str, tuple[Digests, bool]] = {}
-        roots: dict[str, bytes] | None = None
-        workers = forks.worker_count()
-        canonical_checked = False
-        items = manifest.get("items") if isinstance(manifest, dict) else None
-        if isinstance(items, list) and wants_totals(progress):
-            begin(progress, _bytes_to_read(reader, items) + data_sizes(data), len(items))
-        if workers and isinstance(items, list) and len(items) >= MIN_RECORDS:
-            # The item records are checked against the schema, their originals read and their stored bytes
-            # hashed into the tree by workers.
-            problem = validate_manifest_frame(manifest)
-            if problem is None:
-                spans = None if "disclosure" in manifest else record_spans(manifest, manifest_bytes)
-                problem, known, roots = check_and_digest(reader, items, workers, spans, progress)
-                # The workers compared each record's stored bytes with its canonical form; record_spans()
-                # compared everything around the records.
-                canonical_checked = spans is not None and problem != NOT_CANONICAL
-                if problem == NOT_CANONICAL:
-                    raise MalformedPackageError(NOT_CANONICAL, path=path)
+        streamed = _open_streamed(reader, manifest_bytes, data, progress)
+        if streamed is None:
+            manifest, known, roots = _open_plain(reader, path, manifest_bytes, data, progress)
         else:
-            problem = validate_manifest(manifest)
-        if problem:
-            raise MalformedPackageError(f"manifest.json does not follow its schema: {problem}", path=path)
-        reader.check_version(manifest["version"])
-        if not canonical_checked and not is_canonical(manifest, manifest_bytes):
-            raise MalformedPackageError(NOT_CANONICAL, path=path)
+            manifest, known, roots = streamed.frame, streamed.known, streamed.roots
         report = VerificationReport(str(path), manifest["deposit_id"], manifest=manifest)
         if manifest["statement"]["deposit_id"] != manifest["deposit_id"]:
             report.add(CheckResult("statement:deposit-id", Status.FAILED, "the statement names another deposit", {}))
-        records = leaf_records(manifest)
-        if roots is None and "disclosure" not in manifest:
-            spans = record_spans(manifest, manifest_bytes)
-            roots = None if spans is None else stored_roots(spans)
-        _check_leaves(report, manifest, records, roots)
+        if streamed is None:
+            _check_leaves(report, manifest, leaf_records(manifest), roots)
+        else:
+            items = len(streamed.records)
+            in_order = streamed.ids_ok and items + 1 == manifest["tree_size"]
+            tree_verdict(report, manifest, items, in_order, lambda: streamed.roots)
         index = index_data(data, progress)
-        for item in manifest["items"]:
-            _check_item(report, reader, item, index, known, progress)
+        if streamed is None:
+            for item in manifest["items"]:
+                _check_item(report, reader, item, index, known, progress)
+        else:
+            for n, name in enumerate(streamed.checks):
+                if name is None:
+                    _check_item(report, reader, streamed.records[n], index, known, progress)
+                else:  # add() would read the detail: a compact check's has no line break (stream.py)
+                    report.checks.append(PassedDigest(name, streamed.records, n))
+            streamed.checks = []
         for check in data_checks(index, manifest["items"]):
             report.add(check)
-        if any(i.get("name") == "capture/environment.json" for i in manifest["items"]):
+        capture = streamed.capture if streamed is not None else None
+        if capture or (capture is None and any(i.get("name") == "capture/environment.json" for i in manifest["items"])):
             from ..capture.replay import check_capture
 
             for check in check_capture(reader, manifest):
                 report.add(check)
-        check_members(report, reader, manifest)
+        check_members(report, reader, manifest, None if streamed is None else streamed.listed)
         from .mail import check_mail_auth
 
-        for check in check_mail_auth(reader, manifest):
+        mails = manifest if streamed is None else {"items": [streamed.records[n] for n in streamed.mails]}
+        for check in check_mail_auth(reader, mails):
             report.add(check)
         phase(progress, "timestamps, anchors and signature")
         gen_time = check_timestamps(report, reader, manifest, trust)
