@@ -28,14 +28,22 @@ from ..package.writer import PackageWriter
 from ..registry import ItemRow
 
 _PORTABLE = re.compile(r"^[^\x00-\x1f\x7f\\:*?\"<>|]+$")
+# Names Windows cannot give a file (a device, whatever the extension: ``CON``, ``aux.txt``, ``com1``), and
+# names it changes (a trailing dot or space is dropped, so ``x.txt.`` and ``x.txt`` are one file there).
+_WINDOWS_DEVICE = re.compile(r"^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$", re.IGNORECASE)
+
+
+def _component_ok(part: str) -> bool:
+    return part not in ("", ".", "..") and not part.endswith((".", " ")) and not _WINDOWS_DEVICE.match(part)
 
 
 def _member_for(name: str, item_id: int) -> str:
     """The package member that holds item ``name`` (its item id names it when the name is not portable)."""
     # A bidi control or an invisible character would make the member read as another name in every ZIP
-    # tool's listing: such a name is kept exactly in the manifest only, its member named by its id.
+    # tool's listing: such a name is kept exactly in the manifest only, its member named by its id. So is
+    # a name Windows cannot extract as it is (a device name, a trailing dot or space).
     portable = _PORTABLE.match(name) and not invisible_in_name(name)
-    if portable and not any(p in ("", ".", "..") for p in name.split("/")):
+    if portable and all(_component_ok(p) for p in name.split("/")):
         return f"evidence/{name}"
     return f"evidence/_nonportable/{item_id}"
 
@@ -59,6 +67,28 @@ class ItemSpool:
         self.trees = {alg: RootAfterFirst(alg) for alg in ALGORITHMS}
         self.warnings: list[str] = []
         self.names = MemberNames()
+        # Item names, kept distinct: a part's name (``x.eml/body-1.txt``) can be the name of another input
+        # (a folder ``x.eml/`` given beside the mail), and a name must pick one item (``extract --item``).
+        self.taken: set[str] = set()
+        self.renamed: dict[str, str] = {}
+        """new item name -> why it was renamed."""
+
+    def unique_name(self, name: str) -> str:
+        """``name``, or ``name (2)`` (before its extension) when another item of the deposit has it; taken."""
+        if name not in self.taken:
+            self.taken.add(name)
+            return name
+        head, slash, leaf = name.rpartition("/")
+        stem, dot, ext = leaf.rpartition(".")
+        n = 2
+        while True:
+            new = f"{head}{slash}{stem} ({n}).{ext}" if dot and stem else f"{name} ({n})"
+            if new not in self.taken:
+                break
+            n += 1
+        self.taken.add(new)
+        self.renamed[new] = f"named {new}, not {name}: another item of this deposit has that name"
+        return new
 
     def add(
         self,
@@ -76,10 +106,10 @@ class ItemSpool:
         record = ItemRecord(
             self.count, name, kind, media_type, digests.size, digests.as_dict(), parent, member, metadata
         )
-        if member in self.names.renamed:  # collided on case-insensitive or normalising systems
-            note = self.names.renamed[member]
-            record.metadata = {**metadata, "warnings": [*metadata.get("warnings", []), note]}
-            self.warnings.append(f"{name}: {note}")
+        for note in (self.names.renamed.get(member or ""), self.renamed.get(name)):
+            if note is not None:  # a member that collided on case-insensitive systems, or a name taken
+                record.metadata = {**record.metadata, "warnings": [*record.metadata.get("warnings", []), note]}
+                self.warnings.append(f"{name}: {note}")
         if name_raw is not None:
             record.name_raw = base64.b64encode(name_raw).decode("ascii")
             record.metadata = {**record.metadata, "name_not_utf8": True}
@@ -90,6 +120,7 @@ class ItemSpool:
     def add_prepared(self, f: InputFile, p: Prepared, assumed_id: int) -> None:
         """Take a record a worker made, numbering it anew when derived parts before it moved its id."""
         self.names.claim(p.member, assumed_id)  # free: checked by the caller
+        self.taken.add(f.name)  # free: checked by the caller
         if self.writer is not None and p.member is not None:
             self.writer.add_prepared(p.member, member_blob(p), p.header_len, p.crc)
         self.count += 1
@@ -154,7 +185,7 @@ class ItemSpool:
     ) -> None:
         """Record the parts derived from item ``parent_id`` (and theirs), depth first."""
         for child in children:
-            name = f"{parent_name}/{child.name}"
+            name = self.unique_name(f"{parent_name}/{child.name}")
             member = None if hash_only or not parent_member else part_member(parent_member, child.name)
             member = self.names.claim(member, self.count + 1)
             digests = self.store(member, None, child.data, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -30,6 +31,24 @@ def _sealed_problem(manifest: Any, row: dict[str, Any]) -> str | None:
         return check_complete(manifest)
     except (KeyError, TypeError, ValueError) as exc:
         return f"its manifest is malformed ({exc})"
+
+
+def _stored_problem(reader: Any, manifest: dict[str, Any]) -> str | None:
+    """None when every original the records name is stored and hashes to its recorded digests, else which
+    one differs: the manifest alone can be kept while an original beside it is edited."""
+    from ..hashing import digest_stream
+
+    for item in manifest.get("items", []):
+        member = item.get("path") if isinstance(item, dict) else None
+        if not member:
+            continue  # --hash-only, or a part whose bytes live in its parent
+        if member not in reader.infos:
+            return f"member {member} is missing"
+        with reader.open_member(member) as src:
+            got = digest_stream(src)
+        if got.size != item.get("size") or got.as_dict() != item.get("digests"):
+            return f"member {member} is not the bytes that were hashed"
+    return None
 
 
 def _published(staging: Path, out: Path, row: dict[str, Any]) -> bool:
@@ -62,9 +81,10 @@ def _resume_one(registry: Registry, ctx: Context, row: dict[str, Any], state: Re
     staging, out = Path(row["staging"]), Path(state.out)
     with PackageReader(staging) as reader:
         manifest = reader.read_json(MANIFEST)
-    # Checked before anything is timestamped or published: a staging file swapped for another package
-    # must not come out as this deposit, complete.
-    problem = _sealed_problem(manifest, row)
+        # Checked before anything is timestamped or published: a staging file swapped for another package,
+        # or one whose originals were edited under an intact manifest, must not come out as this deposit,
+        # complete.
+        problem = _sealed_problem(manifest, row) or _stored_problem(reader, manifest)
     if problem is not None:
         raise BadInputError(
             f"not resumed: the staging file of {row['deposit_id']} was changed: {problem}", path=staging
@@ -97,24 +117,82 @@ def resume(ctx: Context, deposit_id: str | None = None) -> list[DepositResult]:
             if not rows:
                 raise UsageError(f"no pending deposit {deposit_id}")
         for row in rows:
-            state = ResumeState.from_json(row["pending"])
-            staging, out = Path(row["staging"]), Path(state.out)
-            if _published(staging, out, row):
-                results.append(_record_published(registry, row, staging, out))
+            try:
+                state = ResumeState.from_json(row["pending"])
+                if not isinstance(json.loads(row["roots"]), dict) or not isinstance(row["staging"], str):
+                    raise ValueError("roots or staging path missing")
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                # An edited or damaged row: said for this deposit, the others are still resumed.
+                why = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+                errors.append(f"{row['deposit_id']}: not resumed: its registry record is malformed ({why})")
                 continue
-            if not staging.exists():
-                # Nothing is left to finish: said once, recorded abandoned, not retried forever.
-                reason = f"staging file {staging} is gone"
-                changes = {"status": ABANDONED, "staging": None, "pending": None}
-                registry.update_deposit(row["deposit_id"], changes, "deposit-abandoned", {"reason": reason})
-                errors.append(f"{row['deposit_id']}: {reason}; the deposit is recorded abandoned")
+            staging, out = Path(row["staging"]), Path(state.out)
+            lock = _lock(ctx.base, row["deposit_id"])
+            if lock == -1:
+                errors.append(f"{row['deposit_id']}: not resumed: another deposit --resume is finishing it")
                 continue
             try:
-                results.append(_resume_one(registry, ctx, row, state))
-            except EvidenceError as exc:
-                errors.append(exc.diagnostics())
+                pending_now = {r["deposit_id"] for r in registry.deposits("pending")} if lock is not None else None
+                if pending_now is not None and row["deposit_id"] not in pending_now:
+                    continue  # finished by the resume that held the lock until now
+                _resume_row(registry, ctx, row, state, staging, out, results, errors)
+            finally:
+                if lock is not None:
+                    os.close(lock)
     finally:
         registry.close()
     if errors:
         raise ServiceError(" | ".join(errors))
     return results
+
+
+def _lock(base: Path, deposit_id: str) -> int | None:
+    """A descriptor holding the exclusive lock of resuming ``deposit_id`` (released when closed); -1 when
+    another process holds it; None where there are no locks. Two resumes of one deposit at once would both
+    copy its staging file and rename their copy over it: the package published could be the other's
+    half-written one. The lock file lives in the data directory (the staging file is renamed as it is
+    finished, so it cannot carry the lock)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks; resumes are not run concurrently there
+        return None
+    folder = Path(base) / "resume-locks"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        name = hashlib.sha256(deposit_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]  # any id, one file
+        fd = os.open(folder / f"{name}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return -1
+    return fd
+
+
+def _resume_row(
+    registry: Registry,
+    ctx: Context,
+    row: dict[str, Any],
+    state: ResumeState,
+    staging: Path,
+    out: Path,
+    results: list[DepositResult],
+    errors: list[str],
+) -> None:
+    """Finish one pending deposit (its staging file locked by this process), or say why not."""
+    if _published(staging, out, row):
+        results.append(_record_published(registry, row, staging, out))
+        return
+    if not staging.exists():
+        # Nothing is left to finish: said once, recorded abandoned, not retried forever.
+        reason = f"staging file {staging} is gone"
+        changes = {"status": ABANDONED, "staging": None, "pending": None}
+        registry.update_deposit(row["deposit_id"], changes, "deposit-abandoned", {"reason": reason})
+        errors.append(f"{row['deposit_id']}: {reason}; the deposit is recorded abandoned")
+        return
+    try:
+        results.append(_resume_one(registry, ctx, row, state))
+    except EvidenceError as exc:
+        errors.append(exc.diagnostics())

@@ -116,8 +116,8 @@ def check_anchors(report: Any, reader: PackageReader, manifest: dict[str, Any], 
         )
         facts = {**result.facts, "member": name}
         if "operator" not in facts and facts.get("anchor") == "evm":
-            # A public or consortium chain: its nodes are run by others (DESIGN §4); online checks ask only
-            # the verifier's own endpoints.
+            # No trusted entry pinned the chain (the check is not PASSED): a public or consortium chain by
+            # default (DESIGN §4); a pinned chain's entry says who runs it (anchor/evm_receipt.py).
             facts.update(operator="third-party", independent=True)
         checked = CheckResult(result.check, result.status, result.detail, facts, result.reproduce, result.reason)
         report.add(not_in_future(checked, "time", now))
@@ -138,7 +138,21 @@ def check_signature(
     named_key = named.get("key_id") if isinstance(named, dict) and isinstance(named.get("key_id"), str) else None
     expected = getattr(trust, "expect_signer", None)
     if "manifest.sig" not in reader.infos:
-        if named is not None:
+        if named is not None and isinstance((report.manifest or {}).get("disclosure"), dict):
+            # extract writes a new manifest.json, so the signature over the full one cannot travel with it:
+            # not proof of its removal, and nothing to check here (the full package carries it).
+            report.add(
+                CheckResult(
+                    "signature:manifest",
+                    Status.INDETERMINATE,
+                    f"a disclosure carries no signature: the sealed statement names signer key "
+                    f"{str(named_key)[:16]}…, whose signature is over the full package's manifest; verify that "
+                    "package to check it",
+                    {"named_key_id": named_key, "disclosure": True},
+                    reason="NOT_CHECKED",
+                )
+            )
+        elif named is not None:
             report.add(
                 CheckResult(
                     "signature:manifest",
