@@ -241,9 +241,11 @@ def test_manifest_streams_every_record_once_in_order(count: int) -> None:
         def records(self):
             return (b'{"id":%d}' % i for i in range(count))
 
-    _, chunks = manifest_chunks("EVD-1", {"kind": "statement"}, Records())
+    private = {"kind": "private", "note": None, "salt": "00" * 32}
+    _, chunks = manifest_chunks("EVD-1", {"kind": "statement"}, Records(), private)
     doc = json.loads(b"".join(chunks()))
     assert [i["id"] for i in doc["items"]] == list(range(count))
+    assert doc["private"] == private
     assert doc["tree_size"] == count + 1
     stmt = leaf_hash("sm3", canonical_json({"kind": "statement"}))
     assert doc["roots"]["sm3"] == tree_root("sm3", [stmt] + [b"\0" * 32] * count).hex()

@@ -226,8 +226,11 @@ def extract(
     """
     from ..package.extract import extract_items
 
-    written = extract_items(package, item, out, force=force)
+    warnings: list[str] = []
+    written = extract_items(package, item, out, force=force, warnings=warnings)
     record_event(_deposit_id_of(out), "extract", {"package": str(package), "output": str(out), "items": written})
+    for warning in warnings:
+        typer.echo(f"warning: {warning}", err=True)
     if as_json:
         print_json({"package": str(out), "items": written})
     else:

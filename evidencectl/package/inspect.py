@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MalformedPackageError
+from .private import private_problem
 from .reader import PackageReader
 from .schema import validate_manifest
 
@@ -16,6 +17,7 @@ def read_manifest(path: Path) -> tuple[dict[str, Any], list[str]]:
         manifest = reader.read_json("manifest.json")
         problem = validate_manifest(manifest)
         if problem:
+            problem = private_problem(manifest) or problem
             raise MalformedPackageError(f"manifest.json does not follow its schema: {problem}", path=path)
         reader.check_version(manifest["version"])
         return manifest, reader.names()

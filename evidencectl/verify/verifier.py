@@ -16,6 +16,7 @@ from ..hashing import ALGORITHMS, Digests, digest_bytes, digest_stream
 from ..merkle import tree_root
 from ..package.canonical import is_canonical
 from ..package.manifest import check_leaf, leaf_hashes, leaf_records, record_spans, stored_roots
+from ..package.private import private_problem
 from ..package.reader import PackageReader
 from ..package.schema import validate_manifest, validate_manifest_frame
 from ..progress import ByteCallback, begin, phase, wants_totals
@@ -24,6 +25,7 @@ from .data import DataIndex, data_checks, index_data
 from .data import sizes as data_sizes
 from .members import check_members
 from .parallel import MIN_RECORDS, NOT_CANONICAL, check_and_digest
+from .statement import check_statement
 
 
 def _digest_member(reader: PackageReader, member: str, progress: ByteCallback | None) -> tuple[Digests, bool]:
@@ -250,13 +252,13 @@ def _verify_package(
         else:
             problem = validate_manifest(manifest)
         if problem:
+            problem = private_problem(manifest) or problem
             raise MalformedPackageError(f"manifest.json does not follow its schema: {problem}", path=path)
         reader.check_version(manifest["version"])
         if not canonical_checked and not is_canonical(manifest, manifest_bytes):
             raise MalformedPackageError(NOT_CANONICAL, path=path)
         report = VerificationReport(str(path), manifest["deposit_id"], manifest=manifest)
-        if manifest["statement"]["deposit_id"] != manifest["deposit_id"]:
-            report.add(CheckResult("statement:deposit-id", Status.FAILED, "the statement names another deposit", {}))
+        check_statement(report, manifest)
         records = leaf_records(manifest)
         if roots is None and "disclosure" not in manifest:
             spans = record_spans(manifest, manifest_bytes)
