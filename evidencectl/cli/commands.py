@@ -204,7 +204,9 @@ def inspect(
 
     manifest, members = read_manifest(package)
     if as_json:
-        print_json(manifest)
+        from ..package.inspect import member_table
+
+        print_json({**manifest, "members": member_table(package, manifest)})
     else:
         print_manifest(manifest, members)
         from .custody import proven_time_line
