@@ -28,7 +28,8 @@ def _deposit(cli, tmp_path: Path, note: str = NOTE) -> Path:  # type: ignore[no-
     (folder / "contract.txt").write_text("合同第一条\n", encoding="utf-8")
     (folder / "invoice.txt").write_text("invoice 42\n", encoding="utf-8")
     out = tmp_path / f"full-{len(list(tmp_path.glob('full-*.evp')))}.evp"
-    res = cli("deposit", folder, "-o", out, "--case", "（2026）渝0103民初1234号", "--depositor", "张律师", "--note", note)
+    case = "（2026）渝0103民初1234号"
+    res = cli("deposit", folder, "-o", out, "--case", case, "--depositor", "张律师", "--note", note)
     assert res.code == 0, res.err
     return out
 
@@ -176,7 +177,8 @@ def test_version_2_package_still_verifies_and_its_disclosure_says_the_note_goes_
     # Its services are trusted nowhere (the data directory that made it is gone): INDETERMINATE, no FAILED.
     assert res.code == 3, res.out
     assert not [c for c in doc["checks"] if c["status"] == "FAILED"]
-    assert {"inclusion:tree", "digest:files/contract.txt"} <= {c["check"] for c in doc["checks"] if c["status"] == "PASSED"}
+    passed = {c["check"] for c in doc["checks"] if c["status"] == "PASSED"}
+    assert {"inclusion:tree", "digest:files/contract.txt"} <= passed
     assert "statement:note" not in {c["check"] for c in doc["checks"]}
     assert "internal remark: settle below 50,000" in cli("inspect", v2).out
     one = tmp_path / "v2-one.evp"

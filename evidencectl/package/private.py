@@ -86,7 +86,6 @@ def private_problem(manifest: Any) -> str | None:
             return "a version-3 statement must seal its private record's leaf hash (statement.private_leaf)"
         if "note" in statement:
             return "a version-3 statement must not hold the note (it belongs in the private record)"
-    elif version in (1, 2):
-        if PRIVATE in manifest or PRIVATE_LEAF in statement:
-            return f"a version-{version} manifest has no private record (that is version 3)"
+    elif version in (1, 2) and (PRIVATE in manifest or PRIVATE_LEAF in statement):
+        return f"a version-{version} manifest has no private record (that is version 3)"
     return None

@@ -17,7 +17,7 @@ from ..package.private import PRIVATE_LEAF, check_private, has_private_record
 
 CHECK = "statement:note"
 REPRODUCE = (
-    "unzip -p PACKAGE manifest.json | python3 -c \"import json,sys,hashlib,rfc8785; "
+    'unzip -p PACKAGE manifest.json | python3 -c "import json,sys,hashlib,rfc8785; '
     "p=json.load(sys.stdin)['private']; print(hashlib.sha256(b'\\\\x00'+rfc8785.dumps(p)).hexdigest())\"  "
     "(equals statement.private_leaf.sha256; docs/format.md §3.1)"
 )
