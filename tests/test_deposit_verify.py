@@ -46,12 +46,13 @@ def test_deposit_then_verify_passes_with_every_check_listed(cli, sample_dir: Pat
     assert text.code == 0 and "Verdict: PASSED" in text.out
 
 
-def test_inspect_json_is_the_manifest(cli, sample_dir: Path, tmp_path: Path) -> None:
+def test_inspect_json_is_the_manifest_and_its_members(cli, sample_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "p.evp"
     _deposit(cli, sample_dir, "-o", out, "--case", "C-1")
     res = cli("inspect", out, "--json")
     manifest = json.loads(res.out)
-    assert validate(manifest, "manifest") is None
+    assert validate(manifest, "inspect") is None
+    assert validate({k: v for k, v in manifest.items() if k != "members"}, "manifest") is None
     assert manifest["statement"]["case"] == "C-1"
     assert {i["name"] for i in manifest["items"]} == {
         "evidence/chat-export.txt",
@@ -241,9 +242,11 @@ def test_manifest_streams_every_record_once_in_order(count: int) -> None:
         def records(self):
             return (b'{"id":%d}' % i for i in range(count))
 
-    _, chunks = manifest_chunks("EVD-1", {"kind": "statement"}, Records())
+    private = {"kind": "private", "note": None, "salt": "00" * 32}
+    _, chunks = manifest_chunks("EVD-1", {"kind": "statement"}, Records(), private)
     doc = json.loads(b"".join(chunks()))
     assert [i["id"] for i in doc["items"]] == list(range(count))
+    assert doc["private"] == private
     assert doc["tree_size"] == count + 1
     stmt = leaf_hash("sm3", canonical_json({"kind": "statement"}))
     assert doc["roots"]["sm3"] == tree_root("sm3", [stmt] + [b"\0" * 32] * count).hex()

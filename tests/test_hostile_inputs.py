@@ -93,7 +93,7 @@ CASES: dict[str, tuple[Case, int, str]] = {
     "manifest_note_with_lone_surrogate": (
         _manifest(rb'"note":null', rb'"note":"x\\udc00"'),
         4,
-        "$.statement.note: lone surrogate \\udc00",
+        "$.private.note: lone surrogate \\udc00",
     ),
     "manifest_note_with_lone_surrogate_inspect": (
         _manifest(rb'"note":null', rb'"note":"x\\udc00"', "inspect"),

@@ -81,5 +81,5 @@ def test_statement_keeps_members_it_does_not_model() -> None:
         "heads": {"custody": "ab" * 32},
     }
     statement = Statement.from_json(value)
-    assert statement.extra == {"heads": {"custody": "ab" * 32}}
+    assert statement.extra == {"heads": {"custody": "ab" * 32}, "note": None}  # a version-2 statement's note
     assert encode_leaf(statement) == rfc8785.dumps(value)

@@ -210,7 +210,9 @@ def inspect(
 
     manifest, members = read_manifest(package)
     if as_json:
-        print_json(manifest)
+        from ..package.inspect import member_table
+
+        print_json({**manifest, "members": member_table(package, manifest)})
     else:
         print_manifest(manifest, members)
         from .custody import proven_time_line
@@ -232,8 +234,11 @@ def extract(
     """
     from ..package.extract import extract_items
 
-    written = extract_items(package, item, out, force=force)
+    warnings: list[str] = []
+    written = extract_items(package, item, out, force=force, warnings=warnings)
     record_event(_deposit_id_of(out), "extract", {"package": str(package), "output": str(out), "items": written})
+    for warning in warnings:
+        typer.echo(f"warning: {warning}", err=True)
     if as_json:
         print_json({"package": str(out), "items": written})
     else:

@@ -194,9 +194,16 @@ def print_manifest(manifest: dict[str, Any], members: list[str]) -> None:
     st = manifest["statement"]
     c.print(f"Deposit   [bold]{escape(manifest['deposit_id'])}[/]  ({escape(st['tool'])}; {ID_DATE_NOTE})")
     c.print(f"Declared  created {escape(st['created'])} (declared by the depositor, not proven)")
-    for key, label in (("case", "Case"), ("depositor", "Depositor"), ("note", "Note")):
+    from ..package.private import declared_note
+
+    for key, label in (("case", "Case"), ("depositor", "Depositor")):
         if st.get(key):
             c.print(f"{label:<9} {escape(str(st[key]))}")
+    note, withheld = declared_note(manifest)
+    if withheld:
+        c.print(f"{'Note':<9} withheld by this disclosure (the statement seals only its salted hash)")
+    elif note:
+        c.print(f"{'Note':<9} {escape(note)}")
     if manifest.get("disclosure"):
         c.print(f"Disclosure of {len(manifest['items'])} of {manifest['tree_size'] - 1} items")
     c.print(f"SM3 root     {escape(manifest['roots']['sm3'])}")

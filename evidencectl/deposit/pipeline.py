@@ -26,7 +26,7 @@ from .reading import NO_ROOM, read_inputs
 from .seal import seal
 from .selection import select_inputs
 from .state import ResumeState
-from .statement import build_statement, new_deposit_id
+from .statement import build_private, build_statement, new_deposit_id
 from .warmup import preload_services
 
 
@@ -95,8 +95,9 @@ def _deposit(
         )
         read_inputs(spool, files, ready, opts.hash_only, settings, progress, stdin_limit=opts.max_size)
         heads = current_heads(ctx, registry)
-        statement = build_statement(deposit_id, opts.statement, opts.hash_only, spool.count, heads)
-        roots = seal(writer, deposit_id, statement, spool, opts.statement)
+        private = build_private(opts.statement)
+        statement = build_statement(deposit_id, opts.statement, opts.hash_only, spool.count, heads, private=private)
+        roots = seal(writer, deposit_id, statement, spool, opts.statement, private)
         labels: set[str] = set()
         progress_hooks.phase(progress, "timestamping")
         proofs = obtain_proofs(

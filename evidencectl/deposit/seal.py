@@ -24,9 +24,10 @@ class Records(Protocol):
 
 
 def manifest_chunks(
-    deposit_id: str, statement: dict[str, Any], spool: Records
+    deposit_id: str, statement: dict[str, Any], spool: Records, private: dict[str, Any]
 ) -> tuple[dict[str, str], Callable[[], Iterator[bytes]]]:
-    """The roots, and a function that streams manifest.json: RFC 8785 bytes, keys in canonical order."""
+    """The roots, and a function that streams manifest.json: RFC 8785 bytes, keys in canonical order.
+    ``private``: the private record the statement seals (package/private.py), stored beside it."""
     stmt = leaf_bytes(statement)
     roots = {alg: spool.trees[alg].root(leaf_hash(alg, stmt)).hex() for alg in ALGORITHMS}
 
@@ -43,18 +44,23 @@ def manifest_chunks(
                 sep = b","
         if batch:
             yield sep + b",".join(batch)
-        yield b'],"roots":' + canonical_json(roots) + b',"statement":' + stmt
+        yield b'],"private":' + canonical_json(private) + b',"roots":' + canonical_json(roots) + b',"statement":' + stmt
         yield b',"tree_size":' + str(spool.count + 1).encode() + b',"version":' + str(FORMAT_VERSION).encode() + b"}"
 
     return roots, chunks
 
 
 def seal(
-    writer: PackageWriter, deposit_id: str, statement: dict[str, Any], spool: Records, signer: StatementOptions
+    writer: PackageWriter,
+    deposit_id: str,
+    statement: dict[str, Any],
+    spool: Records,
+    signer: StatementOptions,
+    private: dict[str, Any],
 ) -> dict[str, str]:
     """Write manifest.json (and, with a signing key, manifest.sig and the signer's certificate); returns the
     roots per algorithm, hex."""
-    roots, chunks = manifest_chunks(deposit_id, statement, spool)
+    roots, chunks = manifest_chunks(deposit_id, statement, spool, private)
     if signer.sign_key is None:
         writer.add_stream(MANIFEST, chunks())
         return roots

@@ -1,4 +1,8 @@
-"""Stage: the deposit's number and its statement, leaf 0 of the trees (docs/format.md)."""
+"""Stage: the deposit's number and its statement, leaf 0 of the trees (docs/format.md).
+
+The statement holds the deposit's public facts; what a disclosure may leave out (the note) goes into the
+private record, whose salted leaf hash the statement seals (package/private.py).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..package.manifest import new_salt
+from ..package.private import PRIVATE_LEAF, new_private_record, private_leaf
 from ..version import __version__
 from .options import StatementOptions
 
@@ -16,22 +21,36 @@ def new_deposit_id() -> str:
     return f"EVD-{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(4).upper()}"
 
 
+def build_private(opts: StatementOptions) -> dict[str, Any]:
+    """The deposit's private record (the note, a fresh 256-bit salt): its own salted leaf, sealed by the
+    statement, kept in a complete package and left out of a disclosure."""
+    return new_private_record(opts.note)
+
+
 def build_statement(
-    deposit_id: str, opts: StatementOptions, hash_only: bool, item_count: int, heads: dict[str, Any] | None = None
+    deposit_id: str,
+    opts: StatementOptions,
+    hash_only: bool,
+    item_count: int,
+    heads: dict[str, Any] | None = None,
+    *,
+    private: dict[str, Any],
 ) -> dict[str, Any]:
     """The deposit's own statement: leaf 0 of the trees. ``heads``: the custody log and ledger heads now
-    (:func:`evidencectl.heads.current_heads`), put under the deposit's timestamps so deletions show."""
+    (:func:`evidencectl.heads.current_heads`), put under the deposit's timestamps so deletions show.
+    ``private``: the record :func:`build_private` made, whose leaf hash the statement seals; it goes into
+    ``manifest.json`` beside the statement (deposit/seal.py)."""
     statement: dict[str, Any] = {
         "kind": "statement",
         "deposit_id": deposit_id,
         "case": opts.case,
         "depositor": opts.depositor,
-        "note": opts.note,
         "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "tool": f"evidencectl {__version__}",
         "hash_only": hash_only,
         "item_count": item_count,
         "salt": new_salt(),
+        PRIVATE_LEAF: private_leaf(private),
     }
     if opts.sign_key is not None:
         statement["signer"] = {"algorithm": opts.sign_key.algorithm, "key_id": opts.sign_key.key_id}

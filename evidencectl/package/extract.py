@@ -9,15 +9,21 @@ from ..errors import MalformedPackageError, UsageError
 from .canonical import canonical_json
 from .inspect import read_manifest
 from .manifest import attach_proofs, check_complete, leaf_records
+from .private import PRIVATE, has_private_record
 from .reader import PackageReader
 from .writer import PackageWriter, check_output
 
 
-def extract_items(package: Path, names: list[str], out: Path, *, force: bool = False) -> list[str]:
+def extract_items(
+    package: Path, names: list[str], out: Path, *, force: bool = False, warnings: list[str] | None = None
+) -> list[str]:
     """Write ``out`` disclosing the items called ``names`` (and the parts derived from them).
 
     The statement, roots, timestamps and anchors are copied unchanged; the other items are left out, and
-    their salted leaves mean the sibling hashes in the proofs reveal nothing about them.
+    their salted leaves mean the sibling hashes in the proofs reveal nothing about them. The private record
+    (the note) is left out too: the statement keeps its salted leaf hash (docs/format.md §3.1 says what a
+    disclosure reveals). A version-1 or 2 package seals the note inside the statement, which a disclosure
+    must carry whole: ``warnings`` is then told that the note goes with it.
     """
     manifest, members = read_manifest(package)
     check_output(out, force)
@@ -48,8 +54,13 @@ def extract_items(package: Path, names: list[str], out: Path, *, force: bool = F
         attach_proofs([manifest["statement"], *items], leaf_records(manifest))
     elif any("proof" not in r for r in [manifest["statement"], *items]):
         raise MalformedPackageError("a disclosure package without inclusion proofs", path=package)
-    disclosed = dict(manifest)
+    disclosed = {k: v for k, v in manifest.items() if k != PRIVATE}
     disclosed["items"] = items
+    if not has_private_record(manifest) and manifest["statement"].get("note") and warnings is not None:
+        warnings.append(
+            f"this version-{manifest['version']} package seals the note in its statement: the disclosure "
+            "carries it (deposits from version 3 on let a disclosure withhold it)"
+        )
     disclosed["disclosure"] = {"items": [i["name"] for i in items]}
     writer = PackageWriter(out)
     try:

@@ -11,8 +11,12 @@ from ..merkle import InclusionProof, MerkleTree, leaf_hash, tree_root, verify_in
 from .canonical import canonical_json
 
 FORMAT = "evidencectl-package"
-FORMAT_VERSION = 2
-"""2: a part of a stored item lives under NAME.parts/ (version 1 put it under NAME/, a file there)."""
+FORMAT_VERSION = 3
+"""3: the note lives in a salted private record whose leaf hash the statement seals, so a disclosure can
+leave it out (package/private.py); 2: a part of a stored item lives under NAME.parts/ (version 1 put it
+under NAME/, a file there). Verifiers read all three."""
+READ_VERSIONS = (1, 2, 3)
+"""The format versions a verifier reads."""
 MIMETYPE = "application/vnd.evidencectl.package+zip"
 
 PROOF_KEY = "proof"

@@ -90,17 +90,19 @@ class ItemRecord:
         )
 
 
-_STATEMENT_KEYS = ("deposit_id", "case", "depositor", "note", "created", "tool", "hash_only", "item_count", "salt")
+_STATEMENT_KEYS = ("deposit_id", "case", "depositor", "created", "tool", "hash_only", "item_count", "salt")
 
 
 @dataclass
 class Statement:
-    """The deposit's own statement, leaf 0: who deposited what, when, with which tool."""
+    """The deposit's own statement, leaf 0: who deposited what, when, with which tool. From format version 3
+    it holds no ``note``: the note is in the private record (``Manifest.extra["private"]``) whose leaf hash
+    ``private_leaf`` (in ``extra``) seals (package/private.py); a version-1 or 2 statement keeps its
+    ``note`` in ``extra``."""
 
     deposit_id: str
     case: str | None
     depositor: str | None
-    note: str | None
     created: str
     """When the depositor's clock said the deposit was made (declared, not proven: the timestamps prove)."""
     tool: str
@@ -108,7 +110,8 @@ class Statement:
     item_count: int
     salt: str
     extra: dict[str, Any] = field(default_factory=dict)
-    """Every other member (``signer``, ``heads``…), kept exactly: all of it is in the leaf."""
+    """Every other member (``private_leaf``, ``signer``, ``heads``, a version-2 ``note``…), kept exactly: all
+    of it is in the leaf."""
 
     def to_json(self) -> dict[str, Any]:
         """The statement as stored in ``manifest.json``."""
@@ -136,7 +139,8 @@ class Manifest:
     format: str = FORMAT
     version: int = FORMAT_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
-    """Other members (``disclosure`` of an extracted package)."""
+    """Other members: ``private``, the private record (package/private.py; absent from a disclosure), and
+    ``disclosure`` of an extracted package."""
 
     def to_json(self) -> dict[str, Any]:
         """The manifest as a JSON value; :func:`~.canonical.canonical_json` of it is ``manifest.json``."""

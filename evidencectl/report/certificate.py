@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ..checks import Status, VerificationReport
+from ..package.private import declared_note
 from .art17 import art17_blocks
 from .capture import capture_blocks
 from .facts import PackageFacts, anchor_coordinates
@@ -42,8 +43,11 @@ def _summary(doc: Document, facts: PackageFacts, report: VerificationReport, L: 
         (L["item_count"], [t(len(facts.manifest["items"]))]),
         (L["hash_only"], [t(L["yes"] if st.get("hash_only") else L["no"])]),
     ]
-    if st.get("note"):
-        rows.append((L["note"], [t(st["note"])]))
+    note, withheld = declared_note(facts.manifest)
+    if withheld:
+        rows.append((L["note"], [t(L["note_withheld"])]))
+    elif note:
+        rows.append((L["note"], [t(note)]))
     rows += [
         (L["tool"], [t(st.get("tool", "—"))]),
         ("manifest.json SM3", [t(facts.manifest_sm3, mono=True)]),

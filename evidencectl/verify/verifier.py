@@ -16,6 +16,7 @@ from ..hashing import ALGORITHMS, Digests, digest_bytes, digest_stream
 from ..merkle import tree_root
 from ..package.canonical import is_canonical
 from ..package.manifest import check_leaf, leaf_hashes, leaf_records, record_spans, stored_roots
+from ..package.private import private_problem
 from ..package.reader import PackageReader
 from ..package.schema import validate_manifest, validate_manifest_frame
 from ..progress import ByteCallback, begin, phase, wants_totals
@@ -25,6 +26,7 @@ from .data import DataIndex, data_checks, index_data
 from .data import sizes as data_sizes
 from .members import check_members
 from .parallel import MIN_RECORDS, NOT_CANONICAL, check_and_digest
+from .statement import check_statement
 from .stream import Streamed, stream_manifest
 
 
@@ -268,6 +270,7 @@ def _open_plain(
     else:
         problem = validate_manifest(manifest)
     if problem:
+        problem = private_problem(manifest) or problem
         raise MalformedPackageError(f"manifest.json does not follow its schema: {problem}", path=path)
     reader.check_version(manifest["version"])
     if not canonical_checked and not is_canonical(manifest, manifest_bytes):
@@ -307,8 +310,7 @@ def _verify_package(
         else:
             manifest, known, roots = streamed.frame, streamed.known, streamed.roots
         report = VerificationReport(str(path), manifest["deposit_id"], manifest=manifest)
-        if manifest["statement"]["deposit_id"] != manifest["deposit_id"]:
-            report.add(CheckResult("statement:deposit-id", Status.FAILED, "the statement names another deposit", {}))
+        check_statement(report, manifest)
         if streamed is None:
             _check_leaves(report, manifest, leaf_records(manifest), roots)
         else:
