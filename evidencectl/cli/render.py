@@ -78,7 +78,7 @@ def stage_progress(url: str) -> Iterator[StageProgress | None]:
     if not sys.stderr.isatty():
         yield None
         return
-    from ..capture.model import STAGES
+    from ..capture import STAGES
 
     with StageProgress(visible(url), STAGES, err_console()) as bar:
         yield bar
