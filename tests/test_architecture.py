@@ -143,6 +143,7 @@ CLI_FACING = {
     "evidencectl.report.seal",
     "evidencectl.package.inspect",
     "evidencectl.package.extract",
+    "evidencectl.package.private",
     "evidencectl.package.reader",
     "evidencectl.collect.files",
     "evidencectl.crypto.trust",

@@ -189,7 +189,7 @@ def verify(
         sys.stderr.write(f"wrote {report}\n")
     record_event(result.deposit_id, "verify", {"package": str(package), "verdict": result.verdict.value})
     if as_json:
-        from ..verify.compact import write_json
+        from ..verify import write_json
 
         write_json(result, sys.stdout)  # print_json's characters, without the whole document in memory
     else:

@@ -74,7 +74,7 @@ def add_cmd(
 
 
 def _set_key(registry: Registry, name: str, *, key: Path | None, generate: bool, unencrypted: bool) -> str | None:
-    from ..registry.shared import set_sign_key
+    from ..registry import set_sign_key
     from .user_keys import generate_key, install_key
 
     if registry.user(name) is None:
@@ -102,7 +102,7 @@ def key_cmd(
     [service] key_passphrase_env names. Example: evidencectl users key 张律师 --generate
     """
     from ..errors import UsageError
-    from ..registry.users import user_name
+    from ..registry import user_name
 
     if (key is not None) + generate + remove != 1:
         raise UsageError("give exactly one of --key FILE, --generate or --remove")

@@ -12,8 +12,9 @@ from pathlib import Path
 from ..context import Context
 from ..errors import BadInputError
 from .interface import GENESIS, OPENER, SCHEMA_VERSION, CustodyAudit, ItemRow, Registry, custody_hash, now_iso
+from .shared import set_sign_key
 from .sqlite import SQLiteRegistry
-from .users import ROLES, IssuedToken, User, acting_as
+from .users import ROLES, IssuedToken, User, acting_as, user_name
 
 __all__ = [
     "GENESIS",
@@ -28,6 +29,8 @@ __all__ = [
     "acting_as",
     "connect",
     "custody_hash",
+    "set_sign_key",
+    "user_name",
     "now_iso",
     "open_registry",
 ]

@@ -66,3 +66,12 @@ def attested_time(package: Path, trust: TrustStore, known: dict[str, Any] | None
 
 
 __all__ = ["VerificationReport", "attested_time", "verify"]
+
+
+def write_json(report: VerificationReport, out: Any) -> None:
+    """Write the ``verify --json`` document of ``report`` to ``out`` (a text stream) and a newline: the
+    characters of ``json.dumps(report.to_json(), ensure_ascii=False, indent=2)``, written check by check
+    (``verify/compact.py``) so a large verification's document is never whole in memory."""
+    from .compact import write_json as write
+
+    write(report, out)

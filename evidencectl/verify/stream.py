@@ -40,6 +40,8 @@ MAX_FRAME = 16 << 20
 
 _FIRST = b'"items":[{"digests":'
 _LAST = b'}],"roots":'
+# From format version 3 the private record (package/private.py) follows the items (keys in canonical order).
+_LAST_PRIVATE = b'}],"private":'
 _NEXT = b'},{"digests":'
 _ASTRAL = re.compile(r"[\U00010000-\U0010ffff]")
 """Characters that RFC 8785 sorts apart from Python (UTF-16 code units): such a block is checked exactly."""
@@ -125,7 +127,9 @@ def split(raw: bytes) -> tuple[dict[str, Any], array[int]] | None:
     from ..package.schema import validate_manifest
 
     first = raw.find(_FIRST)
-    last = raw.rfind(_LAST)
+    last = raw.rfind(_LAST_PRIVATE)
+    if last < 0:
+        last = raw.rfind(_LAST)
     if first < 0 or last < first:
         return None
     body = first + len(b'"items":[')
