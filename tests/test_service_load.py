@@ -1,0 +1,150 @@
+"""Load and faults on loopback: several ``evidencectl serve`` processes on one PostgreSQL registry, many
+concurrent clients, every answer checked against what was sent; PostgreSQL restarted and a server killed
+in the middle of a run.
+
+The normal suite runs the small load (2 servers, 10 clients, 50 deposits, 50 verifications, under 60 s);
+the full one (4 servers, 50 clients, 1,000 deposits, 1,000 verifications) is marked slow:
+``python3 -m pytest tests/test_service_load.py -m slow -p no:cacheprovider``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+from postgres_server import PostgresServer
+from service_load import (
+    FULL,
+    SMALL,
+    Deposited,
+    Load,
+    check_file,
+    deposit_many,
+    file_answer_problem,
+    home_on_postgres,
+    registry_problems,
+    start_servers,
+    verify_package,
+)
+from service_server import Server, start_server
+
+
+@pytest.mark.parametrize("load", [pytest.param(SMALL, id="small"), pytest.param(FULL, id="full", marks=pytest.mark.slow)])
+def test_concurrent_clients_on_several_servers_get_each_their_own_right_answer(
+    load: Load, postgres: PostgresServer, tmp_path: Path
+) -> None:
+    started = time.monotonic()
+    home = home_on_postgres(tmp_path, postgres.new_database())
+    made = deposit_many(home, tmp_path, load.deposits)
+    assert len({d.deposit_id for d in made}) == load.deposits  # no number given twice
+    servers = start_servers(home, load.servers)
+    local = threading.local()
+
+    def one(i: int) -> list[str]:
+        # Each client verifies a package and checks a file of another deposit, on the next server in turn.
+        session = getattr(local, "session", None) or requests.Session()
+        local.session = session
+        server = servers[i % len(servers)]
+        d, e = made[i % len(made)], made[(i * 7 + 3) % len(made)]
+        wrong = [verify_package(session, server, d), file_answer_problem(check_file(session, server, e), e)]
+        return [w for w in wrong if w]
+
+    try:
+        with ThreadPoolExecutor(load.clients) as pool:
+            wrong = [w for ws in pool.map(one, range(load.verifications)) for w in ws]
+    finally:
+        for server in servers:
+            server.stop()
+    assert wrong == []
+    assert registry_problems(home, made) == []
+    assert time.monotonic() - started < load.seconds
+
+
+@pytest.fixture
+def on_postgres(postgres: PostgresServer, tmp_path: Path) -> tuple[Path, list[Deposited]]:
+    """A data directory on a fresh PostgreSQL database, with a few deposits."""
+    home = home_on_postgres(tmp_path, postgres.new_database())
+    return home, deposit_many(home, tmp_path, 4, processes=1)
+
+
+def test_postgresql_restarted_mid_run_the_server_recovers_without_a_restart_of_its_own(
+    postgres: PostgresServer, on_postgres: tuple[Path, list[Deposited]]
+) -> None:
+    home, made = on_postgres
+    server = start_server(home, "--verify-rate", "0", "--workers", "2")
+    statuses: list[tuple[float, int, str]] = []
+    stop = threading.Event()
+
+    def client(k: int) -> None:
+        session = requests.Session()
+        for i in range(2000):  # bounded: the run is stopped long before
+            if stop.is_set():
+                return
+            d = made[(i + k) % len(made)]
+            try:
+                answer = check_file(session, server, d, timeout=30)
+            except requests.ConnectionError:
+                statuses.append((time.monotonic(), 0, "connection"))
+                continue
+            kind = answer.headers.get("content-type", "")
+            problem = file_answer_problem(answer, d) if answer.status_code == 200 else kind
+            statuses.append((time.monotonic(), answer.status_code, problem or "ok"))
+
+    clients = [threading.Thread(target=client, args=(k,)) for k in range(4)]
+    try:
+        for t in clients:
+            t.start()
+        time.sleep(2)
+        restarted = time.monotonic()
+        postgres.restart()
+        back = time.monotonic()
+        time.sleep(3)
+        stop.set()
+        for t in clients:
+            t.join(60)
+        assert server.proc.poll() is None  # the server was never restarted
+    finally:
+        stop.set()
+        server.stop()
+    before = [s for s in statuses if s[0] < restarted]
+    after = [s for s in statuses if s[0] > back + 1]  # a second for each worker's connections to be replaced
+    assert before and all(s[1:] == (200, "ok") for s in before)
+    assert after and all(s[1:] == (200, "ok") for s in after), after[:5]
+    # While it was down: 503 problems (a service is unavailable), never a 500, a traceback or a wrong answer.
+    assert {s[1:] for s in statuses} <= {(200, "ok"), (503, "application/problem+json")}, set(statuses)
+
+
+def test_a_server_killed_mid_run_leaves_the_others_answering_and_the_client_an_error_or_a_whole_answer(
+    on_postgres: tuple[Path, list[Deposited]],
+) -> None:
+    home, made = on_postgres
+    victim, survivor = start_servers(home, 2)
+    outcomes: list[str] = []
+
+    def client(server: Server, k: int) -> None:
+        session = requests.Session()
+        for i in range(40):
+            d = made[(i + k) % len(made)]
+            try:
+                outcomes.append(verify_package(session, server, d) or "ok")
+            except requests.ConnectionError:
+                outcomes.append("connection error")
+
+    threads = [threading.Thread(target=client, args=(s, k)) for k, s in enumerate((victim, survivor, victim))]
+    try:
+        for t in threads:
+            t.start()
+        time.sleep(1.5)
+        victim.proc.kill()
+        for t in threads:
+            t.join(120)
+    finally:
+        victim.stop()
+        survivor.stop()
+    assert set(outcomes) <= {"ok", "connection error"}, set(outcomes)  # never a partial or wrong answer
+    assert outcomes.count("ok") >= 40  # the survivor answered all of its client's requests
+    assert registry_problems(home, made) == []
