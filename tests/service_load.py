@@ -78,8 +78,13 @@ def deposit_many(home: Path, folder: Path, count: int, processes: int = 2) -> li
     env = {"PYTHONPATH": str(ROOT), "EVIDENCECTL_HOME": str(home), "PATH": "/usr/bin:/bin"}
     share = -(-count // processes)
     procs = [
-        subprocess.Popen([sys.executable, "-c", _DEPOSITOR, str(folder), str(first), str(min(share, count - first))],
-                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        subprocess.Popen(
+            [sys.executable, "-c", _DEPOSITOR, str(folder), str(first), str(min(share, count - first))],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
         for first in range(0, count, share)
     ]
     lines: list[dict[str, Any]] = []

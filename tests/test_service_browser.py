@@ -68,8 +68,8 @@ def test_the_certificates_qr_code_carries_this_servers_page_link(judged: tuple[S
 @pytest.mark.parametrize(
     ("locale", "words"),
     [
-        ("zh-CN", {"passed": "通过：", "failed": "未通过：", "mine": "该文件属于本存证", "stranger": "该文件不属于本存证",
-                   "status": "存证完成", "time": "北京时间"}),
+        ("zh-CN", {"passed": "通过：", "failed": "未通过：", "mine": "该文件属于本存证",
+                   "stranger": "该文件不属于本存证", "status": "存证完成", "time": "北京时间"}),
         ("en-US", {"passed": "PASSED:", "failed": "FAILED:", "mine": "This file belongs to this deposit",
                    "stranger": "This file is not in this deposit", "status": "complete", "time": "Beijing time"}),
     ],

@@ -33,7 +33,9 @@ from service_load import (
 from service_server import Server, start_server
 
 
-@pytest.mark.parametrize("load", [pytest.param(SMALL, id="small"), pytest.param(FULL, id="full", marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "load", [pytest.param(SMALL, id="small"), pytest.param(FULL, id="full", marks=pytest.mark.slow)]
+)
 def test_concurrent_clients_on_several_servers_get_each_their_own_right_answer(
     load: Load, postgres: PostgresServer, tmp_path: Path
 ) -> None:

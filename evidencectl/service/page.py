@@ -187,7 +187,8 @@ async def _check_upload(request: Request, lang: str, known: Known) -> str:
             try:
                 verdict, sm3, checks = await run_in_threadpool(_verify_upload, request.app.state.settings.base, path)
             except EvidenceError as exc:
-                raise Problem("unprocessable-package", " ".join(str(exc).split()).replace(str(path), part.filename))
+                detail = " ".join(str(exc).split()).replace(str(path), part.filename)
+                raise Problem("unprocessable-package", detail) from None
             return package_section(lang, hmac.compare_digest(sm3, known.manifest_sm3), verdict, checks)
         registries = request.app.state.registries
         found = await run_in_threadpool(matching_items, registries, known.row["deposit_id"], part.digests)

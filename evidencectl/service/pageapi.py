@@ -66,8 +66,10 @@ def add_page_paths(doc: dict[str, Any], problem: Any) -> None:
             "summary": "The verification page a certificate's QR code opens (HTML, zh or en)",
             "operationId": "verificationPage",
             "parameters": params,
-            "responses": {"200": {"description": "The deposit's status and proven time", "content": _HTML},
-                          "404": no_match},  # fmt: skip
+            "responses": {
+                "200": {"description": "The deposit's status and proven time", "content": _HTML},
+                "404": no_match,
+            },  # fmt: skip
         },
         "post": {
             "summary": "The page with the result of checking an uploaded package or file",
@@ -77,7 +79,10 @@ def add_page_paths(doc: dict[str, Any], problem: Any) -> None:
             "responses": {
                 "200": {"description": "The page with the result", "content": _HTML},
                 "404": no_match,
-                **{str(s): {"description": "The upload was refused", "content": _HTML} for s in (408, 413, 415, 422, 429)},
+                **{
+                    str(s): {"description": "The upload was refused", "content": _HTML}
+                    for s in (408, 413, 415, 422, 429)
+                },
             },
         },
     }

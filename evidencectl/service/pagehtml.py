@@ -188,8 +188,8 @@ def render(view: View) -> str:
     facts = (
         f'<table><tr><th>{T["deposit"]}</th><td class="mono">{h(view.deposit_id)}</td></tr>'
         f'<tr><th>{T["manifest"]}</th><td class="mono">{h(view.manifest_sm3)}</td></tr>'
-        f'<tr><th>{T["status"]}</th><td>{h(status)}</td></tr>'
-        f'<tr><th>{T["proven"]}</th><td>{h(proven)}</td></tr></table>'
+        f"<tr><th>{T['status']}</th><td>{h(status)}</td></tr>"
+        f"<tr><th>{T['proven']}</th><td>{h(proven)}</td></tr></table>"
     )
     forms = "".join(
         f'<form method="post" action="{escape(own)}" enctype="multipart/form-data"><h2>{T["form_" + kind]}</h2>'
@@ -203,19 +203,21 @@ def render(view: View) -> str:
 def package_section(lang: str, same: bool, verdict: str, checks: list[dict[str, str]]) -> str:
     """The result of a posted package: verdict, whether it is this deposit's, the altered items, every check."""
     T, L = TEXT[lang], labels(lang)
-    altered = [c["check"].split(":", 1)[1] for c in checks if c["status"] == "FAILED" and c["check"].startswith("digest:")]
+    altered = [
+        c["check"].split(":", 1)[1] for c in checks if c["status"] == "FAILED" and c["check"].startswith("digest:")
+    ]
     bad = [c for c in checks if c["status"] != "PASSED"]
     out = [f'<h2>{T["result"]}</h2><div class="box {verdict}"><strong>{h(L["v_" + verdict])}</strong>']
-    out.append(f'<p>{T["same_deposit" if same else "other_deposit"]}</p>')
+    out.append(f"<p>{T['same_deposit' if same else 'other_deposit']}</p>")
     if altered:
-        out.append(f'<p>{T["altered"]}:</p><ul>' + "".join(f'<li class="mono">{h(n)}</li>' for n in altered) + "</ul>")
+        out.append(f"<p>{T['altered']}:</p><ul>" + "".join(f'<li class="mono">{h(n)}</li>' for n in altered) + "</ul>")
     out.append("</div>")
     if bad:
-        out.append(f'<h2>{T["problems"]}</h2><ul>')
+        out.append(f"<h2>{T['problems']}</h2><ul>")
         out += [f'<li><span class="mono">{h(c["check"])}</span> — {h(c["status"])}: {h(c["detail"])}</li>' for c in bad]
         out.append("</ul>")
     rows = "".join(f'<tr><td class="mono">{h(c["check"])}</td><td>{h(c["status"])}</td></tr>' for c in checks)
-    out.append(f'<details><summary>{T["all_checks"]} ({len(checks)})</summary><table>{rows}</table></details>')
+    out.append(f"<details><summary>{T['all_checks']} ({len(checks)})</summary><table>{rows}</table></details>")
     return "".join(out)
 
 
@@ -224,13 +226,13 @@ def file_section(lang: str, filename: str, size: int, sm3: str, sha256: str, mat
     T = TEXT[lang]
     if matches:
         verdict = "PASSED"
-        said = T["file_yes"] + "、".join(f'<span class="mono">{h(n)}</span>' for n in matches)
+        said = T["file_yes"] + ("、" if lang == "zh" else ", ").join(f'<span class="mono">{h(n)}</span>' for n in matches)
     else:
         verdict, said = "FAILED", T["file_no"]
     return (
         f'<h2>{T["result"]}</h2><div class="box {verdict}"><strong>{said}</strong><table>'
         f'<tr><th>{T["file_name"]}</th><td class="mono">{h(filename)}</td></tr>'
-        f'<tr><th>{T["size"]}</th><td>{size}</td></tr>'
+        f"<tr><th>{T['size']}</th><td>{size}</td></tr>"
         f'<tr><th>SM3</th><td class="mono">{sm3}</td></tr><tr><th>SHA-256</th><td class="mono">{sha256}</td></tr>'
         "</table></div>"
     )
