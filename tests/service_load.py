@@ -137,6 +137,16 @@ def file_answer_problem(answer: requests.Response, d: Deposited) -> str | None:
     return None
 
 
+def page_problem(session: requests.Session, server: Server, d: Deposited) -> str | None:
+    """None if the deposit's verification page shows it complete with its own number, else what is wrong."""
+    answer = session.get(f"{server.url}/v/{d.deposit_id}", params={"m": d.manifest_sm3, "lang": "en"}, timeout=120)
+    if answer.status_code != 200 or d.deposit_id not in answer.text or "<td>complete</td>" not in answer.text:
+        return f"page of {d.deposit_id}: {answer.status_code} {answer.text[:300]}"
+    if f"LOAD-{d.n}" in answer.text or "Beijing time" not in answer.text:
+        return f"page of {d.deposit_id} shows its case or no proven time"
+    return None
+
+
 def registry_problems(home: Path, made: list[Deposited]) -> list[str]:
     """What the registry holds wrong after a run: a lost, doubled or mixed-up deposit, a broken custody chain."""
     registry = Registry.open(home)

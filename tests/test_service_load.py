@@ -25,6 +25,7 @@ from service_load import (
     check_file,
     deposit_many,
     file_answer_problem,
+    page_problem,
     home_on_postgres,
     registry_problems,
     start_servers,
@@ -43,6 +44,7 @@ def test_concurrent_clients_on_several_servers_get_each_their_own_right_answer(
     home = home_on_postgres(tmp_path, postgres.new_database())
     made = deposit_many(home, tmp_path, load.deposits)
     assert len({d.deposit_id for d in made}) == load.deposits  # no number given twice
+    deposited = time.monotonic()
     servers = start_servers(home, load.servers)
     local = threading.local()
 
@@ -53,6 +55,8 @@ def test_concurrent_clients_on_several_servers_get_each_their_own_right_answer(
         server = servers[i % len(servers)]
         d, e = made[i % len(made)], made[(i * 7 + 3) % len(made)]
         wrong = [verify_package(session, server, d), file_answer_problem(check_file(session, server, e), e)]
+        if i % 5 == 0:  # and now and then a judge opens a page
+            wrong.append(page_problem(session, server, made[(i * 3) % len(made)]))
         return [w for w in wrong if w]
 
     try:
@@ -61,9 +65,11 @@ def test_concurrent_clients_on_several_servers_get_each_their_own_right_answer(
     finally:
         for server in servers:
             server.stop()
+    done = time.monotonic()
     assert wrong == []
     assert registry_problems(home, made) == []
     assert time.monotonic() - started < load.seconds
+    print(f"{load}: deposits {deposited - started:.1f} s, requests {done - deposited:.1f} s")  # shown with -s
 
 
 @pytest.fixture

@@ -52,13 +52,23 @@ class Known:
 
 
 class StoredCopies:
-    """Manifest digest and proven time of the server's own packages, remembered while a file is unchanged."""
+    """Manifest digest and proven time of the server's own packages, remembered while a file is unchanged.
+
+    The digest is remembered whatever ``m`` a request brings, so that wrong links cost no more than a stat
+    (a large deposit's manifest is tens of megabytes)."""
 
     LIMIT = 4096
 
     def __init__(self) -> None:
-        self._facts: dict[tuple[str, int, int], tuple[str, str | None]] = {}
+        self._sm3: dict[tuple[str, int, int], str] = {}
+        self._proven: dict[tuple[str, int, int], str | None] = {}
         self._lock = threading.Lock()
+
+    def _remember(self, table: dict[tuple[str, int, int], Any], key: tuple[str, int, int], value: Any) -> None:
+        with self._lock:
+            if len(table) >= self.LIMIT:
+                table.clear()
+            table[key] = value
 
     def manifest_sm3(self, path: Path) -> tuple[tuple[str, int, int], str]:
         """The cache key of the file as it is now, and the SM3 of its manifest.json."""
@@ -66,26 +76,24 @@ class StoredCopies:
 
         st = path.stat()
         key = (str(path), st.st_mtime_ns, st.st_size)
-        known = self._facts.get(key)
-        if known is not None:
-            return key, known[0]
-        with PackageReader(path) as reader:
-            return key, hashlib.new("sm3", reader.read("manifest.json")).hexdigest()
+        sm3 = self._sm3.get(key)
+        if sm3 is None:
+            with PackageReader(path) as reader:
+                sm3 = hashlib.new("sm3", reader.read("manifest.json")).hexdigest()
+            self._remember(self._sm3, key, sm3)
+        return key, sm3
 
-    def proven_time(self, base: Path, key: tuple[str, int, int], manifest_sm3: str) -> str | None:
+    def proven_time(self, base: Path, key: tuple[str, int, int]) -> str | None:
         """The proven time of the package at ``key``, as its verification with the server's trust store finds it."""
-        known = self._facts.get(key)
-        if known is not None:
-            return known[1]
+        known = self._proven.get(key, self)  # self: not known (None is a proven time: there is none)
+        if known is not self:
+            return known  # type: ignore[return-value]
         from ..crypto.trust import TrustStore
         from ..verify.verifier import verify_package
 
-        report = verify_package(Path(key[0]), trust=TrustStore.for_verification(base))
-        with self._lock:
-            if len(self._facts) >= self.LIMIT:
-                self._facts.clear()
-            self._facts[key] = (manifest_sm3, report.proven_time)
-        return report.proven_time
+        proven = verify_package(Path(key[0]), trust=TrustStore.for_verification(base)).proven_time
+        self._remember(self._proven, key, proven)
+        return proven
 
 
 def find(registries: Registries, copies: StoredCopies, deposit_id: str, m: str | None) -> Known | None:
@@ -107,7 +115,7 @@ def find(registries: Registries, copies: StoredCopies, deposit_id: str, m: str |
         return None
     if not hmac.compare_digest(sm3, m):
         return None
-    return Known(row, sm3, copies.proven_time(registries.base, key, sm3))
+    return Known(row, sm3, copies.proven_time(registries.base, key))
 
 
 def matching_items(registries: Registries, deposit_id: str, digests: Digests) -> list[dict[str, Any]]:
