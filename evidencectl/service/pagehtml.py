@@ -226,7 +226,8 @@ def file_section(lang: str, filename: str, size: int, sm3: str, sha256: str, mat
     T = TEXT[lang]
     if matches:
         verdict = "PASSED"
-        said = T["file_yes"] + ("、" if lang == "zh" else ", ").join(f'<span class="mono">{h(n)}</span>' for n in matches)
+        sep = "、" if lang == "zh" else ", "
+        said = T["file_yes"] + sep.join(f'<span class="mono">{h(n)}</span>' for n in matches)
     else:
         verdict, said = "FAILED", T["file_no"]
     return (
