@@ -108,6 +108,17 @@ def start_servers(home: Path, count: int) -> list[Server]:
     return [start_server(home, "--verify-rate", "0") for _ in range(count)]
 
 
+def client() -> requests.Session:
+    """An HTTP client that opens a connection per request, as curl does.
+
+    A kept-alive connection that the server closes after its idle timeout (uvicorn: 5 s) while the client
+    sends on it is reset, and no client retries a POST; a client that idles between requests to one of
+    several servers hits that, which would be a fact of HTTP, not of the service."""
+    session = requests.Session()
+    session.headers["Connection"] = "close"
+    return session
+
+
 def verify_package(session: requests.Session, server: Server, d: Deposited) -> str | None:
     """POST the package; None if the answer is right for that deposit, else what is wrong."""
     answer = session.post(f"{server.url}/api/v1/verify", data=d.package.read_bytes(),

@@ -99,8 +99,8 @@ class StoredCopies:
 def find(registries: Registries, copies: StoredCopies, deposit_id: str, m: str | None) -> Known | None:
     """The deposit ``deposit_id`` if ``m`` is its manifest's SM3, else None (blocking: a worker thread)."""
     m = (m or "").strip().lower()
-    if not _HEX64.fullmatch(m):
-        return None
+    if not _HEX64.fullmatch(m) or len(deposit_id) > 128 or not deposit_id.isprintable():
+        return None  # no registry is asked about a NUL or a kilobyte-long number (PostgreSQL text holds no NUL)
     try:
         row = registries.get().deposit(deposit_id)
     except ServiceError as exc:
