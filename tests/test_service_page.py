@@ -239,3 +239,21 @@ def test_the_openapi_document_describes_the_page_and_the_file_check(server: Serv
     assert set(page) == {"get", "post"} and "text/html" in page["get"]["responses"]["200"]["content"]
     verify = api["paths"]["/api/v1/verify"]["post"]
     assert {p["name"] for p in verify["parameters"]} == {"deposit", "m"} and "404" in verify["responses"]
+
+
+def test_the_page_says_so_when_the_servers_own_copy_was_altered_after_it_was_shown(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(ROOT / "examples" / "evidence", tmp_path / "evidence")
+    package = tmp_path / "case.evp"
+    assert run_cli(home, "deposit", tmp_path / "evidence", "-o", package).returncode == 0
+    srv = start_server(home)
+    try:
+        url = f"{srv.url}/v/{_deposit_id(package)}?m={_manifest_sm3(package)}&lang=en"
+        assert '<td class="PASSED">PASSED: the deposited data has not changed' in requests.get(url, timeout=30).text
+        # Someone with access to the server's disk changes an exhibit but leaves manifest.json as it was.
+        forged = rewrite_member(package, tmp_path / "forged.evp", "evidence/evidence/contract.txt", lambda b: b + b"!")
+        forged.replace(package)
+        shown = requests.get(url, timeout=30).text
+        assert '<td class="FAILED">FAILED: the package does not match what was deposited' in shown
+    finally:
+        srv.stop()

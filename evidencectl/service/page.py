@@ -49,6 +49,8 @@ class Known:
     row: dict[str, Any]
     manifest_sm3: str
     proven_time: str | None
+    stored_verdict: str
+    """The verdict of the server's own copy (PASSED unless someone altered the file the server keeps)."""
 
 
 class StoredCopies:
@@ -61,7 +63,7 @@ class StoredCopies:
 
     def __init__(self) -> None:
         self._sm3: dict[tuple[str, int, int], str] = {}
-        self._proven: dict[tuple[str, int, int], str | None] = {}
+        self._proven: dict[tuple[str, int, int], tuple[str | None, str]] = {}
         self._lock = threading.Lock()
 
     def _remember(self, table: dict[tuple[str, int, int], Any], key: tuple[str, int, int], value: Any) -> None:
@@ -83,17 +85,17 @@ class StoredCopies:
             self._remember(self._sm3, key, sm3)
         return key, sm3
 
-    def proven_time(self, base: Path, key: tuple[str, int, int]) -> str | None:
-        """The proven time of the package at ``key``, as its verification with the server's trust store finds it."""
-        known = self._proven.get(key, self)  # self: not known (None is a proven time: there is none)
-        if known is not self:
-            return known  # type: ignore[return-value]
+    def verified(self, base: Path, key: tuple[str, int, int]) -> tuple[str | None, str]:
+        """Proven time and verdict of the package at ``key``, verified with the server's trust store."""
+        known = self._proven.get(key)
+        if known is not None:
+            return known
         from ..crypto.trust import TrustStore
         from ..verify.verifier import verify_package
 
-        proven = verify_package(Path(key[0]), trust=TrustStore.for_verification(base)).proven_time
-        self._remember(self._proven, key, proven)
-        return proven
+        report = verify_package(Path(key[0]), trust=TrustStore.for_verification(base))
+        self._remember(self._proven, key, (report.proven_time, report.verdict.value))
+        return report.proven_time, report.verdict.value
 
 
 def find(registries: Registries, copies: StoredCopies, deposit_id: str, m: str | None) -> Known | None:
@@ -115,7 +117,7 @@ def find(registries: Registries, copies: StoredCopies, deposit_id: str, m: str |
         return None
     if not hmac.compare_digest(sm3, m):
         return None
-    return Known(row, sm3, copies.proven_time(registries.base, key))
+    return Known(row, sm3, *copies.verified(registries.base, key))
 
 
 def matching_items(registries: Registries, deposit_id: str, digests: Digests) -> list[dict[str, Any]]:
@@ -174,7 +176,8 @@ async def page(request: Request) -> Response:
     known = await _known(request, deposit_id, m)
     if known is None:
         return _html(no_match(lang), 404)
-    view = View(lang, deposit_id, known.manifest_sm3, str(known.row["status"]), known.proven_time)
+    view = View(lang, deposit_id, known.manifest_sm3, str(known.row["status"]), known.proven_time,
+                known.stored_verdict)  # fmt: skip
     if request.method == "POST":
         try:
             view.sections.append(await _check_upload(request, lang, known))

@@ -28,6 +28,7 @@ TEXT = {
         "manifest": "清单（manifest.json）SM3",
         "status": "存证状态",
         "proven": "经证明的存在时间",
+        "stored": "本平台保存的存证包",
         "st_complete": "存证完成",
         "st_pending": "待完成（等待时间戳或锚定服务）",
         "st_abandoned": "已放弃（未能发布）",
@@ -60,6 +61,7 @@ TEXT = {
         "manifest": "Manifest (manifest.json) SM3",
         "status": "Status",
         "proven": "Proven time of existence",
+        "stored": "The package this service keeps",
         "st_complete": "complete",
         "st_pending": "pending (waiting for a timestamp or anchor service)",
         "st_abandoned": "abandoned (could not be published)",
@@ -143,6 +145,8 @@ class View:
     manifest_sm3: str
     status: str
     proven_time: str | None
+    stored_verdict: str
+    """Verdict of the server's own copy of the package."""
     sections: list[str] = field(default_factory=list)
     """HTML of results, already escaped."""
 
@@ -189,7 +193,9 @@ def render(view: View) -> str:
         f'<table><tr><th>{T["deposit"]}</th><td class="mono">{h(view.deposit_id)}</td></tr>'
         f'<tr><th>{T["manifest"]}</th><td class="mono">{h(view.manifest_sm3)}</td></tr>'
         f"<tr><th>{T['status']}</th><td>{h(status)}</td></tr>"
-        f"<tr><th>{T['proven']}</th><td>{h(proven)}</td></tr></table>"
+        f"<tr><th>{T['proven']}</th><td>{h(proven)}</td></tr>"
+        f'<tr><th>{T["stored"]}</th><td class="{view.stored_verdict}">{h(L["v_" + view.stored_verdict])}</td></tr>'
+        "</table>"
     )
     forms = "".join(
         f'<form method="post" action="{escape(own)}" enctype="multipart/form-data"><h2>{T["form_" + kind]}</h2>'
