@@ -10,13 +10,14 @@ import hashlib
 import json
 import subprocess
 import sys
+import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import requests
-from service_server import ROOT, Server, start_server
+from service_server import ROOT, Server, run_cli, start_server
 
 from evidencectl.registry import Registry
 
@@ -63,6 +64,8 @@ class Deposited:
     package: Path
     manifest_sm3: str
     content: bytes
+    item: str
+    """The name of its one item in the registry."""
 
 
 def home_on_postgres(folder: Path, url: str) -> Path:
@@ -99,8 +102,44 @@ def deposit_many(home: Path, folder: Path, count: int, processes: int = 2) -> li
         with zipfile.ZipFile(package) as z:
             sm3 = hashlib.new("sm3", z.read("manifest.json")).hexdigest()
         content = f"deposit {line['n']} of the load test\n".encode()
-        made.append(Deposited(line["n"], line["deposit_id"], package, sm3, content))
+        item = f"in-{line['n']}/note-{line['n']}.txt"
+        made.append(Deposited(line["n"], line["deposit_id"], package, sm3, content, item))
     return made
+
+
+def depositor_token(home: Path) -> str:
+    """A new depositor's API token."""
+    done = run_cli(home, "users", "add", f"load-{uuid.uuid4().hex[:8]}", "--role", "depositor", "--json")
+    assert done.returncode == 0, done.stderr
+    return str(json.loads(done.stdout)["token"])
+
+
+def content_of(n: int) -> bytes:
+    """The one small file of deposit ``n``: different for every deposit."""
+    return f"deposit {n} of the load test\n".encode()
+
+
+def deposit_over_api(
+    session: requests.Session, server: Server, token: str, folder: Path, n: int
+) -> tuple[Deposited | None, str | None]:
+    """Deposit ``content_of(n)`` through the API and fetch its package: (the deposit, None) or (None, why not)."""
+    auth = {"Authorization": f"Bearer {token}"}
+    name = f"note-{n}.txt"
+    answer = session.post(f"{server.url}/api/v1/deposits", headers=auth, data={"case": f"LOAD-{n}"},
+                          files={"files": (name, content_of(n))}, timeout=300)  # fmt: skip
+    if answer.status_code != 201:
+        return None, f"deposit {n}: {answer.status_code} {answer.text[:300]}"
+    doc = answer.json()
+    if doc["status"] != "complete" or doc["items"] != 1:
+        return None, f"deposit {n}: {doc}"
+    package = session.get(server.url + doc["package_url"], headers=auth, timeout=120)
+    if package.status_code != 200:
+        return None, f"package of deposit {n}: {package.status_code}"
+    path = folder / f"api-{n}.evp"
+    path.write_bytes(package.content)
+    with zipfile.ZipFile(path) as z:
+        sm3 = hashlib.new("sm3", z.read("manifest.json")).hexdigest()
+    return Deposited(n, doc["deposit_id"], path, sm3, content_of(n), name), None
 
 
 def start_servers(home: Path, count: int) -> list[Server]:
@@ -143,7 +182,7 @@ def file_answer_problem(answer: requests.Response, d: Deposited) -> str | None:
         return f"file check of {d.deposit_id}: {answer.status_code} {answer.text[:200]}"
     doc = answer.json()
     names = [m["name"] for m in doc["matches"]]
-    if doc["deposit_id"] != d.deposit_id or names != [f"in-{d.n}/note-{d.n}.txt"]:
+    if doc["deposit_id"] != d.deposit_id or names != [d.item]:
         return f"file check of {d.deposit_id}: {doc}"
     return None
 
@@ -172,7 +211,7 @@ def registry_problems(home: Path, made: list[Deposited]) -> list[str]:
             sha = hashlib.sha256(d.content).hexdigest()
             if row is None or row["status"] != "complete" or row["case_no"] != f"LOAD-{d.n}":
                 wrong.append(f"{d.deposit_id}: row {row}")
-            elif [(i["name"], i["sha256"]) for i in items] != [(f"in-{d.n}/note-{d.n}.txt", sha)]:
+            elif [(i["name"], i["sha256"]) for i in items] != [(d.item, sha)]:
                 wrong.append(f"{d.deposit_id}: items {items}")
         audit = registry.verify_custody()
         if not audit.ok:

@@ -159,7 +159,7 @@ async def _known(request: Request, deposit_id: str, m: str | None) -> Known | No
 
 async def _spool(request: Request, name: str) -> Path:
     settings = request.app.state.settings
-    request.app.state.verify_limit.check(request.client.host if request.client else "?")
+    await run_in_threadpool(request.app.state.verify_limit.check, request.client.host if request.client else "?")
     declared_length(request.headers.get("content-length"), settings.max_upload)
     return await save_stream(request.stream(), settings.upload_dir, name, settings.max_upload, settings.idle_timeout)
 
