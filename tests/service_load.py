@@ -51,7 +51,7 @@ class Load:
     """The whole run must end within this (it is bounded, not a soak)."""
 
 
-SMALL = Load(servers=2, clients=10, deposits=50, verifications=50, seconds=60)
+SMALL = Load(servers=2, clients=10, deposits=50, verifications=50, seconds=120)
 FULL = Load(servers=4, clients=50, deposits=1000, verifications=1000, seconds=1200)
 
 

@@ -2,7 +2,8 @@
 concurrent clients, every answer checked against what was sent; PostgreSQL restarted and a server killed
 in the middle of a run.
 
-The normal suite runs the small load (2 servers, 10 clients, 50 deposits, 50 verifications, under 60 s);
+The normal suite runs the small load (2 servers, 10 clients, 50 deposits, 50 verifications; 30–40 s here,
+bounded at 120 s);
 the full one (4 servers, 50 clients, 1,000 deposits, 1,000 verifications) is marked slow:
 ``python3 -m pytest tests/test_service_load.py -m slow -p no:cacheprovider``.
 """
