@@ -16,7 +16,7 @@ from pathlib import Path
 from .harness import machine, need_tools
 from .workloads import FULL, QUICK, Line, Session
 
-ORDER = ("startup", "small", "tiny", "big", "stored", "ledger", "report")
+ORDER = ("startup", "small", "tiny", "big", "stored", "ledger", "report", "service")
 
 
 def main(argv: list[str] | None = None) -> int:

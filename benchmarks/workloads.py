@@ -44,10 +44,12 @@ class Sizes:
     """Alternating runs of the small-files comparisons (about a second each: more runs, steadier medians)."""
     report_items: int = 20_000
     """Items of the package whose certificate is written (``report`` against ``verify``)."""
+    service: tuple[int, int, int] = (200, 8, 2)
+    """Deposits (and verifications) through the API, concurrent clients, server worker processes."""
 
 
 FULL = Sizes(2048 * MiB, 1024 * MiB, (10_000, 20_000), (10_000, 200_000), 3, 10, 10, 7)
-QUICK = Sizes(48 * MiB, 32 * MiB, (300, 600), (500, 2_000), 2, 3, 1, 2, report_items=400)
+QUICK = Sizes(48 * MiB, 32 * MiB, (300, 600), (500, 2_000), 2, 3, 1, 2, report_items=400, service=(6, 2, 1))
 
 
 @dataclass
@@ -259,6 +261,16 @@ class Session:
         verify_rss = max(r.max_rss_mb for r in comp.reference)
         details = f"peak RSS of report of {count} items (verify {verify_rss:.0f} MB), {pdf.stat().st_size // 1024} KiB"
         self.emit(ratio_line("report-rss-mb", rss, "<", 300, details))
+
+    def service(self) -> None:
+        """Deposits and verifications through the HTTP API, on SQLite and PostgreSQL, against CLI deposits."""
+        from .service import service_lines
+
+        for key, value, details in service_lines(self.work, *self.sizes.service):
+            if isinstance(value, str):
+                self.emit(Line("REPORT", key, f"REPORT {key}: {value}"))
+            else:
+                self.emit(ratio_line(key, value, "<=", 1.5, details))
 
     def startup(self) -> None:
         """``evidencectl --help`` wall time, and which heavy modules it loaded."""

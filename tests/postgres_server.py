@@ -85,7 +85,10 @@ class PostgresServer:
 
     def _start(self) -> subprocess.CompletedProcess[str]:
         # -l: the server's output goes to a file, never to the pipe this process waits on.
-        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.folder}"
+        # max_connections: each server process keeps a connection per worker thread (up to 40) plus one per
+        # deposit in progress; the full load test runs 4 of them (docs/service.md, PostgreSQL setup).
+        options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.folder}"
+                   " -c max_connections=300")  # fmt: skip
         data, log = str(self.folder / "data"), str(self.folder / "log")
         return self._run("pg_ctl", "-D", data, "-l", log, "-o", options, "-w", "start", check=False)
 

@@ -29,8 +29,10 @@ RATIO_KEYS = (
     "stored",
     "report-vs-verify",
     "report-rss-mb",
+    "api-deposit-vs-cli-sqlite",
+    "api-deposit-vs-cli-postgres",
 )
-REPORT_KEYS = ("ledger-deposits-per-second", "anvil-anchor-latency")
+REPORT_KEYS = ("ledger-deposits-per-second", "anvil-anchor-latency", "service-sqlite", "service-postgres")
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,8 @@ from . import deposits
 from .auth import Registries, authorize
 from .limits import RateLimit
 from .openapi import openapi_document
+from .page import check_file
+from .page import install as install_page
 from .problems import PROBLEM_TYPE, Problem
 from .resumer import lifespan
 from .settings import ServiceSettings
@@ -57,6 +59,8 @@ def _verify_file(base: Path, path: Path) -> dict[str, Any]:
 
 async def verify(request: Request) -> Response:
     """``POST /api/v1/verify``: the body is a package; the answer is the ``verify --json`` document."""
+    if "deposit" in request.query_params:  # one file checked against a deposit (page.py)
+        return await check_file(request)
     settings: ServiceSettings = request.app.state.settings
     await run_in_threadpool(request.app.state.verify_limit.check, request.client.host if request.client else "?")
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -162,6 +166,7 @@ def create_app(settings: ServiceSettings) -> Starlette:
     app.state.settings = settings
     app.state.registries = Registries(settings.base)
     app.state.verify_limit = RateLimit(settings.verify_rate, app.state.registries)
+    install_page(app)  # GET/POST /v/{id}: the QR code's verification page
     return app
 
 

@@ -7,6 +7,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from .pageapi import add_page_paths
 from .problems import TITLES
 
 
@@ -157,7 +158,7 @@ def openapi_document() -> dict[str, Any]:
     deposit_result = json.loads(
         resources.files("evidencectl").joinpath("schemas/deposit-result.schema.json").read_text(encoding="utf-8")
     )
-    return {
+    doc: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "evidencectl evidence service", "version": __version__},
         "paths": {
@@ -231,3 +232,5 @@ def openapi_document() -> dict[str, Any]:
             },
         },
     }
+    add_page_paths(doc, _problem)  # /v/{id} and verify?deposit= (pageapi.py)
+    return doc
