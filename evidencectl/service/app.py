@@ -68,7 +68,12 @@ async def verify(request: Request) -> Response:
         raise Problem("unsupported-media-type", f"POST the package itself as {PACKAGE_TYPES[0]}")
     declared_length(request.headers.get("content-length"), settings.max_upload)
     path = await save_stream(
-        request.stream(), settings.upload_dir, UPLOAD_NAME, settings.max_upload, settings.idle_timeout
+        request.stream(),
+        settings.upload_dir,
+        UPLOAD_NAME,
+        settings.max_upload,
+        settings.idle_timeout,
+        settings.upload_timeout,  # a byte a second never stalls: the whole upload has its limit too
     )
     try:
         doc = await run_in_threadpool(_verify_file, settings.base, path)

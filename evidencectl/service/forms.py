@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from .problems import Problem
@@ -195,6 +196,10 @@ async def read_form(
                 raise Problem("payload-too-large", f"the upload exceeds {limit / (1 << 20):g} MiB", limit=limit)
             parser.write(chunk)
         parser.finalize()
+    except MultipartParseError as exc:
+        # A body that is not the multipart it says it is (a broken boundary, a part header over the
+        # parser's 4 KiB): the client's error, said in one line, never a 500.
+        raise Problem("invalid-request", f"the form is not valid multipart/form-data: {exc}") from None
     finally:
         collector.close()
     return collector.form

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -33,28 +34,34 @@ def declared_length(header: str | None, limit: int) -> int | None:
     return length
 
 
-async def save_stream(chunks: AsyncIterator[bytes], folder: Path, name: str, limit: int, idle: float) -> Path:
+async def save_stream(
+    chunks: AsyncIterator[bytes], folder: Path, name: str, limit: int, idle: float, total: float = float("inf")
+) -> Path:
     """Write ``chunks`` to ``folder``/``name`` in a fresh private subfolder; return the file's path.
 
     Raises a Problem (413) as soon as more than ``limit`` bytes arrive, and (408) when no chunk arrives
-    for ``idle`` seconds; the partial file is removed either way. The caller removes the subfolder.
+    for ``idle`` seconds or the whole body takes longer than ``total`` (a byte a second never stalls);
+    the partial file is removed either way. The caller removes the subfolder.
     """
     folder.mkdir(parents=True, exist_ok=True)
     # A subfolder of its own, so that the file can keep a fixed name (``name`` is ours, never the client's).
     spool = Path(tempfile.mkdtemp(prefix="upload-", dir=folder))
     path = spool / name
     received = 0
+    deadline = time.monotonic() + total
     try:
         with path.open("xb") as out:
             iterator = chunks.__aiter__()
             while True:
+                left = deadline - time.monotonic()
                 try:
-                    async with asyncio.timeout(idle):
+                    async with asyncio.timeout(max(0.0, min(idle, left))):
                         chunk = await iterator.__anext__()
                 except StopAsyncIteration:
                     break
                 except TimeoutError:
-                    raise Problem("request-timeout", f"no data arrived for {idle:g} seconds") from None
+                    why = f"no data arrived for {idle:g} seconds" if left > idle else f"the upload took over {total:g} s"
+                    raise Problem("request-timeout", why) from None
                 received += len(chunk)
                 if received > limit:
                     raise Problem("payload-too-large", f"the upload exceeds {_mib(limit)}", limit=limit)
