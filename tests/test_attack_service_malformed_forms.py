@@ -64,8 +64,11 @@ BODIES: dict[str, tuple[bytes, str]] = {
     "part-without-disposition": (b"--b\r\nContent-Type: text/plain\r\n\r\nx\r\n" + END, FORM),
     "header-without-colon": (b"--b\r\nContent-Disposition form-data\r\n\r\nx\r\n" + END, FORM),
     "nine-headers-in-a-part": (
-        b"--b\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(9))
-        + b'Content-Disposition: form-data; name="files"; filename="a.txt"\r\n\r\nx\r\n' + END, FORM,
+        b"--b\r\n"
+        + b"".join(b"X-%d: 1\r\n" % i for i in range(9))
+        + b'Content-Disposition: form-data; name="files"; filename="a.txt"\r\n\r\nx\r\n'
+        + END,
+        FORM,
     ),  # fmt: skip
     "case-not-utf8": (_field(b"case", b"\xff\xfe\xfa") + _file(b"a.txt") + END, FORM),
     "note-with-nul-is-kept-or-refused": (_field(b"note", b"a\x00b") + END, FORM),
@@ -81,8 +84,9 @@ BODIES: dict[str, tuple[bytes, str]] = {
     "drive-letter": (_file(b"C:evil.txt") + END, FORM),
     "nul-in-name": (_file(b"a\x00.txt") + END, FORM),
     "percent-encoded-traversal-in-filename-star": (
-        b'--b\r\nContent-Disposition: form-data; name="files"; filename*=UTF-8\'\'..%2F..%2Fetc%2Fpasswd\r\n\r\n'
-        b"x\r\n" + END, FORM,
+        b"--b\r\nContent-Disposition: form-data; name=\"files\"; filename*=UTF-8''..%2F..%2Fetc%2Fpasswd\r\n\r\n"
+        b"x\r\n" + END,
+        FORM,
     ),  # fmt: skip
     "bare-lf-in-name": (_file(b"a\nb.txt") + END, FORM),
     "bidi-override": (_file("invoice\u202etxt.exe".encode()) + END, FORM),
@@ -123,7 +127,7 @@ def test_names_that_look_like_package_members_stay_items_and_the_package_verifie
     """``manifest.json``, ``mimetype``, ``...`` and a name with quotes are ordinary file names: kept as the
     items' names, they must not replace the package's own members."""
     srv, token = service
-    names = [b"manifest.json", b"mimetype", b"...", b"it's \\\"quoted\\\".txt", "合同 (1).pdf".encode()]
+    names = [b"manifest.json", b"mimetype", b"...", b'it\'s \\"quoted\\".txt', "合同 (1).pdf".encode()]
     body = b"".join(_file(n, b"content of " + n + b"\n") for n in names) + END
     answer = _post(srv, token, body, FORM)
     assert answer.status_code == 201, answer.text

@@ -60,7 +60,9 @@ async def save_stream(
                 except StopAsyncIteration:
                     break
                 except TimeoutError:
-                    why = f"no data arrived for {idle:g} seconds" if left > idle else f"the upload took over {total:g} s"
+                    why = f"no data arrived for {idle:g} seconds"
+                    if left <= idle:
+                        why = f"the upload took over {total:g} s"
                     raise Problem("request-timeout", why) from None
                 received += len(chunk)
                 if received > limit:
