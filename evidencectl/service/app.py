@@ -15,13 +15,14 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..errors import BadInputError, EvidenceError, ServiceError, UsageError
 from . import deposits
-from .auth import Registries, authorize
+from .auth import Registries, SingleAuthorization, authorize
 from .limits import RateLimit
 from .openapi import openapi_document
 from .page import check_file
@@ -161,6 +162,7 @@ def create_app(settings: ServiceSettings) -> Starlette:
             Route("/openapi.json", openapi, methods=["GET"]),
         ],
         exception_handlers={Problem: _on_problem, HTTPException: _on_http, Exception: _on_error},
+        middleware=[Middleware(SingleAuthorization)],
         lifespan=lifespan,
     )
     app.state.settings = settings

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 from ..errors import EvidenceError, ServiceError
 from ..registry import Registry, User
-from .problems import Problem
+from .problems import PROBLEM_TYPE, Problem
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="evidencectl"'}
 
@@ -58,3 +59,25 @@ def authorize(registry: Registry, authorization: str | None, roles: tuple[str, .
     if user.role not in roles:
         raise Problem("forbidden", f"the role {user.role!r} may not do this; it needs one of: {', '.join(roles)}")
     return user
+
+
+class SingleAuthorization:
+    """ASGI middleware: a request with two ``Authorization`` headers is refused (401) before any route.
+
+    RFC 9110 makes Authorization a single field; with two (a depositor's token and an auditor's), which
+    one counts would depend on the hop reading them (a proxy may keep the last, Starlette the first).
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and sum(name == b"authorization" for name, _ in scope["headers"]) > 1:
+            from starlette.responses import JSONResponse
+
+            problem = Problem("unauthorized", "send one Authorization header, not several", headers=_CHALLENGE)
+            await JSONResponse(
+                problem.document(scope.get("path")), 401, headers=problem.headers, media_type=PROBLEM_TYPE
+            )(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

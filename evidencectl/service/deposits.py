@@ -127,6 +127,10 @@ def _make_deposit(
     except EvidenceError as exc:
         raise Problem("invalid-request", _said(exc)) from None
     doc = {k: _relative(base, v) for k, v in result.to_json().items()} | deposit_urls(result.deposit_id)
+    if files and isinstance(doc.get("warnings"), list):
+        # A collector's warning names the file where the server spooled it: the client knows it by its name.
+        spool = f"{files[0].parent}{os.sep}"
+        doc["warnings"] = [w.replace(spool, "") if isinstance(w, str) else w for w in doc.get("warnings", [])]
     return (201 if result.status == "complete" else 202), doc
 
 

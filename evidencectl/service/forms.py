@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from .problems import Problem
@@ -69,6 +70,11 @@ class _Collector:
         self._out: IO[bytes] | None = None
         self._text: bytearray | None = None
         self._field = ""
+        self.ended = False
+        """True once the closing boundary was read: a form without it was cut short."""
+
+    def end(self) -> None:
+        self.ended = True
 
     def part_begin(self) -> None:
         self._disposition, self._header_name, self._header_value = b"", b"", b""
@@ -143,6 +149,7 @@ class _Collector:
             "on_header_value": self.header_value,
             "on_header_end": self.header_end,
             "on_headers_finished": self.headers_finished,
+            "on_end": self.end,
         }
 
 
@@ -195,6 +202,13 @@ async def read_form(
                 raise Problem("payload-too-large", f"the upload exceeds {limit / (1 << 20):g} MiB", limit=limit)
             parser.write(chunk)
         parser.finalize()
+        if not collector.ended:
+            # The parser does not check this itself: the last file would be deposited cut short.
+            raise Problem("invalid-request", "the form ends before its closing boundary: the upload is incomplete")
+    except MultipartParseError as exc:
+        # A body that is not the multipart it says it is (a broken boundary, a part header over the
+        # parser's 4 KiB): the client's error, said in one line, never a 500.
+        raise Problem("invalid-request", f"the form is not valid multipart/form-data: {exc}") from None
     finally:
         collector.close()
     return collector.form
