@@ -8,13 +8,15 @@ from typing import Any
 
 import typer
 
+from ..i18n import _
+
 
 def against_usage(packages: list[Path], against: bool, verify: bool) -> None:
     """Packages go with ``--verify --against`` only."""
     if bool(packages) != against or (against and not verify):
         from ..errors import UsageError
 
-        raise UsageError("give packages with --verify --against: log --verify --against PACKAGE...")
+        raise UsageError(_("give packages with --verify --against: log --verify --against PACKAGE..."))
 
 
 def against_heads(registry: Any, packages: list[Path], doc: dict[str, Any]) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ import typer
 
 from ..config import home
 from ..errors import UsageError
+from ..i18n import _
 
 if TYPE_CHECKING:
     from ..crypto.keystore import DepositorKey
@@ -59,12 +60,12 @@ def generate_cmd(
 ) -> None:
     """Create a key (PKCS#8, passphrase-encrypted, mode 0600) and a self-signed certificate for it."""
     if unencrypted and (passphrase_env or passphrase_file):
-        raise UsageError("--unencrypted contradicts --passphrase-env/--passphrase-file")
+        raise UsageError(_("--unencrypted contradicts --passphrase-env/--passphrase-file"))
     passphrase = None
     if not unencrypted:
         interactive = not (passphrase_env or passphrase_file)
         if interactive and not sys.stdin.isatty():
-            raise UsageError("no terminal to ask for a passphrase: use --passphrase-env or --passphrase-file")
+            raise UsageError(_("no terminal to ask for a passphrase: use --passphrase-env or --passphrase-file"))
         from ..crypto.passphrase import read_passphrase
 
         passphrase = read_passphrase(passphrase_env, passphrase_file, prompt=interactive, confirm=True)
@@ -136,7 +137,7 @@ def export_cmd(
 ) -> None:
     """Print the public key as PEM on stdout; private keys are never exported."""
     if not public:
-        raise UsageError("only the public key can be exported: add --public")
+        raise UsageError(_("only the public key can be exported: add --public"))
     typer.echo(_keystore().public_key_pem_of(home(), name).decode("ascii"), nl=False)
 
 

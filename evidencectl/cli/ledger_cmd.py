@@ -9,6 +9,7 @@ import typer
 
 from ..config import home
 from ..errors import ExitCode
+from ..i18n import _
 
 app = typer.Typer(help="The embedded ledger: audit every block, list blocks.", no_args_is_help=True)
 
@@ -32,7 +33,7 @@ def verify_cmd(
     from ..heads import missing_heads, package_heads
 
     if bool(packages) != against_flag:
-        raise UsageError("give packages with --against: ledger verify --against PACKAGE...")
+        raise UsageError(_("give packages with --against: ledger verify --against PACKAGE..."))
     against = list(packages or [])
     ledger = EmbeddedLedger.open(home())
     audit = ledger.verify_chain()

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..config import home
 from ..errors import UsageError
+from ..i18n import _
 
 REPORT_SUFFIXES = {".pdf": "pdf", ".html": "html", ".htm": "html"}
 
@@ -19,8 +20,9 @@ def report_format(out: Path) -> str:
     fmt = REPORT_SUFFIXES.get(out.suffix.lower())
     if fmt is None:
         raise UsageError(
-            f"cannot write a report as {out.suffix or 'a file without extension'}: "
-            f"name it .pdf or .html ({', '.join(REPORT_SUFFIXES)})",
+            _("cannot write a report as {value}: name it .pdf or .html ({join})").format(
+                value=out.suffix or "a file without extension", join=", ".join(REPORT_SUFFIXES)
+            ),
             path=out,
         )
     return fmt

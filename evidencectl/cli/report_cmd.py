@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from ..i18n import _
+
 
 def report(
     package: Path = typer.Argument(..., help="The evidence package (.evp)."),
@@ -54,9 +56,9 @@ def report(
     if fmt is None:
         fmt = "html" if out is not None and wants_html(out) else "pdf"
     if fmt not in ("pdf", "html"):
-        raise UsageError(f"unknown --format {fmt!r}: use pdf or html")
+        raise UsageError(_("unknown --format {fmt!r}: use pdf or html").format(fmt=fmt))
     if lang not in ("zh", "en"):
-        raise UsageError(f"unknown --lang {lang!r}: use zh or en")
+        raise UsageError(_("unknown --lang {lang!r}: use zh or en").format(lang=lang))
     if out is None:
         out = package.with_suffix(f".{fmt}")
     from .registry_view import record_event
@@ -85,13 +87,13 @@ def _seal(sign: bool, key: Path | None, cert: Path | None, tsa: str | None, env:
     from ..report.seal import SealOptions, installation_seal
 
     if (key is None) != (cert is None):
-        raise UsageError("--sign-key and --sign-cert go together")
+        raise UsageError(_("--sign-key and --sign-cert go together"))
     if key is None or cert is None:
         key, cert = installation_seal(home())
     passphrase = None
     if env:
         if env not in os.environ:
-            raise UsageError(f"--passphrase-env {env}: the variable is not set")
+            raise UsageError(_("--passphrase-env {env}: the variable is not set").format(env=env))
         passphrase = os.environ[env].encode()
     return SealOptions(key, cert, passphrase, tsa)
 
