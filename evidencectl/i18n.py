@@ -223,3 +223,16 @@ class _Original(_gettext.NullTranslations):
     def ngettext(self, msgid1: str, msgid2: str, n: int) -> str:
         assert _click_original is not None
         return _click_original[1](msgid1, msgid2, n)  # type: ignore[operator,no-any-return]
+
+
+def pgettext(context: str, message: str) -> str:
+    """``message`` in the chosen language, as meant in ``context`` (a verdict "PASSED" is not a check's)."""
+    return _current.pgettext(context, message)
+
+
+def document_language(given: str | None) -> str:
+    """The language of a report or certificate: ``--lang`` of the command, else the language of the messages
+    when it was asked for (root ``--lang``, ``$EVIDENCECTL_LANG``, config), else Chinese, the courts'."""
+    if given is not None:
+        return normalise(given) or given
+    return _language if _explicit else "zh"

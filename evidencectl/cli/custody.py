@@ -36,7 +36,7 @@ def against_heads(registry: Any, packages: list[Path], doc: dict[str, Any]) -> l
     for skipped in refused:
         typer.echo(visible(f"{skipped['package']}: {skipped['reason']}"), err=True)
     for problem in problems:
-        typer.echo(f"custody log REWRITTEN: {problem['problem']}", err=True)
+        typer.echo(_("custody log REWRITTEN: {problem}").format(problem=problem["problem"]), err=True)
     return problems
 
 

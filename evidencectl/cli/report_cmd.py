@@ -14,7 +14,9 @@ def report(
     out: Path | None = typer.Option(
         None, "-o", "--output", help="The certificate to write (default: PACKAGE with .pdf or .html)."
     ),
-    lang: str = typer.Option("zh", "--lang", help="Language: zh or en."),
+    lang: str | None = typer.Option(
+        None, "--lang", help="Language of the certificate and messages: zh or en (default zh, else as the messages)."
+    ),
     fmt: str | None = typer.Option(None, "--format", help="pdf or html (default: from the output name, else pdf)."),
     trust: list[str] = typer.Option(
         None,
@@ -57,6 +59,9 @@ def report(
         fmt = "html" if out is not None and wants_html(out) else "pdf"
     if fmt not in ("pdf", "html"):
         raise UsageError(_("unknown --format {fmt!r}: use pdf or html").format(fmt=fmt))
+    from ..i18n import document_language
+
+    lang = document_language(lang)
     if lang not in ("zh", "en"):
         raise UsageError(_("unknown --lang {lang!r}: use zh or en").format(lang=lang))
     if out is None:
@@ -75,7 +80,7 @@ def report(
             result, package, out, lang=lang, fmt=fmt, force=force, seal=seal, progress=progress
         )
     record_event(deposit_id, "report", {"package": str(package), "output": str(out), "format": fmt, "lang": lang})
-    typer.echo(f"Wrote {out}")
+    typer.echo(_("Wrote {out}").format(out=out))
 
 
 def _seal(sign: bool, key: Path | None, cert: Path | None, tsa: str | None, env: str | None) -> object:

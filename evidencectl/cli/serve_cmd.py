@@ -55,5 +55,10 @@ def serve(
         upload_timeout=upload_timeout,
         resume_interval=resume_interval,
     )
-    typer.echo(f"evidencectl service on http://{host}:{port}/ ({workers} worker(s))", err=True)
+    typer.echo(
+        _("evidencectl service on http://{host}:{port}/ ({workers} worker(s))").format(
+            host=host, port=port, workers=workers
+        ),
+        err=True,
+    )
     run(settings, host=host, port=port, workers=workers)

@@ -124,6 +124,6 @@ def verify_cmd(
             if val is not None:
                 typer.echo(f"  {key}: {visible(val)}")
         if result.reproduce:
-            typer.echo(f"  reproduce: {visible(result.reproduce)}")
+            typer.echo(_("  reproduce: {reproduce}").format(reproduce=visible(result.reproduce)))
     if result.status is not Status.PASSED:
         raise typer.Exit(int(result.status.exit_code))
