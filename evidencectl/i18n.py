@@ -190,6 +190,30 @@ def _install_for_click() -> None:
             module.ngettext = tr_ngettext  # type: ignore[attr-defined]
         if name == "typer.rich_utils":
             _retitle(module, tr_gettext)
+    _wrap_chinese(_language == "zh")
+
+
+_OPEN = "（《“‘「『【"
+_CLOSE = "）》”’」』】，。；：、！？…"
+_LETTER = "\u2e80-\u2fff\u3040-\u9fff\uf900-\ufaff\uff10-\uff5a"
+_CJK = _LETTER + "\u3000-\u303f\uff00-\uffef“”‘’…"
+_CJK_WORD = rf"\s*(?:[{_OPEN}]*[{_LETTER}][{_CLOSE}]*|[^\s{_CJK}]+[{_CLOSE}]*|[{_CJK}])\s*"
+_rich_word: object = None
+
+
+def _wrap_chinese(on: bool) -> None:
+    """Let rich break Chinese help text between characters, as Chinese is set (never before a closing
+    punctuation mark): rich breaks only at spaces, and cuts a longer run with an ellipsis."""
+    global _rich_word
+    if not on and _rich_word is None:
+        return  # English and rich untouched: nothing to load
+    import re
+
+    import rich._wrap
+
+    if _rich_word is None:
+        _rich_word = rich._wrap.re_word
+    rich._wrap.re_word = re.compile(_CJK_WORD) if on else _rich_word  # type: ignore[assignment]
 
 
 _RICH_CONSTANTS = {

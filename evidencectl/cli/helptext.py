@@ -55,7 +55,13 @@ def _doc(given: Any, callback: Any) -> str | None:
 
 def escape_help_markup(app: typer.Typer, seen: set[int] | None = None) -> None:
     """Escape the help of every command, group and parameter of ``app`` (and of its sub-groups)."""
-    seen = set() if seen is None else seen
+    if seen is None:
+        seen = set()
+        # typer's own --install-completion and --show-completion, declared like ours in typer.completion
+        from typer import completion
+
+        for name in ("_install_completion_placeholder_function", "_install_completion_no_auto_placeholder_function"):
+            _escape_params(getattr(completion, name, None), seen)
     if id(app) in seen:
         return
     seen.add(id(app))

@@ -62,8 +62,6 @@ for _module in ("report_cmd", "capture_cmd", "serve_cmd", "setup_cmd", "token_in
     if (_mod := _load(_module)) is not None:
         _mod.register(app)
 
-escape_help_markup(app)
-
 
 def _version(value: bool) -> None:
     if value:
@@ -82,6 +80,9 @@ def _root(
     """evidencectl: fix evidence so that a court can verify it, offline, years later."""
     if lang is not None and i18n.normalise(lang) is None:
         raise UsageError(_("unknown --lang {value!r}: use zh or en").format(value=lang))
+
+
+escape_help_markup(app)  # after the root callback, whose options have help too
 
 
 def _show_warning(

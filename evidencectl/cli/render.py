@@ -127,7 +127,9 @@ def print_report(report: Any, *, summary: bool | None = None) -> None:
 
     words = {"PASSED": _("PASSED"), "FAILED": _("FAILED"), "INDETERMINATE": _("INDETERMINATE")}
 
-    def status(value: str, width: int = 13, word: str | None = None) -> str:
+    column = max(_width(w) for w in words.values())  # 13 in English, as INDETERMINATE
+
+    def status(value: str, width: int = column, word: str | None = None) -> str:
         shown = words[value] if word is None else word
         text = shown + " " * max(0, width - _width(shown))
         return f"{_ANSI[value]}{text}\033[0m" if paint else text
