@@ -21,6 +21,7 @@ def evidencectl_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
     """Every test gets its own EVIDENCECTL_HOME (embedded TSA, ledger, registry, trust store)."""
     home = tmp_path / "home"
     monkeypatch.setenv("EVIDENCECTL_HOME", str(home))
+    monkeypatch.setenv("EVIDENCECTL_LANG", "en")  # tests read English whatever the machine's locale
     yield home
 
 
