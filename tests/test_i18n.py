@@ -247,3 +247,14 @@ def test_english_help_is_unchanged(tmp_path: Path) -> None:
     done = run(tmp_path, "deposit", "--help")
     assert "Deposit files as evidence: hash, timestamp, anchor and package them." in done.stdout
     assert "Record digests only; keep originals out." in done.stdout and "用法" not in done.stdout
+
+
+def test_the_package_data_ships_the_compiled_catalogs() -> None:
+    """The wheel carries the .mo files (checked by hand with ``pip wheel . --no-deps``: docs/user-guide.md)."""
+    import fnmatch
+    import tomllib
+
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["evidencectl"]
+    for domain in ("evidencectl", "click"):
+        member = catalog.mo_path(domain).relative_to(ROOT / "evidencectl").as_posix()
+        assert any(fnmatch.fnmatch(member, p) for p in patterns), member

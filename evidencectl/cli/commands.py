@@ -11,7 +11,7 @@ import typer
 
 from ..config import home
 from ..display import visible
-from ..i18n import _, document_language
+from ..i18n import _, document_language, ngettext
 from . import deposit_options as shared
 from .app import app
 from .extras import require_chain_support
@@ -240,7 +240,10 @@ def extract(
     else:
         from rich.markup import escape
 
-        console().print(escape(visible(f"Wrote {out} disclosing {len(written)} item(s): {', '.join(written)}")))
+        line = ngettext(
+            "Wrote {out} disclosing {n} item(s): {items}", "Wrote {out} disclosing {n} item(s): {items}", len(written)
+        )
+        console().print(escape(visible(line.format(out=out, n=len(written), items=", ".join(written)))))
 
 
 @app.command()

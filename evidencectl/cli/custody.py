@@ -53,8 +53,10 @@ def proven_time_line(package: Path, base: Path) -> str:
     from rich.markup import escape
 
     from ..display import visible
+    from ..i18n import language
 
-    return f"Time      {escape(visible(_attested(package, base).time_summary()))}"  # it names TSAs: theirs
+    summary = escape(visible(_attested(package, base).time_summary(language())))  # it names TSAs: theirs
+    return _("Time      {summary}").format(summary=summary)
 
 
 def add_proven_times(rows: list[dict[str, Any]], base: Path, registry_rows: list[dict[str, Any]]) -> None:

@@ -125,7 +125,8 @@ def show_cmd(
         typer.echo(_("no depositor keys; create one with `evidencectl keys generate --name NAME`"))
     for key in keys:
         _warn(key)
-        typer.echo(f"{key.name}  {key.algorithm}  {'encrypted' if key.encrypted else 'NOT encrypted'}")
+        state = _("encrypted") if key.encrypted else _("NOT encrypted")
+        typer.echo(f"{key.name}  {key.algorithm}  {state}")
         typer.echo(_("  fingerprint  {fingerprint}").format(fingerprint=key.fingerprint))
         typer.echo(_("  file         {key_path}").format(key_path=key.key_path))
         for cert in key.certificates[:1]:

@@ -202,7 +202,9 @@ def check_details(checks: list[Any]) -> list[str]:
     L, out = labels("zh"), []
     for c in checks:
         text, with_detail = sentence(c, "zh", L)
-        out.append(f"{text}（{_('technical detail')}：{c.detail}）" if with_detail else text)
+        out.append(
+            _("{sentence} (technical detail: {detail})").format(sentence=text, detail=c.detail) if with_detail else text
+        )
     return out
 
 

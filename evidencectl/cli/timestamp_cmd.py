@@ -69,7 +69,8 @@ def request_cmd(
     if as_json:
         typer.echo(json.dumps({"output": str(out), "tsa": tsa, **facts}, ensure_ascii=False))
     else:
-        typer.echo(visible(f"{out}: timestamp {facts['gen_time']} serial {facts['serial']} by {facts['tsa']}"))
+        line = _("{out}: timestamp {gen_time} serial {serial} by {tsa}")
+        typer.echo(visible(line.format(out=out, gen_time=facts["gen_time"], serial=facts["serial"], tsa=facts["tsa"])))
 
 
 @app.command("verify")
