@@ -15,7 +15,6 @@ words; its msgids are extracted from the installed click and typer.
 from __future__ import annotations
 
 import io
-import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -58,13 +57,14 @@ def _extract(root: Path) -> Iterable[tuple[Key, str | None, str]]:
 
 def help_texts() -> list[str]:
     """Every help text of the command line, as declared (read from the typer app in English)."""
-    os.environ.pop("EVIDENCECTL_LANG", None)
-    os.environ["LC_ALL"] = "C"
-    sys.argv = ["evidencectl", "--lang", "en"]
+    argv, path = sys.argv, list(sys.path)
+    sys.argv = ["evidencectl", "--lang", "en"]  # the declared texts are recorded whatever the language
     sys.path.insert(0, str(ROOT))
-    import evidencectl.cli.main  # noqa: F401  (builds the app; helptext records each text it translates)
-    from evidencectl.cli.helptext import DECLARED
-
+    try:
+        import evidencectl.cli.main  # noqa: F401  (builds the app; helptext records each text it translates)
+        from evidencectl.cli.helptext import DECLARED
+    finally:
+        sys.argv, sys.path[:] = argv, path
     return list(dict.fromkeys(DECLARED))
 
 
