@@ -120,7 +120,8 @@ def verify_cmd(
     if as_json:
         typer.echo(json.dumps(result.to_json(), ensure_ascii=False))
     else:
-        typer.echo(f"{result.status.value}: {visible(result.detail)}")
+        words = {"PASSED": _("PASSED"), "FAILED": _("FAILED"), "INDETERMINATE": _("INDETERMINATE")}
+        typer.echo(f"{words[result.status.value]}: {visible(result.detail)}")
         for key, val in result.facts.items():
             if val is not None:
                 typer.echo(f"  {key}: {visible(val)}")
