@@ -92,7 +92,7 @@ def _proven(row: dict[str, Any]) -> str:
 
     if not row.get("proven_time"):
         return "-"
-    return beijing_and_utc(row["proven_time"]) + ("" if row.get("independent_time") else " (own only)")
+    return beijing_and_utc(row["proven_time"]) + ("" if row.get("independent_time") else _(" (own only)"))
 
 
 def deposit_table(rows: list[dict[str, Any]], width: int) -> Any:
