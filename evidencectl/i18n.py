@@ -91,9 +91,13 @@ def _from_config() -> str | None:
     env = os.environ.get("EVIDENCECTL_HOME")
     if env:
         path = Path(env).expanduser() / "config.toml"
-    else:
+    elif sys.platform.startswith("linux"):  # what platformdirs says there, without loading it
         base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
         path = Path(base) / "evidencectl" / "config.toml"
+    else:
+        import platformdirs
+
+        path = Path(platformdirs.user_data_dir("evidencectl", appauthor=False)) / "config.toml"
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
