@@ -83,9 +83,9 @@ def deposit(
         shared.exit_if_pending(results)
         return
     if not paths and from_list is None:
-        raise UsageError("give files or folders to deposit (or --from-list FILE)")
+        raise UsageError(_("give files or folders to deposit (or --from-list FILE)"))
     if out is None:
-        raise UsageError("give the package to write with -o OUT.evp")
+        raise UsageError(_("give the package to write with -o OUT.evp"))
     if any(a.startswith("evm:") for a in anchor or []):
         require_chain_support()
     statement = shared.statement_options(
@@ -157,16 +157,16 @@ def verify(
     from ..errors import DataNotFoundError, UsageError
 
     if online and offline:
-        raise UsageError("--online and --offline contradict each other")
+        raise UsageError(_("--online and --offline contradict each other"))
     if summary and full:
-        raise UsageError("--summary and --full contradict each other")
+        raise UsageError(_("--summary and --full contradict each other"))
     if report is not None:
         report_format(report)
     for p in data or []:
         if not p.exists():
             raise DataNotFoundError("--data: no such file or folder", path=p)
     if rpc and not online:
-        raise UsageError("--rpc names the node to ask online: add --online")
+        raise UsageError(_("--rpc names the node to ask online: add --online"))
     ctx = Context(home())
     store = TrustStore.for_verification(
         ctx, list(trust or []), public_tsa_roots=public_tsa_roots, rpc=list(rpc or []), expect_signer=expect_signer
@@ -341,7 +341,11 @@ def log(
         if deposit_id and not entries and registry.deposit(deposit_id) is None:
             from ..errors import NotFoundError
 
-            raise NotFoundError(f"no deposit {deposit_id!r} in the registry of {home()} (evidencectl cases lists them)")
+            raise NotFoundError(
+                _("no deposit {deposit_id!r} in the registry of {home} (evidencectl cases lists them)").format(
+                    deposit_id=deposit_id, home=home()
+                )
+            )
     finally:
         registry.close()
     if as_json:
