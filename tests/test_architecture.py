@@ -132,6 +132,7 @@ CLI_FACING = {
     "evidencectl.config",
     "evidencectl.context",
     "evidencectl.display",
+    "evidencectl.i18n",
     "evidencectl.progress",
     "evidencectl.registry",
     "evidencectl.heads",
