@@ -142,6 +142,9 @@ CLI_FACING = {
     "evidencectl.report",
     "evidencectl.report.output",
     "evidencectl.report.seal",
+    "evidencectl.report.sentences",  # verify in Chinese tells each check as the report does (cli/render.py)
+    "evidencectl.report.labels",
+    "evidencectl.report.answer",
     "evidencectl.package.inspect",
     "evidencectl.package.extract",
     "evidencectl.package.reader",
