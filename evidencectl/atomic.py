@@ -16,6 +16,7 @@ import secrets
 from pathlib import Path
 
 from .errors import BadInputError, OutputExistsError
+from .i18n import _
 
 
 def write_new_file(path: Path, data: bytes, *, mode: int = 0o600, replace: bool = False, what: str = "file") -> None:
@@ -26,12 +27,14 @@ def write_new_file(path: Path, data: bytes, *, mode: int = 0o600, replace: bool 
     """
     path = Path(path)
     if not replace and path.exists():
-        raise OutputExistsError("file exists; refusing to overwrite it", path=path)
+        raise OutputExistsError(_("file exists; refusing to overwrite it"), path=path)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     except OSError as exc:
-        raise BadInputError(f"cannot write {what}: {exc.strerror or exc}", path=path) from exc
+        raise BadInputError(
+            _("cannot write {what}: {value}").format(what=what, value=exc.strerror or exc), path=path
+        ) from exc
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
@@ -44,10 +47,12 @@ def write_new_file(path: Path, data: bytes, *, mode: int = 0o600, replace: bool 
             try:
                 os.link(tmp, path)
             except FileExistsError:
-                raise OutputExistsError("file exists; refusing to overwrite it", path=path) from None
+                raise OutputExistsError(_("file exists; refusing to overwrite it"), path=path) from None
         _fsync_dir(path.parent)
     except OSError as exc:
-        raise BadInputError(f"cannot write {what}: {exc.strerror or exc}", path=path) from exc
+        raise BadInputError(
+            _("cannot write {what}: {value}").format(what=what, value=exc.strerror or exc), path=path
+        ) from exc
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

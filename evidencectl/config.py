@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import BadInputError
+from .i18n import _
 
 HOME_ENV = "EVIDENCECTL_HOME"
 
@@ -47,7 +48,7 @@ def load_config(base: Path | None = None) -> Config:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise BadInputError(f"cannot read configuration: {exc}", path=path) from exc
+        raise BadInputError(_("cannot read configuration: {exc}").format(exc=exc), path=path) from exc
     return Config(path=path, data=data)
 
 
@@ -64,7 +65,7 @@ def require_independent_default(where: Config | Path | None = None) -> bool:
     config = _config(where)
     value = config.section("verify").get("require_independent", False)
     if not isinstance(value, bool):
-        raise BadInputError("[verify] require_independent must be true or false", path=config.path)
+        raise BadInputError(_("[verify] require_independent must be true or false"), path=config.path)
     return value
 
 
@@ -73,7 +74,7 @@ def registry_url(where: Config | Path | None = None) -> str:
     config = _config(where)
     url = config.section("registry").get("url", "")
     if not isinstance(url, str):
-        raise BadInputError("[registry] url must be a string", path=config.path)
+        raise BadInputError(_("[registry] url must be a string"), path=config.path)
     return url
 
 
@@ -90,6 +91,6 @@ def report_settings(base: Path | None = None) -> dict[str, str]:
     for key in REPORT_KEYS:
         value = section.get(key, "")
         if not isinstance(value, str):
-            raise BadInputError(f"[report] {key} must be a string", path=config.path)
+            raise BadInputError(_("[report] {key} must be a string").format(key=key), path=config.path)
         out[key] = value.strip()
     return out

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
 from .errors import BadInputError
+from .i18n import _
 
 ALGORITHMS: tuple[str, ...] = ("sm3", "sha256")
 """Digest algorithms every item gets, in the order they appear in files."""
@@ -198,9 +199,9 @@ def read_head(path: Path, size: int) -> tuple[bytes, Digests | None]:
         with open(path, "rb", buffering=0) as f:
             n = _fill(f, view)
     except IsADirectoryError as exc:
-        raise BadInputError("is a directory, not a file", path=path) from exc
+        raise BadInputError(_("is a directory, not a file"), path=path) from exc
     except OSError as exc:
-        raise BadInputError(f"cannot read: {exc.strerror or exc}", path=path) from exc
+        raise BadInputError(_("cannot read: {value}").format(value=exc.strerror or exc), path=path) from exc
     head = bytes(view[: min(n, size)])
     return head, (digest_bytes(view[:n]) if n <= SMALL else None)
 
@@ -211,9 +212,9 @@ def digest_file(path: Path, *, progress: Callable[[int], None] | None = None) ->
         with open(path, "rb", buffering=0) as f:
             return digest_stream(f, progress=progress)
     except IsADirectoryError as exc:
-        raise BadInputError("is a directory, not a file", path=path) from exc
+        raise BadInputError(_("is a directory, not a file"), path=path) from exc
     except OSError as exc:
-        raise BadInputError(f"cannot read: {exc.strerror or exc}", path=path) from exc
+        raise BadInputError(_("cannot read: {value}").format(value=exc.strerror or exc), path=path) from exc
 
 
 def _digest_batch(paths: list[Path], progress: Callable[[int], None] | None) -> list[Digests]:

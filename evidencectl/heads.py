@@ -21,6 +21,7 @@ from typing import Any
 
 from .context import Context
 from .errors import BadInputError, EvidenceError
+from .i18n import _
 
 
 def current_heads(ctx: Context, registry: Any) -> dict[str, Any]:
@@ -83,7 +84,7 @@ def package_heads(paths: Sequence[Path], trust: Any) -> tuple[list[VouchedHead],
         except EvidenceError:
             raise
         except (OSError, ValueError) as exc:
-            raise BadInputError(f"cannot read the package: {exc}", path=path) from exc
+            raise BadInputError(_("cannot read the package: {exc}").format(exc=exc), path=path) from exc
         if report.verdict.value == "FAILED" or report.proven_time is None:
             why = "it does not verify" if report.verdict.value == "FAILED" else "no trusted timestamp or anchor"
             refused.append({"package": str(path), "reason": f"not counted: {why}, so it vouches for no head"})

@@ -21,6 +21,9 @@ def evidencectl_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
     """Every test gets its own EVIDENCECTL_HOME (embedded TSA, ledger, registry, trust store)."""
     home = tmp_path / "home"
     monkeypatch.setenv("EVIDENCECTL_HOME", str(home))
+    # Tests read English messages whatever the machine's locale (reports keep their own default, zh).
+    monkeypatch.delenv("EVIDENCECTL_LANG", raising=False)
+    monkeypatch.setenv("LC_ALL", "C.UTF-8")
     yield home
 
 

@@ -132,6 +132,7 @@ CLI_FACING = {
     "evidencectl.config",
     "evidencectl.context",
     "evidencectl.display",
+    "evidencectl.i18n",
     "evidencectl.progress",
     "evidencectl.registry",
     "evidencectl.heads",
@@ -141,6 +142,9 @@ CLI_FACING = {
     "evidencectl.report",
     "evidencectl.report.output",
     "evidencectl.report.seal",
+    "evidencectl.report.sentences",  # verify in Chinese tells each check as the report does (cli/render.py)
+    "evidencectl.report.labels",
+    "evidencectl.report.answer",
     "evidencectl.package.inspect",
     "evidencectl.package.extract",
     "evidencectl.package.private",

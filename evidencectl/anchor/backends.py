@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..context import Context
 from ..errors import UsageError
+from ..i18n import _
 from .evm import EvmAnchor
 from .interface import Anchor
 from .ledger import EmbeddedLedger
@@ -39,7 +40,7 @@ def anchor_from_spec(spec: str, context: Context | Path, *, contract: str | None
     kind = EmbeddedLedger.kind if spec == LOCAL else spec.partition(":")[0]
     backend = BACKENDS.get(kind) if spec == LOCAL or ":" in spec else None
     if backend is None or (kind == EmbeddedLedger.kind and spec != LOCAL):
-        raise UsageError(f"unknown anchor {spec!r}: expected 'local' or 'evm:<rpc url>'")
+        raise UsageError(_("unknown anchor {spec!r}: expected 'local' or 'evm:<rpc url>'").format(spec=spec))
     return backend.from_spec(spec, Context.of(context), contract=contract)
 
 

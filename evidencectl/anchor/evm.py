@@ -20,6 +20,7 @@ from ..atomic import write_new_file
 from ..config import home, load_config
 from ..context import Context
 from ..errors import BadInputError, KeyFileError, ServiceError, UsageError
+from ..i18n import _
 from .evm_receipt import verify_evm_receipt
 from .evm_rpc import connect, one_line, registry_artifacts, to_hex
 from .receipt import check_roots
@@ -45,17 +46,19 @@ def load_account(base: Path | None = None) -> Any:
         try:
             return Account.from_key(hex_key.strip())
         except Exception as exc:  # noqa: BLE001 - eth_account raises several types for a bad key
-            raise KeyFileError(f"${KEY_ENV} is not a valid private key in hex") from exc
+            raise KeyFileError(_("${KEY_ENV} is not a valid private key in hex").format(KEY_ENV=KEY_ENV)) from exc
     config = load_config(base)
     keystore = config.section("evm").get("keystore")
     if not keystore:
-        raise UsageError(f"no chain key: set ${KEY_ENV} or [evm] keystore in {config.path}")
+        raise UsageError(
+            _("no chain key: set ${KEY_ENV} or [evm] keystore in {path}").format(KEY_ENV=KEY_ENV, path=config.path)
+        )
     path = Path(str(keystore)).expanduser()
     try:
         encrypted = json.loads(path.read_text(encoding="utf-8"))
         return Account.from_key(Account.decrypt(encrypted, os.environ.get(KEYSTORE_PASSWORD_ENV, "")))
     except (OSError, ValueError) as exc:
-        raise KeyFileError(f"cannot open the keystore: {one_line(exc)}", path=path) from exc
+        raise KeyFileError(_("cannot open the keystore: {one_line}").format(one_line=one_line(exc)), path=path) from exc
 
 
 def known_contract(rpc_url: str, base: Path | None = None) -> str | None:
@@ -105,7 +108,7 @@ class EvmAnchor:
         timeout_s: float = 120.0,
     ) -> None:
         if confirmations < 1:
-            raise UsageError("confirmations must be at least 1")
+            raise UsageError(_("confirmations must be at least 1"))
         self.rpc_url = rpc_url
         """JSON-RPC endpoint of the node."""
         self.name = f"evm:{rpc_url}"
@@ -115,7 +118,11 @@ class EvmAnchor:
         self.contract = contract or known_contract(rpc_url, self.base)
         """Address of the EvidenceRegistry contract."""
         if not self.contract:
-            raise UsageError(f"no EvidenceRegistry known for {rpc_url}: run `evidencectl chain deploy --rpc {rpc_url}`")
+            raise UsageError(
+                _("no EvidenceRegistry known for {rpc_url}: run `evidencectl chain deploy --rpc {rpc_url}`").format(
+                    rpc_url=rpc_url
+                )
+            )
         self.confirmations = confirmations
         """Blocks (including its own) that must hold the transaction before the receipt is handed out."""
         self.timeout_s = timeout_s
@@ -127,11 +134,11 @@ class EvmAnchor:
         URL; the confirmations to wait for come from ``[evm] confirmations`` in config.toml (default 1)."""
         url = spec.removeprefix("evm:")
         if not url.startswith(("http://", "https://")):
-            raise UsageError(f"anchor {spec!r}: expected evm:http://host:port or evm:https://…")
+            raise UsageError(_("anchor {spec!r}: expected evm:http://host:port or evm:https://…").format(spec=spec))
         try:
             confirmations = int(ctx.config.section("evm").get("confirmations", 1))
         except (TypeError, ValueError) as exc:
-            raise UsageError("config.toml [evm] confirmations must be a whole number") from exc
+            raise UsageError(_("config.toml [evm] confirmations must be a whole number")) from exc
         return cls(url, contract=contract, confirmations=confirmations, base=ctx.base)
 
     @staticmethod
@@ -148,7 +155,7 @@ class EvmAnchor:
         """Send one ``anchor`` transaction, wait for its confirmations and return the receipt."""
         clean = check_roots(roots)
         w3 = connect(self.rpc_url)
-        abi, _ = registry_artifacts()
+        abi, __ = registry_artifacts()
         registry = w3.eth.contract(address=w3.to_checksum_address(str(self.contract)), abi=abi)
         call = registry.functions.anchor(
             deposit_id,
@@ -158,7 +165,9 @@ class EvmAnchor:
         tx = _transact(w3, load_account(self.base), call, self.rpc_url, self.timeout_s)
         events = registry.events.Anchored().process_receipt(tx)
         if len(events) != 1:
-            raise ServiceError(f"transaction {to_hex(tx['transactionHash'])} emitted no Anchored event")
+            raise ServiceError(
+                _("transaction {to_hex} emitted no Anchored event").format(to_hex=to_hex(tx["transactionHash"]))
+            )
         self._await_confirmations(w3, int(tx["blockNumber"]))
         block = w3.eth.get_block(tx["blockNumber"])
         return {
@@ -182,7 +191,11 @@ class EvmAnchor:
         deadline = time.monotonic() + self.timeout_s
         while w3.eth.block_number - block_number + 1 < self.confirmations:
             if time.monotonic() > deadline:
-                raise ServiceError(f"block {block_number} on {self.rpc_url} lacks {self.confirmations} confirmations")
+                raise ServiceError(
+                    _("block {block_number} on {rpc_url} lacks {confirmations} confirmations").format(
+                        block_number=block_number, rpc_url=self.rpc_url, confirmations=self.confirmations
+                    )
+                )
             time.sleep(1.0)
 
 
@@ -196,9 +209,15 @@ def _transact(w3: Any, account: Any, call: Any, rpc_url: str, timeout_s: float =
         tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
         receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout_s)
     except Exception as exc:  # noqa: BLE001 - network, node and web3 errors all leave the deposit pending
-        raise ServiceError(f"transaction on {rpc_url} failed: {one_line(exc)}") from exc
+        raise ServiceError(
+            _("transaction on {rpc_url} failed: {one_line}").format(rpc_url=rpc_url, one_line=one_line(exc))
+        ) from exc
     if receipt["status"] != 1:
-        raise ServiceError(f"transaction {to_hex(receipt['transactionHash'])} on {rpc_url} was reverted")
+        raise ServiceError(
+            _("transaction {to_hex} on {rpc_url} was reverted").format(
+                to_hex=to_hex(receipt["transactionHash"]), rpc_url=rpc_url
+            )
+        )
     return receipt
 
 
@@ -209,7 +228,9 @@ def _read_chains(base: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise BadInputError(f"cannot read the chain registry: {one_line(exc)}", path=path) from exc
+        raise BadInputError(
+            _("cannot read the chain registry: {one_line}").format(one_line=one_line(exc)), path=path
+        ) from exc
     return data if isinstance(data, dict) else {}
 
 

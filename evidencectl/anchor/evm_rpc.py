@@ -8,6 +8,7 @@ from importlib import resources
 from typing import Any
 
 from ..errors import ServiceError
+from ..i18n import _
 
 RPC_TIMEOUT_S = 10
 """Timeout of one JSON-RPC request."""
@@ -28,7 +29,9 @@ def connect(rpc_url: str) -> Any:
     try:
         w3.eth.chain_id  # noqa: B018 - the cheapest call that proves the node answers
     except Exception as exc:  # noqa: BLE001 - requests, web3 and JSON errors all mean "node unusable"
-        raise ServiceError(f"chain node {rpc_url} does not answer: {one_line(exc)}") from exc
+        raise ServiceError(
+            _("chain node {rpc_url} does not answer: {one_line}").format(rpc_url=rpc_url, one_line=one_line(exc))
+        ) from exc
     return w3
 
 

@@ -22,6 +22,7 @@ from ..atomic import write_new_file
 from ..context import Context
 from ..crypto.keys import SigningKey, load_or_create_service_key
 from ..errors import BadInputError, OutputExistsError, ServiceError
+from ..i18n import _
 from .blockformat import GENESIS_PREVIOUS, canonical, entries_tree, entry_bytes, make_header, sm3_hex
 from .ledger_audit import LedgerAudit, audit_rows
 from .ledger_receipt import verify_ledger_receipt
@@ -68,7 +69,9 @@ class EmbeddedLedger:
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise ServiceError(f"cannot create the ledger folder: {exc.strerror}", path=folder) from exc
+            raise ServiceError(
+                _("cannot create the ledger folder: {strerror}").format(strerror=exc.strerror), path=folder
+            ) from exc
         db_path = folder / "ledger.sqlite"
         with _connect(db_path) as db, _immediate(db, db_path):
             # Key creation and ledger initialisation run under the database's write lock, so processes
@@ -130,7 +133,7 @@ class EmbeddedLedger:
                 db.execute("INSERT INTO blocks VALUES (?, ?, ?, ?)", (height, header_bytes, block_hash, signature))
                 db.execute("INSERT INTO entries VALUES (?, 0, ?, ?)", (height, deposit_id, entry))
         except sqlite3.Error as exc:
-            raise ServiceError(f"cannot write the ledger: {exc}", path=self.db_path) from exc
+            raise ServiceError(_("cannot write the ledger: {exc}").format(exc=exc), path=self.db_path) from exc
         proof = tree.proof(0)
         return {
             "type": "ledger",
@@ -188,7 +191,7 @@ class EmbeddedLedger:
                 for h, pos, dep, entry in entries.fetchall():
                     by_height.setdefault(h, []).append((pos, dep, entry))
         except sqlite3.Error as exc:
-            raise BadInputError(f"cannot read the ledger: {exc}", path=self.db_path) from exc
+            raise BadInputError(_("cannot read the ledger: {exc}").format(exc=exc), path=self.db_path) from exc
         return [(h, hdr, bh, sig, by_height.pop(h, [])) for h, hdr, bh, sig in blocks] + [
             # Entries whose block row is gone are reported as a break at their height.
             (h, b"", "", b"", rest)
@@ -209,7 +212,7 @@ def _connect(path: Path) -> Iterator[sqlite3.Connection]:
     try:
         db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
     except sqlite3.Error as exc:
-        raise ServiceError(f"cannot open the ledger: {exc}", path=path) from exc
+        raise ServiceError(_("cannot open the ledger: {exc}").format(exc=exc), path=path) from exc
     try:
         db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         db.execute("PRAGMA journal_mode = WAL")
@@ -224,7 +227,7 @@ def _immediate(db: sqlite3.Connection, path: Path) -> Iterator[None]:
     try:
         db.execute("BEGIN IMMEDIATE")
     except sqlite3.Error as exc:
-        raise ServiceError(f"the ledger is locked or unwritable: {exc}", path=path) from exc
+        raise ServiceError(_("the ledger is locked or unwritable: {exc}").format(exc=exc), path=path) from exc
     try:
         yield
     except BaseException:

@@ -9,6 +9,7 @@ from typing import Any
 from ..checks import CheckResult, Status
 from ..errors import UsageError
 from ..hashing import ALGORITHMS
+from ..i18n import _
 
 RECEIPT_VERSION = 1
 """Version of the receipt layout, the same for every kind of receipt."""
@@ -19,13 +20,13 @@ _HEX64 = re.compile(r"[0-9a-f]{64}")
 def check_roots(roots: Mapping[str, str]) -> dict[str, str]:
     """A clean copy of ``roots``: known algorithms, 32-byte lower-case hex; UsageError otherwise."""
     if not isinstance(roots, Mapping) or not roots:
-        raise UsageError("anchor roots must be a non-empty mapping of algorithm to hex digest")
+        raise UsageError(_("anchor roots must be a non-empty mapping of algorithm to hex digest"))
     clean: dict[str, str] = {}
     for alg, value in roots.items():
         if alg not in ALGORITHMS:
-            raise UsageError(f"anchor roots: unknown algorithm {alg!r}")
+            raise UsageError(_("anchor roots: unknown algorithm {alg!r}").format(alg=alg))
         if not isinstance(value, str) or not _HEX64.fullmatch(value):
-            raise UsageError(f"anchor roots: {alg} root is not 64 lower-case hex digits")
+            raise UsageError(_("anchor roots: {alg} root is not 64 lower-case hex digits").format(alg=alg))
         clean[alg] = value
     return dict(sorted(clean.items()))
 

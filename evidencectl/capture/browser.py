@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BadInputError, ServiceError, UsageError
+from ..i18n import _
 from ..progress import ByteCallback, phase
 from .model import BrowserCapture, CaptureOptions, Exchange
 
@@ -128,7 +129,7 @@ def _video_tools(workdir: Path) -> Path | None:
         return None
     system = shutil.which("ffmpeg")
     if system is None:
-        raise UsageError("--video needs ffmpeg (apt-get install ffmpeg)")
+        raise UsageError(_("--video needs ffmpeg (apt-get install ffmpeg)"))
     root = workdir / "playwright-browsers"
     (root / f"ffmpeg-{revision}").mkdir(parents=True, exist_ok=True)
     (root / f"ffmpeg-{revision}" / "ffmpeg-linux").symlink_to(system)
@@ -188,7 +189,9 @@ def run_browser(opts: CaptureOptions, workdir: Path, progress: ByteCallback | No
             )
         except PlaywrightError as exc:
             raise ServiceError(
-                f"cannot start Chromium ({_net_error(str(exc))}); run scripts/install-browser.sh",
+                _("cannot start Chromium ({net_error}); run scripts/install-browser.sh").format(
+                    net_error=_net_error(str(exc))
+                ),
                 path=opts.browser,
             ) from exc
         try:
@@ -248,11 +251,13 @@ def _session(
             page.wait_for_timeout(100)
         elif code.startswith(_TLS_ERRORS):
             raise BadInputError(
-                f"TLS error {code} at {opts.url}; nothing was deposited "
-                "(rerun with --insecure to capture anyway, the error is then recorded)"
+                _(
+                    "TLS error {code} at {url}; nothing was deposited (rerun with --insecure to capture "
+                    "anyway, the error is then recorded)"
+                ).format(code=code, url=opts.url)
             ) from exc
         else:
-            raise BadInputError(f"cannot reach {opts.url}: {code}") from exc
+            raise BadInputError(_("cannot reach {url}: {code}").format(url=opts.url, code=code)) from exc
     if downloads:
         _take_download(downloads[0], out, pw_error)
         # The browser aborts the navigation to hand the response to the download manager: not a failure.

@@ -15,6 +15,7 @@ from .. import progress as progress_hooks
 from ..context import Context
 from ..deposit import DepositOptions, DepositResult, SourceOptions, deposit
 from ..errors import BadInputError, UsageError
+from ..i18n import _
 from ..package.writer import check_output
 from .archive import build_har, headers_record, write_warc
 from .browser import run_browser
@@ -53,7 +54,7 @@ def _dump(value: Any) -> bytes:
 def _check_url(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"capture needs an http:// or https:// URL, not {url!r}")
+        raise UsageError(_("capture needs an http:// or https:// URL, not {url!r}").format(url=url))
 
 
 def capture(
@@ -85,7 +86,9 @@ def capture(
         if tls is not None and not tls.verified and tls.chain_pem:
             bc.notes.append(f"TLS certificate not trusted ({tls.error}); captured because of --insecure")
         if not bc.exchanges and bc.download is None and bc.screenshot is None:
-            raise BadInputError(f"nothing could be captured from {opts.url}: {'; '.join(bc.notes)}")
+            raise BadInputError(
+                _("nothing could be captured from {url}: {join}").format(url=opts.url, join="; ".join(bc.notes))
+            )
         files: dict[str, bytes] = {"clock.tsr": clock_tsr}
         if bc.screenshot is not None:
             files["screenshot.png"] = bc.screenshot

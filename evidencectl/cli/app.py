@@ -3,6 +3,11 @@
 
 import typer
 
+from .. import i18n
+
+# The language is chosen here, before any command module declares its help texts (evidencectl.i18n).
+i18n.setup()
+
 app = typer.Typer(
     name="evidencectl",
     help="Judicial e-evidence depositing (司法存证): hash with SM3 and SHA-256, timestamp (RFC 3161), "

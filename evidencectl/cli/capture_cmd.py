@@ -8,6 +8,7 @@ import typer
 
 from ..config import home
 from ..display import visible
+from ..i18n import _
 from . import deposit_options as shared
 from .render import console, err_console, print_deposit, print_json, stage_progress
 
@@ -79,8 +80,10 @@ def capture(
     from rich.markup import escape
 
     for n in result.notes:
-        err_console().print(f"[yellow]note:[/] {escape(visible(n))}")
-    console().print(f"Captured {escape(visible(url))} -> {escape(visible(result.final_url))}")
+        err_console().print(_("[yellow]note:[/] {note}").format(note=escape(visible(n))))
+    console().print(
+        _("Captured {url} -> {final_url}").format(url=escape(visible(url)), final_url=escape(visible(result.final_url)))
+    )
     for name in result.artefacts:
         console().print(f"  {escape(visible(name))}")
     print_deposit(result.deposit)

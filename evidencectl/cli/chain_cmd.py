@@ -7,6 +7,7 @@ import json
 import typer
 
 from ..config import home
+from ..i18n import _
 
 app = typer.Typer(help="Ethereum-compatible chains: deploy the evidence registry.", no_args_is_help=True)
 
@@ -30,5 +31,11 @@ def deploy_cmd(
     if as_json:
         typer.echo(json.dumps({"rpc_url": rpc, **record}))
         return
-    typer.echo(f"EvidenceRegistry deployed at {record['contract']} on chain {record['chain_id']}")
-    typer.echo(f"remembered for {rpc} in {base / CHAINS_FILE}; deposit with --anchor evm:{rpc}")
+    typer.echo(
+        _("EvidenceRegistry deployed at {contract} on chain {chain_id}").format(
+            contract=record["contract"], chain_id=record["chain_id"]
+        )
+    )
+    typer.echo(
+        _("remembered for {rpc} in {value}; deposit with --anchor evm:{rpc}").format(rpc=rpc, value=base / CHAINS_FILE)
+    )

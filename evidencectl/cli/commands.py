@@ -11,6 +11,7 @@ import typer
 
 from ..config import home
 from ..display import visible
+from ..i18n import _, document_language, ngettext
 from . import deposit_options as shared
 from .app import app
 from .extras import require_chain_support
@@ -76,15 +77,15 @@ def deposit(
             print_json({"resumed": [r.to_json() for r in results]})
         else:
             if not results:
-                console().print("No pending deposits.")
+                console().print(_("No pending deposits."))
             for r in results:
                 print_deposit(r)
         shared.exit_if_pending(results)
         return
     if not paths and from_list is None:
-        raise UsageError("give files or folders to deposit (or --from-list FILE)")
+        raise UsageError(_("give files or folders to deposit (or --from-list FILE)"))
     if out is None:
-        raise UsageError("give the package to write with -o OUT.evp")
+        raise UsageError(_("give the package to write with -o OUT.evp"))
     if any(a.startswith("evm:") for a in anchor or []):
         require_chain_support()
     statement = shared.statement_options(
@@ -138,7 +139,9 @@ def verify(
         False, "--offline", help="Never use the network (the default for everything but --online)."
     ),
     report: Path | None = typer.Option(None, "--report", help="Also write the verification report (.pdf or .html)."),
-    lang: str = typer.Option("zh", "--lang", help="Language of --report: zh or en."),
+    lang: str | None = typer.Option(
+        None, "--lang", help="Language of messages and of --report: zh or en (--report defaults to zh)."
+    ),
     summary: bool = typer.Option(
         False, "--summary", help=f"Counts and the checks that did not pass (the default above {SUMMARY_ABOVE})."
     ),
@@ -154,16 +157,16 @@ def verify(
     from ..errors import DataNotFoundError, UsageError
 
     if online and offline:
-        raise UsageError("--online and --offline contradict each other")
+        raise UsageError(_("--online and --offline contradict each other"))
     if summary and full:
-        raise UsageError("--summary and --full contradict each other")
+        raise UsageError(_("--summary and --full contradict each other"))
     if report is not None:
         report_format(report)
     for p in data or []:
         if not p.exists():
             raise DataNotFoundError("--data: no such file or folder", path=p)
     if rpc and not online:
-        raise UsageError("--rpc names the node to ask online: add --online")
+        raise UsageError(_("--rpc names the node to ask online: add --online"))
     ctx = Context(home())
     store = TrustStore.for_verification(
         ctx, list(trust or []), public_tsa_roots=public_tsa_roots, rpc=list(rpc or []), expect_signer=expect_signer
@@ -183,10 +186,10 @@ def verify(
             from ..report import write_verification_report
 
             if progress is not None:
-                progress.phase(f"writing {report.name}")
-            write_verification_report(result, report, lang=lang)
+                progress.phase(_("writing {name}").format(name=report.name))
+            write_verification_report(result, report, lang=document_language(lang))
     if report is not None:
-        sys.stderr.write(f"wrote {report}\n")
+        sys.stderr.write(_("wrote {report}\n").format(report=report))
     record_event(result.deposit_id, "verify", {"package": str(package), "verdict": result.verdict.value})
     if as_json:
         from ..verify import write_json
@@ -244,7 +247,10 @@ def extract(
     else:
         from rich.markup import escape
 
-        console().print(escape(visible(f"Wrote {out} disclosing {len(written)} item(s): {', '.join(written)}")))
+        line = ngettext(
+            "Wrote {out} disclosing {n} item(s): {items}", "Wrote {out} disclosing {n} item(s): {items}", len(written)
+        )
+        console().print(escape(visible(line.format(out=out, n=len(written), items=", ".join(written)))))
 
 
 @app.command()
@@ -272,7 +278,11 @@ def cases(as_json: bool = JSON_OPT) -> None:
         print_json({"deposits": out})
         return
     if not out:
-        console().print(f"No deposits recorded yet in {home()}. Make one with: evidencectl deposit FILE -o OUT.evp")
+        console().print(
+            _("No deposits recorded yet in {home}. Make one with: evidencectl deposit FILE -o OUT.evp").format(
+                home=home()
+            )
+        )
         return
     console().print(deposit_table(out, console().width), soft_wrap=False)  # long lines fold, never cut
 
@@ -324,15 +334,25 @@ def log(
             if as_json:
                 print_json(doc)
             elif audit.ok:
-                console().print(f"custody log intact: {audit.entries} entries, every link checked")
+                console().print(
+                    _("custody log intact: {entries} entries, every link checked").format(entries=audit.entries)
+                )
             else:
-                console().print(f"custody log BROKEN at entry {audit.first_break}: {audit.reason}")
+                console().print(
+                    _("custody log BROKEN at entry {first_break}: {reason}").format(
+                        first_break=audit.first_break, reason=audit.reason
+                    )
+                )
             raise typer.Exit(0 if audit.ok and not problems else 1)
         entries = registry.custody(deposit_id)
         if deposit_id and not entries and registry.deposit(deposit_id) is None:
             from ..errors import NotFoundError
 
-            raise NotFoundError(f"no deposit {deposit_id!r} in the registry of {home()} (evidencectl cases lists them)")
+            raise NotFoundError(
+                _("no deposit {deposit_id!r} in the registry of {home} (evidencectl cases lists them)").format(
+                    deposit_id=deposit_id, home=home()
+                )
+            )
     finally:
         registry.close()
     if as_json:

@@ -8,13 +8,15 @@ from typing import Any
 
 import typer
 
+from ..i18n import _
+
 
 def against_usage(packages: list[Path], against: bool, verify: bool) -> None:
     """Packages go with ``--verify --against`` only."""
     if bool(packages) != against or (against and not verify):
         from ..errors import UsageError
 
-        raise UsageError("give packages with --verify --against: log --verify --against PACKAGE...")
+        raise UsageError(_("give packages with --verify --against: log --verify --against PACKAGE..."))
 
 
 def against_heads(registry: Any, packages: list[Path], doc: dict[str, Any]) -> list[dict[str, Any]]:
@@ -34,7 +36,7 @@ def against_heads(registry: Any, packages: list[Path], doc: dict[str, Any]) -> l
     for skipped in refused:
         typer.echo(visible(f"{skipped['package']}: {skipped['reason']}"), err=True)
     for problem in problems:
-        typer.echo(f"custody log REWRITTEN: {problem['problem']}", err=True)
+        typer.echo(_("custody log REWRITTEN: {problem}").format(problem=problem["problem"]), err=True)
     return problems
 
 
@@ -51,8 +53,10 @@ def proven_time_line(package: Path, base: Path) -> str:
     from rich.markup import escape
 
     from ..display import visible
+    from ..i18n import language
 
-    return f"Time      {escape(visible(_attested(package, base).time_summary()))}"  # it names TSAs: theirs
+    summary = escape(visible(_attested(package, base).time_summary(language())))  # it names TSAs: theirs
+    return _("Time      {summary}").format(summary=summary)
 
 
 def add_proven_times(rows: list[dict[str, Any]], base: Path, registry_rows: list[dict[str, Any]]) -> None:

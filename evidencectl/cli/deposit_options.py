@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from ..i18n import _
+
 if TYPE_CHECKING:  # the deposit package is loaded by the command that runs, not by --help
     from .. import DepositResult, ServiceOptions, StatementOptions
 
@@ -52,7 +54,7 @@ def statement_options(
         if (warning := name_mismatch(depositor, cert)) is not None:
             from ..display import visible
 
-            typer.echo(f"warning: {visible(warning)}", err=True)
+            typer.echo(_("warning: {warning}").format(warning=visible(warning)), err=True)
     return StatementOptions(case, depositor, note, sign_key, cert, tuple(chain))
 
 
@@ -72,6 +74,6 @@ def exit_if_pending(results: list[DepositResult]) -> None:
 
     pending = [r for r in results if r.status == "pending"]
     for r in pending:
-        sys.stderr.write(f"evidencectl: error: {r.pending_message()}\n")
+        sys.stderr.write(_("evidencectl: error: {pending_message}\n").format(pending_message=r.pending_message()))
     if pending:
         raise typer.Exit(int(ExitCode.SERVICE))

@@ -4,6 +4,7 @@ command needs a module that is not there."""
 from __future__ import annotations
 
 from ..errors import MissingDependencyError
+from ..i18n import _
 
 # Optional dependencies, by the top-level module a missing one raises, and the extra that installs them.
 _EXTRAS = {"web3": "chain", "eth_account": "chain", "eth_abi": "chain", "eth_utils": "chain", "hexbytes": "chain"}
@@ -16,7 +17,9 @@ def missing_dependency(exc: ModuleNotFoundError) -> MissingDependencyError | Non
     if extra is None:
         return None
     return MissingDependencyError(
-        f"EVM chains need the optional module {top}, which is not installed: pip install 'evidencectl[{extra}]'"
+        _(
+            "EVM chains need the optional module {top}, which is not installed: pip install 'evidencectl[{extra}]'"
+        ).format(top=top, extra=extra)
     )
 
 

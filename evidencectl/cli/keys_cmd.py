@@ -12,6 +12,7 @@ import typer
 
 from ..config import home
 from ..errors import UsageError
+from ..i18n import _
 
 if TYPE_CHECKING:
     from ..crypto.keystore import DepositorKey
@@ -43,7 +44,7 @@ def _warn(key: DepositorKey) -> None:
     from ..crypto.keys import key_file_warnings
 
     for message in key_file_warnings(key.key_path):
-        typer.echo(f"warning: {message}", err=True)
+        typer.echo(_("warning: {message}").format(message=message), err=True)
 
 
 @app.command("generate")
@@ -59,12 +60,12 @@ def generate_cmd(
 ) -> None:
     """Create a key (PKCS#8, passphrase-encrypted, mode 0600) and a self-signed certificate for it."""
     if unencrypted and (passphrase_env or passphrase_file):
-        raise UsageError("--unencrypted contradicts --passphrase-env/--passphrase-file")
+        raise UsageError(_("--unencrypted contradicts --passphrase-env/--passphrase-file"))
     passphrase = None
     if not unencrypted:
         interactive = not (passphrase_env or passphrase_file)
         if interactive and not sys.stdin.isatty():
-            raise UsageError("no terminal to ask for a passphrase: use --passphrase-env or --passphrase-file")
+            raise UsageError(_("no terminal to ask for a passphrase: use --passphrase-env or --passphrase-file"))
         from ..crypto.passphrase import read_passphrase
 
         passphrase = read_passphrase(passphrase_env, passphrase_file, prompt=interactive, confirm=True)
@@ -81,10 +82,14 @@ def generate_cmd(
     if as_json:
         typer.echo(json.dumps({**key.to_json(), "trusted_as": "signer" if trusted else None}, ensure_ascii=False))
     else:
-        typer.echo(f"created {key.algorithm} key {key.name}: {key.key_path}")
-        typer.echo(f"fingerprint {key.fingerprint}")
+        typer.echo(
+            _("created {algorithm} key {name}: {key_path}").format(
+                algorithm=key.algorithm, name=key.name, key_path=key.key_path
+            )
+        )
+        typer.echo(_("fingerprint {fingerprint}").format(fingerprint=key.fingerprint))
         if trusted:
-            typer.echo("trusted on this machine as signer (others trust it with `trust add CERT --as signer`)")
+            typer.echo(_("trusted on this machine as signer (others trust it with `trust add CERT --as signer`)"))
 
 
 def _trust_own_key(key: DepositorKey) -> bool:
@@ -117,16 +122,21 @@ def show_cmd(
         typer.echo(json.dumps({"keys": [k.to_json() for k in keys]}, ensure_ascii=False))
         return
     if not keys:
-        typer.echo("no depositor keys; create one with `evidencectl keys generate --name NAME`")
+        typer.echo(_("no depositor keys; create one with `evidencectl keys generate --name NAME`"))
     for key in keys:
         _warn(key)
-        typer.echo(f"{key.name}  {key.algorithm}  {'encrypted' if key.encrypted else 'NOT encrypted'}")
-        typer.echo(f"  fingerprint  {key.fingerprint}")
-        typer.echo(f"  file         {key.key_path}")
+        state = _("encrypted") if key.encrypted else _("NOT encrypted")
+        typer.echo(f"{key.name}  {key.algorithm}  {state}")
+        typer.echo(_("  fingerprint  {fingerprint}").format(fingerprint=key.fingerprint))
+        typer.echo(_("  file         {key_path}").format(key_path=key.key_path))
         for cert in key.certificates[:1]:
-            typer.echo(f"  subject      {cert['subject']}")
-            typer.echo(f"  issuer       {cert['issuer']}")
-            typer.echo(f"  valid        {cert['not_before']} to {cert['not_after']}")
+            typer.echo(_("  subject      {subject}").format(subject=cert["subject"]))
+            typer.echo(_("  issuer       {issuer}").format(issuer=cert["issuer"]))
+            typer.echo(
+                _("  valid        {not_before} to {not_after}").format(
+                    not_before=cert["not_before"], not_after=cert["not_after"]
+                )
+            )
 
 
 @app.command("export")
@@ -136,7 +146,7 @@ def export_cmd(
 ) -> None:
     """Print the public key as PEM on stdout; private keys are never exported."""
     if not public:
-        raise UsageError("only the public key can be exported: add --public")
+        raise UsageError(_("only the public key can be exported: add --public"))
     typer.echo(_keystore().public_key_pem_of(home(), name).decode("ascii"), nl=False)
 
 
@@ -148,4 +158,8 @@ def import_cert_cmd(
     """Attach a CA-issued certificate to a key, replacing its self-signed one."""
     key = _keystore().import_certificate(home(), name, cert)
     leaf = key.certificates[0]
-    typer.echo(f"{key.name}: certificate {leaf['subject']} issued by {leaf['issuer']}")
+    typer.echo(
+        _("{name}: certificate {subject} issued by {issuer}").format(
+            name=key.name, subject=leaf["subject"], issuer=leaf["issuer"]
+        )
+    )

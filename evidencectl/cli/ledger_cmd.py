@@ -9,6 +9,7 @@ import typer
 
 from ..config import home
 from ..errors import ExitCode
+from ..i18n import _
 
 app = typer.Typer(help="The embedded ledger: audit every block, list blocks.", no_args_is_help=True)
 
@@ -32,7 +33,7 @@ def verify_cmd(
     from ..heads import missing_heads, package_heads
 
     if bool(packages) != against_flag:
-        raise UsageError("give packages with --against: ledger verify --against PACKAGE...")
+        raise UsageError(_("give packages with --against: ledger verify --against PACKAGE..."))
     against = list(packages or [])
     ledger = EmbeddedLedger.open(home())
     audit = ledger.verify_chain()
@@ -57,13 +58,25 @@ def verify_cmd(
         typer.echo(json.dumps(doc, ensure_ascii=False))
     else:
         if audit.ok:
-            typer.echo(f"ledger intact: {_blocks(audit.blocks)}, head {audit.head_hash or '-'}")
+            typer.echo(
+                _("ledger intact: {blocks}, head {value}").format(
+                    blocks=_blocks(audit.blocks), value=audit.head_hash or "-"
+                )
+            )
         else:
-            typer.echo(f"ledger BROKEN at block {audit.first_broken}: {audit.problem}")
+            typer.echo(
+                _("ledger BROKEN at block {first_broken}: {problem}").format(
+                    first_broken=audit.first_broken, problem=audit.problem
+                )
+            )
         for problem in problems:
-            typer.echo(f"ledger REWRITTEN: {problem['problem']}")
+            typer.echo(_("ledger REWRITTEN: {problem}").format(problem=problem["problem"]))
         if against and not problems:
-            typer.echo(f"every ledger head the {len(against)} package(s) vouch for is still in the ledger")
+            typer.echo(
+                _("every ledger head the {n_against} package(s) vouch for is still in the ledger").format(
+                    n_against=len(against)
+                )
+            )
     if not audit.ok or problems:
         raise typer.Exit(int(ExitCode.FAILED))
 

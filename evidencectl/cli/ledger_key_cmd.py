@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from ..config import home
+from ..i18n import _
 
 app = typer.Typer(help="The embedded ledger's node key.", no_args_is_help=True)
 
@@ -20,4 +21,4 @@ def export_cmd() -> None:
 
     key = EmbeddedLedger.open(home()).key
     typer.echo(key.public_key_pem().decode("ascii"), nl=False)
-    typer.echo(f"ledger node key {key.key_id}", err=True)
+    typer.echo(_("ledger node key {key_id}").format(key_id=key.key_id), err=True)

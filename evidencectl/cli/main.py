@@ -19,8 +19,10 @@ from typing import Any
 import click
 import typer
 
+from .. import i18n
 from ..display import visible
-from ..errors import EvidenceError, ExitCode
+from ..errors import EvidenceError, ExitCode, UsageError
+from ..i18n import _
 from ..version import __version__
 from .app import app
 from .extras import missing_dependency
@@ -60,8 +62,6 @@ for _module in ("report_cmd", "capture_cmd", "serve_cmd", "setup_cmd", "token_in
     if (_mod := _load(_module)) is not None:
         _mod.register(app)
 
-escape_help_markup(app)
-
 
 def _version(value: bool) -> None:
     if value:
@@ -73,8 +73,16 @@ def _version(value: bool) -> None:
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of unexpected errors."),
+    lang: str | None = typer.Option(
+        None, "--lang", help="Language of messages and help: zh or en (else $EVIDENCECTL_LANG, [cli] lang, the locale)."
+    ),
 ) -> None:
     """evidencectl: fix evidence so that a court can verify it, offline, years later."""
+    if lang is not None and i18n.normalise(lang) is None:
+        raise UsageError(_("unknown --lang {value!r}: use zh or en").format(value=lang))
+
+
+escape_help_markup(app)  # after the root callback, whose options have help too
 
 
 def _show_warning(
@@ -85,7 +93,7 @@ def _show_warning(
     file: Any = None,
     line: str | None = None,
 ) -> None:
-    sys.stderr.write(f"evidencectl: warning: {message}\n")
+    sys.stderr.write(_("evidencectl: warning: {message}").format(message=message) + "\n")
 
 
 def _wants_json(args: list[str]) -> bool:
@@ -137,25 +145,27 @@ def main(args: list[str] | None = None) -> int:
 
 def _main(args: list[str] | None) -> int:
     argv = list(sys.argv[1:] if args is None else args)
+    # Help texts were translated at start-up; what this run prints follows its own arguments.
+    i18n.setup(argv)
     debug = "--debug" in argv
     # Library warnings (an unencrypted key file, unreadable metadata) reach the user as one plain line.
     warnings.showwarning = _show_warning
     try:
         result: Any = app(args=argv, prog_name="evidencectl", standalone_mode=False)
         if result == ExitCode.INTERRUPTED:  # typer turns Ctrl-C into a silent exit code 130
-            sys.stderr.write("evidencectl: interrupted; nothing partial was left at the output path\n")
+            sys.stderr.write(_("evidencectl: interrupted; nothing partial was left at the output path") + "\n")
         return int(result or 0)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.exceptions.Abort:
-        sys.stderr.write("evidencectl: interrupted\n")
+        sys.stderr.write(_("evidencectl: interrupted") + "\n")
         if _wants_json(argv):
             _error_json("interrupted", "INTERRUPTED", ExitCode.INTERRUPTED)
         return int(ExitCode.INTERRUPTED)
     except click.ClickException as exc:
         return _usage_error(exc, argv)
     except KeyboardInterrupt:
-        sys.stderr.write("evidencectl: interrupted; nothing partial was left at the output path\n")
+        sys.stderr.write(_("evidencectl: interrupted; nothing partial was left at the output path") + "\n")
         return int(ExitCode.INTERRUPTED)
     except EvidenceError as exc:
         if debug:
@@ -171,7 +181,8 @@ def _main(args: list[str] | None) -> int:
         if isinstance(exc, ModuleNotFoundError) and (missing := missing_dependency(exc)) is not None:
             return _evidence_error(missing, argv)
         what = " ".join(str(exc).split())
-        sys.stderr.write(f"evidencectl: error: unexpected {type(exc).__name__}: {what} (rerun with --debug)\n")
+        line = _("evidencectl: error: unexpected {kind}: {what} (rerun with --debug)")
+        sys.stderr.write(line.format(kind=type(exc).__name__, what=what) + "\n")
         if _wants_json(argv):
             _error_json(f"unexpected {type(exc).__name__}: {what}", "UNEXPECTED", ExitCode.BAD_INPUT)
         return int(ExitCode.BAD_INPUT)
@@ -179,7 +190,9 @@ def _main(args: list[str] | None) -> int:
 
 def _evidence_error(exc: EvidenceError, argv: list[str]) -> int:
     line = error_line(exc)
-    sys.stderr.write(f"evidencectl: error: {visible(line)}\n")  # the name in it is the adversary's
+    sys.stderr.write(
+        _("evidencectl: error: {message}").format(message=visible(line)) + "\n"
+    )  # the name in it is the adversary's
     if _wants_json(argv):
         _error_json(line, exc.code, exc.exit_code)
     return int(exc.exit_code)

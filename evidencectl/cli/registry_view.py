@@ -9,6 +9,7 @@ from typing import Any
 
 from ..config import home
 from ..errors import UsageError
+from ..i18n import _
 
 REPORT_SUFFIXES = {".pdf": "pdf", ".html": "html", ".htm": "html"}
 
@@ -19,8 +20,9 @@ def report_format(out: Path) -> str:
     fmt = REPORT_SUFFIXES.get(out.suffix.lower())
     if fmt is None:
         raise UsageError(
-            f"cannot write a report as {out.suffix or 'a file without extension'}: "
-            f"name it .pdf or .html ({', '.join(REPORT_SUFFIXES)})",
+            _("cannot write a report as {value}: name it .pdf or .html ({join})").format(
+                value=out.suffix or "a file without extension", join=", ".join(REPORT_SUFFIXES)
+            ),
             path=out,
         )
     return fmt
@@ -90,7 +92,7 @@ def _proven(row: dict[str, Any]) -> str:
 
     if not row.get("proven_time"):
         return "-"
-    return beijing_and_utc(row["proven_time"]) + ("" if row.get("independent_time") else " (own only)")
+    return beijing_and_utc(row["proven_time"]) + ("" if row.get("independent_time") else _(" (own only)"))
 
 
 def deposit_table(rows: list[dict[str, Any]], width: int) -> Any:
@@ -110,21 +112,23 @@ def deposit_table(rows: list[dict[str, Any]], width: int) -> Any:
         lines: list[Any] = []
         for r in rows:
             head = Text(r["deposit_id"], style="bold", overflow="fold")
-            head.append(f"  {r['status']}  {r['item_count']} item(s)  declared {r['created']}", style="")
+            line = _("  {status}  {n} item(s)  declared {created}")
+            head.append(line.format(status=r["status"], n=r["item_count"], created=r["created"]), style="")
             lines.append(head)
-            values = {"proven": _proven(r), "case": r.get("case_no"), "depositor": r.get("depositor")}
-            values["package"] = r.get("package")
+            values = {_("proven"): _proven(r), _("case"): r.get("case_no"), _("depositor"): r.get("depositor")}
+            values[_("package")] = r.get("package")
             for label, value in values.items():
                 if value:
-                    lines.append(Text(f"  {label:<10} {visible(value)}", overflow="fold"))
+                    pad = " " * max(1, 11 - len(label.encode("gbk", "replace")))  # a Chinese character: 2 columns
+                    lines.append(Text(f"  {label}{pad}{visible(value)}", overflow="fold"))
         return Group(*lines)
     table = Table(expand=False)
-    table.add_column("deposit", no_wrap=True, min_width=max(len(r["deposit_id"]) for r in rows))
-    for name in ("created (declared)", "proven time", "case", "depositor"):
+    table.add_column(_("deposit"), no_wrap=True, min_width=max(len(r["deposit_id"]) for r in rows))
+    for name in (_("created (declared)"), _("proven time"), _("case"), _("depositor")):
         table.add_column(name, overflow="fold")
-    table.add_column("items", justify="right", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    table.add_column("package", overflow="fold")
+    table.add_column(_("items"), justify="right", no_wrap=True)
+    table.add_column(_("status"), no_wrap=True)
+    table.add_column(_("package"), overflow="fold")
     for r in rows:
         cells = (r["created"], _proven(r), r["case_no"], r["depositor"], r["item_count"], r["status"], r["package"])
         table.add_row(r["deposit_id"], *(escape(visible("" if c is None else c)) for c in cells))

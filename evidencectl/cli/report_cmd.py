@@ -6,13 +6,17 @@ from pathlib import Path
 
 import typer
 
+from ..i18n import _
+
 
 def report(
     package: Path = typer.Argument(..., help="The evidence package (.evp)."),
     out: Path | None = typer.Option(
         None, "-o", "--output", help="The certificate to write (default: PACKAGE with .pdf or .html)."
     ),
-    lang: str = typer.Option("zh", "--lang", help="Language: zh or en."),
+    lang: str | None = typer.Option(
+        None, "--lang", help="Language of the certificate and messages: zh or en (default zh, else as the messages)."
+    ),
     fmt: str | None = typer.Option(None, "--format", help="pdf or html (default: from the output name, else pdf)."),
     trust: list[str] = typer.Option(
         None,
@@ -54,9 +58,12 @@ def report(
     if fmt is None:
         fmt = "html" if out is not None and wants_html(out) else "pdf"
     if fmt not in ("pdf", "html"):
-        raise UsageError(f"unknown --format {fmt!r}: use pdf or html")
+        raise UsageError(_("unknown --format {fmt!r}: use pdf or html").format(fmt=fmt))
+    from ..i18n import document_language
+
+    lang = document_language(lang)
     if lang not in ("zh", "en"):
-        raise UsageError(f"unknown --lang {lang!r}: use zh or en")
+        raise UsageError(_("unknown --lang {lang!r}: use zh or en").format(lang=lang))
     if out is None:
         out = package.with_suffix(f".{fmt}")
     from .registry_view import record_event
@@ -73,7 +80,7 @@ def report(
             result, package, out, lang=lang, fmt=fmt, force=force, seal=seal, progress=progress
         )
     record_event(deposit_id, "report", {"package": str(package), "output": str(out), "format": fmt, "lang": lang})
-    typer.echo(f"Wrote {out}")
+    typer.echo(_("Wrote {out}").format(out=out))
 
 
 def _seal(sign: bool, key: Path | None, cert: Path | None, tsa: str | None, env: str | None) -> object:
@@ -85,13 +92,13 @@ def _seal(sign: bool, key: Path | None, cert: Path | None, tsa: str | None, env:
     from ..report.seal import SealOptions, installation_seal
 
     if (key is None) != (cert is None):
-        raise UsageError("--sign-key and --sign-cert go together")
+        raise UsageError(_("--sign-key and --sign-cert go together"))
     if key is None or cert is None:
         key, cert = installation_seal(home())
     passphrase = None
     if env:
         if env not in os.environ:
-            raise UsageError(f"--passphrase-env {env}: the variable is not set")
+            raise UsageError(_("--passphrase-env {env}: the variable is not set").format(env=env))
         passphrase = os.environ[env].encode()
     return SealOptions(key, cert, passphrase, tsa)
 

@@ -6,6 +6,7 @@ import typer
 
 from ..config import home
 from ..errors import UsageError
+from ..i18n import _
 
 
 def register(app: typer.Typer) -> None:
@@ -40,8 +41,10 @@ def serve(
         or resume_interval < 0
     ):
         raise UsageError(
-            "--workers and --max-upload must be at least 1, --upload-idle-timeout and --upload-timeout above 0, "
-            "--verify-rate and --resume-interval 0 or more"
+            _(
+                "--workers and --max-upload must be at least 1, --upload-idle-timeout and --upload-timeout "
+                "above 0, --verify-rate and --resume-interval 0 or more"
+            )
         )
     # Imported here: the web stack costs ~0.1 s that no other command should pay.
     from ..service import ServiceSettings
@@ -55,5 +58,10 @@ def serve(
         upload_timeout=upload_timeout,
         resume_interval=resume_interval,
     )
-    typer.echo(f"evidencectl service on http://{host}:{port}/ ({workers} worker(s))", err=True)
+    typer.echo(
+        _("evidencectl service on http://{host}:{port}/ ({workers} worker(s))").format(
+            host=host, port=port, workers=workers
+        ),
+        err=True,
+    )
     run(settings, host=host, port=port, workers=workers)

@@ -10,6 +10,7 @@ from typing import Any
 import typer
 
 from ..config import HOME_ENV, home, load_config
+from ..i18n import _
 from .render import print_json
 
 config_app = typer.Typer(help="Show what evidencectl is configured with.", no_args_is_help=True, suggest_commands=False)
@@ -76,21 +77,25 @@ def show_cmd(as_json: bool = typer.Option(False, "--json", help="Print one JSON 
         print_json(doc)
         return
     out = [
-        f"data directory  {doc['data_dir']}  ({doc['data_dir_from']})",
-        f"config file     {doc['config_file']}" + ("" if doc["config_file_exists"] else "  (absent: defaults)"),
-        "TSAs (--tsa):",
+        _("data directory  {path}  ({source})").format(path=doc["data_dir"], source=doc["data_dir_from"]),
+        _("config file     {path}").format(path=doc["config_file"])
+        + ("" if doc["config_file_exists"] else _("  (absent: defaults)")),
+        _("TSAs (--tsa):"),
     ]
     for t in doc["tsas"]:
-        where = t.get("url") or ("embedded, in the data directory" if t["kind"] == "embedded" else "")
+        where = t.get("url") or (_("embedded, in the data directory") if t["kind"] == "embedded" else "")
         out.append(f"  {t['name']:<12} {where}")
-    out.append("anchors (--anchor):")
-    out.append(f"  local        embedded ledger{'' if doc['anchors']['local']['ready'] else ' (made on first use)'}")
+    out.append(_("anchors (--anchor):"))
+    ready = doc["anchors"]["local"]["ready"]
+    out.append(
+        _("  local        embedded ledger") if ready else _("  local        embedded ledger (made on first use)")
+    )
     for rpc, entry in doc["anchors"]["deployed"].items():
         contract = entry.get("contract") if isinstance(entry, dict) else entry
-        out.append(f"  evm:{rpc}  contract {contract}")
+        out.append(_("  evm:{rpc}  contract {contract}").format(rpc=rpc, contract=contract))
     if doc["anchors"]["evm"]:
         out.append(f"  [evm] {json.dumps(doc['anchors']['evm'], ensure_ascii=False)}")
-    out.append(f"trust anchors ({len(doc['trust_anchors'])}):")
+    out.append(_("trust anchors ({n}):").format(n=len(doc["trust_anchors"])))
     out += [f"  {a['role']:<9} {a['fingerprint'][:16]}…  {a['subject']}" for a in doc["trust_anchors"]]
     typer.echo("\n".join(out))
 
@@ -105,10 +110,10 @@ def doctor(as_json: bool = typer.Option(False, "--json", help="Print one JSON do
         print_json({"checks": results, "ok": all(r["ok"] or not r["required"] for r in results)})
     else:
         for r in results:
-            state = "ok     " if r["ok"] else "missing"
+            state = _("ok     ") if r["ok"] else _("missing")
             line = f"{state}  {r['name']:<22} {r['detail']}"
             if not r["ok"]:
-                line += f"; install: {r['install']}"
+                line += _("; install: {command}").format(command=r["install"])
             typer.echo(line)
     if not all(r["ok"] or not r["required"] for r in results):
         raise typer.Exit(4)

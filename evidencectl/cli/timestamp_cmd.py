@@ -12,6 +12,7 @@ from ..checks import Status
 from ..config import home
 from ..display import visible
 from ..errors import BadInputError, MalformedTokenError, UsageError
+from ..i18n import _
 
 app = typer.Typer(help="Request and verify RFC 3161 timestamps.", no_args_is_help=True)
 
@@ -33,7 +34,7 @@ def _file_digest(path: Path, hash_name: str) -> bytes:
         with path.open("rb") as handle:
             return hashlib.file_digest(handle, hash_name).digest()
     except OSError as exc:
-        raise BadInputError(f"cannot read: {exc.strerror}", path=path) from exc
+        raise BadInputError(_("cannot read: {strerror}").format(strerror=exc.strerror), path=path) from exc
 
 
 def _read(path: Path) -> bytes:
@@ -41,7 +42,7 @@ def _read(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise BadInputError(f"cannot read: {exc.strerror}", path=path) from exc
+        raise BadInputError(_("cannot read: {strerror}").format(strerror=exc.strerror), path=path) from exc
 
 
 @app.command("request")
@@ -60,7 +61,7 @@ def request_cmd(
 
     out = output or file.with_name(file.name + ".tsr")
     if out.exists() and not force:
-        raise UsageError("output exists; pass --force to overwrite", path=out)
+        raise UsageError(_("output exists; pass --force to overwrite"), path=out)
     digest = _file_digest(file, hash_name.value)
     response = tsa_from_spec(tsa, home()).timestamp(digest, hash_name.value)
     write_new_file(out, response, mode=0o644, replace=force)
@@ -68,7 +69,8 @@ def request_cmd(
     if as_json:
         typer.echo(json.dumps({"output": str(out), "tsa": tsa, **facts}, ensure_ascii=False))
     else:
-        typer.echo(visible(f"{out}: timestamp {facts['gen_time']} serial {facts['serial']} by {facts['tsa']}"))
+        line = _("{out}: timestamp {gen_time} serial {serial} by {tsa}")
+        typer.echo(visible(line.format(out=out, gen_time=facts["gen_time"], serial=facts["serial"], tsa=facts["tsa"])))
 
 
 @app.command("verify")
@@ -89,21 +91,21 @@ def verify_cmd(
     from ..timestamp.verifier import verify_timestamp
 
     if (data is None) == (digest_hex is None):
-        raise UsageError("give exactly one of --data FILE or --digest HEX")
+        raise UsageError(_("give exactly one of --data FILE or --digest HEX"))
     response = _read(tsr)
     try:
         name = hash_name or parse_timestamp(response).hash_algorithm
     except MalformedTokenError as exc:
         raise MalformedTokenError(str(exc), path=tsr) from exc
     if name not in HASH_OIDS:
-        raise UsageError(f"unknown hash {name}; known: {', '.join(HASH_OIDS)}")
+        raise UsageError(_("unknown hash {name}; known: {join}").format(name=name, join=", ".join(HASH_OIDS)))
     if data is not None:
         value = digest(name, _read(data)) if name.startswith("sha3") else _file_digest(data, name)
     else:
         try:
             value = bytes.fromhex(str(digest_hex).strip())
         except ValueError as exc:
-            raise UsageError("--digest must be hexadecimal") from exc
+            raise UsageError(_("--digest must be hexadecimal")) from exc
     extra = load_certificates(_read(certs)) if certs else []
     result = verify_timestamp(
         response,
@@ -118,11 +120,12 @@ def verify_cmd(
     if as_json:
         typer.echo(json.dumps(result.to_json(), ensure_ascii=False))
     else:
-        typer.echo(f"{result.status.value}: {visible(result.detail)}")
+        words = {"PASSED": _("PASSED"), "FAILED": _("FAILED"), "INDETERMINATE": _("INDETERMINATE")}
+        typer.echo(f"{words[result.status.value]}: {visible(result.detail)}")
         for key, val in result.facts.items():
             if val is not None:
                 typer.echo(f"  {key}: {visible(val)}")
         if result.reproduce:
-            typer.echo(f"  reproduce: {visible(result.reproduce)}")
+            typer.echo(_("  reproduce: {reproduce}").format(reproduce=visible(result.reproduce)))
     if result.status is not Status.PASSED:
         raise typer.Exit(int(result.status.exit_code))

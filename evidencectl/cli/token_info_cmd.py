@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from ..i18n import _
 from .render import print_json
 
 
@@ -22,7 +23,7 @@ def info_cmd(
     try:
         der = tsr.read_bytes()
     except OSError as exc:
-        raise BadInputError(f"cannot read: {exc.strerror}", path=tsr) from exc
+        raise BadInputError(_("cannot read: {strerror}").format(strerror=exc.strerror), path=tsr) from exc
     try:
         doc = describe_timestamp(der)
     except MalformedTokenError as exc:

@@ -10,6 +10,7 @@ import typer
 
 from ..config import home
 from ..display import visible
+from ..i18n import _
 
 app = typer.Typer(
     help="Trusted TSA roots, ledger node keys, chains, and signers (depositor keys and CAs).", no_args_is_help=True
@@ -46,15 +47,23 @@ def add_cmd(
     store = TrustStore.load(home())
     added = store.add_file(file, role.value)
     for anchor in added:
-        typer.echo(f"trusted as {anchor.role}: {visible(anchor.subject)}  {anchor.fingerprint}")
+        typer.echo(
+            _("trusted as {role}: {subject}  {fingerprint}").format(
+                role=anchor.role, subject=visible(anchor.subject), fingerprint=anchor.fingerprint
+            )
+        )
     for anchor in store.left_out():
         kind = "TSA certificate" if role is Role.tsa else "CA certificate"
         kept = "its root" if role is Role.tsa else "the signer"
-        typer.echo(f"not stored ({kind}; {kept} is): {visible(anchor.subject)}")
+        typer.echo(
+            _("not stored ({kind}; {kept} is): {subject}").format(kind=kind, kept=kept, subject=visible(anchor.subject))
+        )
     if role is Role.chain:
         for chain in store.chains()[-1:]:
             typer.echo(
-                f"trusted as chain: {visible(chain.name)} (chain id {chain.chain_id}, contract {chain.contract})"
+                _("trusted as chain: {name} (chain id {chain_id}, contract {contract})").format(
+                    name=visible(chain.name), chain_id=chain.chain_id, contract=chain.contract
+                )
             )
 
 
@@ -90,12 +99,16 @@ def list_cmd(
         typer.echo(json.dumps(doc, ensure_ascii=False))
         return
     if not anchors and not chains:
-        typer.echo("nothing is trusted yet; add anchors with `evidencectl trust add FILE --as ROLE`")
+        typer.echo(_("nothing is trusted yet; add anchors with `evidencectl trust add FILE --as ROLE`"))
     for a in anchors:
         typer.echo(f"{a.role:<10} {a.fingerprint}  {visible(a.subject)}")
     for c in chains:
         where = visible(c.rpc or "-")
-        typer.echo(f"{'chain':<10} {visible(c.name)}: chain id {c.chain_id}, contract {c.contract}, rpc {where}")
+        typer.echo(
+            _("{value:<10} {name}: chain id {chain_id}, contract {contract}, rpc {where}").format(
+                value="chain", name=visible(c.name), chain_id=c.chain_id, contract=c.contract, where=where
+            )
+        )
 
 
 @app.command("remove")
@@ -106,4 +119,8 @@ def remove_cmd(
     from ..crypto.trust import TrustStore
 
     for anchor in TrustStore.load(home()).remove(fingerprint):
-        typer.echo(f"removed {anchor.role}: {visible(anchor.subject)}  {anchor.fingerprint}")
+        typer.echo(
+            _("removed {role}: {subject}  {fingerprint}").format(
+                role=anchor.role, subject=visible(anchor.subject), fingerprint=anchor.fingerprint
+            )
+        )

@@ -7,6 +7,7 @@ from enum import StrEnum
 import typer
 
 from ..config import home
+from ..i18n import _
 
 app = typer.Typer(help="The embedded RFC 3161 time-stamping authority.", no_args_is_help=True)
 
@@ -29,7 +30,12 @@ def serve_cmd(
     from ..timestamp.server import serve
 
     tsa = EmbeddedTSA.open(home(), algorithm.value)
-    typer.echo(f"embedded TSA ({algorithm.value}) serving on http://{host}:{port}/", err=True)
+    typer.echo(
+        _("embedded TSA ({value}) serving on http://{host}:{port}/").format(
+            value=algorithm.value, host=host, port=port
+        ),
+        err=True,
+    )
     serve(tsa, host=host, port=port)
 
 
@@ -66,10 +72,16 @@ def list_cmd(as_json: bool = typer.Option(False, "--json", help="Print one JSON 
         if entry.roots and not entry.trusted:
             roots += " (shipped, not trusted by default)"
         typer.echo(f"{entry.name:<17} {url(entry.name)}")
-        typer.echo(f"{'':<17} {entry.operator}; hashes {', '.join(entry.hashes)}; roots: {roots}")
+        typer.echo(
+            _("{value:<17} {operator}; hashes {join}; roots: {roots}").format(
+                value="", operator=entry.operator, join=", ".join(entry.hashes), roots=roots
+            )
+        )
         if entry.note:
             typer.echo(f"{'':<17} {entry.note}")
     typer.echo(
-        "\nUse one with: evidencectl deposit FILES --tsa local --tsa freetsa -o OUT.evp. Override a URL with "
-        f'[tsa.NAME] url = "…" in config.toml or {env_name("NAME")}.'
+        _(
+            "\nUse one with: evidencectl deposit FILES --tsa local --tsa freetsa -o OUT.evp. Override a "
+            'URL with [tsa.NAME] url = "…" in config.toml or {env_name}.'
+        ).format(env_name=env_name("NAME"))
     )

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from ..config import home
+from ..i18n import _
 from .render import console, print_json
 
 if TYPE_CHECKING:
@@ -49,8 +50,10 @@ def _show_token(issued: IssuedToken, as_json: bool, what: str) -> None:
         return
     # The token alone on stdout (T=$(evidencectl users add …) keeps it); the explanation on stderr.
     sys.stderr.write(
-        f"{what} {issued.user.name!r} ({issued.user.role}). Its API token follows; it is shown only now and "
-        "stored only as a hash, so keep it safe:\n"
+        _(
+            "{what} {name!r} ({role}). Its API token follows; it is shown only now and stored only as "
+            "a hash, so keep it safe:\n"
+        ).format(what=what, name=issued.user.name, role=issued.user.role)
     )
     sys.stdout.write(issued.token + "\n")
 
@@ -166,4 +169,6 @@ def remove_cmd(
     else:
         from rich.markup import escape
 
-        console().print(f"Removed {escape(user.name)} ({user.role}); their tokens no longer work.")
+        console().print(
+            _("Removed {name} ({role}); their tokens no longer work.").format(name=escape(user.name), role=user.role)
+        )

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BadInputError
+from ..i18n import _
 from . import media
 from .analysis import Analysis, ChildPart
 from .text import to_json
@@ -91,7 +92,7 @@ def analyze(
         else:
             head = head[: media.SNIFF_SIZE]
     except OSError as exc:
-        raise BadInputError(f"cannot read file: {exc.strerror or exc}", path=path) from exc
+        raise BadInputError(_("cannot read file: {value}").format(value=exc.strerror or exc), path=path) from exc
     media_type = media.sniff(head)
     meta = file_metadata(path, st)
     claimed = _CLAIMED.get(os.path.splitext(path)[1].lower())
@@ -106,7 +107,11 @@ def analyze(
     path = Path(path)
     result: Analysis | None = None
     if media_type in PARSED and data is None:
-        warnings.append(f"larger than {MAX_PARSE_BYTES} bytes: not parsed as {media_type}, kept as a file")
+        warnings.append(
+            _("larger than {MAX_PARSE_BYTES} bytes: not parsed as {media_type}, kept as a file").format(
+                MAX_PARSE_BYTES=MAX_PARSE_BYTES, media_type=media_type
+            )
+        )
     elif data is not None and media_type in PARSED:
         try:
             result = _dispatch(data, media_type, dkim_keys, offline)
@@ -115,7 +120,9 @@ def analyze(
         except Exception as exc:  # noqa: BLE001 - a parser tripping on hostile content must not lose the evidence
             detail = " ".join(str(exc).split())[:200]
             warnings.append(
-                f"content could not be parsed as {media_type} ({type(exc).__name__}: {detail}); kept as a file"
+                _("content could not be parsed as {media_type} ({name__}: {detail}); kept as a file").format(
+                    media_type=media_type, name__=type(exc).__name__, detail=detail
+                )
             )
     if result is None:
         result = Analysis("file", media_type, {}, (), ())
@@ -126,7 +133,7 @@ def analyze(
         )
     warnings.extend(result.warnings)
     if strict and warnings:
-        raise BadInputError(f"malformed {result.kind}: {warnings[0]}", path=path)
+        raise BadInputError(_("malformed {kind}: {warnings}").format(kind=result.kind, warnings=warnings[0]), path=path)
     meta.update(result.metadata)
     children = tuple(_clean_child(c) for c in result.children)
     return Analysis(result.kind, result.media_type, to_json(meta), children, tuple(warnings))

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from datetime import UTC
 from typing import Any
 
+from ..i18n import _
 from .analysis import Analysis, ChildPart
 from .mailauth import check_arc, check_dkim
 from .parts import PartNamer
@@ -128,7 +129,7 @@ def header_metadata(msg: email.message.Message, warnings: list[str]) -> dict[str
         iso, problem = parse_date(str(date))
         meta["date"] = {"raw": " ".join(str(date).split()), "utc": iso}
         if problem:
-            warnings.append(f"Date header: {problem}")
+            warnings.append(_("Date header: {problem}").format(problem=problem))
     meta["received"] = [parse_received(_decoded(str(v), "Received", warnings)) for v in _raw_all(msg, "Received")]
     meta["header_count"] = len(msg.keys())
     return meta
@@ -150,7 +151,7 @@ def _filename(part: email.message.Message, warnings: list[str]) -> str | None:
     try:
         name = part.get_filename()
     except Exception as exc:  # RFC 2231 parameters can be malformed beyond what the parser tolerates
-        warnings.append(f"attachment file name unreadable: {exc}")
+        warnings.append(_("attachment file name unreadable: {exc}").format(exc=exc))
         return None
     return None if name is None else _decoded(str(name), "filename", warnings)
 
@@ -175,7 +176,7 @@ def mime_parts(msg: email.message.Message, warnings: list[str], namer: PartNamer
         try:
             payload = part.get_payload(decode=True)
         except Exception as exc:
-            warnings.append(f"part {ctype}: payload not decodable: {exc}")
+            warnings.append(_("part {ctype}: payload not decodable: {exc}").format(ctype=ctype, exc=exc))
             payload = None
         if ctype == "message/rfc822" and not isinstance(payload, bytes):
             inner = part.get_payload()
@@ -197,7 +198,11 @@ def mime_parts(msg: email.message.Message, warnings: list[str], namer: PartNamer
             meta.update({"charset_declared": declared, "charset": used})
             meta["text_excerpt"], meta["text_truncated"] = excerpt(text, TEXT_EXCERPT)
             if not exact:
-                warnings.append(f"{name}: declared charset {declared or 'none'} does not fit; read as {used}")
+                warnings.append(
+                    _("{name}: declared charset {value} does not fit; read as {used}").format(
+                        name=name, value=declared or "none", used=used
+                    )
+                )
         else:
             kind, name = "part", namer.part(ctype)
         children: tuple[ChildPart, ...] = ()
@@ -231,7 +236,7 @@ def message_analysis(
     warnings: list[str] = []
     msg = email.message_from_bytes(data, policy=email.policy.compat32)
     if not msg.keys():
-        warnings.append("no mail headers found")
+        warnings.append(_("no mail headers found"))
     meta = header_metadata(msg, warnings)
     children = tuple(mime_parts(msg, warnings, PartNamer()))
     warnings.extend(defects(msg))

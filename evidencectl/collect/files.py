@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
 from ..errors import BadInputError, UsageError
+from ..i18n import _
 
 STDIN = "-"
 try:
@@ -148,8 +149,9 @@ def _too_long(path: str | Path, out: Collected) -> bool:
     if size < PATH_MAX:
         return False
     out.warnings.append(
-        f"{os.fsdecode(os.fsencode(path)[:80])}…: path of {size} bytes is longer than this system opens "
-        f"({PATH_MAX - 1}); passed over"
+        _("{fsdecode}…: path of {size} bytes is longer than this system opens ({value}); passed over").format(
+            fsdecode=os.fsdecode(os.fsencode(path)[:80]), size=size, value=PATH_MAX - 1
+        )
     )
     return True
 
@@ -173,7 +175,7 @@ def _walk(
         if exc.errno == errno.ENAMETOOLONG:
             _too_long(root, out)
             return 0
-        raise BadInputError(f"cannot read folder: {exc.strerror or exc}", path=root) from exc
+        raise BadInputError(_("cannot read folder: {value}").format(value=exc.strerror or exc), path=root) from exc
     if follow:
         above = above | {_identity(root)}
     for raw, entry in entries:
@@ -183,27 +185,37 @@ def _walk(
         try:
             if entry.is_symlink():
                 if not follow:
-                    out.warnings.append(f"{entry.path}: symbolic link not followed (use --follow-symlinks)")
+                    out.warnings.append(
+                        _("{path}: symbolic link not followed (use --follow-symlinks)").format(path=entry.path)
+                    )
                     continue
                 try:
                     is_dir, is_file = entry.is_dir(), entry.is_file()
                     if not (is_dir or is_file):
                         os.stat(entry.path)  # a dangling link raises here
                 except OSError:
-                    out.warnings.append(f"{entry.path}: broken symbolic link skipped")
+                    out.warnings.append(_("{path}: broken symbolic link skipped").format(path=entry.path))
                     continue
             else:
                 is_dir = entry.is_dir(follow_symlinks=False)
                 is_file = not is_dir and entry.is_file(follow_symlinks=False)
         except OSError as exc:
-            raise BadInputError(f"cannot read: {exc.strerror or exc}", path=Path(entry.path)) from exc
+            raise BadInputError(
+                _("cannot read: {value}").format(value=exc.strerror or exc), path=Path(entry.path)
+            ) from exc
         if is_dir and follow:
             try:
                 seen = _identity(entry.path) in above
             except OSError as exc:
-                raise BadInputError(f"cannot read: {exc.strerror or exc}", path=Path(entry.path)) from exc
+                raise BadInputError(
+                    _("cannot read: {value}").format(value=exc.strerror or exc), path=Path(entry.path)
+                ) from exc
             if seen:
-                out.warnings.append(f"{entry.path}: symbolic link loop (leads back to a folder above it); not followed")
+                out.warnings.append(
+                    _("{path}: symbolic link loop (leads back to a folder above it); not followed").format(
+                        path=entry.path
+                    )
+                )
                 continue
         if is_dir:
             count += _walk(Path(entry.path), rel, follow, out, above)
@@ -212,7 +224,7 @@ def _walk(
             out.files.append(InputFile(entry.path, name, name_raw))
             count += 1
         else:
-            out.warnings.append(f"{entry.path}: not a regular file, skipped")
+            out.warnings.append(_("{path}: not a regular file, skipped").format(path=entry.path))
     return count
 
 
@@ -224,22 +236,22 @@ def _add_path(arg: str, follow: bool, out: Collected, expected: str | None = Non
     try:
         st = path.stat() if follow or not path.is_symlink() else path.lstat()
     except FileNotFoundError as exc:
-        raise BadInputError("no such file or folder", path=path) from exc
+        raise BadInputError(_("no such file or folder"), path=path) from exc
     except OSError as exc:
         if exc.errno == errno.ENAMETOOLONG and _too_long(arg, out):
             return
-        raise BadInputError(f"cannot read: {exc.strerror or exc}", path=path) from exc
+        raise BadInputError(_("cannot read: {value}").format(value=exc.strerror or exc), path=path) from exc
     base = os.fsencode(path.resolve().name if path.name in ("", ".", "..") else path.name)
     if stat.S_ISLNK(st.st_mode):
-        raise BadInputError("is a symbolic link; use --follow-symlinks to deposit its target", path=path)
+        raise BadInputError(_("is a symbolic link; use --follow-symlinks to deposit its target"), path=path)
     if stat.S_ISDIR(st.st_mode):
         if _walk(path, base, follow, out) == 0:
-            raise BadInputError("folder holds no files to deposit", path=path)
+            raise BadInputError(_("folder holds no files to deposit"), path=path)
     elif stat.S_ISREG(st.st_mode):
         name, name_raw = _name_of(base)
         out.files.append(InputFile(str(path), name, name_raw, expected))
     else:
-        raise BadInputError("not a regular file or folder", path=path)
+        raise BadInputError(_("not a regular file or folder"), path=path)
 
 
 def read_path_list(list_file: Path) -> list[tuple[str, str | None]]:
@@ -247,11 +259,15 @@ def read_path_list(list_file: Path) -> list[tuple[str, str | None]]:
     try:
         data = list_file.read_bytes() if str(list_file) != STDIN else os.read(0, 1 << 30)
     except OSError as exc:
-        raise BadInputError(f"cannot read path list: {exc.strerror or exc}", path=list_file) from exc
+        raise BadInputError(
+            _("cannot read path list: {value}").format(value=exc.strerror or exc), path=list_file
+        ) from exc
     out: list[tuple[str, str | None]] = []
     for lineno, raw in enumerate(data.splitlines(), start=1):
         if b"\x00" in raw:
-            raise BadInputError(f"line {lineno} holds a NUL byte, which no path can contain", path=list_file)
+            raise BadInputError(
+                _("line {lineno} holds a NUL byte, which no path can contain").format(lineno=lineno), path=list_file
+            )
         line = os.fsdecode(raw).rstrip("\r")
         if not line.strip() or line.startswith("#"):
             continue
@@ -261,7 +277,7 @@ def read_path_list(list_file: Path) -> list[tuple[str, str | None]]:
         else:
             out.append((line, None))
     if not out:
-        raise BadInputError("path list names no files", path=list_file)
+        raise BadInputError(_("path list names no files"), path=list_file)
     return out
 
 
@@ -274,9 +290,9 @@ def collect_inputs(paths: list[str], *, from_list: Path | None = None, follow_sy
         for arg, expected in read_path_list(from_list):
             _add_path(arg, follow_symlinks, out, expected)
     if not out.files:
-        raise BadInputError("nothing to deposit: give files, folders, '-' or --from-list")
+        raise BadInputError(_("nothing to deposit: give files, folders, '-' or --from-list"))
     if sum(1 for f in out.files if f.location is None) > 1:
-        raise BadInputError("standard input ('-') can be deposited only once")
+        raise BadInputError(_("standard input ('-') can be deposited only once"))
     # Two inputs with the same name (a/x.pdf and b/x.pdf given separately) stay apart in the package.
     seen: set[str] = set()
     unique: list[InputFile] = []
@@ -309,7 +325,8 @@ class BoundedStream:
         self.total += n or 0
         if self.total > self.limit:
             raise BadInputError(
-                f"more than {self.limit} bytes (--max-size); nothing was deposited", path="standard input"
+                _("more than {limit} bytes (--max-size); nothing was deposited").format(limit=self.limit),
+                path="standard input",
             )
         return int(n or 0)
 
@@ -338,7 +355,11 @@ def check_statement_text(**fields: str | None) -> None:
             what = (
                 f"byte {ord(bad) - 0xDC00:#04x}" if "\udc80" <= bad <= "\udcff" else f"lone surrogate U+{ord(bad):04X}"
             )
-            raise UsageError(f"--{name} is not valid UTF-8 text ({what} at position {exc.start})") from None
+            raise UsageError(
+                _("--{name} is not valid UTF-8 text ({what} at position {start})").format(
+                    name=name, what=what, start=exc.start
+                )
+            ) from None
 
 
 _SIZE = re.compile(r"^\s*([0-9]+)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
@@ -348,5 +369,5 @@ def parse_size(text: str) -> int:
     """Bytes from ``4G``, ``4GiB``, ``500M``, ``65536``: binary multiples (K = 1024); UsageError otherwise."""
     m = _SIZE.match(text)
     if m is None:
-        raise UsageError(f"--max-size {text!r} is not a size such as 4G, 500M or 65536")
+        raise UsageError(_("--max-size {text!r} is not a size such as 4G, 500M or 65536").format(text=text))
     return int(m.group(1)) << (10 * "kmgt".find(m.group(2).lower()) + 10 if m.group(2) else 0)

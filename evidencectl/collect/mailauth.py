@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BadInputError
+from ..i18n import _
 
 # DNS must fail fast: a deposit of a thousand mails must not wait a thousand timeouts.
 DNS_TIMEOUT = 2
@@ -42,7 +43,7 @@ def load_dkim_keys(path: Path) -> dict[str, bytes]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise BadInputError(f"cannot read DKIM key file: {exc}", path=path) from exc
+        raise BadInputError(_("cannot read DKIM key file: {exc}").format(exc=exc), path=path) from exc
     keys: dict[str, bytes] = {}
     for lineno, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
@@ -52,7 +53,9 @@ def load_dkim_keys(path: Path) -> dict[str, bytes]:
         strings = _QUOTED.findall(m.group("rest")) if m else []
         leftover = _QUOTED.sub("", m.group("rest")).strip() if m else ""
         if m is None or not strings or (leftover and not leftover.startswith(";")):
-            raise BadInputError(f'line {lineno}: not a TXT record (name IN TXT "value")', path=path)
+            raise BadInputError(
+                _('line {lineno}: not a TXT record (name IN TXT "value")').format(lineno=lineno), path=path
+            )
         name = m.group("name").lower()
         if not name.endswith("."):
             name += "."

@@ -13,6 +13,7 @@ from datetime import datetime
 from asn1crypto import x509 as asn1_x509
 
 from ..errors import BadInputError, IndeterminateError, VerificationError
+from ..i18n import _
 from . import sm2
 from .keys import verify_signature
 from .x509 import name_text, parse_certificate
@@ -29,7 +30,7 @@ def signature_hash(cert: asn1_x509.Certificate) -> str | None:
     try:
         return str(algo.hash_algo)
     except ValueError as exc:
-        raise VerificationError(f"unsupported certificate signature algorithm: {exc}") from exc
+        raise VerificationError(_("unsupported certificate signature algorithm: {exc}").format(exc=exc)) from exc
 
 
 def signed_by(cert: asn1_x509.Certificate, issuer: asn1_x509.Certificate) -> bool:
@@ -59,8 +60,12 @@ def check_validity(cert: asn1_x509.Certificate, at: datetime) -> None:
     start, end = validity["not_before"].native, validity["not_after"].native
     if not start <= at <= end:
         raise VerificationError(
-            f"certificate {name_text(cert.subject)} was not valid at {at.isoformat()} "
-            f"(valid {start.isoformat()} to {end.isoformat()})"
+            _("certificate {name_text} was not valid at {isoformat} (valid {isoformat2} to {isoformat3})").format(
+                name_text=name_text(cert.subject),
+                isoformat=at.isoformat(),
+                isoformat2=start.isoformat(),
+                isoformat3=end.isoformat(),
+            )
         )
 
 
@@ -79,7 +84,11 @@ def build_path(
     """
     paths = all_paths(cert_der, roots, intermediates)
     if not paths:
-        raise IndeterminateError(f"no path from {name_text(parse_certificate(cert_der).subject)} to a trusted CA")
+        raise IndeterminateError(
+            _("no path from {name_text} to a trusted CA").format(
+                name_text=name_text(parse_certificate(cert_der).subject)
+            )
+        )
     first: VerificationError | None = None
     for path in paths:
         try:

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from ..errors import KeyFileError
+from ..i18n import _
 from .keys import SigningKey, load_private_key
 from .keystore import keys_dir, resolve_key_name
 from .passphrase import read_passphrase
@@ -59,12 +60,12 @@ def load_signing_chain(
     try:
         head = key_path.read_bytes()[:100]
     except OSError as exc:
-        raise KeyFileError(f"cannot read key file: {exc.strerror or exc}", path=key_path) from exc
+        raise KeyFileError(_("cannot read key file: {value}").format(value=exc.strerror or exc), path=key_path) from exc
     passphrase = read_passphrase(passphrase_env, passphrase_file, prompt=False)
     if passphrase is None and b"ENCRYPTED" in head:
         if not sys.stdin.isatty():
             raise KeyFileError(
-                "the key is encrypted: give --passphrase-env NAME or --passphrase-file FILE", path=key_path
+                _("the key is encrypted: give --passphrase-env NAME or --passphrase-file FILE"), path=key_path
             )
         passphrase = read_passphrase(None, None, prompt=True)
     signing_key = load_private_key(key_path, passphrase)
@@ -76,7 +77,7 @@ def load_signing_chain(
             if certificate_summary(der)["key_fingerprint"] == signing_key.key_id:
                 # The CA-issued certificate's intermediates travel with it, so a verifier can build the path.
                 return signing_key, der, [c for c in certs if c != der]
-        raise KeyFileError(f"{cert_path.name} does not certify this key", path=key_path)
+        raise KeyFileError(_("{name} does not certify this key").format(name=cert_path.name), path=key_path)
     cert = build_certificate(
         subject_cn=f"evidencectl depositor {signing_key.key_id[:16]}",
         subject_public_key_der=signing_key.public_key_der(),

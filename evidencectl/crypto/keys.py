@@ -27,6 +27,7 @@ from tongsuopy.crypto.exceptions import InvalidSignature as TongsuoInvalidSignat
 from tongsuopy.crypto.exceptions import UnsupportedAlgorithm as TongsuoUnsupportedAlgorithm
 
 from ..errors import BadInputError, KeyFileError
+from ..i18n import _
 from .files import write_new_file
 from .oids import SM2_CURVE_OID, register_sm_oids
 from .pkcs8 import encrypt_pkcs8
@@ -57,7 +58,7 @@ class SigningKey:
     def __init__(self, private_key: Any, algorithm: str) -> None:
         """Wrap a tongsuopy SM2 key (``algorithm="sm2"``) or a cryptography P-256 key (``"ecdsa-p256"``)."""
         if algorithm not in KEY_ALGORITHMS:
-            raise BadInputError(f"unsupported key algorithm {algorithm!r}")
+            raise BadInputError(_("unsupported key algorithm {algorithm!r}").format(algorithm=algorithm))
         self._key = private_key
         self.algorithm: str = algorithm
         """``sm2`` or ``ecdsa-p256``."""
@@ -123,14 +124,16 @@ def generate_key(algorithm: KeyAlgorithm = "sm2") -> SigningKey:
         return SigningKey(t_ec.generate_private_key(t_ec.SM2()), "sm2")
     if algorithm == "ecdsa-p256":
         return SigningKey(ec.generate_private_key(ec.SECP256R1()), "ecdsa-p256")
-    raise BadInputError(f"unsupported key algorithm {algorithm!r} (use sm2 or ecdsa-p256)")
+    raise BadInputError(
+        _("unsupported key algorithm {algorithm!r} (use sm2 or ecdsa-p256)").format(algorithm=algorithm)
+    )
 
 
 def _load_bytes(data: bytes, passphrase: bytes | None, path: Path) -> SigningKey:
     """Parse PEM or DER private key bytes; see :func:`load_private_key`."""
     is_pem = b"-----BEGIN" in data
     if is_pem and b"PRIVATE KEY-----" not in data:
-        raise KeyFileError("not a private key (the PEM holds no PRIVATE KEY block)", path=path)
+        raise KeyFileError(_("not a private key (the PEM holds no PRIVATE KEY block)"), path=path)
     loader = serialization.load_pem_private_key if is_pem else serialization.load_der_private_key
     try:
         key: Any = loader(data, passphrase)
@@ -139,22 +142,22 @@ def _load_bytes(data: bytes, passphrase: bytes | None, path: Path) -> SigningKey
         return _load_sm2(data, passphrase, path, is_pem)
     except TypeError as exc:
         if passphrase is None:
-            raise KeyFileError("the key is encrypted and no passphrase was given", path=path) from exc
+            raise KeyFileError(_("the key is encrypted and no passphrase was given"), path=path) from exc
         # An unencrypted key is accepted (with a warning from the caller) even when a passphrase is set.
         return _load_bytes(data, None, path)
     except ValueError as exc:
         if b"ENCRYPTED" in data or not is_pem:
-            raise KeyFileError("wrong passphrase, or not a PKCS#8 private key", path=path) from exc
-        raise KeyFileError("not a readable private key", path=path) from exc
+            raise KeyFileError(_("wrong passphrase, or not a PKCS#8 private key"), path=path) from exc
+        raise KeyFileError(_("not a readable private key"), path=path) from exc
     if isinstance(key, ec.EllipticCurvePrivateKey):
         if key.curve.name != "secp256r1":
             raise KeyFileError(
-                f"unsupported curve {key.curve.name} (use an SM2 or P-256 key)",
+                _("unsupported curve {name} (use an SM2 or P-256 key)").format(name=key.curve.name),
                 path=path,
             )
         return SigningKey(key, "ecdsa-p256")
     kind = "RSA" if isinstance(key, rsa.RSAPrivateKey) else type(key).__name__
-    raise KeyFileError(f"unsupported key type {kind} (use an SM2 or P-256 key)", path=path)
+    raise KeyFileError(_("unsupported key type {kind} (use an SM2 or P-256 key)").format(kind=kind), path=path)
 
 
 def _load_sm2(data: bytes, passphrase: bytes | None, path: Path, is_pem: bool) -> SigningKey:
@@ -164,12 +167,12 @@ def _load_sm2(data: bytes, passphrase: bytes | None, path: Path, is_pem: bool) -
         key = loader(data, passphrase)
     except TypeError as exc:
         if passphrase is None:
-            raise KeyFileError("the key is encrypted and no passphrase was given", path=path) from exc
+            raise KeyFileError(_("the key is encrypted and no passphrase was given"), path=path) from exc
         return _load_sm2(data, None, path, is_pem)
     except (TongsuoUnsupportedAlgorithm, ValueError) as exc:
-        raise KeyFileError("unsupported curve (use an SM2 or P-256 key)", path=path) from exc
+        raise KeyFileError(_("unsupported curve (use an SM2 or P-256 key)"), path=path) from exc
     if not isinstance(key, t_ec.EllipticCurvePrivateKey) or key.curve.name != "SM2":
-        raise KeyFileError("unsupported key (use an SM2 or P-256 key)", path=path)
+        raise KeyFileError(_("unsupported key (use an SM2 or P-256 key)"), path=path)
     return SigningKey(key, "sm2")
 
 
@@ -199,7 +202,7 @@ def load_private_key(path: Path, passphrase: bytes | None = None) -> SigningKey:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise KeyFileError(f"cannot read key file: {exc.strerror or exc}", path=path) from exc
+        raise KeyFileError(_("cannot read key file: {value}").format(value=exc.strerror or exc), path=path) from exc
     key = _load_bytes(data, passphrase, path)
     for message in key_file_warnings(path):
         warnings.warn(message, KeyFileWarning, stacklevel=2)
@@ -230,7 +233,12 @@ def load_or_create_service_key(path: Path, algorithm: KeyAlgorithm) -> SigningKe
             save_private_key(generate_key(algorithm), path, None)
     key = _load_bytes(_read(path), None, path)
     if key.algorithm != algorithm:
-        raise KeyFileError(f"service key is {key.algorithm}, expected {algorithm}", path=path)
+        raise KeyFileError(
+            _("service key is {algorithm}, expected {algorithm2}").format(
+                algorithm=key.algorithm, algorithm2=algorithm
+            ),
+            path=path,
+        )
     return key
 
 
@@ -239,7 +247,7 @@ def _read(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise KeyFileError(f"cannot read key file: {exc.strerror or exc}", path=path) from exc
+        raise KeyFileError(_("cannot read key file: {value}").format(value=exc.strerror or exc), path=path) from exc
 
 
 def spki_algorithm(spki_der: bytes) -> str:
@@ -260,7 +268,7 @@ def spki_algorithm(spki_der: bytes) -> str:
             return f"rsa-{info.bit_size}"
         return str(name)
     except (ValueError, TypeError, KeyError) as exc:
-        raise BadInputError(f"not a usable public key: {exc}") from exc
+        raise BadInputError(_("not a usable public key: {exc}").format(exc=exc)) from exc
 
 
 def _sm2_public_key(spki_der: bytes) -> Any:
@@ -289,7 +297,7 @@ def verify_signature(spki_der: bytes, signature: bytes, data: bytes, hash_name: 
     try:
         if kind == "sm2":
             if hash_name not in (None, "sm3"):
-                raise BadInputError(f"SM2 signatures use SM3, not {hash_name}")
+                raise BadInputError(_("SM2 signatures use SM3, not {hash_name}").format(hash_name=hash_name))
             if not _is_der_signature(signature):
                 return False  # tongsuopy reports malformed signatures as internal errors
             try:
@@ -304,16 +312,16 @@ def verify_signature(spki_der: bytes, signature: bytes, data: bytes, hash_name: 
         elif isinstance(public, rsa.RSAPublicKey):
             public.verify(signature, data, padding.PKCS1v15(), _hash(hash_name or "sha256"))
         else:
-            raise BadInputError(f"unsupported public key type {kind}")
+            raise BadInputError(_("unsupported public key type {kind}").format(kind=kind))
     except InvalidSignature:
         return False
     except (UnsupportedAlgorithm, TongsuoUnsupportedAlgorithm) as exc:
-        raise BadInputError(f"unusable public key ({kind}): {exc}") from exc
+        raise BadInputError(_("unusable public key ({kind}): {exc}").format(kind=kind, exc=exc)) from exc
     except ValueError as exc:
         # A signature that is not even DER is a bad signature, not an unusable key.
         if "signature" in str(exc).lower():
             return False
-        raise BadInputError(f"unusable public key ({kind}): {exc}") from exc
+        raise BadInputError(_("unusable public key ({kind}): {exc}").format(kind=kind, exc=exc)) from exc
     return True
 
 
@@ -331,4 +339,4 @@ def _hash(name: str) -> hashes.HashAlgorithm:
     try:
         return _HASHES[name.lower().replace("-", "")]
     except KeyError:
-        raise BadInputError(f"unsupported hash {name!r}") from None
+        raise BadInputError(_("unsupported hash {name!r}").format(name=name)) from None

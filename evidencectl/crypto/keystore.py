@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BadInputError, OutputExistsError, UsageError
+from ..i18n import _
 from .files import write_new_file
 from .keys import KeyAlgorithm, SigningKey, generate_key, load_private_key, save_private_key
 from .passphrase import check_new_passphrase
@@ -84,7 +85,9 @@ def create_depositor_key(
     if passphrase is not None:
         check_new_passphrase(passphrase)
     if not _NAME.match(name):
-        raise UsageError(f"invalid key name {name!r} (letters (any script), digits, '.', '_', '-'; at most 64)")
+        raise UsageError(
+            _("invalid key name {name!r} (letters (any script), digits, '.', '_', '-'; at most 64)").format(name=name)
+        )
     if out is None:
         key_path, pub_path, cert_path = _paths(keys_dir(base), name)
     else:
@@ -96,7 +99,7 @@ def create_depositor_key(
         )
     for path in (key_path, pub_path, cert_path):
         if path.exists():
-            raise OutputExistsError("file exists; refusing to overwrite a key", path=path)
+            raise OutputExistsError(_("file exists; refusing to overwrite a key"), path=path)
     key = generate_key(algorithm)
     now = datetime.now(UTC)
     cert = build_certificate(
@@ -120,7 +123,7 @@ def describe(key_path: Path) -> DepositorKey:
     folder, stem = key_path.parent, key_path.name.removesuffix(".pem").removesuffix(".key")
     pub_path, cert_path = folder / f"{stem}.pub.pem", folder / f"{stem}.cert.pem"
     if not pub_path.exists():
-        raise BadInputError("public key file is missing", path=pub_path)
+        raise BadInputError(_("public key file is missing"), path=pub_path)
     anchor = parse_anchors(pub_path.read_bytes(), "depositor", str(pub_path))[0]
     certs = load_certificates(cert_path.read_bytes()) if cert_path.exists() else []
     head = key_path.read_bytes()[:64]
@@ -146,10 +149,10 @@ def resolve_key_name(base: Path, name: str | None) -> str:
         if len(names) == 1:
             return names[0]
         if not names:
-            raise UsageError("no depositor key yet; run `evidencectl keys generate --name NAME`")
-        raise UsageError(f"several keys ({', '.join(names)}); choose one with --name")
+            raise UsageError(_("no depositor key yet; run `evidencectl keys generate --name NAME`"))
+        raise UsageError(_("several keys ({join}); choose one with --name").format(join=", ".join(names)))
     if name not in names:
-        raise UsageError(f"no depositor key named {name!r}")
+        raise UsageError(_("no depositor key named {name!r}").format(name=name))
     return name
 
 
@@ -169,13 +172,15 @@ def import_certificate(base: Path, name: str | None, cert_file: Path) -> Deposit
     try:
         certs = load_certificates(Path(cert_file).read_bytes())
     except OSError as exc:
-        raise BadInputError(f"cannot read certificate: {exc.strerror or exc}", path=cert_file) from exc
+        raise BadInputError(
+            _("cannot read certificate: {value}").format(value=exc.strerror or exc), path=cert_file
+        ) from exc
     except BadInputError as exc:
         raise BadInputError(str(exc), path=cert_file) from exc
     ours = parse_anchors(pub_path.read_bytes(), "depositor", str(pub_path))[0].fingerprint
     leaf = [der for der in certs if certificate_summary(der)["key_fingerprint"] == ours]
     if not leaf:
-        raise BadInputError(f"no certificate in the file is for key {ours[:16]}", path=cert_file)
+        raise BadInputError(_("no certificate in the file is for key {ours}").format(ours=ours[:16]), path=cert_file)
     chain = leaf[:1] + [der for der in certs if der != leaf[0]]
     write_new_file(cert_path, b"".join(certificate_pem(der) for der in chain), mode=0o644, replace=True)
     return describe(key_path)

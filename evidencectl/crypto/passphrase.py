@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 from ..errors import BadInputError, UsageError
+from ..i18n import _
 
 MIN_LENGTH = 8
 """Fewest characters a new key's passphrase may have (an existing key opens with whatever it was given)."""
@@ -28,7 +29,11 @@ def check_new_passphrase(passphrase: bytes) -> None:
     except UnicodeDecodeError:
         length = len(passphrase)
     if length < MIN_LENGTH:
-        raise UsageError(f"a key passphrase needs at least {MIN_LENGTH} characters; the one given has {length}")
+        raise UsageError(
+            _("a key passphrase needs at least {MIN_LENGTH} characters; the one given has {length}").format(
+                MIN_LENGTH=MIN_LENGTH, length=length
+            )
+        )
 
 
 def read_passphrase(env: str | None, file: Path | None, prompt: bool, *, confirm: bool = False) -> bytes | None:
@@ -39,33 +44,37 @@ def read_passphrase(env: str | None, file: Path | None, prompt: bool, *, confirm
     :class:`BadInputError` when the named source is missing or empty.
     """
     if env and file:
-        raise UsageError("give the passphrase through an environment variable or a file, not both")
+        raise UsageError(_("give the passphrase through an environment variable or a file, not both"))
     if env:
         if not _VARIABLE.match(env):
             # Most likely the passphrase itself, typed where its variable's name belongs: never echo it.
             raise UsageError(
-                "--passphrase-env takes the NAME of an environment variable (letters, digits and '_', "
-                "not starting with a digit); what was given is not a valid variable name, and is not shown"
+                _(
+                    "--passphrase-env takes the NAME of an environment variable (letters, digits and '_', not "
+                    "starting with a digit); what was given is not a valid variable name, and is not shown"
+                )
             )
         value = os.environ.get(env)
         if not value:
-            raise BadInputError(f"environment variable {env} is not set or empty")
+            raise BadInputError(_("environment variable {env} is not set or empty").format(env=env))
         return value.encode("utf-8")
     if file is not None:
         try:
             text = Path(file).read_bytes()
         except OSError as exc:
-            raise BadInputError(f"cannot read passphrase file: {exc.strerror or exc}", path=file) from exc
+            raise BadInputError(
+                _("cannot read passphrase file: {value}").format(value=exc.strerror or exc), path=file
+            ) from exc
         # Only the first line counts, so a trailing newline from an editor or `echo` does not.
         first = text.splitlines()[0] if text.strip() else b""
         if not first:
-            raise BadInputError("passphrase file is empty", path=file)
+            raise BadInputError(_("passphrase file is empty"), path=file)
         return first
     if not prompt:
         return None
     value = getpass.getpass("Key passphrase: ")
     if confirm and getpass.getpass("Repeat passphrase: ") != value:
-        raise UsageError("the two passphrases differ")
+        raise UsageError(_("the two passphrases differ"))
     if not value:
-        raise UsageError("an empty passphrase is not allowed")
+        raise UsageError(_("an empty passphrase is not allowed"))
     return value.encode("utf-8")

@@ -15,6 +15,7 @@ from asn1crypto import algos
 from asn1crypto import keys as asn1_keys
 
 from ..errors import BadInputError
+from ..i18n import _
 from .oids import SM2_DEFAULT_ID
 
 # GB/T 32918.5-2017 recommended curve parameters.
@@ -71,19 +72,19 @@ def public_point(spki_der: bytes) -> tuple[int, int]:
         info = asn1_keys.PublicKeyInfo.load(spki_der)
         raw = bytes(info["public_key"].native)
     except (ValueError, TypeError) as exc:
-        raise BadInputError(f"not a public key: {exc}") from exc
+        raise BadInputError(_("not a public key: {exc}").format(exc=exc)) from exc
     if len(raw) != 65 or raw[0] != 4:
-        raise BadInputError("SM2 public key is not an uncompressed 256-bit point")
+        raise BadInputError(_("SM2 public key is not an uncompressed 256-bit point"))
     point = (int.from_bytes(raw[1:33], "big"), int.from_bytes(raw[33:], "big"))
     if not on_curve(point):
-        raise BadInputError("public key point is not on the SM2 curve")
+        raise BadInputError(_("public key point is not on the SM2 curve"))
     return point
 
 
 def z_value(point: tuple[int, int], signer_id: bytes = SM2_DEFAULT_ID) -> bytes:
     """Z = SM3(ENTL || ID || a || b || xG || yG || xA || yA), the key-and-identity prefix of SM2 signing."""
     if len(signer_id) * 8 > 0xFFFF:
-        raise BadInputError("SM2 signer ID too long")
+        raise BadInputError(_("SM2 signer ID too long"))
     parts = [(len(signer_id) * 8).to_bytes(2, "big"), signer_id]
     parts += [v.to_bytes(32, "big") for v in (A, B, G[0], G[1], point[0], point[1])]
     return hashlib.new("sm3", b"".join(parts)).digest()

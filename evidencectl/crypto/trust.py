@@ -19,6 +19,7 @@ from asn1crypto import keys as asn1_keys
 from asn1crypto import pem
 
 from ..errors import BadInputError, UsageError
+from ..i18n import _
 from .files import write_new_file
 from .keys import public_key_pem, spki_algorithm, spki_fingerprint
 from .trust_sources import TRUST_ROLES
@@ -83,7 +84,7 @@ def parse_anchors(data: bytes, role: str, source: str) -> list[TrustAnchor]:
         try:
             blocks = [(kind, bytes(der)) for kind, _h, der in pem.unarmor(data, multiple=True)]
         except ValueError as exc:
-            raise BadInputError(f"malformed PEM: {exc}", path=source) from exc
+            raise BadInputError(_("malformed PEM: {exc}").format(exc=exc), path=source) from exc
     else:
         blocks = [("DER", data)]
     anchors: list[TrustAnchor] = []
@@ -98,9 +99,9 @@ def parse_anchors(data: bytes, role: str, source: str) -> list[TrustAnchor]:
             except BadInputError:
                 anchors.append(_key_anchor(der, role, source))
         elif "PRIVATE KEY" in kind:
-            raise BadInputError("this is a private key; trust its public key or certificate", path=source)
+            raise BadInputError(_("this is a private key; trust its public key or certificate"), path=source)
     if not anchors:
-        raise BadInputError("no certificate or public key found", path=source)
+        raise BadInputError(_("no certificate or public key found"), path=source)
     return anchors
 
 
@@ -146,14 +147,16 @@ def _key_anchor(der: bytes, role: str, source: str) -> TrustAnchor:
         asn1_keys.PublicKeyInfo.load(der, strict=True)
         algorithm = spki_algorithm(der)
     except (ValueError, BadInputError) as exc:
-        raise BadInputError(f"not a certificate or public key: {exc}", path=source) from exc
+        raise BadInputError(_("not a certificate or public key: {exc}").format(exc=exc), path=source) from exc
     return TrustAnchor(role, f"public key ({algorithm})", spki_fingerprint(der), source, der)
 
 
 def _check_role(role: str) -> None:
     """Refuse a role name the store does not know."""
     if role not in TRUST_ROLES:
-        raise UsageError(f"unknown trust role {role!r} (use one of {', '.join(TRUST_ROLES)})")
+        raise UsageError(
+            _("unknown trust role {role!r} (use one of {join})").format(role=role, join=", ".join(TRUST_ROLES))
+        )
 
 
 def _anchor_key(anchor: TrustAnchor) -> tuple[str, bytes]:
@@ -320,13 +323,13 @@ class TrustStore:
         """
         prefix = fingerprint.strip().lower().replace(":", "")
         if len(prefix) < 8:
-            raise UsageError("give at least 8 hex digits of the fingerprint")
+            raise UsageError(_("give at least 8 hex digits of the fingerprint"))
         trust_dir = self.base / "trust"
         gone = [
             a for a in self._anchors if a.fingerprint.startswith(prefix) and Path(a.source).parent.parent == trust_dir
         ]
         if not gone:
-            raise UsageError(f"no trusted anchor has fingerprint {prefix}")
+            raise UsageError(_("no trusted anchor has fingerprint {prefix}").format(prefix=prefix))
         for source in {a.source for a in gone}:
             keep = [a for a in self._anchors if a.source == source and a not in gone]
             if keep:
@@ -389,4 +392,4 @@ def _read(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise BadInputError(f"cannot read trust file: {exc.strerror or exc}", path=path) from exc
+        raise BadInputError(_("cannot read trust file: {value}").format(value=exc.strerror or exc), path=path) from exc

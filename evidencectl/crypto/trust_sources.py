@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BadInputError, UsageError
+from ..i18n import _
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -64,20 +65,27 @@ def parse_trust_spec(spec: str) -> tuple[str, Path]:
     """``"ROLE:FILE"`` -> (role, path); a bare file or an unknown role is a usage error naming the roles."""
     role, sep, file = str(spec).partition(":")
     if not sep or role not in TRUST_ROLES or not file:
-        raise UsageError(f"--trust {spec}: say what the file is trusted for: {ROLES_HELP}")
+        raise UsageError(
+            _("--trust {spec}: say what the file is trusted for: {ROLES_HELP}").format(spec=spec, ROLES_HELP=ROLES_HELP)
+        )
     return role, Path(file).expanduser()
 
 
 def _spec_in_config(value: Any, where: str, config: Config, default_role: str | None) -> tuple[str, Path]:
     """A config ``trust`` value: ``"ROLE:FILE"``, or a bare file where the table implies the role."""
     if not isinstance(value, str) or not value:
-        raise BadInputError(f'{where} must be a string "ROLE:FILE"', path=config.path)
+        raise BadInputError(_('{where} must be a string "ROLE:FILE"').format(where=where), path=config.path)
     role, sep, _file = value.partition(":")
     try:
         return parse_trust_spec(value)
     except UsageError:
         if default_role is None or (sep and role.isalpha() and len(role) > 1):
-            raise BadInputError(f"{where} = {value!r}: give the role ({ROLES_HELP})", path=config.path) from None
+            raise BadInputError(
+                _("{where} = {value!r}: give the role ({ROLES_HELP})").format(
+                    where=where, value=value, ROLES_HELP=ROLES_HELP
+                ),
+                path=config.path,
+            ) from None
         return default_role, Path(value).expanduser()
 
 
@@ -93,12 +101,15 @@ def configured_specs(config: Config) -> list[tuple[str, Path]]:
             role, path = _spec_in_config(settings["trust"], f"[tsa.{name}] trust", config, "tsa")
             if role != "tsa":
                 raise BadInputError(
-                    f"[tsa.{name}] trust names role {role!r}: a TSA's root is a tsa root", path=config.path
+                    _("[tsa.{name}] trust names role {role!r}: a TSA's root is a tsa root").format(
+                        name=name, role=role
+                    ),
+                    path=config.path,
                 )
             specs.append((role, path))
     anchors = config.section("trust").get("anchors", [])
     if not isinstance(anchors, list):
-        raise BadInputError('[trust] anchors must be a list of "ROLE:FILE"', path=config.path)
+        raise BadInputError(_('[trust] anchors must be a list of "ROLE:FILE"'), path=config.path)
     for value in anchors:
         specs.append(_spec_in_config(value, "[trust] anchors", config, None))
     return specs
@@ -123,16 +134,23 @@ def _chain_entry(name: str, table: Mapping[str, Any], source: str, operator: str
     senders = table.get("senders", [])
     where = f"[chain.{name}]"
     if not isinstance(chain_id, int) or isinstance(chain_id, bool) or chain_id < 0:
-        raise BadInputError(f"{where} chain_id must be a whole number", path=source)
+        raise BadInputError(_("{where} chain_id must be a whole number").format(where=where), path=source)
     if not isinstance(contract, str) or not _ADDRESS.fullmatch(contract):
-        raise BadInputError(f"{where} contract must be a 0x-prefixed 20-byte address", path=source)
+        raise BadInputError(
+            _("{where} contract must be a 0x-prefixed 20-byte address").format(where=where), path=source
+        )
     if rpc is not None and (not isinstance(rpc, str) or not rpc.startswith(("http://", "https://"))):
-        raise BadInputError(f"{where} rpc must be an http(s):// URL", path=source)
+        raise BadInputError(_("{where} rpc must be an http(s):// URL").format(where=where), path=source)
     if not isinstance(senders, list) or not all(isinstance(a, str) and _ADDRESS.fullmatch(a) for a in senders):
-        raise BadInputError(f"{where} senders must be a list of 0x-prefixed addresses", path=source)
+        raise BadInputError(
+            _("{where} senders must be a list of 0x-prefixed addresses").format(where=where), path=source
+        )
     declared = table.get("operator", "third-party")
     if declared not in CHAIN_OPERATORS:
-        raise BadInputError(f"{where} operator must be one of {', '.join(CHAIN_OPERATORS)}", path=source)
+        raise BadInputError(
+            _("{where} operator must be one of {names}").format(where=where, names=", ".join(CHAIN_OPERATORS)),
+            path=source,
+        )
     # The stricter word wins: an entry cannot make a chain this installation deployed a third party's.
     if operator == "third-party":
         operator = declared
@@ -143,7 +161,7 @@ def chains_of(data: Mapping[str, Any], source: str, operator: str) -> list[Trust
     """The ``[chain.NAME]`` tables of a parsed TOML document."""
     section = data.get("chain", {})
     if not isinstance(section, dict):
-        raise BadInputError("[chain] must hold [chain.NAME] tables", path=source)
+        raise BadInputError(_("[chain] must hold [chain.NAME] tables"), path=source)
     return [_chain_entry(name, table, source, operator) for name, table in section.items() if isinstance(table, dict)]
 
 
@@ -152,12 +170,12 @@ def load_chain_file(path: Path, *, operator: str) -> list[TrustedChain]:
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
-        raise BadInputError(f"cannot read trust file: {exc.strerror or exc}", path=path) from exc
+        raise BadInputError(_("cannot read trust file: {value}").format(value=exc.strerror or exc), path=path) from exc
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise BadInputError(f"not a TOML file of [chain.NAME] tables: {exc}", path=path) from exc
+        raise BadInputError(_("not a TOML file of [chain.NAME] tables: {exc}").format(exc=exc), path=path) from exc
     chains = chains_of(data, str(path), operator)
     if not chains:
-        raise BadInputError("no [chain.NAME] table (chain_id, contract, rpc) found", path=path)
+        raise BadInputError(_("no [chain.NAME] table (chain_id, contract, rpc) found"), path=path)
     return chains
 
 
@@ -185,7 +203,7 @@ def configured_chains(ctx: Context) -> list[TrustedChain]:
         try:
             records = json.loads(deployed.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise BadInputError(f"cannot read the chain registry: {exc}", path=deployed) from exc
+            raise BadInputError(_("cannot read the chain registry: {exc}").format(exc=exc), path=deployed) from exc
         for url, record in records.items() if isinstance(records, dict) else []:
             if isinstance(record, dict) and {"chain_id", "contract"} <= set(record):
                 # Deployed here: a registry on a node of this machine (Anvil, a dev Besu) is this installation's
@@ -214,6 +232,6 @@ def rpc_chains(urls: Sequence[str]) -> list[TrustedChain]:
     out = []
     for url in urls:
         if not url.startswith(("http://", "https://")):
-            raise UsageError(f"--rpc {url}: expected an http(s):// URL of a JSON-RPC node you chose")
+            raise UsageError(_("--rpc {url}: expected an http(s):// URL of a JSON-RPC node you chose").format(url=url))
         out.append(TrustedChain(url, None, None, url, (), "--rpc", "third-party"))
     return out

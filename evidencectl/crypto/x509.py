@@ -12,6 +12,7 @@ from asn1crypto import pem
 from asn1crypto import x509 as asn1_x509
 
 from ..errors import BadInputError
+from ..i18n import _
 from .keys import SigningKey
 from .oids import register_sm_oids
 
@@ -73,7 +74,7 @@ def build_certificate(
         subject_info = asn1_keys.PublicKeyInfo.load(subject_public_key_der)
         subject_info.native  # noqa: B018 - parse fully now, so a bad key fails here and not in dump()
     except (ValueError, TypeError) as exc:
-        raise BadInputError(f"subject public key is not a SubjectPublicKeyInfo: {exc}") from exc
+        raise BadInputError(_("subject public key is not a SubjectPublicKeyInfo: {exc}").format(exc=exc)) from exc
     subject = _name(subject_cn, organization, organizational_unit)
     if issuer_cert_der is None:
         issuer = subject
@@ -85,7 +86,7 @@ def build_certificate(
     start = not_before or (datetime.now(UTC) - timedelta(minutes=5))
     end = not_after or (start + timedelta(days=3650))
     if end <= start:
-        raise BadInputError("certificate would expire before it becomes valid")
+        raise BadInputError(_("certificate would expire before it becomes valid"))
     sig_algo = {"algorithm": _SIGNATURE_ALGORITHM[issuer_key.algorithm]}
     key_usage = {"key_cert_sign", "crl_sign"} if is_ca else {"digital_signature", "non_repudiation"}
     basic: dict[str, object] = {"ca": is_ca}
@@ -164,7 +165,7 @@ def _load_one(der: bytes) -> asn1_x509.Certificate:
         cert["tbs_certificate"]["subject_public_key_info"].dump()
         cert.subject.native  # noqa: B018 - force a full parse
     except (ValueError, TypeError, KeyError) as exc:
-        raise BadInputError(f"not a valid X.509 certificate: {exc}") from exc
+        raise BadInputError(_("not a valid X.509 certificate: {exc}").format(exc=exc)) from exc
     return cert
 
 
@@ -180,7 +181,7 @@ def load_certificates(data: bytes) -> list[bytes]:
         try:
             blocks = list(pem.unarmor(data, multiple=True))
         except (ValueError, binascii.Error) as exc:  # broken armour or base64
-            raise BadInputError(f"not a readable PEM file: {' '.join(str(exc).split())}") from exc
+            raise BadInputError(_("not a readable PEM file: {join}").format(join=" ".join(str(exc).split()))) from exc
         for kind, _headers, der in blocks:
             if kind in ("CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE"):
                 _load_one(der)
@@ -188,7 +189,7 @@ def load_certificates(data: bytes) -> list[bytes]:
     else:
         found.append(bytes(_load_one(data).dump()))
     if not found:
-        raise BadInputError("no certificate found (expected PEM CERTIFICATE blocks or DER)")
+        raise BadInputError(_("no certificate found (expected PEM CERTIFICATE blocks or DER)"))
     return found
 
 

@@ -15,6 +15,7 @@ from ..collect.files import check_statement_text, collect_inputs
 from ..context import Context
 from ..errors import BadInputError
 from ..heads import current_heads
+from ..i18n import _
 from ..intake import Handed, Prepared
 from ..package.writer import PackageWriter, check_output
 from ..registry import Registry
@@ -127,7 +128,9 @@ def _deposit(
     except OSError as exc:
         writer.abort()
         if exc.errno in NO_ROOM:
-            raise BadInputError(f"cannot write the package: {exc.strerror}", path=opts.out) from exc
+            raise BadInputError(
+                _("cannot write the package: {strerror}").format(strerror=exc.strerror), path=opts.out
+            ) from exc
         raise
     except BaseException:
         writer.abort()

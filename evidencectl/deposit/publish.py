@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..errors import OutputExistsError
+from ..i18n import _
 from ..package.writer import PackageWriter
 from ..registry import ItemRow, Registry
 from .options import DepositResult
@@ -29,7 +30,11 @@ def still_needed(failed: list[ServiceFailure], tsas_ok: int, quorum: int, warnin
     needed = [p for p in failed if p.kind == "anchor"] + (tsa_failed if tsas_ok < quorum else [])
     for p in failed:
         if p not in needed:
-            warnings.append(f"TSA {p.spec} did not answer ({p.error}); the quorum was met without it")
+            warnings.append(
+                _("TSA {spec} did not answer ({error}); the quorum was met without it").format(
+                    spec=p.spec, error=p.error
+                )
+            )
     return needed
 
 

@@ -21,6 +21,7 @@ from ..collect.media import SNIFF_SIZE
 from ..display import invisible_in_name
 from ..errors import BadInputError
 from ..hashing import SMALL, Digests, digest_bytes
+from ..i18n import _
 from ..intake import Handed, Prepared
 from .items import ItemSpool, _member_for
 from .options import AnalyzeSettings
@@ -90,12 +91,16 @@ def _hash_input(
     flagged as changed while it was read (or None)."""
     member = spool.names.claim(None if hash_only else _member_for(name, spool.count + 1), spool.count + 1)
     if hidden := invisible_in_name(name):
-        spool.warnings.append(f"{name}: the name holds characters that hide or reorder text ({', '.join(hidden)})")
+        spool.warnings.append(
+            _("{name}: the name holds characters that hide or reorder text ({join})").format(
+                name=name, join=", ".join(hidden)
+            )
+        )
     head: bytes | None = None
     st: os.stat_result | None = None
     changed: str | None = None
     if isinstance(ahead, OSError):
-        raise BadInputError(f"cannot read: {ahead.strerror or ahead}", path=f.path)
+        raise BadInputError(_("cannot read: {value}").format(value=ahead.strerror or ahead), path=f.path)
     if isinstance(ahead, _Read):
         digests, head, st, changed = ahead.digests, ahead.data[:SNIFF_SIZE], ahead.stat, ahead.changed
         if spool.writer is not None and member is not None:
@@ -115,9 +120,14 @@ def _hash_input(
         except OSError as exc:
             if exc.errno in NO_ROOM:
                 raise  # the package cannot be written; deposit() names the output, not this input
-            raise BadInputError(f"cannot read: {exc.strerror or exc}", path=f.path) from exc
+            raise BadInputError(_("cannot read: {value}").format(value=exc.strerror or exc), path=f.path) from exc
     if f.expected_sha256 and f.expected_sha256 != digests.sha256:
-        raise BadInputError(f"SHA-256 {digests.sha256} differs from the list's {f.expected_sha256}", path=f.path)
+        raise BadInputError(
+            _("SHA-256 {sha256} differs from the list's {expected_sha256}").format(
+                sha256=digests.sha256, expected_sha256=f.expected_sha256
+            ),
+            path=f.path,
+        )
     return digests, member, head, st, changed
 
 

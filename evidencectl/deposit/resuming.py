@@ -10,6 +10,7 @@ from typing import Any
 
 from ..context import Context
 from ..errors import BadInputError, EvidenceError, ServiceError, UsageError
+from ..i18n import _
 from ..package.layout import MANIFEST
 from ..package.manifest import check_complete
 from ..package.writer import PackageWriter
@@ -87,7 +88,10 @@ def _resume_one(registry: Registry, ctx: Context, row: dict[str, Any], state: Re
         problem = _sealed_problem(manifest, row) or _stored_problem(reader, manifest)
     if problem is not None:
         raise BadInputError(
-            f"not resumed: the staging file of {row['deposit_id']} was changed: {problem}", path=staging
+            _("not resumed: the staging file of {deposit_id} was changed: {problem}").format(
+                deposit_id=row["deposit_id"], problem=problem
+            ),
+            path=staging,
         )
     roots = manifest["roots"]
     writer = PackageWriter(out, staging=staging, append=True)
@@ -115,7 +119,7 @@ def resume(ctx: Context, deposit_id: str | None = None) -> list[DepositResult]:
         if deposit_id:
             rows = [r for r in rows if r["deposit_id"] == deposit_id]
             if not rows:
-                raise UsageError(f"no pending deposit {deposit_id}")
+                raise UsageError(_("no pending deposit {deposit_id}").format(deposit_id=deposit_id))
         for row in rows:
             try:
                 state = ResumeState.from_json(row["pending"])

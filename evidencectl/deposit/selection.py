@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..collect.files import InputFile
 from ..errors import BadInputError
+from ..i18n import _
 from .options import SourceOptions
 
 
@@ -72,7 +73,7 @@ def select_inputs(files: list[InputFile], sources: SourceOptions, out: Path, war
             warnings.extend(f"{f.location}: passed over: the package being written (or its staging file)" for f in own)
             files = [f for f in files if f not in own]
             if not files:
-                raise BadInputError("nothing to deposit but the package being written", path=out)
+                raise BadInputError(_("nothing to deposit but the package being written"), path=out)
     if len(sources.inputs) + (sources.from_list is not None) < 2 and not sources.follow_symlinks:
         return files  # one folder or file walked without links: no file can come twice
     seen: dict[tuple[int, int], str] = {}
@@ -86,7 +87,11 @@ def select_inputs(files: list[InputFile], sources: SourceOptions, out: Path, war
                 continue
             first = seen.setdefault((st.st_dev, st.st_ino), f.name)
             if first != f.name:
-                warnings.append(f"{f.location}: the same file as {first}, deposited once under that name")
+                warnings.append(
+                    _("{location}: the same file as {first}, deposited once under that name").format(
+                        location=f.location, first=first
+                    )
+                )
                 continue
         kept.append(f)
     return kept

@@ -6,6 +6,7 @@ import collections
 from pathlib import Path
 
 from ..errors import MalformedPackageError, UsageError
+from ..i18n import _
 from .canonical import canonical_json
 from .inspect import read_manifest
 from .manifest import attach_proofs, check_complete, leaf_records
@@ -50,16 +51,21 @@ def extract_items(
         # A complete package stores no proofs (its whole tree is rebuilt); the disclosed records need theirs.
         problem = check_complete(manifest)
         if problem:
-            raise MalformedPackageError(f"cannot disclose from a package that does not verify: {problem}", path=package)
+            raise MalformedPackageError(
+                _("cannot disclose from a package that does not verify: {problem}").format(problem=problem),
+                path=package,
+            )
         attach_proofs([manifest["statement"], *items], leaf_records(manifest))
     elif any("proof" not in r for r in [manifest["statement"], *items]):
-        raise MalformedPackageError("a disclosure package without inclusion proofs", path=package)
+        raise MalformedPackageError(_("a disclosure package without inclusion proofs"), path=package)
     disclosed = {k: v for k, v in manifest.items() if k != PRIVATE}
     disclosed["items"] = items
     if not has_private_record(manifest) and manifest["statement"].get("note") and warnings is not None:
         warnings.append(
-            f"this version-{manifest['version']} package seals the note in its statement: the disclosure "
-            "carries it (deposits from version 3 on let a disclosure withhold it)"
+            _(
+                "this version-{version} package seals the note in its statement: the disclosure "
+                "carries it (deposits from version 3 on let a disclosure withhold it)"
+            ).format(version=manifest["version"])
         )
     disclosed["disclosure"] = {"items": [i["name"] for i in items]}
     writer = PackageWriter(out)
@@ -68,7 +74,9 @@ def extract_items(
             for item in items:
                 if item["path"]:
                     if item["path"] not in reader.infos:
-                        raise MalformedPackageError(f"member {item['path']} is missing", path=package)
+                        raise MalformedPackageError(
+                            _("member {path} is missing").format(path=item["path"]), path=package
+                        )
                     with reader.open_member(item["path"]) as src:
                         writer.add_original(item["path"], src)  # type: ignore[arg-type]
             writer.add_bytes("manifest.json", canonical_json(disclosed))

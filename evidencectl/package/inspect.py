@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MalformedPackageError
+from ..i18n import _
 from .private import private_problem
 from .reader import PackageReader
 from .schema import validate_manifest
@@ -18,7 +19,9 @@ def read_manifest(path: Path) -> tuple[dict[str, Any], list[str]]:
         problem = validate_manifest(manifest)
         if problem:
             problem = private_problem(manifest) or problem
-            raise MalformedPackageError(f"manifest.json does not follow its schema: {problem}", path=path)
+            raise MalformedPackageError(
+                _("manifest.json does not follow its schema: {problem}").format(problem=problem), path=path
+            )
         reader.check_version(manifest["version"])
         return manifest, reader.names()
 

@@ -25,6 +25,7 @@ from typing import Any, BinaryIO
 
 from ..errors import BadInputError, OutputExistsError
 from ..hashing import Digests, digest_bytes, digest_stream
+from ..i18n import _
 from . import zipformat as zf
 from .manifest import MIMETYPE
 from .membernames import unsafe_name
@@ -68,9 +69,9 @@ class _Flusher:
 def check_output(out: Path, force: bool) -> None:
     """Refuse an existing output unless ``force``; refuse an output in a missing folder."""
     if out.exists() and not force:
-        raise OutputExistsError("already exists; use --force to replace it", path=out)
+        raise OutputExistsError(_("already exists; use --force to replace it"), path=out)
     if not out.parent.is_dir():
-        raise BadInputError("the folder for the output does not exist", path=out)
+        raise BadInputError(_("the folder for the output does not exist"), path=out)
 
 
 class PackageWriter:
@@ -107,7 +108,9 @@ class PackageWriter:
         except OSError as exc:
             if append:
                 self._writing.unlink(missing_ok=True)
-            raise BadInputError(f"cannot write: {exc.strerror or exc}", path=self._writing) from exc
+            raise BadInputError(
+                _("cannot write: {value}").format(value=exc.strerror or exc), path=self._writing
+            ) from exc
         self._pos = end
         self._closed = False
         self._durable = False
@@ -313,11 +316,11 @@ def publish(staging: Path, out: Path, *, force: bool) -> None:
         try:
             os.link(staging, out)
         except FileExistsError as exc:
-            raise OutputExistsError("already exists; use --force to replace it", path=out) from exc
+            raise OutputExistsError(_("already exists; use --force to replace it"), path=out) from exc
         except OSError:
             # File systems without hard links: fall back to a checked rename.
             if out.exists():
-                raise OutputExistsError("already exists; use --force to replace it", path=out) from None
+                raise OutputExistsError(_("already exists; use --force to replace it"), path=out) from None
             os.replace(staging, out)
         else:
             staging.unlink()

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import MalformedPackageError
+from ..i18n import _
 from . import zipformat as zf
 
 MAX_MEMBERS = 1_000_000
@@ -60,11 +61,11 @@ class StrictZip:
         try:
             self._fd = os.open(path, os.O_RDONLY)
         except FileNotFoundError as exc:
-            raise MalformedPackageError("no such file", path=path) from exc
+            raise MalformedPackageError(_("no such file"), path=path) from exc
         except IsADirectoryError as exc:
-            raise MalformedPackageError("is a directory, not a package", path=path) from exc
+            raise MalformedPackageError(_("is a directory, not a package"), path=path) from exc
         except OSError as exc:
-            raise MalformedPackageError(f"cannot read: {exc.strerror or exc}", path=path) from exc
+            raise MalformedPackageError(_("cannot read: {value}").format(value=exc.strerror or exc), path=path) from exc
         self._ahead: tuple[int, bytes] = (0, b"")
         self.members: list[Member] = []
         self.infos: dict[str, Member] = {}
@@ -77,7 +78,9 @@ class StrictZip:
             self._check()
         except (OSError, struct.error) as exc:
             self.close()
-            raise MalformedPackageError(f"not a readable evidence package (ZIP): {exc}", path=path) from exc
+            raise MalformedPackageError(
+                _("not a readable evidence package (ZIP): {exc}").format(exc=exc), path=path
+            ) from exc
         except BaseException:
             self.close()
             raise
@@ -169,7 +172,7 @@ class StrictZip:
         unpack, central, pos, at = zf.CENTRAL.unpack_from, zf.CENTRAL.size, 0, 0
         members, limit, plain_ext = self.members, zf.ZIP64_FROM, zf.EXTERNAL_FILE
         sig, no_extra = zf.LOCAL_SIG, b"\x00\x00"
-        for _ in range(count):
+        for __ in range(count):
             (
                 signature, made_by, version, flags, method, _, _, crc, csize, usize, nlen, elen, clen, disk, _,
                 ext, offset,

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..context import Context
 from ..errors import BadInputError
+from ..i18n import _
 from .interface import GENESIS, OPENER, SCHEMA_VERSION, CustodyAudit, ItemRow, Registry, custody_hash, now_iso
 from .shared import set_sign_key
 from .sqlite import SQLiteRegistry
@@ -46,11 +47,11 @@ def connect(url: str, context: Context | Path) -> Registry:
         try:
             from .postgres import PostgresRegistry
         except ImportError as exc:
-            raise BadInputError("a PostgreSQL registry needs psycopg: pip install 'evidencectl[postgres]'") from exc
+            raise BadInputError(_("a PostgreSQL registry needs psycopg: pip install 'evidencectl[postgres]'")) from exc
         return PostgresRegistry(url)
     if url.startswith("sqlite:///"):
         return SQLiteRegistry(Path(url.removeprefix("sqlite://")))
-    raise BadInputError("[registry] url must start with postgresql://, postgres:// or sqlite:///")
+    raise BadInputError(_("[registry] url must start with postgresql://, postgres:// or sqlite:///"))
 
 
 def open_registry(ctx: Context) -> Registry:

@@ -20,6 +20,7 @@ from typing import Any
 
 from ..context import Context
 from ..errors import UsageError
+from ..i18n import _
 from ..package.canonical import canonical_json
 from .users import (
     IssuedToken,
@@ -266,9 +267,9 @@ class Registry(ABC):
         column = {"sha256": "sha256", "sm3": "sm3"}.get(algorithm)
         value = digest.strip().lower()
         if column is None:
-            raise UsageError(f"unknown digest algorithm {algorithm!r}: sha256 or sm3")
+            raise UsageError(_("unknown digest algorithm {algorithm!r}: sha256 or sm3").format(algorithm=algorithm))
         if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
-            raise UsageError(f"a {algorithm} digest is 64 hexadecimal characters")
+            raise UsageError(_("a {algorithm} digest is 64 hexadecimal characters").format(algorithm=algorithm))
         mine = " AND d.owner = ?" if owner is not None else ""
         return self._query(
             f"SELECT {', '.join('i.' + f for f in _ITEM_FIELDS)}, d.case_no, d.status, d.created "
@@ -325,7 +326,7 @@ class Registry(ABC):
         with self._write():
             self._lock_custody()  # before the check, so that two processes cannot both add the same name
             if self.user(name) is not None:
-                raise UsageError(f"user {name!r} exists already")
+                raise UsageError(_("user {name!r} exists already").format(name=name))
             user = User(name, role, now_iso())
             self._execute("INSERT INTO users (name, role, created) VALUES (?,?,?)", (user.name, role, user.created))
             return self._issue(user, actor, "user-add")
@@ -336,7 +337,7 @@ class Registry(ABC):
             self._lock_custody()
             user = self.user(user_name(name))
             if user is None:
-                raise UsageError(f"no user {name!r}")
+                raise UsageError(_("no user {name!r}").format(name=name))
             return self._issue(user, actor, "token-issue")
 
     def remove_user(self, name: str, *, actor: str | None = None) -> User:
@@ -345,7 +346,7 @@ class Registry(ABC):
             self._lock_custody()
             user = self.user(user_name(name))
             if user is None:
-                raise UsageError(f"no user {name!r}")
+                raise UsageError(_("no user {name!r}").format(name=name))
             self._execute("DELETE FROM tokens WHERE user_name = ?", [user.name])
             self._execute("DELETE FROM users WHERE name = ?", [user.name])
             self._append_custody(None, "user-remove", {"user": user.name, "role": user.role}, actor)

@@ -18,6 +18,7 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
 from ..errors import BadInputError, ServiceError
+from ..i18n import _
 from .interface import SCHEMA_VERSION, Registry
 
 # Keys of pg_advisory_xact_lock: arbitrary 64-bit constants, the same in every evidencectl process.
@@ -90,7 +91,7 @@ class PostgresRegistry(Registry):
         try:
             conninfo_to_dict(url)
         except psycopg.ProgrammingError as exc:
-            raise BadInputError(f"[registry] url is not a PostgreSQL connection URL: {exc}") from exc
+            raise BadInputError(_("[registry] url is not a PostgreSQL connection URL: {exc}").format(exc=exc)) from exc
         self._migrate(upto)
 
     def _connection(self) -> psycopg.Connection[dict[str, Any]]:
@@ -98,11 +99,17 @@ class PostgresRegistry(Registry):
         # a long-running server recovers without a restart of its own.
         if self._conn is None or self._conn.closed or self._conn.broken:
             if self._in_transaction:  # never go on with half a transaction on a new connection
-                raise ServiceError(f"the connection to the PostgreSQL registry at {self.where} was lost")
+                raise ServiceError(
+                    _("the connection to the PostgreSQL registry at {where} was lost").format(where=self.where)
+                )
             try:
                 self._conn = psycopg.connect(self.url, autocommit=True, row_factory=dict_row, connect_timeout=10)
             except psycopg.Error as exc:
-                raise ServiceError(f"cannot reach the PostgreSQL registry at {self.where}: {_one_line(exc)}") from exc
+                raise ServiceError(
+                    _("cannot reach the PostgreSQL registry at {where}: {one_line}").format(
+                        where=self.where, one_line=_one_line(exc)
+                    )
+                ) from exc
         return self._conn
 
     def _migrate(self, upto: int) -> None:
@@ -127,7 +134,9 @@ class PostgresRegistry(Registry):
         return int(rows[0]["version"]) if rows else 0
 
     def _failed(self, exc: BaseException) -> ServiceError:
-        return ServiceError(f"the PostgreSQL registry at {self.where} failed: {_one_line(exc)}")
+        return ServiceError(
+            _("the PostgreSQL registry at {where} failed: {one_line}").format(where=self.where, one_line=_one_line(exc))
+        )
 
     @contextmanager
     def _write(self) -> Iterator[None]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 
+from ..i18n import _
 from .interface import Registry
 
 
@@ -78,6 +79,6 @@ def set_sign_key(registry: Registry, name: str, key: str | None, *, actor: str |
         registry._lock_custody()
         user = registry.user(user_name(name))
         if user is None:
-            raise UsageError(f"no user {name!r}")
+            raise UsageError(_("no user {name!r}").format(name=name))
         registry._execute("UPDATE users SET sign_key = ? WHERE name = ?", [key, user.name])
         registry._append_custody(None, "user-key", {"user": user.name, "key": key}, actor)

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..context import Context
 from ..errors import BadInputError
+from ..i18n import _
 from .interface import SCHEMA_VERSION, Registry
 
 # Numbered from 1 as ``PRAGMA user_version``; a registry at version N runs N+1… on open. Never edit one
@@ -77,7 +78,7 @@ class SQLiteRegistry(Registry):
             self.conn = conn
             self._migrate(upto)
         except sqlite3.DatabaseError as exc:
-            raise BadInputError(f"registry database is unusable: {exc}", path=path) from exc
+            raise BadInputError(_("registry database is unusable: {exc}").format(exc=exc), path=path) from exc
 
     @classmethod
     def open(cls, context: Context | Path) -> SQLiteRegistry:

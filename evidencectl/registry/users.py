@@ -18,6 +18,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 from ..errors import UsageError
+from ..i18n import _
 
 ROLES = ("depositor", "auditor", "admin")
 """depositor: deposits and reads its own deposits; auditor: reads every deposit and the log; admin: users."""
@@ -60,18 +61,18 @@ def user_name(name: str) -> str:
     """
     canonical = unicodedata.normalize("NFC", name)
     if not canonical or canonical != canonical.strip():
-        raise UsageError("a user name must not be empty or start or end with spaces")
+        raise UsageError(_("a user name must not be empty or start or end with spaces"))
     if len(canonical) > _MAX_NAME:
-        raise UsageError(f"a user name has at most {_MAX_NAME} characters")
+        raise UsageError(_("a user name has at most {MAX_NAME} characters").format(MAX_NAME=_MAX_NAME))
     if any(unicodedata.category(c).startswith("C") for c in canonical):
-        raise UsageError("a user name must not contain control or invisible format characters")
+        raise UsageError(_("a user name must not contain control or invisible format characters"))
     return canonical
 
 
 def role_name(role: str) -> str:
     """``role`` if it is one of :data:`ROLES`, else a UsageError listing them."""
     if role not in ROLES:
-        raise UsageError(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
+        raise UsageError(_("unknown role {role!r}: choose one of {join}").format(role=role, join=", ".join(ROLES)))
     return role
 
 

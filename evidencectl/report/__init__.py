@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import IndeterminateError, UsageError, VerificationError
+from ..i18n import _
 from .labels import labels
 from .model import Document
 from .output import check_writable, wants_html, write_atomic
@@ -69,9 +70,9 @@ def check_certificate(out: Path, *, lang: str = "zh", fmt: str = "pdf", seal: An
     ``lang``, a signed HTML one, an output that cannot be written (UsageError, BadInputError)."""
     labels(lang)
     if fmt not in FORMATS:
-        raise UsageError(f"unknown report format {fmt!r}: use pdf or html")
+        raise UsageError(_("unknown report format {fmt!r}: use pdf or html").format(fmt=fmt))
     if seal is not None and fmt != "pdf":
-        raise UsageError("only a PDF report can be signed (--sign): use --format pdf")
+        raise UsageError(_("only a PDF report can be signed (--sign): use --format pdf"))
     check_writable(out)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BadInputError
+from ..i18n import _
 from ..package.reader import PackageReader
 from ..timestamp.token import certificates_of, decode, find_signer, info_of, iso_utc, name_text
 from .capture import CaptureFacts, read_capture
@@ -57,7 +58,9 @@ def _timestamp(member: str, der: bytes, path: Path) -> TimestampFacts:
             raise ValueError("the response carries no token")
         info = info_of(parsed)
     except Exception as exc:  # noqa: BLE001 - any decoding failure is one line naming the member
-        raise BadInputError(f"{member} is not a readable timestamp: {exc}", path=path) from exc
+        raise BadInputError(
+            _("{member} is not a readable timestamp: {exc}").format(member=member, exc=exc), path=path
+        ) from exc
     certs = certificates_of(parsed.signed_data)
     signer = find_signer(parsed.signed_data["signer_infos"][0]["sid"], certs) or (certs[0] if certs else None)
     facts = info.facts()
@@ -72,12 +75,14 @@ def _certificate(pem: bytes, path: Path) -> tuple[str, str, str]:
     from asn1crypto import x509
 
     try:
-        _, _, der = asn1_pem.unarmor(pem)
+        __, __, der = asn1_pem.unarmor(pem)
         cert = x509.Certificate.load(der)
         spki = cert["tbs_certificate"]["subject_public_key_info"].dump()
         return name_text(cert.subject), hashlib.sha256(der).hexdigest(), hashlib.sha256(spki).hexdigest()
     except Exception as exc:  # noqa: BLE001
-        raise BadInputError(f"certs/depositor.pem is not a readable certificate: {exc}", path=path) from exc
+        raise BadInputError(
+            _("certs/depositor.pem is not a readable certificate: {exc}").format(exc=exc), path=path
+        ) from exc
 
 
 def read_facts(path: Path, manifest: dict[str, Any] | None = None) -> PackageFacts:
@@ -99,7 +104,7 @@ def read_facts(path: Path, manifest: dict[str, Any] | None = None) -> PackageFac
             elif name.startswith("proofs/anchors/") and name.endswith(".json"):
                 receipt = reader.read_json(name)
                 if not isinstance(receipt, dict):
-                    raise BadInputError(f"{name} is not an anchor receipt (JSON object)", path=path)
+                    raise BadInputError(_("{name} is not an anchor receipt (JSON object)").format(name=name), path=path)
                 out.anchors.append((name, receipt))
         out.signed = "manifest.sig" in names
         if out.signed and "certs/depositor.pem" in names:

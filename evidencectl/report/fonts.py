@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import BadInputError
+from ..i18n import _
 
 SANS_ENV = "EVIDENCECTL_REPORT_FONT"
 MONO_ENV = "EVIDENCECTL_REPORT_MONO_FONT"
@@ -53,11 +54,13 @@ def _locate(env: str, package: tuple[str, str], pip_name: str) -> Path:
     if override:
         path = Path(override)
         if not path.is_file():
-            raise BadInputError(f"report font not found (set by {env})", path=path)
+            raise BadInputError(_("report font not found (set by {env})").format(env=env), path=path)
         return path
     found = _package_file(*package)
     if found is None:
-        raise BadInputError(f"the report font is not installed; install it with: pip install {pip_name}")
+        raise BadInputError(
+            _("the report font is not installed; install it with: pip install {pip_name}").format(pip_name=pip_name)
+        )
     return found
 
 
@@ -82,7 +85,7 @@ def _cut(path: Path, text: str, weights: Iterable[int]) -> list[bytes]:
     try:
         font = TTFont(str(path), lazy=True)
         if "glyf" not in font:
-            raise BadInputError("report font has no TrueType outlines (CFF/OTF is not supported)", path=path)
+            raise BadInputError(_("report font has no TrueType outlines (CFF/OTF is not supported)"), path=path)
         options = subset.Options()
         options.layout_features = []
         options.notdef_outline = True
@@ -91,7 +94,7 @@ def _cut(path: Path, text: str, weights: Iterable[int]) -> list[bytes]:
         subsetter.populate(text=text)
         subsetter.subset(font)
     except (OSError, TTLibError, KeyError, AssertionError) as exc:
-        raise BadInputError(f"unreadable report font: {exc}", path=path) from exc
+        raise BadInputError(_("unreadable report font: {exc}").format(exc=exc), path=path) from exc
     out: list[bytes] = []
     cut = io.BytesIO()
     font.save(cut)
@@ -125,5 +128,5 @@ def load_fonts(text: str) -> FontSet:
     try:
         mono = mono_path.read_bytes()
     except OSError as exc:
-        raise BadInputError(f"unreadable report font: {exc}", path=mono_path) from exc
+        raise BadInputError(_("unreadable report font: {exc}").format(exc=exc), path=mono_path) from exc
     return FontSet(regular=regular, bold=bold, mono=mono)

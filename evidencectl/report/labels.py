@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..errors import UsageError
+from ..i18n import _
 from .wording import EN as _EN_WORDS
 from .wording import ZH as _ZH_WORDS
 
@@ -265,4 +266,4 @@ def labels(lang: str) -> dict[str, str]:
         return _ZH
     if lang == "en":
         return _EN
-    raise UsageError(f"unknown report language {lang!r}: use zh or en")
+    raise UsageError(_("unknown report language {lang!r}: use zh or en").format(lang=lang))

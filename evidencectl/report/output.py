@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..atomic import write_new_file
 from ..errors import BadInputError
+from ..i18n import _
 
 HTML_SUFFIXES = (".html", ".htm")
 
@@ -19,14 +20,14 @@ def wants_html(out: Path) -> bool:
 def check_writable(out: Path) -> None:
     """Fail before any work when ``out`` cannot be written (missing folder, a directory, no permission)."""
     if out.is_dir():
-        raise BadInputError("output path is a directory", path=out)
+        raise BadInputError(_("output path is a directory"), path=out)
     parent = out.parent if str(out.parent) else Path(".")
     if not parent.is_dir():
-        raise BadInputError("cannot write the report: the output folder does not exist", path=out)
+        raise BadInputError(_("cannot write the report: the output folder does not exist"), path=out)
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise BadInputError("cannot write the report: the output folder is not writable", path=out)
+        raise BadInputError(_("cannot write the report: the output folder is not writable"), path=out)
     if out.exists() and not os.access(out, os.W_OK):
-        raise BadInputError("cannot write the report: the output file is not writable", path=out)
+        raise BadInputError(_("cannot write the report: the output file is not writable"), path=out)
 
 
 def write_atomic(out: Path, data: bytes) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import BadInputError
+from ..i18n import _
 from .facts import anchor_coordinates
 
 HEADER = "EVIDENCECTL-DEPOSIT/1"
@@ -84,14 +85,18 @@ def verify_link(template: str, deposit_id: str, manifest_sm3: str) -> str:
     from urllib.parse import quote
 
     if not template.startswith(("https://", "http://")):
-        raise BadInputError(f"[report] verify_url must start with https:// or http://: {template!r}")
+        raise BadInputError(
+            _("[report] verify_url must start with https:// or http://: {template!r}").format(template=template)
+        )
     try:
         names = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
     except ValueError as exc:
-        raise BadInputError(f"[report] verify_url is not a valid template: {exc}") from exc
+        raise BadInputError(_("[report] verify_url is not a valid template: {exc}").format(exc=exc)) from exc
     unknown = names - set(URL_FIELDS)
     if unknown:
         raise BadInputError(
-            f"[report] verify_url names {', '.join(sorted(unknown))}: use {{deposit_id}} and {{manifest_sm3}}"
+            _("[report] verify_url names {join}: use {{deposit_id}} and {{manifest_sm3}}").format(
+                join=", ".join(sorted(unknown))
+            )
         )
     return template.format(deposit_id=quote(deposit_id, safe=""), manifest_sm3=manifest_sm3)

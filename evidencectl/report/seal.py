@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ..errors import BadInputError, ServiceError, UsageError
+from ..i18n import _
 from .output import write_atomic
 
 FIELD = "evidencectl-seal"
@@ -93,15 +94,17 @@ def seal_pdf(pdf: bytes, options: SealOptions) -> bytes:
         from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
         from pyhanko.sign import fields, signers, timestamps
     except ImportError as exc:
-        raise UsageError("report --sign needs pyHanko: pip install 'evidencectl[sign]'") from exc
+        raise UsageError(_("report --sign needs pyHanko: pip install 'evidencectl[sign]'")) from exc
     try:
         signer = signers.SimpleSigner.load(  # type: ignore[no-untyped-call]
             str(options.key), str(options.cert), key_passphrase=options.passphrase
         )
     except Exception as exc:  # noqa: BLE001 - pyHanko raises many kinds for a bad key file
-        raise BadInputError(f"cannot load the signing key or certificate: {exc}", path=options.key) from exc
+        raise BadInputError(
+            _("cannot load the signing key or certificate: {exc}").format(exc=exc), path=options.key
+        ) from exc
     if signer is None:
-        raise BadInputError("cannot load the signing key or certificate", path=options.key)
+        raise BadInputError(_("cannot load the signing key or certificate"), path=options.key)
     meta = signers.PdfSignatureMetadata(
         field_name=FIELD, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES, reason=options.reason
     )
@@ -113,6 +116,8 @@ def seal_pdf(pdf: bytes, options: SealOptions) -> bytes:
         )
     except Exception as exc:
         if stamper is not None and "timestamp" in f"{type(exc).__name__} {exc}".lower():
-            raise ServiceError(f"the TSA {options.tsa_url} gave no signature timestamp: {exc}") from exc
-        raise BadInputError(f"cannot sign the report: {exc}", path=options.key) from exc
+            raise ServiceError(
+                _("the TSA {tsa_url} gave no signature timestamp: {exc}").format(tsa_url=options.tsa_url, exc=exc)
+            ) from exc
+        raise BadInputError(_("cannot sign the report: {exc}").format(exc=exc), path=options.key) from exc
     return out.getvalue()

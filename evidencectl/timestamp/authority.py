@@ -17,6 +17,7 @@ from ..crypto.keys import SigningKey, load_or_create_service_key
 from ..crypto.trust import TrustStore
 from ..crypto.x509 import build_certificate, certificate_pem, load_certificates
 from ..errors import BadInputError, ServiceError
+from ..i18n import _
 from .algorithms import OID_HASHES, REQUESTABLE_HASHES, TST_INFO_OID, digest, digest_size, hash_oid
 from .interface import TimestampAuthority
 from .operator import DEPOSITOR_OPERATED_OID, DEPOSITOR_OPERATED_UNIT, LEGACY_POLICY_OID, installation_id
@@ -166,7 +167,11 @@ class EmbeddedTSA(TimestampAuthority):
         ``base/trust/tsa/`` with operator ``own``. Safe when two processes open it at once.
         """
         if algorithm not in _ALGORITHMS:
-            raise BadInputError(f"embedded TSA algorithm must be one of {', '.join(_ALGORITHMS)}, not {algorithm}")
+            raise BadInputError(
+                _("embedded TSA algorithm must be one of {join}, not {algorithm}").format(
+                    join=", ".join(_ALGORITHMS), algorithm=algorithm
+                )
+            )
         folder = Path(base) / "tsa" / algorithm
         chain_path = folder / "chain.pem"
         with _locked(Path(base) / "tsa" / ".lock"):
@@ -179,7 +184,9 @@ class EmbeddedTSA(TimestampAuthority):
         try:
             leaf_der, root_der = load_certificates(chain_path.read_bytes())[:2]
         except (OSError, ValueError) as exc:
-            raise BadInputError(f"cannot read the embedded TSA chain: {exc}", path=chain_path) from exc
+            raise BadInputError(
+                _("cannot read the embedded TSA chain: {exc}").format(exc=exc), path=chain_path
+            ) from exc
         tsa = cls(folder, key, leaf_der, root_der)
         tsa._init_serials()
         return tsa
@@ -309,7 +316,7 @@ class EmbeddedTSA(TimestampAuthority):
         try:
             request = build_request(digest, hash_name, nonce=nonce)
         except ValueError as exc:
-            raise ServiceError(f"embedded TSA: {exc}") from exc
+            raise ServiceError(_("embedded TSA: {exc}").format(exc=exc)) from exc
         response = self.respond(request)
         check_response(response, digest=digest, hash_name=hash_name, nonce=nonce, source="local")
         return response

@@ -18,6 +18,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ..i18n import _
+
 
 @dataclass(frozen=True)
 class CatalogueTSA:
@@ -144,7 +146,7 @@ def embedded_only_hint(tsas: list[str], anchors: list[str]) -> str | None:
     """The warning for a deposit for a case whose time would rest on the depositor's own services only."""
     if any(t != "local" for t in tsas) or any(a != "local" for a in anchors):
         return None
-    return (
+    return _(
         "warning: this deposit's time is attested only by your own embedded TSA and ledger, which prove nothing "
         "to the other party or the court. Add a third-party TSA: --tsa local --tsa freetsa "
         "(see 'evidencectl tsa list')."

@@ -11,6 +11,7 @@ from asn1crypto import x509
 
 from ..checks import Status
 from ..errors import VerificationError
+from ..i18n import _
 from .signature import is_sm2_key, verify_with_key
 from .token import name_text
 
@@ -56,17 +57,23 @@ def check_tsa_eku(cert: x509.Certificate) -> None:
     """RFC 3161 §2.3: the TSA certificate's only extended key usage is timeStamping, marked critical."""
     found = [e for e in cert["tbs_certificate"]["extensions"] if e["extn_id"].native == "extended_key_usage"]
     if not found:
-        raise VerificationError("signer certificate has no extended key usage timeStamping")
+        raise VerificationError(_("signer certificate has no extended key usage timeStamping"))
     ext = found[0]
     if list(ext["extn_value"].native) != ["time_stamping"]:
-        raise VerificationError(f"signer certificate EKU is {list(ext['extn_value'].native)}, not timeStamping alone")
+        raise VerificationError(
+            _("signer certificate EKU is {native}, not timeStamping alone").format(
+                native=list(ext["extn_value"].native)
+            )
+        )
     if not ext["critical"].native:
-        raise VerificationError("signer certificate EKU timeStamping is not marked critical")
+        raise VerificationError(_("signer certificate EKU timeStamping is not marked critical"))
     # RFC 5280 §4.2.1.3: a key whose keyUsage allows neither digitalSignature nor nonRepudiation may not sign
     # data (OpenSSL's ts -verify refuses such a signer as "unsuitable certificate purpose").
     usage = cert.key_usage_value
     if usage is not None and not ({"digital_signature", "non_repudiation"} & set(usage.native)):
-        raise SignerKeyUsageError(f"signer certificate key usage {sorted(usage.native)} does not allow signing")
+        raise SignerKeyUsageError(
+            _("signer certificate key usage {native} does not allow signing").format(native=sorted(usage.native))
+        )
 
 
 class SignerKeyUsageError(VerificationError):

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..context import Context
 from ..errors import ServiceError, UsageError
+from ..i18n import _
 from .interface import TimestampAuthority
 from .request import build_request, check_response, new_nonce
 
@@ -38,7 +39,7 @@ class HttpTSA(TimestampAuthority):
         ``policy``: TSA policy OID to request; ``retries``: extra attempts after a network or 5xx failure;
         ``hashes``: the imprint algorithms the TSA accepts (None: any), so a deposit asks it only for those."""
         if not url.startswith(("http://", "https://")):
-            raise UsageError(f"TSA URL must start with http:// or https://: {url}")
+            raise UsageError(_("TSA URL must start with http:// or https://: {url}").format(url=url))
         self.name = url
         self.url = url
         self.timeout = timeout
@@ -69,9 +70,17 @@ class HttpTSA(TimestampAuthority):
                         failure = f"HTTP {reply.status_code} {reply.reason}"
                         continue
                     if reply.status_code != 200:
-                        raise ServiceError(f"TSA {self.url} answered HTTP {reply.status_code} {reply.reason}")
+                        raise ServiceError(
+                            _("TSA {url} answered HTTP {status_code} {reason}").format(
+                                url=self.url, status_code=reply.status_code, reason=reply.reason
+                            )
+                        )
                     if len(content) > MAX_RESPONSE:
-                        raise ServiceError(f"TSA {self.url} answered more than {MAX_RESPONSE} bytes")
+                        raise ServiceError(
+                            _("TSA {url} answered more than {MAX_RESPONSE} bytes").format(
+                                url=self.url, MAX_RESPONSE=MAX_RESPONSE
+                            )
+                        )
                     kind = reply.headers.get("Content-Type", "").split(";")[0].strip().lower()
                     if kind != REPLY_TYPE:
                         raise ServiceError(
@@ -80,10 +89,16 @@ class HttpTSA(TimestampAuthority):
                         )
                     return bytes(content)
             except requests.exceptions.SSLError as exc:
-                raise ServiceError(f"TSA {self.url}: TLS verification failed: {exc}") from exc
+                raise ServiceError(
+                    _("TSA {url}: TLS verification failed: {exc}").format(url=self.url, exc=exc)
+                ) from exc
             except requests.RequestException as exc:
                 failure = type(exc).__name__ + (f": {exc.args[0]}" if exc.args else "")
-        raise ServiceError(f"TSA {self.url} unreachable after {self.retries + 1} attempts: {failure}")
+        raise ServiceError(
+            _("TSA {url} unreachable after {value} attempts: {failure}").format(
+                url=self.url, value=self.retries + 1, failure=failure
+            )
+        )
 
     def timestamp(self, digest: bytes, hash_name: str) -> bytes:
         """Request a token over ``digest`` and return the response once it checks out."""
@@ -111,9 +126,11 @@ def _check_clock(response: bytes, url: str) -> None:
     ahead = datetime.now(UTC) - gen_time
     if ahead > TIME_TOLERANCE:
         raise ServiceError(
-            f"this machine's clock is {int(ahead.total_seconds() // 60)} minutes ahead of TSA {url} (genTime "
-            f"{gen_time.strftime('%Y-%m-%dT%H:%M:%SZ')}): a deposit dated by it would contradict its timestamp; "
-            "set the clock right (NTP) and deposit again"
+            _(
+                "this machine's clock is {value} minutes ahead of TSA {url} (genTime {strftime}): a "
+                "deposit dated by it would contradict its timestamp; set the clock right (NTP) and deposit "
+                "again"
+            ).format(value=int(ahead.total_seconds() // 60), url=url, strftime=gen_time.strftime("%Y-%m-%dT%H:%M:%SZ"))
         )
 
 
@@ -138,7 +155,9 @@ def http_tsa_from_config(url: str, settings: dict[str, Any]) -> HttpTSA:
         env = str(settings.get("password_env", ""))
         password = os.environ.get(env, "") if env else ""
         if env and not password:
-            raise UsageError(f"TSA {url}: the password variable {env} named in config.toml is not set")
+            raise UsageError(
+                _("TSA {url}: the password variable {env} named in config.toml is not set").format(url=url, env=env)
+            )
         auth = (str(settings["username"]), password)
     cert: str | tuple[str, str] | None = None
     if settings.get("client_cert"):
@@ -176,13 +195,15 @@ def tsa_from_spec(spec: str, context: Context | Path, *, algorithm: str = "ecdsa
                 settings = {"url": catalogue_url(CATALOGUE[name]), "hashes": list(CATALOGUE[name].hashes), **settings}
             url = str(settings.get("url", ""))
             if not url.startswith(("http://", "https://")):
-                raise UsageError(f'config.toml [tsa.{name}] needs url = "http(s)://…"')
+                raise UsageError(_('config.toml [tsa.{name}] needs url = "http(s)://…"').format(name=name))
             return http_tsa_from_config(url, settings)
     if spec in CATALOGUE:
         return HttpTSA(catalogue_url(CATALOGUE[spec]), hashes=CATALOGUE[spec].hashes)
     if spec.startswith(("http://", "https://")):
         return HttpTSA(spec)
     raise UsageError(
-        f"--tsa must be 'local', a public TSA's name ({', '.join(CATALOGUE)}; see 'evidencectl tsa list'), "
-        f"an http(s):// URL or a TSA named in config.toml, not {spec!r}"
+        _(
+            "--tsa must be 'local', a public TSA's name ({join}; see 'evidencectl tsa list'), an "
+            "http(s):// URL or a TSA named in config.toml, not {spec!r}"
+        ).format(join=", ".join(CATALOGUE), spec=spec)
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 
 from ..errors import MalformedTokenError
+from ..i18n import _
 
 # Universal tags whose DER encoding is primitive, with the checks that apply to their contents.
 _BOOLEAN, _INTEGER, _BIT_STRING, _OCTET_STRING, _NULL, _OID, _ENUMERATED = 1, 2, 3, 4, 5, 6, 10
@@ -29,7 +30,7 @@ MAX_DEPTH = 64
 
 def _fail(offset: int, why: str, *, rules: str = "DER") -> MalformedTokenError:
     """The error for an encoding fault at ``offset``."""
-    return MalformedTokenError(f"not {rules} at byte {offset}: {why}")
+    return MalformedTokenError(_("not {rules} at byte {offset}: {why}").format(rules=rules, offset=offset, why=why))
 
 
 class _Tlv:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import MalformedTokenError
+from ..i18n import _
 from .token import certificates_of, decode, find_signer, iso_utc, name_text
 
 _STATUS_WORDS = {0: "granted", 1: "grantedWithMods", 2: "rejection", 3: "waiting", 4: "revocationWarning"}
@@ -77,5 +78,5 @@ def describe_timestamp(der: bytes) -> dict[str, Any]:
     except MalformedTokenError:
         raise
     except Exception as exc:  # asn1crypto raises ValueError, TypeError, KeyError… on hostile input
-        raise MalformedTokenError(f"malformed TSTInfo: {' '.join(str(exc).split())}") from exc
+        raise MalformedTokenError(_("malformed TSTInfo: {join}").format(join=" ".join(str(exc).split()))) from exc
     return out

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from asn1crypto import cms, core, x509
 
 from ..errors import MalformedTokenError, VerificationError
+from ..i18n import _
 from .algorithms import OID_HASHES, RSA_PSS_OID
 from .der import check_der, check_token_encoding
 from .token import ParsedToken, find_signer, name_text
@@ -27,7 +28,9 @@ def _params_null_or_absent(alg: core.Sequence, what: str) -> None:
     """An AlgorithmIdentifier whose parameters must be absent or NULL (hashes, RSA PKCS#1, ECDSA, SM2)."""
     rest = bytes(alg.contents)[len(alg["algorithm"].dump()) :]
     if rest not in (b"", b"\x05\x00"):
-        raise MalformedTokenError(f"{what} {alg['algorithm'].dotted} has parameters other than NULL")
+        raise MalformedTokenError(
+            _("{what} {dotted} has parameters other than NULL").format(what=what, dotted=alg["algorithm"].dotted)
+        )
 
 
 def check_envelope(parsed: ParsedToken, der: bytes) -> None:
@@ -42,45 +45,63 @@ def check_envelope(parsed: ParsedToken, der: bytes) -> None:
     status = parsed.status
     if not status.as_requested:
         # The status lies outside the signature: anything but a plain grant is refused rather than trusted.
-        raise VerificationError(f"response status is {status.text}, not granted (0) without failInfo")
+        raise VerificationError(
+            _("response status is {text}, not granted (0) without failInfo").format(text=status.text)
+        )
     signed = parsed.signed_data
     if signed["version"].native not in SIGNED_DATA_VERSIONS:
-        raise MalformedTokenError(f"SignedData version is {signed['version'].native}, RFC 5652 wants v3 here")
+        raise MalformedTokenError(
+            _("SignedData version is {native}, RFC 5652 wants v3 here").format(native=signed["version"].native)
+        )
     infos = signed["signer_infos"]
     if len(infos) != 1:
-        raise MalformedTokenError(f"token has {len(infos)} signers, RFC 3161 wants one")
+        raise MalformedTokenError(_("token has {n_infos} signers, RFC 3161 wants one").format(n_infos=len(infos)))
     info = infos[0]
     wanted_version = "v1" if info["sid"].name == "issuer_and_serial_number" else "v3"
     if info["version"].native != wanted_version:
-        raise MalformedTokenError(f"SignerInfo version is {info['version'].native}, its sid wants {wanted_version}")
+        raise MalformedTokenError(
+            _("SignerInfo version is {native}, its sid wants {wanted_version}").format(
+                native=info["version"].native, wanted_version=wanted_version
+            )
+        )
     digest_alg = info["digest_algorithm"]
     if digest_alg["algorithm"].dotted not in OID_HASHES:
-        raise MalformedTokenError(f"SignerInfo digest algorithm {digest_alg['algorithm'].dotted} is unknown")
+        raise MalformedTokenError(
+            _("SignerInfo digest algorithm {dotted} is unknown").format(dotted=digest_alg["algorithm"].dotted)
+        )
     _params_null_or_absent(digest_alg, "SignerInfo digest algorithm")
     # RFC 5652 §5.1: digestAlgorithms lists the algorithms the signers use; with one signer that is one.
     listed = [alg.dump() for alg in signed["digest_algorithms"]]
     if listed != [digest_alg.dump()]:
-        raise MalformedTokenError("SignedData.digestAlgorithms does not list exactly the SignerInfo's digest algorithm")
+        raise MalformedTokenError(
+            _("SignedData.digestAlgorithms does not list exactly the SignerInfo's digest algorithm")
+        )
     sig_alg = info["signature_algorithm"]
     if sig_alg["algorithm"].dotted != RSA_PSS_OID:
         _params_null_or_absent(sig_alg, "signature algorithm")
     # Unsigned material is tolerated only when it parses completely.
     try:
-        _ = info["unsigned_attrs"].native
+        __ = info["unsigned_attrs"].native
     except Exception as exc:  # asn1crypto raises many kinds on hostile contents
-        raise MalformedTokenError(f"unsigned attributes do not parse: {exc}") from exc
+        raise MalformedTokenError(_("unsigned attributes do not parse: {exc}").format(exc=exc)) from exc
     _check_revocation_info(signed)
     try:
         choices = list(signed["certificates"] or [])
     except Exception as exc:  # asn1crypto cannot read a certificate written in the indefinite form
-        raise MalformedTokenError(f"the certificates the token carries do not parse as DER: {exc}") from exc
+        raise MalformedTokenError(
+            _("the certificates the token carries do not parse as DER: {exc}").format(exc=exc)
+        ) from exc
     for choice in choices:
         if choice.name != "certificate":
-            raise MalformedTokenError(f"the token carries a {choice.name}, not an X.509 certificate")
+            raise MalformedTokenError(
+                _("the token carries a {name}, not an X.509 certificate").format(name=choice.name)
+            )
         try:
-            _ = choice.chosen.native
+            __ = choice.chosen.native
         except Exception as exc:
-            raise MalformedTokenError(f"a certificate the token carries does not parse: {exc}") from exc
+            raise MalformedTokenError(
+                _("a certificate the token carries does not parse: {exc}").format(exc=exc)
+            ) from exc
         # The indefinite form stops at the CMS envelope: a certificate is a copied DER blob, and one
         # re-encoded around its signed part would keep verifying under another fingerprint.
         check_der(choice.chosen.dump())
@@ -96,9 +117,9 @@ def _check_revocation_info(signed: cms.SignedData) -> None:
     """
     for choice in signed["crls"] or []:
         try:
-            _ = choice.chosen["other_rev_info_format"].dotted if choice.name == "other" else choice.native
+            __ = choice.chosen["other_rev_info_format"].dotted if choice.name == "other" else choice.native
         except Exception as exc:  # asn1crypto raises many kinds on hostile contents
-            raise MalformedTokenError(f"CRLs do not parse: {exc}") from exc
+            raise MalformedTokenError(_("CRLs do not parse: {exc}").format(exc=exc)) from exc
 
 
 def carried_certificates(parsed: ParsedToken) -> list[x509.Certificate]:
@@ -118,13 +139,15 @@ def select_signer(
     sid = parsed.signed_data["signer_infos"][0]["sid"]
     named = [c for c in carried if find_signer(sid, [c]) is not None]
     if len(named) > 1:
-        raise VerificationError("the token carries several certificates its signer identifier names")
+        raise VerificationError(_("the token carries several certificates its signer identifier names"))
     if named:
         return named[0]
     if carried:
         raise VerificationError(
-            "the token carries certificates but not the one its signer identifier names (RFC 3161 §2.4.1): "
-            "its signer identifier or its certificate was altered"
+            _(
+                "the token carries certificates but not the one its signer identifier names (RFC 3161 "
+                "§2.4.1): its signer identifier or its certificate was altered"
+            )
         )
     return find_signer(sid, outside)
 
@@ -150,8 +173,10 @@ def check_carried(
         if cert.dump() in known or _renewal_of(cert, signer):
             continue
         raise VerificationError(
-            f"the token carries a certificate ({name_text(cert.subject)}, serial {cert.serial_number}) that is "
-            "neither its signer nor part of the validated path: the token was altered"
+            _(
+                "the token carries a certificate ({name_text}, serial {serial_number}) that is neither its "
+                "signer nor part of the validated path: the token was altered"
+            ).format(name_text=name_text(cert.subject), serial_number=cert.serial_number)
         )
 
 

@@ -7,6 +7,7 @@ import secrets
 from asn1crypto import tsp
 
 from ..errors import MalformedTokenError, ServiceError, VerificationError
+from ..i18n import _
 from .algorithms import REQUESTABLE_HASHES, digest_size, hash_oid
 from .chain import check_tsa_eku
 from .signature import check_signer_info
@@ -54,9 +55,9 @@ def check_response(
     try:
         parsed = decode(response_der)
     except MalformedTokenError as exc:
-        raise ServiceError(f"TSA {source} answered garbage: {exc}") from exc
+        raise ServiceError(_("TSA {source} answered garbage: {exc}").format(source=source, exc=exc)) from exc
     if parsed.content_info is None or not parsed.status.granted:
-        raise ServiceError(f"TSA {source} refused the request: {parsed.status.text}")
+        raise ServiceError(_("TSA {source} refused the request: {text}").format(source=source, text=parsed.status.text))
     try:
         # The same envelope rules as verification (strict DER, status exactly granted, carried certificates),
         # so that a token stored at deposit time cannot fail later for a reason known now.
@@ -65,21 +66,29 @@ def check_response(
         check_envelope(parsed, response_der)
         info = info_of(parsed)
         if info.hash_algorithm != hash_name or info.imprint != digest:
-            raise VerificationError("the token covers another imprint than the one requested")
+            raise VerificationError(_("the token covers another imprint than the one requested"))
         if nonce is not None and info.nonce != nonce:
-            raise VerificationError(f"the token's nonce {info.nonce} is not the request's {nonce}")
+            raise VerificationError(
+                _("the token's nonce {nonce} is not the request's {nonce2}").format(nonce=info.nonce, nonce2=nonce)
+            )
         if policy is not None and info.policy != policy:
-            raise VerificationError(f"the token's policy {info.policy} is not the requested {policy}")
+            raise VerificationError(
+                _("the token's policy {policy} is not the requested {policy2}").format(
+                    policy=info.policy, policy2=policy
+                )
+            )
         signed = parsed.signed_data
         if len(signed["signer_infos"]) != 1:
-            raise VerificationError(f"the token has {len(signed['signer_infos'])} signers, not one")
+            raise VerificationError(
+                _("the token has {n_signer_infos} signers, not one").format(n_signer_infos=len(signed["signer_infos"]))
+            )
         signer_info = signed["signer_infos"][0]
         signer = find_signer(signer_info["sid"], certificates_of(signed))
         if signer is None:
-            raise VerificationError("the token lacks the TSA certificate although it was requested")
+            raise VerificationError(_("the token lacks the TSA certificate although it was requested"))
         check_signer_info(signer_info, signer, parsed.tst_info_bytes)
         check_tsa_eku(signer)
     except (VerificationError, MalformedTokenError) as exc:
-        raise ServiceError(f"TSA {source} returned an unusable token: {exc}") from exc
+        raise ServiceError(_("TSA {source} returned an unusable token: {exc}").format(source=source, exc=exc)) from exc
     except Exception as exc:  # hostile structures that asn1crypto only notices on access
-        raise ServiceError(f"TSA {source} returned a malformed token: {exc}") from exc
+        raise ServiceError(_("TSA {source} returned a malformed token: {exc}").format(source=source, exc=exc)) from exc

@@ -9,6 +9,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
 from ..errors import MalformedTokenError, VerificationError
+from ..i18n import _
 from .algorithms import (
     ECDSA_OIDS,
     OID_HASHES,
@@ -52,7 +53,7 @@ def _hash(name: str) -> hashes.HashAlgorithm:
     try:
         return _HASHES[name]()
     except KeyError:
-        raise VerificationError(f"unsupported signature hash {name}") from None
+        raise VerificationError(_("unsupported signature hash {name}").format(name=name)) from None
 
 
 def verify_with_key(
@@ -69,47 +70,57 @@ def verify_with_key(
     spki = keys.PublicKeyInfo.load(spki_der)
     if oid in SM2_SIGNATURE_OIDS or is_sm2_key(spki):
         if oid not in SM2_SIGNATURE_OIDS and oid not in ECDSA_OIDS:
-            raise VerificationError(f"signature algorithm {oid} does not fit an SM2 key")
+            raise VerificationError(_("signature algorithm {oid} does not fit an SM2 key").format(oid=oid))
         if not is_sm2_key(spki) or hash_name != "sm3":
-            raise VerificationError(f"SM2 signature needs an SM2 key and SM3, got {hash_name}")
+            raise VerificationError(
+                _("SM2 signature needs an SM2 key and SM3, got {hash_name}").format(hash_name=hash_name)
+            )
         from ..crypto.keys import verify_signature
 
         if not verify_signature(spki_der, signature, data):
-            raise VerificationError("SM2 signature does not verify")
+            raise VerificationError(_("SM2 signature does not verify"))
         return
     try:
         key = load_der_public_key(spki_der)
     except (ValueError, UnsupportedAlgorithm) as exc:
-        raise VerificationError(f"cannot load the signer's public key: {exc}") from exc
+        raise VerificationError(_("cannot load the signer's public key: {exc}").format(exc=exc)) from exc
     try:
         if oid in RSA_PKCS1_OIDS:
             implied = RSA_PKCS1_OIDS[oid]
             if implied and implied != hash_name:
-                raise VerificationError(f"signature algorithm hash {implied} differs from digest {hash_name}")
+                raise VerificationError(
+                    _("signature algorithm hash {implied} differs from digest {hash_name}").format(
+                        implied=implied, hash_name=hash_name
+                    )
+                )
             if not isinstance(key, rsa.RSAPublicKey):
-                raise VerificationError("RSA signature but the key is not RSA")
+                raise VerificationError(_("RSA signature but the key is not RSA"))
             key.verify(signature, data, padding.PKCS1v15(), _hash(hash_name))
         elif oid == RSA_PSS_OID:
             if not isinstance(key, rsa.RSAPublicKey):
-                raise VerificationError("RSASSA-PSS signature but the key is not RSA")
+                raise VerificationError(_("RSASSA-PSS signature but the key is not RSA"))
             params = sig_alg["parameters"]
             pss_hash = OID_HASHES.get(params["hash_algorithm"]["algorithm"].dotted, "?")
             mgf_hash = OID_HASHES.get(params["mask_gen_algorithm"]["parameters"]["algorithm"].dotted, "?")
             if params["mask_gen_algorithm"]["algorithm"].dotted != "1.2.840.113549.1.1.8":
-                raise VerificationError("RSASSA-PSS with a mask generation function other than MGF1")
+                raise VerificationError(_("RSASSA-PSS with a mask generation function other than MGF1"))
             pss = padding.PSS(mgf=padding.MGF1(_hash(mgf_hash)), salt_length=int(params["salt_length"].native))
             key.verify(signature, data, pss, _hash(pss_hash))
         elif oid in ECDSA_OIDS:
             implied = ECDSA_OIDS[oid]
             if implied and implied != hash_name:
-                raise VerificationError(f"signature algorithm hash {implied} differs from digest {hash_name}")
+                raise VerificationError(
+                    _("signature algorithm hash {implied} differs from digest {hash_name}").format(
+                        implied=implied, hash_name=hash_name
+                    )
+                )
             if not isinstance(key, ec.EllipticCurvePublicKey):
-                raise VerificationError("ECDSA signature but the key is not an EC key")
+                raise VerificationError(_("ECDSA signature but the key is not an EC key"))
             key.verify(signature, data, ec.ECDSA(_hash(hash_name)))
         else:
-            raise VerificationError(f"unsupported signature algorithm {oid}")
+            raise VerificationError(_("unsupported signature algorithm {oid}").format(oid=oid))
     except InvalidSignature:
-        raise VerificationError("signature does not verify with the signer's public key") from None
+        raise VerificationError(_("signature does not verify with the signer's public key")) from None
 
 
 class SignerCertificateMismatch(VerificationError):
@@ -142,7 +153,7 @@ def _one(attrs: cms.CMSAttributes, name: str) -> object | None:
     if not found:
         return None
     if len(found) > 1 or len(found[0]["values"]) != 1:
-        raise VerificationError(f"signed attribute {name} appears more than once")
+        raise VerificationError(_("signed attribute {name} appears more than once").format(name=name))
     value: object = found[0]["values"][0]
     return value
 
@@ -152,24 +163,30 @@ def _check_ess(attrs: cms.CMSAttributes, signer: x509.Certificate) -> None:
     v1 = _one(attrs, "signing_certificate")
     v2 = _one(attrs, "signing_certificate_v2")
     if v1 is None and v2 is None:
-        raise SignerCertificateMismatch("no ESS signing-certificate attribute binds the signer certificate")
+        raise SignerCertificateMismatch(_("no ESS signing-certificate attribute binds the signer certificate"))
     for value, version in ((v1, 1), (v2, 2)):
         if value is None:
             continue
         if not len(value["certs"]):  # type: ignore[index]
-            raise SignerCertificateMismatch(f"the ESS signing-certificate attribute (v{version}) lists no certificate")
+            raise SignerCertificateMismatch(
+                _("the ESS signing-certificate attribute (v{version}) lists no certificate").format(version=version)
+            )
         first = value["certs"][0]  # type: ignore[index]
         hash_name = "sha1" if version == 1 else OID_HASHES.get(first["hash_algorithm"]["algorithm"].dotted, "?")
         if hash_name == "?":
-            raise VerificationError("ESSCertIDv2 uses an unknown hash algorithm")
+            raise VerificationError(_("ESSCertIDv2 uses an unknown hash algorithm"))
         label = "ESSCertIDv2 (signingCertificateV2)" if version == 2 else "ESSCertID (signingCertificate)"
         if first["cert_hash"].native != digest(hash_name, signer.dump()):
-            raise SignerCertificateMismatch(f"{label} names a certificate other than the signer's{_named(first)}")
+            raise SignerCertificateMismatch(
+                _("{label} names a certificate other than the signer's{named}").format(label=label, named=_named(first))
+            )
         serial = first["issuer_serial"]
         if serial.native is not None:
             names = [gn.chosen for gn in serial["issuer"] if gn.name == "directory_name"]
             if serial["serial_number"].native != signer.serial_number or signer.issuer not in names:
-                raise SignerCertificateMismatch(f"{label} issuerSerial does not name the signer certificate")
+                raise SignerCertificateMismatch(
+                    _("{label} issuerSerial does not name the signer certificate").format(label=label)
+                )
 
 
 def _named(cert_id: object) -> str:
@@ -189,18 +206,18 @@ def check_signer_info(signer_info: cms.SignerInfo, signer: x509.Certificate, tst
     hash_oid = signer_info["digest_algorithm"]["algorithm"].dotted
     hash_name = OID_HASHES.get(hash_oid)
     if hash_name is None:
-        raise VerificationError(f"unsupported digest algorithm {hash_oid}")
+        raise VerificationError(_("unsupported digest algorithm {hash_oid}").format(hash_oid=hash_oid))
     attrs = signer_info["signed_attrs"]
     if attrs.native is None or len(attrs) == 0:
-        raise MalformedTokenError("SignerInfo has no signed attributes (RFC 3161 requires them)")
+        raise MalformedTokenError(_("SignerInfo has no signed attributes (RFC 3161 requires them)"))
     content_type = _one(attrs, "content_type")
     if content_type is None or content_type.dotted != TST_INFO_OID:  # type: ignore[attr-defined]
-        raise VerificationError("signed contentType attribute is missing or not id-ct-TSTInfo")
+        raise VerificationError(_("signed contentType attribute is missing or not id-ct-TSTInfo"))
     message_digest = _one(attrs, "message_digest")
     if message_digest is None:
-        raise VerificationError("signed messageDigest attribute is missing")
+        raise VerificationError(_("signed messageDigest attribute is missing"))
     if message_digest.native != digest(hash_name, tst_bytes):  # type: ignore[attr-defined]
-        raise VerificationError("messageDigest does not match the TSTInfo: the token content was altered")
+        raise VerificationError(_("messageDigest does not match the TSTInfo: the token content was altered"))
     _check_ess(attrs, signer)
     # Hash the attributes exactly as the TSA encoded them: some TSAs do not sort the SET in DER order,
     # and re-encoding would change the bytes the signature covers.

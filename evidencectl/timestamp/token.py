@@ -11,6 +11,7 @@ from typing import Any
 from asn1crypto import cms, core, tsp, x509
 
 from ..errors import MalformedTokenError
+from ..i18n import _
 from .algorithms import OID_HASHES, TST_INFO_OID
 
 PKI_STATUS_TEXT: dict[int, str] = {
@@ -168,12 +169,12 @@ def _status_of(info: tsp.PKIStatusInfo) -> ResponseStatus:
 def decode(der: bytes) -> ParsedToken:
     """Decode a TimeStampResp or a bare TimeStampToken; raises MalformedTokenError on anything else."""
     if not der:
-        raise MalformedTokenError("empty timestamp response")
+        raise MalformedTokenError(_("empty timestamp response"))
     try:
         parsed = _decode(der)
         if parsed.content_info is not None:
-            _ = parsed.tst_info.native  # force a full parse now, so later access cannot raise
-            _ = parsed.signed_data["signer_infos"].native
+            __ = parsed.tst_info.native  # force a full parse now, so later access cannot raise
+            __ = parsed.signed_data["signer_infos"].native
     except MalformedTokenError:
         raise
     except Exception as exc:  # asn1crypto raises ValueError, TypeError, KeyError… on hostile input
@@ -228,15 +229,19 @@ def _decode(der: bytes) -> ParsedToken:
         bare = False
         if isinstance(token, core.Void):
             if status.granted:
-                raise MalformedTokenError(f"response is {status.text} but carries no token")
+                raise MalformedTokenError(_("response is {text} but carries no token").format(text=status.text))
             return ParsedToken(status, None, False)
     if token["content_type"].dotted != "1.2.840.113549.1.7.2":
-        raise MalformedTokenError(f"token is not CMS SignedData but {token['content_type'].dotted}")
+        raise MalformedTokenError(
+            _("token is not CMS SignedData but {dotted}").format(dotted=token["content_type"].dotted)
+        )
     encap = _encapsulated(token["content"])
     if encap["content_type"].dotted != TST_INFO_OID:
-        raise MalformedTokenError(f"token content is {encap['content_type'].dotted}, not id-ct-TSTInfo")
+        raise MalformedTokenError(
+            _("token content is {dotted}, not id-ct-TSTInfo").format(dotted=encap["content_type"].dotted)
+        )
     if encap["content"].native is None:
-        raise MalformedTokenError("token has no TSTInfo content")
+        raise MalformedTokenError(_("token has no TSTInfo content"))
     return ParsedToken(status, token, bare, encap)
 
 
@@ -253,9 +258,9 @@ def _encapsulated(signed: cms.SignedData) -> cms.EncapsulatedContentInfo:
         return encap
     again = cms.EncapsulatedContentInfo.load(encap.dump())
     try:
-        _ = again["content"].contents
+        __ = again["content"].contents
     except ValueError:
-        raise MalformedTokenError("the TSTInfo is not wrapped in an OCTET STRING (PKCS #7 form, not CMS)") from None
+        raise MalformedTokenError(_("the TSTInfo is not wrapped in an OCTET STRING (PKCS #7 form, not CMS)")) from None
     return again
 
 
@@ -342,11 +347,11 @@ def parse_timestamp(response_der: bytes) -> TimestampInfo:
     """Read the facts of a TimeStampResp or bare token; raises MalformedTokenError (also for a refusal)."""
     parsed = decode(response_der)
     if parsed.content_info is None:
-        raise MalformedTokenError(f"timestamp response carries no token: {parsed.status.text}")
+        raise MalformedTokenError(_("timestamp response carries no token: {text}").format(text=parsed.status.text))
     try:
         return info_of(parsed)
     except Exception as exc:
-        raise MalformedTokenError(f"malformed TSTInfo: {exc}") from exc
+        raise MalformedTokenError(_("malformed TSTInfo: {exc}").format(exc=exc)) from exc
 
 
 def fingerprint(cert_der: bytes) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 from ..checks import CheckResult, Status
 from ..errors import BadInputError, DataNotFoundError
 from ..hashing import Digests, digest_file
+from ..i18n import _
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ def index_data(data: Sequence[Path], progress: Callable[[int], None] | None = No
             try:
                 found = collect_inputs([str(p)]).files
             except BadInputError as exc:
-                raise BadInputError(f"--data folder: {exc}", path=p) from exc
+                raise BadInputError(_("--data folder: {exc}").format(exc=exc), path=p) from exc
             entries = [(Path(str(f.location)), f.name, p) for f in found]
         elif p.is_file():
             entries = [(p, p.name, None)]

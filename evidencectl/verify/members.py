@@ -15,6 +15,7 @@ from typing import Any
 
 from ..checks import CheckResult, Status, VerificationReport
 from ..errors import EvidenceError, MalformedPackageError
+from ..i18n import _
 from ..package.reader import PackageReader
 
 MAX_CERT_FILE = 1 << 20
@@ -31,13 +32,16 @@ def _check_certificates(reader: PackageReader) -> None:
             continue
         data = reader.read(name, limit=MAX_CERT_FILE)
         if not _PEM_BLOCK.search(data) or _PEM_BLOCK.sub(b"", data).strip():
-            raise MalformedPackageError(f"{name} is not a file of PEM certificates", path=reader.path)
+            raise MalformedPackageError(
+                _("{name} is not a file of PEM certificates").format(name=name), path=reader.path
+            )
         try:
             load_certificates(data)
         except (EvidenceError, ValueError) as exc:
             detail = exc.diagnostics() if isinstance(exc, EvidenceError) else str(exc)
             raise MalformedPackageError(
-                f"{name} holds a certificate that cannot be read: {detail}", path=reader.path
+                _("{name} holds a certificate that cannot be read: {detail}").format(name=name, detail=detail),
+                path=reader.path,
             ) from exc
 
 
@@ -50,11 +54,15 @@ def item_members(reader: PackageReader, items: list[dict[str, Any]]) -> dict[str
             continue
         if not path.startswith("evidence/"):
             raise MalformedPackageError(
-                f"manifest.json: item {item['id']} names member {path!r} outside evidence/", path=reader.path
+                _("manifest.json: item {id} names member {path!r} outside evidence/").format(id=item["id"], path=path),
+                path=reader.path,
             )
         if path in listed:
             raise MalformedPackageError(
-                f"manifest.json: items {listed[path]} and {item['id']} both name member {path!r}", path=reader.path
+                _("manifest.json: items {listed} and {id} both name member {path!r}").format(
+                    listed=listed[path], id=item["id"], path=path
+                ),
+                path=reader.path,
             )
         listed[path] = item["id"]
     return listed
