@@ -32,6 +32,24 @@ def _sealed_problem(manifest: Any, row: dict[str, Any]) -> str | None:
         return f"its manifest is malformed ({exc})"
 
 
+def _stored_problem(reader: Any, manifest: dict[str, Any]) -> str | None:
+    """None when every original the records name is stored and hashes to its recorded digests, else which
+    one differs: the manifest alone can be kept while an original beside it is edited."""
+    from ..hashing import digest_stream
+
+    for item in manifest.get("items", []):
+        member = item.get("path") if isinstance(item, dict) else None
+        if not member:
+            continue  # --hash-only, or a part whose bytes live in its parent
+        if member not in reader.infos:
+            return f"member {member} is missing"
+        with reader.open_member(member) as src:
+            got = digest_stream(src)
+        if got.size != item.get("size") or got.as_dict() != item.get("digests"):
+            return f"member {member} is not the bytes that were hashed"
+    return None
+
+
 def _published(staging: Path, out: Path, row: dict[str, Any]) -> bool:
     """True when ``out`` is this deposit's package (as the registry recorded it) and the staging file is
     gone or is ``out`` itself."""
@@ -62,9 +80,10 @@ def _resume_one(registry: Registry, ctx: Context, row: dict[str, Any], state: Re
     staging, out = Path(row["staging"]), Path(state.out)
     with PackageReader(staging) as reader:
         manifest = reader.read_json(MANIFEST)
-    # Checked before anything is timestamped or published: a staging file swapped for another package
-    # must not come out as this deposit, complete.
-    problem = _sealed_problem(manifest, row)
+        # Checked before anything is timestamped or published: a staging file swapped for another package,
+        # or one whose originals were edited under an intact manifest, must not come out as this deposit,
+        # complete.
+        problem = _sealed_problem(manifest, row) or _stored_problem(reader, manifest)
     if problem is not None:
         raise BadInputError(
             f"not resumed: the staging file of {row['deposit_id']} was changed: {problem}", path=staging

@@ -1,0 +1,102 @@
+"""Attacks on ``deposit --resume``: a staging file edited, replaced or listed anew while its deposit is pending.
+
+The deposit is pending on a TSA that is down (exit 5); the attacker edits the staging file; the TSA comes
+back (the real embedded TSA served over HTTP) and ``deposit --resume`` runs. What resume publishes as
+complete must be what was hashed: otherwise a court receives a package that FAILED, with the registry
+saying it was deposited complete.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from evidencectl.registry import Registry
+from tests.conftest import CliResult
+from tests.test_outage_services import _free_port, tsa_server  # noqa: F401 - the fixture
+
+EXHIBIT = b"the buyer pays 100 yuan\n"
+
+
+def _pending(cli: Callable[..., CliResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[dict, int]:
+    port = _free_port()
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "contract.txt").write_bytes(EXHIBIT)
+    res = cli("deposit", "contract.txt", "-o", "c.evp", "--tsa", f"http://127.0.0.1:{port}", "--json")
+    assert res.code == 5, res.err
+    return json.loads(res.out), port
+
+
+def _still_pending(home: Path, deposit_id: str) -> None:
+    registry = Registry.open(home)
+    try:
+        assert [r["deposit_id"] for r in registry.deposits("pending")] == [deposit_id]
+    finally:
+        registry.close()
+
+
+def test_resume_refuses_a_staging_file_whose_original_was_edited_under_an_intact_manifest(
+    cli: Callable[..., CliResult],
+    tmp_path: Path,
+    evidencectl_home: Path,
+    tsa_server: Callable[[int], None],  # noqa: F811 - the fixture imported above
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The original inside the staging file is edited in place (same length, manifest untouched): resume
+    published it as complete and every verifier then said FAILED. It is now refused before anything is
+    timestamped or published, and the deposit stays pending."""
+    doc, port = _pending(cli, tmp_path, monkeypatch)
+    staging = Path(doc["staging"])
+    data = staging.read_bytes()
+    assert data.count(EXHIBIT) == 1
+    staging.write_bytes(data.replace(EXHIBIT, b"the buyer pays 900 yuan\n"))
+    tsa_server(port)
+    res = cli("deposit", "--resume", "--json")
+    assert res.code == 5
+    assert "was changed" in res.err and "evidence/contract.txt" in res.err and "Traceback" not in res.err
+    assert not (tmp_path / "c.evp").exists()
+    _still_pending(evidencectl_home, doc["deposit_id"])
+
+
+def test_resume_refuses_a_staging_file_rebuilt_with_another_original_of_the_same_size(
+    cli: Callable[..., CliResult],
+    tmp_path: Path,
+    evidencectl_home: Path,
+    tsa_server: Callable[[int], None],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The staging file is rewritten by a ZIP tool with a correct CRC for the new bytes (Python's zipfile,
+    stored members, same order): still refused, because the bytes are not those the records hash."""
+    doc, port = _pending(cli, tmp_path, monkeypatch)
+    staging = Path(doc["staging"])
+    rebuilt = tmp_path / "rebuilt.zip"
+    with zipfile.ZipFile(staging) as zin, zipfile.ZipFile(rebuilt, "w") as zout:
+        for info in zin.infolist():
+            body = zin.read(info)
+            zout.writestr(info, b"the buyer pays 900 yuan\n" if info.filename == "evidence/contract.txt" else body)
+    staging.write_bytes(rebuilt.read_bytes())
+    tsa_server(port)
+    res = cli("deposit", "--resume", "--json")
+    assert res.code == 5 and "was changed" in res.err
+    assert not (tmp_path / "c.evp").exists()
+    _still_pending(evidencectl_home, doc["deposit_id"])
+
+
+def test_resume_of_an_untouched_staging_file_still_publishes_a_package_that_passes(
+    cli: Callable[..., CliResult],
+    tmp_path: Path,
+    evidencectl_home: Path,
+    tsa_server: Callable[[int], None],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The guard against edited originals does not refuse the genuine case."""
+    doc, port = _pending(cli, tmp_path, monkeypatch)
+    tsa_server(port)
+    res = cli("deposit", "--resume", "--json")
+    assert res.code == 0, res.err
+    assert cli("verify", tmp_path / "c.evp").code == 0
+    assert zipfile.ZipFile(tmp_path / "c.evp").read("evidence/contract.txt") == EXHIBIT
