@@ -55,7 +55,8 @@ def verify_evm_receipt(
     Online, the receipt's chain id and contract must be pinned by a trusted chain entry (``chains``:
     ``[chain.NAME]``, ``--trust chain:FILE``, this installation's deployments), the node asked is
     ``rpc_url``, else a ``--rpc`` node, else the entry's ``rpc``; a sender outside the entry's ``senders``
-    (when it lists some) is INDETERMINATE.
+    (when it lists some) is INDETERMINATE. The facts carry ``operator`` and ``independent`` from the
+    pinning entries (``own`` or ``depositor`` is never independent).
     """
     facts = _facts(receipt)
     facts["receipt_rpc_url"] = str(receipt["rpc_url"])
@@ -71,6 +72,11 @@ def verify_evm_receipt(
     facts["contract_trusted"] = bool(pinned)
     if pinned:
         facts["trusted_chain"] = pinned[0].name
+        # Who runs the chain's nodes is what the verifier's entry says: a chain the depositor runs (its own
+        # Anvil, a Besu node in its office) sets its block times and can rewrite its history, like the ledger.
+        operators = {c.operator for c in pinned}
+        operator = "own" if "own" in operators else "depositor" if "depositor" in operators else "third-party"
+        facts.update(operator=operator, independent=operator == "third-party")
     if not online:
         return CheckResult(
             check,

@@ -63,6 +63,8 @@ def list_cmd(as_json: bool = typer.Option(False, "--json", help="Print one JSON 
         return
     for entry in CATALOGUE.values():
         roots = ", ".join(entry.roots) or "none shipped"
+        if entry.roots and not entry.trusted:
+            roots += " (shipped, not trusted by default)"
         typer.echo(f"{entry.name:<17} {url(entry.name)}")
         typer.echo(f"{'':<17} {entry.operator}; hashes {', '.join(entry.hashes)}; roots: {roots}")
         if entry.note:

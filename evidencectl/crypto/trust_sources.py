@@ -30,6 +30,8 @@ SYSTEM_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 CHAINS_FILE = "chains.json"
 """Where ``chain deploy`` remembers the registries this installation deployed (see anchor/evm.py)."""
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+CHAIN_OPERATORS = ("third-party", "depositor", "own")
+"""Values of a ``[chain.NAME]`` entry's ``operator``: who runs the chain's nodes."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,9 @@ class TrustedChain:
     source: str = ""
     """Where the entry was read from."""
     operator: str = "third-party"
-    """``own`` for a registry this installation deployed, ``third-party`` otherwise."""
+    """``own`` for a registry this installation deployed; ``depositor`` for an entry marked
+    ``operator = "depositor"`` (a chain the depositor runs, e.g. the lawyer's own Anvil or Besu node);
+    ``third-party`` otherwise. Only a third-party chain makes an anchor's time independent."""
 
     def pins(self, chain_id: int, contract: str) -> bool:
         """True when this entry vouches for registry ``contract`` on chain ``chain_id``."""
@@ -126,6 +130,12 @@ def _chain_entry(name: str, table: Mapping[str, Any], source: str, operator: str
         raise BadInputError(f"{where} rpc must be an http(s):// URL", path=source)
     if not isinstance(senders, list) or not all(isinstance(a, str) and _ADDRESS.fullmatch(a) for a in senders):
         raise BadInputError(f"{where} senders must be a list of 0x-prefixed addresses", path=source)
+    declared = table.get("operator", "third-party")
+    if declared not in CHAIN_OPERATORS:
+        raise BadInputError(f"{where} operator must be one of {', '.join(CHAIN_OPERATORS)}", path=source)
+    # The stricter word wins: an entry cannot make a chain this installation deployed a third party's.
+    if operator == "third-party":
+        operator = declared
     return TrustedChain(name, chain_id, contract, rpc, tuple(senders), source, operator)
 
 
@@ -178,8 +188,25 @@ def configured_chains(ctx: Context) -> list[TrustedChain]:
             raise BadInputError(f"cannot read the chain registry: {exc}", path=deployed) from exc
         for url, record in records.items() if isinstance(records, dict) else []:
             if isinstance(record, dict) and {"chain_id", "contract"} <= set(record):
-                chains.append(_chain_entry(url, {**record, "rpc": url}, str(deployed), "own"))
+                # Deployed here: a registry on a node of this machine (Anvil, a dev Besu) is this installation's
+                # own chain, never independent; on a node elsewhere only the contract is ours, not the chain.
+                record = {k: v for k, v in record.items() if k != "operator"}
+                chains.append(_chain_entry(url, {**record, "rpc": url}, str(deployed), _deployed_operator(url)))
     return chains
+
+
+def _deployed_operator(url: str) -> str:
+    """``own`` for a registry deployed through a node on this machine (loopback), else ``third-party``."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return "own"
+    try:
+        return "own" if ipaddress.ip_address(host).is_loopback else "third-party"
+    except ValueError:
+        return "third-party"
 
 
 def rpc_chains(urls: Sequence[str]) -> list[TrustedChain]:

@@ -37,6 +37,10 @@ class CatalogueTSA:
     """Where the shipped root was taken from, and its licence."""
     note: str = ""
     """Anything a user should know (limits, staging, roots not shipped)."""
+    trusted: bool = True
+    """Whether its shipped roots are trusted (role ``tsa``, third-party) on every installation. False for a
+    staging or test service: it is nobody's qualified third party, its keys may be shared or change, so its
+    root ships for those who add it knowingly (``--trust tsa:FILE``) and vouches for nothing by default."""
 
     def to_json(self) -> dict[str, Any]:
         """Form used by ``tsa list --json``."""
@@ -48,6 +52,7 @@ class CatalogueTSA:
             "roots": list(self.roots),
             "source": self.source,
             "note": self.note,
+            "trusted": self.trusted,
         }
 
 
@@ -98,7 +103,9 @@ CATALOGUE: dict[str, CatalogueTSA] = {
             ("sha256", "sha384", "sha512"),
             ("sigstore-staging-tsa-root.pem",),
             f"{_CORPUS} (06_sigstage_2025, trailofbits/rfc3161-client fixtures, Apache-2.0)",
-            "a staging service, for trials: its keys may change without notice",
+            "a staging service, for trials: its keys may change without notice; its root is shipped but not "
+            "trusted (add it knowingly: verify --trust tsa:FILE)",
+            trusted=False,
         ),
     )
 }
@@ -116,10 +123,13 @@ def catalogue_url(entry: CatalogueTSA) -> str:
 
 
 def shipped_roots() -> list[tuple[str, bytes]]:
-    """``(label, PEM bytes)`` of every shipped root, labelled ``catalogue <name>: <file>``."""
+    """``(label, PEM bytes)`` of every shipped root trusted by default (not those of staging services),
+    labelled ``catalogue <name>: <file>``."""
     folder = resources.files("evidencectl.timestamp") / "roots"
     out: list[tuple[str, bytes]] = []
     for entry in CATALOGUE.values():
+        if not entry.trusted:
+            continue
         for file in entry.roots:
             out.append((f"catalogue {entry.name}: {file}", (folder / file).read_bytes()))
     return out

@@ -116,8 +116,8 @@ def check_anchors(report: Any, reader: PackageReader, manifest: dict[str, Any], 
         )
         facts = {**result.facts, "member": name}
         if "operator" not in facts and facts.get("anchor") == "evm":
-            # A public or consortium chain: its nodes are run by others (DESIGN §4); online checks ask only
-            # the verifier's own endpoints.
+            # No trusted entry pinned the chain (the check is not PASSED): a public or consortium chain by
+            # default (DESIGN §4); a pinned chain's entry says who runs it (anchor/evm_receipt.py).
             facts.update(operator="third-party", independent=True)
         checked = CheckResult(result.check, result.status, result.detail, facts, result.reproduce, result.reason)
         report.add(not_in_future(checked, "time", now))
