@@ -59,6 +59,28 @@ class ItemSpool:
         self.trees = {alg: RootAfterFirst(alg) for alg in ALGORITHMS}
         self.warnings: list[str] = []
         self.names = MemberNames()
+        # Item names, kept distinct: a part's name (``x.eml/body-1.txt``) can be the name of another input
+        # (a folder ``x.eml/`` given beside the mail), and a name must pick one item (``extract --item``).
+        self.taken: set[str] = set()
+        self.renamed: dict[str, str] = {}
+        """new item name -> why it was renamed."""
+
+    def unique_name(self, name: str) -> str:
+        """``name``, or ``name (2)`` (before its extension) when another item of the deposit has it; taken."""
+        if name not in self.taken:
+            self.taken.add(name)
+            return name
+        head, slash, leaf = name.rpartition("/")
+        stem, dot, ext = leaf.rpartition(".")
+        n = 2
+        while True:
+            new = f"{head}{slash}{stem} ({n}).{ext}" if dot and stem else f"{name} ({n})"
+            if new not in self.taken:
+                break
+            n += 1
+        self.taken.add(new)
+        self.renamed[new] = f"named {new}, not {name}: another item of this deposit has that name"
+        return new
 
     def add(
         self,
@@ -76,10 +98,10 @@ class ItemSpool:
         record = ItemRecord(
             self.count, name, kind, media_type, digests.size, digests.as_dict(), parent, member, metadata
         )
-        if member in self.names.renamed:  # collided on case-insensitive or normalising systems
-            note = self.names.renamed[member]
-            record.metadata = {**metadata, "warnings": [*metadata.get("warnings", []), note]}
-            self.warnings.append(f"{name}: {note}")
+        for note in (self.names.renamed.get(member or ""), self.renamed.get(name)):
+            if note is not None:  # a member that collided on case-insensitive systems, or a name taken
+                record.metadata = {**record.metadata, "warnings": [*record.metadata.get("warnings", []), note]}
+                self.warnings.append(f"{name}: {note}")
         if name_raw is not None:
             record.name_raw = base64.b64encode(name_raw).decode("ascii")
             record.metadata = {**record.metadata, "name_not_utf8": True}
@@ -90,6 +112,7 @@ class ItemSpool:
     def add_prepared(self, f: InputFile, p: Prepared, assumed_id: int) -> None:
         """Take a record a worker made, numbering it anew when derived parts before it moved its id."""
         self.names.claim(p.member, assumed_id)  # free: checked by the caller
+        self.taken.add(f.name)  # free: checked by the caller
         if self.writer is not None and p.member is not None:
             self.writer.add_prepared(p.member, member_blob(p), p.header_len, p.crc)
         self.count += 1
@@ -154,7 +177,7 @@ class ItemSpool:
     ) -> None:
         """Record the parts derived from item ``parent_id`` (and theirs), depth first."""
         for child in children:
-            name = f"{parent_name}/{child.name}"
+            name = self.unique_name(f"{parent_name}/{child.name}")
             member = None if hash_only or not parent_member else part_member(parent_member, child.name)
             member = self.names.claim(member, self.count + 1)
             digests = self.store(member, None, child.data, None)

@@ -80,6 +80,7 @@ def _analyze(
 def _hash_input(
     spool: ItemSpool,
     f: InputFile,
+    name: str,
     hash_only: bool,
     progress: Callable[[int], None] | None,
     ahead: _Read | OSError | None,
@@ -87,9 +88,9 @@ def _hash_input(
 ) -> tuple[Digests, str | None, bytes | None, os.stat_result | None, str | None]:
     """Hash (and store) one input; returns its digests, package member, first bytes, status and why it is
     flagged as changed while it was read (or None)."""
-    member = spool.names.claim(None if hash_only else _member_for(f.name, spool.count + 1), spool.count + 1)
-    if hidden := invisible_in_name(f.name):
-        spool.warnings.append(f"{f.name}: the name holds characters that hide or reorder text ({', '.join(hidden)})")
+    member = spool.names.claim(None if hash_only else _member_for(name, spool.count + 1), spool.count + 1)
+    if hidden := invisible_in_name(name):
+        spool.warnings.append(f"{name}: the name holds characters that hide or reorder text ({', '.join(hidden)})")
     head: bytes | None = None
     st: os.stat_result | None = None
     changed: str | None = None
@@ -135,14 +136,16 @@ def read_inputs(
     for index, (f, p) in enumerate(zip(files, ready, strict=False)):
         progress_hooks.item(progress, f.name)
         if isinstance(p, Prepared):
-            if (not f.expected_sha256 or f.expected_sha256 == p.sha256) and spool.names.free(p.member):
+            free = spool.names.free(p.member) and f.name not in spool.taken
+            if (not f.expected_sha256 or f.expected_sha256 == p.sha256) and free:
                 spool.add_prepared(f, p, index + 1)
                 if progress is not None:
                     progress(p.size)
                 continue
-            p = None  # not the digest the list gave: redone here, which reports it
+            p = None  # not the digest the list gave, or a name taken: redone here, which reports or renames it
         ahead = _read_small(f.path) if p is None else _Read(p.data, p.digests, p.stat)
-        digests, member, head, st, changed = _hash_input(spool, f, hash_only, progress, ahead, stdin_limit)
+        name = spool.unique_name(f.name)
+        digests, member, head, st, changed = _hash_input(spool, f, name, hash_only, progress, ahead, stdin_limit)
         analysis = p.analysis if p is not None else _analyze(f.path, settings, head, st, ahead, changed)
         kind, media_type, metadata = "file", "application/octet-stream", {}
         if analysis is not None:
@@ -150,6 +153,6 @@ def read_inputs(
             if analysis.warnings:
                 metadata["warnings"] = list(analysis.warnings)
                 spool.warnings.extend(f"{f.path}: {w}" for w in analysis.warnings)
-        item_id = spool.add(f.name, kind, media_type, digests, metadata, None, member, f.name_raw)
+        item_id = spool.add(name, kind, media_type, digests, metadata, None, member, f.name_raw)
         if analysis is not None:
-            spool.add_children(item_id, f.name, analysis.children, hash_only, member)
+            spool.add_children(item_id, name, analysis.children, hash_only, member)

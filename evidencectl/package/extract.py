@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 from pathlib import Path
 
 from ..errors import MalformedPackageError, UsageError
@@ -26,6 +27,10 @@ def extract_items(package: Path, names: list[str], out: Path, *, force: bool = F
         from .names import no_such_item
 
         raise UsageError(no_such_item(missing[0], by_name), path=package)
+    counts = collections.Counter(i["name"] for i in manifest["items"])
+    twice = [n for n in names if counts[n] > 1]
+    if twice:  # a package made before names were kept distinct: the name does not say which item is meant
+        raise UsageError(f"two items of this deposit are called {twice[0]!r}: the name does not pick one", path=package)
     chosen = {by_name[n]["id"] for n in names}
     changed = True
     while changed:  # attachments of a disclosed mail go with it

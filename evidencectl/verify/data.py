@@ -43,16 +43,61 @@ class DataIndex:
     used: set[Path] = field(default_factory=set)
     """Paths that matched an item."""
 
+    source_of: dict[int, DataFile] = field(default_factory=dict)
+    """Item id -> the ``--data`` original it was matched to, or (for a part) its top item's original."""
+    _derived: tuple[Path, dict[str, Digests]] | None = None
+
     def find(self, item: dict[str, Any]) -> DataFile | None:
         """The original given for ``item``: the file of the same content (a renamed copy counts), else the
-        file of the same relative name (whose digests will then tell that it was altered)."""
+        file of the same relative name (whose digests will then tell that it was altered).
+
+        A part derived from an item (a mail's body, an attachment) is no file of its own: it is found only
+        among the parts derived again from its top item's original, by its digests (a ``--data`` file that
+        merely bears its name says nothing about it; a part not derived again the same way, e.g. by another
+        version of the parser, is not found: INDETERMINATE, never FAILED)."""
+        if item.get("parent") is not None:
+            return self._find_part(item)
         want = item["digests"]
         match = self.by_sha256.get(want["sha256"])
         if match is None or match.digests.sm3 != want["sm3"] or match.digests.size != item["size"]:
             match = self.by_name.get(item["name"], match)
         if match is not None:
             self.used.add(match.path)
+            if isinstance(item.get("id"), int):
+                self.source_of[item["id"]] = match
         return match
+
+    def _find_part(self, item: dict[str, Any]) -> DataFile | None:
+        source = self.source_of.get(item["parent"])
+        if source is None:
+            return None
+        self.source_of[item["id"]] = source
+        if self._derived is None or self._derived[0] != source.path:
+            self._derived = (source.path, _derived_parts(source.path))
+        got = self._derived[1].get(item["digests"]["sha256"])
+        if got is None or got.sm3 != item["digests"]["sm3"] or got.size != item["size"]:
+            return None
+        return DataFile(source.path, item["name"], got, source.folder)
+
+
+def _derived_parts(path: Path) -> dict[str, Digests]:
+    """SHA-256 -> digests of every part the analysers derive from the file at ``path`` (none if it cannot
+    be read or parsed)."""
+    from ..collect.analyze import analyze
+    from ..hashing import digest_bytes
+
+    try:
+        analysis = analyze(path, offline=True)
+    except Exception:  # noqa: BLE001 - an original that does not parse here just gives no parts
+        return {}
+    out: dict[str, Digests] = {}
+    stack = list(analysis.children)
+    while stack:
+        part = stack.pop()
+        got = digest_bytes(part.data)
+        out.setdefault(got.sha256, got)
+        stack.extend(part.children)
+    return out
 
 
 def sizes(data: Sequence[Path]) -> int:

@@ -1,0 +1,107 @@
+"""Attacks on the deposit stages by a depositor who wants one name to mean two things, or an input that is
+not what it claims: derived part names reused by other inputs, hostile file names, special files.
+
+Each deposit is checked with oracles the project did not write (``unzip``, ``sha256sum``) besides verify.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from evidencectl import workers as workers_module
+from evidencectl.deposit.items import ItemSpool
+from tests.conftest import ASSETS, CliResult
+
+MAIL = ASSETS / "email" / "arc_signed_relay.eml"
+FORGED = b"forged body: the buyer waived every claim\n"
+
+
+def _manifest(package: Path) -> dict:
+    with zipfile.ZipFile(package) as z:
+        return json.loads(z.read("manifest.json"))
+
+
+def _mail_and_lookalike_folder(tmp_path: Path, extra_files: int = 0) -> tuple[Path, Path]:
+    """``a/x.eml`` (a real mail, whose body part is ``x.eml/body-1.txt``) and a folder ``b/x.eml/`` holding
+    a file literally named ``body-1.txt``: deposited together, both are called ``x.eml/body-1.txt``."""
+    (tmp_path / "a").mkdir()
+    shutil.copy(MAIL, tmp_path / "a" / "x.eml")
+    folder = tmp_path / "b" / "x.eml"
+    folder.mkdir(parents=True)
+    (folder / "body-1.txt").write_bytes(FORGED)
+    for n in range(extra_files):
+        (folder / f"n{n:04d}.txt").write_text(f"filler {n}\n")
+    return tmp_path / "a" / "x.eml", folder
+
+
+@pytest.mark.parametrize("mail_first", [True, False], ids=["mail-first", "folder-first"])
+@pytest.mark.parametrize("hash_only", [False, True], ids=["stored", "hash-only"])
+def test_file_named_like_a_mails_part_does_not_share_the_parts_name(
+    cli: Callable[..., CliResult], tmp_path: Path, mail_first: bool, hash_only: bool
+) -> None:
+    """Two items were both called ``x.eml/body-1.txt`` (the mail's body and the forged file), so
+    ``extract --item x.eml/body-1.txt`` disclosed the forged file as "the body". Now the later one is renamed
+    ``x.eml/body-1 (2).txt`` and flagged; every name picks one item."""
+    mail, folder = _mail_and_lookalike_folder(tmp_path)
+    inputs = [mail, folder] if mail_first else [folder, mail]
+    out = tmp_path / "p.evp"
+    res = cli("deposit", *inputs, "-o", out, "--tsa", "local", *(["--hash-only"] if hash_only else []))
+    assert res.code == 0, res.err
+    items = _manifest(out)["items"]
+    names = [i["name"] for i in items]
+    assert len(names) == len(set(names)), names
+    renamed = next(i for i in items if i["name"] == "x.eml/body-1 (2).txt")
+    assert "another item of this deposit has that name" in " ".join(renamed["metadata"]["warnings"])
+    assert "x.eml/body-1 (2).txt" in res.err
+    first = next(i for i in items if i["name"] == "x.eml/body-1.txt")
+    assert first["kind"] == ("body" if mail_first else "file")
+    data = ["--data", mail, "--data", folder] if hash_only else []
+    assert cli("verify", out, *data).code == 0
+    if not hash_only:
+        # unzip (Info-ZIP) extracts the forged file under the renamed item's member, the body under its own.
+        body = subprocess.run(["unzip", "-p", out, first["path"]], capture_output=True, check=True).stdout
+        assert (body == FORGED) is (not mail_first)
+        one = tmp_path / "one.evp"
+        assert cli("extract", out, "--item", "x.eml/body-1.txt", "-o", one).code == 0
+        assert [i["kind"] for i in _manifest(one)["items"]] == [first["kind"]]
+
+
+def test_worker_prepared_file_named_like_a_mails_part_is_renamed_too(
+    cli: Callable[..., CliResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same attack through the worker processes (600 files): a file a worker recorded under a name the
+    mail's part already took is redone and renamed in the deposit process, not appended as it is."""
+    monkeypatch.setattr(workers_module, "worker_count", lambda: 2)
+    mail, folder = _mail_and_lookalike_folder(tmp_path, extra_files=600)
+    out = tmp_path / "p.evp"
+    assert cli("deposit", mail, folder, "-o", out, "--tsa", "local").code == 0
+    items = _manifest(out)["items"]
+    names = [i["name"] for i in items]
+    assert len(names) == len(set(names)) == 603
+    assert next(i for i in items if i["name"] == "x.eml/body-1.txt")["kind"] == "body"
+    assert cli("verify", out).code == 0
+
+
+def test_extract_refuses_a_name_two_items_of_an_older_package_share(
+    cli: Callable[..., CliResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A package made before names were kept distinct (the old behaviour, restored here by making
+    unique_name give every name back as it is) holds two items of one name: extract refused nothing and
+    took the last. Now it says the name does not pick one (exit 2)."""
+    mail, folder = _mail_and_lookalike_folder(tmp_path)
+    out = tmp_path / "old.evp"
+    with monkeypatch.context() as m:
+        m.setattr(ItemSpool, "unique_name", lambda self, name: name)
+        assert cli("deposit", mail, folder, "-o", out, "--tsa", "local").code == 0
+    assert [i["name"] for i in _manifest(out)["items"]].count("x.eml/body-1.txt") == 2
+    assert cli("verify", out).code == 0  # a genuine package of an older version still verifies
+    res = cli("extract", out, "--item", "x.eml/body-1.txt", "-o", tmp_path / "one.evp")
+    assert res.code == 2 and "does not pick one" in res.err
+    assert not (tmp_path / "one.evp").exists()
