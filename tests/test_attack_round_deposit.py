@@ -105,3 +105,39 @@ def test_extract_refuses_a_name_two_items_of_an_older_package_share(
     res = cli("extract", out, "--item", "x.eml/body-1.txt", "-o", tmp_path / "one.evp")
     assert res.code == 2 and "does not pick one" in res.err
     assert not (tmp_path / "one.evp").exists()
+
+
+WINDOWS_HOSTILE = ["CON", "aux.txt", "com1", "nul.tar.gz", "LPT9.log", "x.txt.", "x.txt ", "x.txt"]
+
+
+def _windows_view(member: str) -> str:
+    """A member's path as Windows creates it: trailing dots and spaces dropped from each segment, case
+    folded (what makes two members one file there)."""
+    return "/".join(p.rstrip(". ") for p in member.split("/")).lower()
+
+
+def test_names_windows_cannot_create_are_not_member_names(cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    """``CON``, ``aux.txt`` (devices on Windows, whatever the extension) and ``x.txt.``/``x.txt `` (which
+    Windows makes ``x.txt``, overwriting the genuine ``x.txt``) were stored under their own names: the
+    package did not extract on Windows, or extracted one original over another. They are now stored under
+    ``evidence/_nonportable/<id>`` with the exact name in the manifest; 7z extracts every member byte for
+    byte, and no two members are one file as Windows sees them."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for n, name in enumerate(WINDOWS_HOSTILE):
+        (folder / name).write_text(f"exhibit {n}: {name!r}\n")
+    out = tmp_path / "p.evp"
+    assert cli("deposit", folder, "-o", out, "--tsa", "local").code == 0
+    items = {i["name"]: i for i in _manifest(out)["items"]}
+    assert sorted(items) == sorted(f"in/{n}" for n in WINDOWS_HOSTILE)
+    members = [i["path"] for i in items.values()]
+    assert items["in/x.txt"]["path"] == "evidence/in/x.txt"
+    for name in WINDOWS_HOSTILE[:-1]:
+        assert items[f"in/{name}"]["path"].startswith("evidence/_nonportable/"), name
+    views = [_windows_view(m) for m in members]
+    assert len(set(views)) == len(views)
+    assert cli("verify", out).code == 0
+    dest = tmp_path / "x"
+    subprocess.run(["7z", "x", "-y", f"-o{dest}", str(out)], capture_output=True, check=True)
+    for name, item in items.items():
+        assert (dest / item["path"]).read_bytes() == (tmp_path / name).read_bytes()

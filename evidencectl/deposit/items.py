@@ -28,14 +28,22 @@ from ..package.writer import PackageWriter
 from ..registry import ItemRow
 
 _PORTABLE = re.compile(r"^[^\x00-\x1f\x7f\\:*?\"<>|]+$")
+# Names Windows cannot give a file (a device, whatever the extension: ``CON``, ``aux.txt``, ``com1``), and
+# names it changes (a trailing dot or space is dropped, so ``x.txt.`` and ``x.txt`` are one file there).
+_WINDOWS_DEVICE = re.compile(r"^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$", re.IGNORECASE)
+
+
+def _component_ok(part: str) -> bool:
+    return part not in ("", ".", "..") and not part.endswith((".", " ")) and not _WINDOWS_DEVICE.match(part)
 
 
 def _member_for(name: str, item_id: int) -> str:
     """The package member that holds item ``name`` (its item id names it when the name is not portable)."""
     # A bidi control or an invisible character would make the member read as another name in every ZIP
-    # tool's listing: such a name is kept exactly in the manifest only, its member named by its id.
+    # tool's listing: such a name is kept exactly in the manifest only, its member named by its id. So is
+    # a name Windows cannot extract as it is (a device name, a trailing dot or space).
     portable = _PORTABLE.match(name) and not invisible_in_name(name)
-    if portable and not any(p in ("", ".", "..") for p in name.split("/")):
+    if portable and all(_component_ok(p) for p in name.split("/")):
         return f"evidence/{name}"
     return f"evidence/_nonportable/{item_id}"
 
