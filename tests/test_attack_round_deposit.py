@@ -7,8 +7,11 @@ Each deposit is checked with oracles the project did not write (``unzip``, ``sha
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import sys
+import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -141,3 +144,48 @@ def test_names_windows_cannot_create_are_not_member_names(cli: Callable[..., Cli
     subprocess.run(["7z", "x", "-y", f"-o{dest}", str(out)], capture_output=True, check=True)
     for name, item in items.items():
         assert (dest / item["path"]).read_bytes() == (tmp_path / name).read_bytes()
+
+
+@pytest.mark.parametrize("special", ["fifo", "device"])
+def test_input_replaced_by_a_fifo_or_device_after_it_was_listed_is_refused_not_read(
+    tmp_path: Path, special: str
+) -> None:
+    """``deposit - exhibit`` with ``exhibit`` a link to a regular file when the inputs are listed; while
+    the deposit reads standard input, the link is pointed at a FIFO nobody writes to (the deposit then
+    waited for ever) or at ``/dev/zero`` (read until the disk is full). Now: exit 4, one line naming the
+    input, nothing at the output."""
+    real = tmp_path / "real.txt"
+    real.write_text("exhibit\n")
+    link = tmp_path / "exhibit"
+    link.symlink_to(real)
+    if special == "fifo":
+        os.mkfifo(tmp_path / "fifo")
+        target = tmp_path / "fifo"
+    else:
+        target = Path("/dev/zero")
+    out = tmp_path / "p.evp"
+    env = {**os.environ, "EVIDENCECTL_HOME": str(tmp_path / "home")}
+    cmd = [sys.executable, "-m", "evidencectl", "deposit", "-", str(link), "--follow-symlinks", "-o", str(out)]
+    err = tmp_path / "stderr.txt"
+    with err.open("wb") as err_file:
+        proc = subprocess.Popen(
+            [*cmd, "--tsa", "local"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err_file, env=env
+        )
+        assert proc.stdin is not None
+        proc.stdin.write(b"typed on standard input\n")
+        proc.stdin.flush()
+        time.sleep(2.5)  # the inputs are listed (the link is a regular file); stdin is being read
+        link.unlink()
+        link.symlink_to(target)
+        proc.stdin.close()
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            pytest.fail("the deposit is still reading the special file")
+    stderr = err.read_bytes()
+    assert proc.returncode == 4, stderr
+    text = stderr.decode()
+    assert "not a regular file" in text and "exhibit" in text and "Traceback" not in text
+    assert not out.exists()

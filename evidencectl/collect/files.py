@@ -83,12 +83,29 @@ def changed_while_read(before: os.stat_result, after: os.stat_result) -> str | N
     return f"changed while it was read ({', '.join(moved)}); the deposited bytes may mix two versions"
 
 
+def open_regular(path: str | os.PathLike[str]) -> int:
+    """A read-only descriptor of the regular file at ``path``. A file listed as regular can be replaced by a
+    FIFO or a device before it is read (a link retargeted, a file renamed over): opened without blocking and
+    refused, so that the deposit neither waits for ever on a FIFO nor reads ``/dev/zero`` until the disk is
+    full. OSError otherwise, as ``os.open`` raises it."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | getattr(os, "O_NONBLOCK", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError:
+        os.close(fd)
+        raise
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file (replaced since the inputs were listed)")
+    return fd
+
+
 def read_whole(path: str | os.PathLike[str], small: int, parse_limit: int) -> Whole | None:
     """Read a file whole when it has at most ``small`` bytes, or at most ``parse_limit`` bytes and a media type
     that is parsed (mail, images, Outlook): these are hashed, stored and analysed from one set of bytes. None
     for any other file (it is streamed) or when it grew past the limit while being read. The status is taken
     before and after the read, and a difference is flagged. OSError as ``os.open`` raises it."""
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    fd = open_regular(path)
     try:
         st = os.fstat(fd)
         if st.st_size > max(small, parse_limit):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .. import progress as progress_hooks
 from ..collect.analysis import Analysis
-from ..collect.files import InputFile, bounded_stdin, changed_while_read, read_whole
+from ..collect.files import InputFile, bounded_stdin, changed_while_read, open_regular, read_whole
 from ..collect.media import SNIFF_SIZE
 from ..display import invisible_in_name
 from ..errors import BadInputError
@@ -106,7 +106,7 @@ def _hash_input(
         digests = spool.store(member, bounded_stdin(sys.stdin.buffer, stdin_limit), None, progress)
     else:
         try:
-            with open(f.path, "rb", buffering=0) as src:
+            with open(open_regular(f.path), "rb", buffering=0) as src:
                 st = os.fstat(src.fileno())
                 head = src.read(SNIFF_SIZE)
                 src.seek(0)
