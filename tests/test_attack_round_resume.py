@@ -100,3 +100,48 @@ def test_resume_of_an_untouched_staging_file_still_publishes_a_package_that_pass
     assert res.code == 0, res.err
     assert cli("verify", tmp_path / "c.evp").code == 0
     assert zipfile.ZipFile(tmp_path / "c.evp").read("evidence/contract.txt") == EXHIBIT
+
+
+@pytest.mark.parametrize(
+    "pending",
+    [
+        "{}",
+        "not json",
+        '{"retry": [{"kind": "tsa"}], "quorum": 1, "tsas_ok": 0, "force": false, "out": "x.evp", "labels": []}',
+        '{"retry": [], "quorum": "x", "tsas_ok": 0, "force": false, "out": "x.evp", "labels": []}',
+        None,
+    ],
+    ids=["empty", "not-json", "retry-without-spec", "quorum-not-a-number", "null"],
+)
+def test_resume_with_an_edited_registry_record_names_it_and_still_resumes_the_others(
+    cli: Callable[..., CliResult],
+    tmp_path: Path,
+    evidencectl_home: Path,
+    tsa_server: Callable[[int], None],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    pending: str | None,
+) -> None:
+    """The pending record of one deposit is edited in the registry: resume stopped at it with "unexpected
+    KeyError … rerun with --debug" and resumed nothing else. Now that deposit is named in one line (exit 5)
+    and the other pending deposit is published."""
+    import sqlite3
+
+    port = _free_port()
+    monkeypatch.chdir(tmp_path)
+    ids = []
+    for name in ("first", "second"):
+        (tmp_path / f"{name}.txt").write_text(f"{name} exhibit\n")
+        res = cli("deposit", f"{name}.txt", "-o", f"{name}.evp", "--tsa", f"http://127.0.0.1:{port}", "--json")
+        assert res.code == 5
+        ids.append(json.loads(res.out)["deposit_id"])
+    db = sqlite3.connect(evidencectl_home / "registry.sqlite")
+    db.execute("UPDATE deposits SET pending = ? WHERE deposit_id = ?", (pending, ids[0]))
+    db.commit()
+    db.close()
+    tsa_server(port)
+    res = cli("deposit", "--resume")
+    assert res.code == 5
+    assert "unexpected" not in res.err and "Traceback" not in res.err
+    assert ids[0] in res.err and "registry record is malformed" in res.err
+    assert (tmp_path / "second.evp").is_file() and not (tmp_path / "first.evp").exists()
+    assert cli("verify", tmp_path / "second.evp").code == 0

@@ -116,7 +116,15 @@ def resume(ctx: Context, deposit_id: str | None = None) -> list[DepositResult]:
             if not rows:
                 raise UsageError(f"no pending deposit {deposit_id}")
         for row in rows:
-            state = ResumeState.from_json(row["pending"])
+            try:
+                state = ResumeState.from_json(row["pending"])
+                if not isinstance(json.loads(row["roots"]), dict) or not isinstance(row["staging"], str):
+                    raise ValueError("roots or staging path missing")
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                # An edited or damaged row: said for this deposit, the others are still resumed.
+                why = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+                errors.append(f"{row['deposit_id']}: not resumed: its registry record is malformed ({why})")
+                continue
             staging, out = Path(row["staging"]), Path(state.out)
             if _published(staging, out, row):
                 results.append(_record_published(registry, row, staging, out))
