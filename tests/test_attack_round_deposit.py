@@ -189,3 +189,60 @@ def test_input_replaced_by_a_fifo_or_device_after_it_was_listed_is_refused_not_r
     text = stderr.decode()
     assert "not a regular file" in text and "exhibit" in text and "Traceback" not in text
     assert not out.exists()
+
+
+def test_file_literally_named_like_a_mails_parts_folder_is_renamed_not_merged(
+    cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    """``case/x.eml`` beside a folder ``case/x.eml.parts/`` holding ``body-1.txt``: the file's member would be
+    the mail body's member. The later one is stored under ``evidence/_renamed/``; unzip extracts each
+    original to its own file, byte for byte."""
+    case = tmp_path / "case"
+    (case / "x.eml.parts").mkdir(parents=True)
+    shutil.copy(MAIL, case / "x.eml")
+    (case / "x.eml.parts" / "body-1.txt").write_bytes(FORGED)
+    out = tmp_path / "p.evp"
+    res = cli("deposit", case, "-o", out, "--tsa", "local")
+    assert res.code == 0, res.err
+    items = {i["name"]: i for i in _manifest(out)["items"]}
+    body, lookalike = items["case/x.eml/body-1.txt"], items["case/x.eml.parts/body-1.txt"]
+    assert body["path"] == "evidence/case/x.eml.parts/body-1.txt" and body["kind"] == "body"
+    assert lookalike["path"].startswith("evidence/_renamed/") and "stored as" in res.err
+    dest = tmp_path / "x"
+    subprocess.run(["unzip", "-q", "-o", str(out), "-d", str(dest)], check=True)
+    assert (dest / lookalike["path"]).read_bytes() == FORGED
+    assert (dest / body["path"]).read_bytes() != FORGED
+    assert cli("verify", out).code == 0
+
+
+def _mail_with_colliding_attachments() -> bytes:
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "a@example.cn", "b@example.cn", "parts that collide"
+    msg.set_content("the body\n")
+    for n, name in enumerate(["a.pdf", "A.PDF", "../../a.pdf", "C:\\evil\\a.pdf", "cafe\u0301.txt", "café.txt"]):
+        msg.add_attachment(f"attachment {n}\n".encode(), maintype="application", subtype="octet-stream", filename=name)
+    return msg.as_bytes()
+
+
+def test_mail_whose_attachment_names_collide_keeps_each_part_apart(
+    cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    """Attachments named ``a.pdf``, ``A.PDF``, ``../../a.pdf``, ``C:\\evil\\a.pdf`` and ``café.txt`` in NFD
+    and NFC: each becomes its own part with its own member, none escapes, and 7z extracts each one's
+    bytes (regression guard: the part namer held)."""
+    mail = tmp_path / "m.eml"
+    mail.write_bytes(_mail_with_colliding_attachments())
+    out = tmp_path / "p.evp"
+    assert cli("deposit", mail, "-o", out, "--tsa", "local").code == 0
+    parts = [i for i in _manifest(out)["items"] if i["kind"] == "attachment"]
+    assert len(parts) == 6
+    members = [p["path"] for p in parts]
+    assert len({m.lower() for m in members}) == 6
+    assert all(m.startswith("evidence/m.eml.parts/attachments/") and ".." not in m for m in members)
+    dest = tmp_path / "x"
+    subprocess.run(["7z", "x", "-y", f"-o{dest}", str(out)], capture_output=True, check=True)
+    got = sorted((dest / m).read_bytes() for m in members)
+    assert got == sorted(f"attachment {n}\n".encode() for n in range(6))
+    assert cli("verify", out).code == 0
