@@ -246,3 +246,27 @@ def test_mail_whose_attachment_names_collide_keeps_each_part_apart(
     got = sorted((dest / m).read_bytes() for m in members)
     assert got == sorted(f"attachment {n}\n".encode() for n in range(6))
     assert cli("verify", out).code == 0
+
+
+@pytest.mark.parametrize("link", ["symbolic", "hard"])
+def test_link_to_the_package_being_replaced_is_not_deposited(
+    cli: Callable[..., CliResult], tmp_path: Path, link: str
+) -> None:
+    """``deposit case -o case/out.evp --force --follow-symlinks`` with ``case/copy -> out.evp`` (or a hard
+    link): the package being replaced was deposited inside its successor under another name. It is now
+    passed over like the output itself, with a warning."""
+    case = tmp_path / "case"
+    case.mkdir()
+    (case / "a.txt").write_text("exhibit\n")
+    out = case / "out.evp"
+    assert cli("deposit", case, "-o", out, "--tsa", "local").code == 0
+    if link == "symbolic":
+        (case / "copy").symlink_to("out.evp")
+    else:
+        os.link(out, case / "copy")
+    res = cli("deposit", case, "-o", out, "--force", "--follow-symlinks", "--tsa", "local")
+    assert res.code == 0, res.err
+    assert [i["name"] for i in _manifest(out)["items"]] == ["case/a.txt"]
+    assert "case/copy: passed over" in res.err
+    listing = subprocess.run(["unzip", "-Z1", str(out)], capture_output=True, text=True, check=True).stdout
+    assert [n for n in listing.split() if n.startswith("evidence/")] == ["evidence/case/a.txt"]

@@ -9,6 +9,7 @@ not hold the output.
 
 from __future__ import annotations
 
+import glob
 import os
 from pathlib import Path
 
@@ -38,11 +39,35 @@ def _is_own(f: InputFile, out_dir: str, out_name: str) -> bool:
     return os.path.realpath(os.path.dirname(os.path.abspath(f.location))) == out_dir
 
 
+def _identities(paths: list[Path]) -> set[tuple[int, int]]:
+    out = set()
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        out.add((st.st_dev, st.st_ino))
+    return out
+
+
+def _identity(f: InputFile) -> tuple[int, int] | None:
+    if f.location is None:
+        return None
+    try:
+        st = os.stat(f.location)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
 def select_inputs(files: list[InputFile], sources: SourceOptions, out: Path, warnings: list[str]) -> list[InputFile]:
     """``files`` without the deposit's own output and staging files, and without files named twice."""
     out_dir = os.path.realpath(os.path.dirname(os.path.abspath(out)))
     if _may_hold_output(sources, out_dir):
-        own = [f for f in files if _is_own(f, out_dir, out.name)]
+        # The package being replaced (--force) and staging files of the same output, by identity too: a
+        # link (``case/copy -> out.evp`` with --follow-symlinks) or a hard link has another name.
+        ids = _identities([out, *Path(out_dir).glob(f".{glob.escape(out.name)}.*.partial")])
+        own = [f for f in files if _is_own(f, out_dir, out.name) or (ids and _identity(f) in ids)]
         if own:
             warnings.extend(f"{f.location}: passed over: the package being written (or its staging file)" for f in own)
             files = [f for f in files if f not in own]
