@@ -110,7 +110,9 @@ def test_extract_refuses_a_name_two_items_of_an_older_package_share(
     assert not (tmp_path / "one.evp").exists()
 
 
-WINDOWS_HOSTILE = ["CON", "aux.txt", "com1", "nul.tar.gz", "LPT9.log", "x.txt.", "x.txt ", "x.txt"]
+WINDOWS_HOSTILE = [
+    "CON", "aux.txt", "com1", "nul.tar.gz", "LPT9.log", "a\\..\\..\\evil.txt", "x.txt.", "x.txt ", "x.txt",
+]  # fmt: skip
 
 
 def _windows_view(member: str) -> str:
