@@ -80,3 +80,36 @@ def test_altered_mail_given_as_data_still_fails_and_its_parts_are_not_passed(
     checks = _checks(res)
     assert res.code == 1 and checks["digest:x.eml"]["status"] == "FAILED"
     assert checks["digest:x.eml/body-1.txt"]["status"] != "PASSED"
+
+
+def test_disclosure_of_a_signed_package_is_not_reported_as_a_removed_signature(
+    cli: Callable[..., CliResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lawyer signs a deposit and discloses one item with ``extract``, as the user guide says: the
+    disclosure (a new manifest.json, so without the signature over the full one) was FAILED "the signature
+    was removed", on every installation, for ever. It is INDETERMINATE (the signature is checked on the full
+    package); stripping manifest.sig from the full package is still FAILED."""
+    import zipfile
+
+    monkeypatch.setenv("PW", "correct horse battery")
+    keygen = cli("keys", "generate", "--name", "Li", "--algorithm", "ecdsa-p256", "--passphrase-env", "PW")
+    assert keygen.code == 0
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_text(f"exhibit {name}\n")
+    full = tmp_path / "p.evp"
+    signing = ("--sign", "--passphrase-env", "PW", "--tsa", "local")
+    assert cli("deposit", tmp_path / "a.txt", tmp_path / "b.txt", "-o", full, *signing).code == 0
+    assert cli("verify", full).code == 0
+    one = tmp_path / "one.evp"
+    assert cli("extract", full, "--item", "a.txt", "-o", one).code == 0
+    res = cli("verify", one, "--json")
+    signature = _checks(res)["signature:manifest"]
+    assert signature["status"] == "INDETERMINATE" and signature["reason"] == "NOT_CHECKED"
+    assert res.code == 3 and json.loads(res.out)["verdict"] == "INDETERMINATE"
+    stripped = tmp_path / "stripped.evp"
+    with zipfile.ZipFile(full) as zin, zipfile.ZipFile(stripped, "w") as zout:
+        for info in zin.infolist():
+            if info.filename != "manifest.sig":
+                zout.writestr(info, zin.read(info))
+    res = cli("verify", stripped, "--json")
+    assert res.code == 1 and _checks(res)["signature:manifest"]["status"] == "FAILED"

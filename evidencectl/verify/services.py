@@ -138,7 +138,21 @@ def check_signature(
     named_key = named.get("key_id") if isinstance(named, dict) and isinstance(named.get("key_id"), str) else None
     expected = getattr(trust, "expect_signer", None)
     if "manifest.sig" not in reader.infos:
-        if named is not None:
+        if named is not None and isinstance((report.manifest or {}).get("disclosure"), dict):
+            # extract writes a new manifest.json, so the signature over the full one cannot travel with it:
+            # not proof of its removal, and nothing to check here (the full package carries it).
+            report.add(
+                CheckResult(
+                    "signature:manifest",
+                    Status.INDETERMINATE,
+                    f"a disclosure carries no signature: the sealed statement names signer key "
+                    f"{str(named_key)[:16]}…, whose signature is over the full package's manifest; verify that "
+                    "package to check it",
+                    {"named_key_id": named_key, "disclosure": True},
+                    reason="NOT_CHECKED",
+                )
+            )
+        elif named is not None:
             report.add(
                 CheckResult(
                     "signature:manifest",
