@@ -145,3 +145,65 @@ def test_resume_with_an_edited_registry_record_names_it_and_still_resumes_the_ot
     assert ids[0] in res.err and "registry record is malformed" in res.err
     assert (tmp_path / "second.evp").is_file() and not (tmp_path / "first.evp").exists()
     assert cli("verify", tmp_path / "second.evp").code == 0
+
+
+def test_resume_while_another_resume_of_the_deposit_runs_leaves_it_alone(
+    cli: Callable[..., CliResult],
+    tmp_path: Path,
+    evidencectl_home: Path,
+    tsa_server: Callable[[int], None],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two ``deposit --resume`` at once both copied the staging file and renamed their copy over it (one
+    even removed the other's copy in progress as "left by a killed resume"): the package published could be
+    the other's half-written file. A resume now holds the deposit's lock: while another process holds it
+    (played here by taking the lock file), the deposit is named and left alone; once free it is resumed."""
+    import fcntl
+    import hashlib
+    import os
+
+    doc, port = _pending(cli, tmp_path, monkeypatch)
+    tsa_server(port)
+    name = hashlib.sha256(doc["deposit_id"].encode()).hexdigest()[:32]
+    (evidencectl_home / "resume-locks").mkdir(exist_ok=True)
+    fd = os.open(evidencectl_home / "resume-locks" / f"{name}.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        res = cli("deposit", "--resume")
+        assert res.code == 5 and "another deposit --resume is finishing it" in res.err
+        assert not (tmp_path / "c.evp").exists() and Path(doc["staging"]).exists()
+        _still_pending(evidencectl_home, doc["deposit_id"])
+    finally:
+        os.close(fd)
+    assert cli("deposit", "--resume").code == 0
+    assert cli("verify", tmp_path / "c.evp").code == 0
+
+
+def test_four_resumes_at_once_publish_one_package_that_passes(
+    cli: Callable[..., CliResult],
+    tmp_path: Path,
+    evidencectl_home: Path,
+    tsa_server: Callable[[int], None],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Four processes resume at once: one package, which verifies; the registry says complete; no staging or
+    ``.resume`` file is left; every process ends 0 or 5, none with a traceback."""
+    import os
+    import subprocess
+    import sys
+
+    doc, port = _pending(cli, tmp_path, monkeypatch)
+    tsa_server(port)
+    env = {**os.environ, "EVIDENCECTL_HOME": str(evidencectl_home)}
+    cmd = [sys.executable, "-m", "evidencectl", "deposit", "--resume"]
+    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(4)]
+    done = [(p.wait(timeout=120), p.stderr.read().decode() if p.stderr else "") for p in procs]
+    assert all(code in (0, 5) and "Traceback" not in err for code, err in done), done
+    assert cli("verify", tmp_path / "c.evp").code == 0
+    left = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".c.evp"))
+    assert left == []
+    registry = Registry.open(evidencectl_home)
+    try:
+        assert not registry.deposits("pending")
+    finally:
+        registry.close()

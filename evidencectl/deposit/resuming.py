@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -126,22 +127,72 @@ def resume(ctx: Context, deposit_id: str | None = None) -> list[DepositResult]:
                 errors.append(f"{row['deposit_id']}: not resumed: its registry record is malformed ({why})")
                 continue
             staging, out = Path(row["staging"]), Path(state.out)
-            if _published(staging, out, row):
-                results.append(_record_published(registry, row, staging, out))
-                continue
-            if not staging.exists():
-                # Nothing is left to finish: said once, recorded abandoned, not retried forever.
-                reason = f"staging file {staging} is gone"
-                changes = {"status": ABANDONED, "staging": None, "pending": None}
-                registry.update_deposit(row["deposit_id"], changes, "deposit-abandoned", {"reason": reason})
-                errors.append(f"{row['deposit_id']}: {reason}; the deposit is recorded abandoned")
+            lock = _lock(ctx.base, row["deposit_id"])
+            if lock == -1:
+                errors.append(f"{row['deposit_id']}: not resumed: another deposit --resume is finishing it")
                 continue
             try:
-                results.append(_resume_one(registry, ctx, row, state))
-            except EvidenceError as exc:
-                errors.append(exc.diagnostics())
+                pending_now = {r["deposit_id"] for r in registry.deposits("pending")} if lock is not None else None
+                if pending_now is not None and row["deposit_id"] not in pending_now:
+                    continue  # finished by the resume that held the lock until now
+                _resume_row(registry, ctx, row, state, staging, out, results, errors)
+            finally:
+                if lock is not None:
+                    os.close(lock)
     finally:
         registry.close()
     if errors:
         raise ServiceError(" | ".join(errors))
     return results
+
+
+def _lock(base: Path, deposit_id: str) -> int | None:
+    """A descriptor holding the exclusive lock of resuming ``deposit_id`` (released when closed); -1 when
+    another process holds it; None where there are no locks. Two resumes of one deposit at once would both
+    copy its staging file and rename their copy over it: the package published could be the other's
+    half-written one. The lock file lives in the data directory (the staging file is renamed as it is
+    finished, so it cannot carry the lock)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks; resumes are not run concurrently there
+        return None
+    folder = Path(base) / "resume-locks"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        name = hashlib.sha256(deposit_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]  # any id, one file
+        fd = os.open(folder / f"{name}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return -1
+    return fd
+
+
+def _resume_row(
+    registry: Registry,
+    ctx: Context,
+    row: dict[str, Any],
+    state: ResumeState,
+    staging: Path,
+    out: Path,
+    results: list[DepositResult],
+    errors: list[str],
+) -> None:
+    """Finish one pending deposit (its staging file locked by this process), or say why not."""
+    if _published(staging, out, row):
+        results.append(_record_published(registry, row, staging, out))
+        return
+    if not staging.exists():
+        # Nothing is left to finish: said once, recorded abandoned, not retried forever.
+        reason = f"staging file {staging} is gone"
+        changes = {"status": ABANDONED, "staging": None, "pending": None}
+        registry.update_deposit(row["deposit_id"], changes, "deposit-abandoned", {"reason": reason})
+        errors.append(f"{row['deposit_id']}: {reason}; the deposit is recorded abandoned")
+        return
+    try:
+        results.append(_resume_one(registry, ctx, row, state))
+    except EvidenceError as exc:
+        errors.append(exc.diagnostics())
