@@ -110,7 +110,7 @@ def test_inspect_text_shows_every_name_escaped(package: Path, cli: Callable[...,
 def test_json_output_keeps_the_exact_names(package: Path, cli: Callable[..., Any]) -> None:
     inspected = json.loads(cli("inspect", package, "--json").out)
     assert {i["name"] for i in inspected["items"]} >= {f"evidence/{n}" for n in NAMES}
-    assert inspected["statement"]["case"] == CASE and inspected["statement"]["note"] == NOTE
+    assert inspected["statement"]["case"] == CASE and inspected["private"]["note"] == NOTE
     verified = cli("verify", package, "--json")
     assert verified.code == 0 and json.loads(verified.out)["verdict"] == "PASSED"
     listed = json.loads(cli("cases", "--json").out)["deposits"]
