@@ -10,8 +10,6 @@ rather than renamed: the client would not know which item is which.
 
 from __future__ import annotations
 
-import asyncio
-import time
 import unicodedata
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -22,6 +20,7 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from .problems import Problem
+from .uploads import bounded
 
 FIELD_LIMIT = 64 << 10
 """Largest text field accepted (a case number, a note)."""
@@ -183,23 +182,8 @@ async def read_form(
     """
     collector = _Collector(folder, text_fields, file_field)
     parser = MultipartParser(boundary_of(content_type), collector.callbacks())
-    deadline = time.monotonic() + total
-    received = 0
-    iterator = chunks.__aiter__()
     try:
-        while True:
-            left = deadline - time.monotonic()
-            try:
-                async with asyncio.timeout(max(0.0, min(idle, left))):
-                    chunk = await iterator.__anext__()
-            except StopAsyncIteration:
-                break
-            except TimeoutError:
-                why = f"no data arrived for {idle:g} seconds" if left > idle else f"the upload took over {total:g} s"
-                raise Problem("request-timeout", why) from None
-            received += len(chunk)
-            if received > limit:
-                raise Problem("payload-too-large", f"the upload exceeds {limit / (1 << 20):g} MiB", limit=limit)
+        async for chunk in bounded(chunks, limit, idle, total):
             parser.write(chunk)
         parser.finalize()
         if not collector.ended:

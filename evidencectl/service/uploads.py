@@ -34,6 +34,30 @@ def declared_length(header: str | None, limit: int) -> int | None:
     return length
 
 
+async def bounded(chunks: AsyncIterator[bytes], limit: int, idle: float, total: float) -> AsyncIterator[bytes]:
+    """The chunks of a request body, cut off with a Problem: 413 as soon as more than ``limit`` bytes
+    arrived, 408 when no chunk comes for ``idle`` seconds or the whole body takes longer than ``total`` (a
+    client trickling a byte a second never stalls, but is cut off all the same). Shared by raw uploads and
+    multipart forms."""
+    deadline = time.monotonic() + total
+    received = 0
+    iterator = chunks.__aiter__()
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            async with asyncio.timeout(max(0.0, min(idle, left))):
+                chunk = await iterator.__anext__()
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            why = f"no data arrived for {idle:g} seconds" if left > idle else f"the upload took over {total:g} s"
+            raise Problem("request-timeout", why) from None
+        received += len(chunk)
+        if received > limit:
+            raise Problem("payload-too-large", f"the upload exceeds {_mib(limit)}", limit=limit)
+        yield chunk
+
+
 async def save_stream(
     chunks: AsyncIterator[bytes], folder: Path, name: str, limit: int, idle: float, total: float = float("inf")
 ) -> Path:
@@ -47,26 +71,9 @@ async def save_stream(
     # A subfolder of its own, so that the file can keep a fixed name (``name`` is ours, never the client's).
     spool = Path(tempfile.mkdtemp(prefix="upload-", dir=folder))
     path = spool / name
-    received = 0
-    deadline = time.monotonic() + total
     try:
         with path.open("xb") as out:
-            iterator = chunks.__aiter__()
-            while True:
-                left = deadline - time.monotonic()
-                try:
-                    async with asyncio.timeout(max(0.0, min(idle, left))):
-                        chunk = await iterator.__anext__()
-                except StopAsyncIteration:
-                    break
-                except TimeoutError:
-                    why = (
-                        f"no data arrived for {idle:g} seconds" if left > idle else f"the upload took over {total:g} s"
-                    )
-                    raise Problem("request-timeout", why) from None
-                received += len(chunk)
-                if received > limit:
-                    raise Problem("payload-too-large", f"the upload exceeds {_mib(limit)}", limit=limit)
+            async for chunk in bounded(chunks, limit, idle, total):
                 out.write(chunk)
     except BaseException:
         remove_spool(path)
