@@ -5,9 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..errors import MalformedPackageError
-from ..i18n import _
-from .private import private_problem
+from .private import schema_refusal
 from .reader import PackageReader
 from .schema import validate_manifest
 
@@ -18,10 +16,7 @@ def read_manifest(path: Path) -> tuple[dict[str, Any], list[str]]:
         manifest = reader.read_json("manifest.json")
         problem = validate_manifest(manifest)
         if problem:
-            problem = private_problem(manifest) or problem
-            raise MalformedPackageError(
-                _("manifest.json does not follow its schema: {problem}").format(problem=problem), path=path
-            )
+            raise schema_refusal(manifest, problem, path)
         reader.check_version(manifest["version"])
         return manifest, reader.names()
 

@@ -13,9 +13,12 @@ whether there is a note.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from ..errors import MalformedPackageError
 from ..hashing import ALGORITHMS
+from ..i18n import _
 from ..merkle import leaf_hash
 from .canonical import canonical_json
 from .manifest import new_salt
@@ -89,3 +92,12 @@ def private_problem(manifest: Any) -> str | None:
     elif version in (1, 2) and (PRIVATE in manifest or PRIVATE_LEAF in statement):
         return f"a version-{version} manifest has no private record (that is version 3)"
     return None
+
+
+def schema_refusal(manifest: Any, problem: str, path: Path) -> MalformedPackageError:
+    """The one-line refusal of a manifest that does not follow its schema, naming the private record's own
+    problem first when it has one (verify and inspect word it alike)."""
+    problem = private_problem(manifest) or problem
+    return MalformedPackageError(
+        _("manifest.json does not follow its schema: {problem}").format(problem=problem), path=path
+    )

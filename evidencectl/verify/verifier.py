@@ -13,11 +13,10 @@ from ..checks import CheckResult, Status, VerificationReport, parse_utc
 from ..errors import MalformedPackageError
 from ..gcpause import paused_collector
 from ..hashing import ALGORITHMS, Digests, digest_bytes, digest_stream
-from ..i18n import _
 from ..merkle import tree_root
 from ..package.canonical import is_canonical
 from ..package.manifest import check_leaf, leaf_hashes, leaf_records, record_spans, stored_roots
-from ..package.private import private_problem
+from ..package.private import schema_refusal
 from ..package.reader import PackageReader
 from ..package.schema import validate_manifest, validate_manifest_frame
 from ..progress import ByteCallback, begin, phase, wants_totals
@@ -271,10 +270,7 @@ def _open_plain(
     else:
         problem = validate_manifest(manifest)
     if problem:
-        problem = private_problem(manifest) or problem
-        raise MalformedPackageError(
-            _("manifest.json does not follow its schema: {problem}").format(problem=problem), path=path
-        )
+        raise schema_refusal(manifest, problem, path)
     reader.check_version(manifest["version"])
     if not canonical_checked and not is_canonical(manifest, manifest_bytes):
         raise MalformedPackageError(NOT_CANONICAL, path=path)
