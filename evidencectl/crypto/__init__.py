@@ -1,35 +1,6 @@
-"""Keys, SM2/ECDSA signatures, X.509 certificates and the trust store."""
+"""Keys, SM2/ECDSA signatures, X.509 certificates and the trust store.
 
-from __future__ import annotations
-
-from .keys import (
-    KeyAlgorithm,
-    SigningKey,
-    generate_key,
-    load_or_create_service_key,
-    load_private_key,
-    save_private_key,
-    spki_fingerprint,
-    verify_signature,
-)
-from .passphrase import read_passphrase
-from .trust import TrustAnchor, TrustRole, TrustStore
-from .x509 import build_certificate, certificate_pem, load_certificates
-
-__all__ = [
-    "KeyAlgorithm",
-    "SigningKey",
-    "TrustAnchor",
-    "TrustRole",
-    "TrustStore",
-    "build_certificate",
-    "certificate_pem",
-    "generate_key",
-    "load_certificates",
-    "load_or_create_service_key",
-    "load_private_key",
-    "read_passphrase",
-    "save_private_key",
-    "spki_fingerprint",
-    "verify_signature",
-]
+The modules are imported one by one where they are used (:mod:`.keys`, :mod:`.x509`, :mod:`.trust`, …):
+this package imports nothing itself, so that the public face's ``TrustStore`` (:mod:`.trust`) does not load
+``cryptography`` and ``asn1crypto`` into every command (``evidencectl --help`` among them).
+"""

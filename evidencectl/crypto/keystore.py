@@ -15,10 +15,10 @@ from typing import Any
 
 from ..errors import BadInputError, OutputExistsError, UsageError
 from ..i18n import _
+from .anchors import parse_anchors
 from .files import write_new_file
 from .keys import KeyAlgorithm, SigningKey, generate_key, load_private_key, save_private_key
 from .passphrase import check_new_passphrase
-from .trust import parse_anchors
 from .x509 import build_certificate, certificate_pem, certificate_summary, load_certificates
 
 # Unicode letters and digits are allowed: depositors are people, and most names here are Chinese.

@@ -29,7 +29,6 @@ from .options import (
     StatementOptions,
 )
 from .state import ResumeState, ServiceFailure
-from .statement import build_statement, new_deposit_id
 
 
 def deposit(
@@ -79,9 +78,7 @@ __all__ = [
     "ServiceOptions",
     "SourceOptions",
     "StatementOptions",
-    "build_statement",
     "deposit",
     "label_for",
-    "new_deposit_id",
     "resume",
 ]
