@@ -24,6 +24,7 @@ from ..display import visible
 from ..errors import EvidenceError, ExitCode, UsageError
 from ..i18n import _
 from ..version import __version__
+from . import helprender
 from .app import app
 from .extras import missing_dependency
 from .helptext import escape_help_markup
@@ -83,6 +84,20 @@ def _root(
 
 
 escape_help_markup(app)  # after the root callback, whose options have help too
+
+
+def _group_names(typer_app: typer.Typer) -> list[str]:
+    """The names of the command groups of ``typer_app`` and of their own groups."""
+    names: list[str] = []
+    for group in typer_app.registered_groups:
+        if group.name:
+            names.append(group.name)
+        if group.typer_instance is not None:
+            names.extend(_group_names(group.typer_instance))
+    return names
+
+
+_GROUP_NAMES = _group_names(app)
 
 
 def _show_warning(
@@ -147,6 +162,8 @@ def _main(args: list[str] | None) -> int:
     argv = list(sys.argv[1:] if args is None else args)
     # Help texts were translated at start-up; what this run prints follows its own arguments.
     i18n.setup(argv)
+    if helprender.help_likely(argv, _GROUP_NAMES):
+        helprender.load()  # typer's help renderer without rich's Markdown and Traceback (~60 ms)
     debug = "--debug" in argv
     # Library warnings (an unencrypted key file, unreadable metadata) reach the user as one plain line.
     warnings.showwarning = _show_warning
