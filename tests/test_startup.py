@@ -78,6 +78,14 @@ def test_help_loads_no_crypto_markdown_or_traceback_machinery(args: list[str], t
     assert _heavy(modules) == []
 
 
+def test_tsa_list_loads_no_asn1_machinery_and_no_rich(tmp_path: Path) -> None:
+    """An everyday command that reads the configuration and prints a list starts as lightly as the help."""
+    modules, proc = _imported(["-m", "evidencectl", "tsa", "list"], tmp_path / "home")
+    assert proc.returncode == 0 and "freetsa" in proc.stdout, proc.stderr[-2000:]
+    assert _heavy(modules) == []
+    assert not {"rich", "requests"} & {m.split(".")[0] for m in modules}
+
+
 def test_the_public_face_imports_no_crypto_and_no_deposit_stage(tmp_path: Path) -> None:
     code = (
         "from evidencectl import Context, DepositOptions, TrustStore, deposit, resume, verify\n"

@@ -10,7 +10,6 @@ from ..context import Context
 from ..errors import ServiceError, UsageError
 from ..i18n import _
 from .interface import TimestampAuthority
-from .request import build_request, check_response, new_nonce
 
 QUERY_TYPE = "application/timestamp-query"
 """Media type of a TimeStampReq (RFC 3161 §3.4)."""
@@ -102,6 +101,9 @@ class HttpTSA(TimestampAuthority):
 
     def timestamp(self, digest: bytes, hash_name: str) -> bytes:
         """Request a token over ``digest`` and return the response once it checks out."""
+        # Imported here: `tsa list` and the configuration readers below need none of the ASN.1 machinery.
+        from .request import build_request, check_response, new_nonce
+
         nonce = new_nonce()
         try:
             body = build_request(digest, hash_name, nonce=nonce, policy=self.policy)
