@@ -4,8 +4,8 @@
 ``rich.traceback`` at its top, for the ``markdown`` markup mode and for pretty tracebacks; with them come
 markdown-it, pygments (``rich.syntax``), ``rich.pretty`` and attrs. evidencectl uses neither: its help is
 rich markup, escaped once (:mod:`.helptext`), and pretty exceptions are off (:mod:`.app`), an unexpected
-error being one line (:mod:`.main`). Those imports were about 60 ms of the ~85 ms that loading the renderer
-cost, on every ``--help`` (benchmarks/README.md, "Start-up, issue 16").
+error being one line (:mod:`.main`). Leaving them out takes about 58 ms of CPU time off every ``--help``
+(212 -> 154 ms, median of 15 alternating runs; benchmarks/README.md, "Start-up, issue 16").
 
 While :func:`load` imports ``typer.rich_utils``, each of the two modules is a stand-in holding one class
 (``Markdown``, ``Traceback``) that imports the real module and uses the real class when it is first called
