@@ -203,3 +203,18 @@ def test_a_deferred_class_is_the_real_one_when_used(tmp_path: Path) -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], env=_env(tmp_path / "home"), capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
+
+
+def test_a_renderer_that_wants_more_than_the_stand_ins_hold_is_imported_in_full(tmp_path: Path) -> None:
+    """A typer whose renderer imports another name from those modules still gets its help rendered."""
+    code = (
+        "from evidencectl.cli import helprender\n"
+        "helprender._DEFERRED = {'rich.markdown': 'Unused', 'rich.traceback': 'Traceback'}\n"
+        "helprender.load()\n"
+        "import rich.markdown, typer.rich_utils as ru\n"
+        "assert ru.Markdown is rich.markdown.Markdown\n"
+        "from evidencectl.cli.main import main\n"
+        "raise SystemExit(main(['--help']))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], env=_env(tmp_path / "home"), capture_output=True, text=True)
+    assert proc.returncode == 0 and "Usage" in proc.stdout, proc.stderr[-2000:]

@@ -57,10 +57,13 @@ def load() -> None:
     sys.modules.update(stand_ins)
     try:
         importlib.import_module("typer.rich_utils")
+    except ImportError:
+        pass  # a typer that wants more of those modules than the stand-ins hold: imported in full below
     finally:
         for module, stand_in in stand_ins.items():
             if sys.modules.get(module) is stand_in:
                 del sys.modules[module]
+    importlib.import_module("typer.rich_utils")
 
 
 def help_likely(argv: Sequence[str], groups: Sequence[str]) -> bool:
