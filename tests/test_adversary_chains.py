@@ -15,7 +15,7 @@ from evidencectl.checks import Status
 from evidencectl.crypto.keys import SigningKey, generate_key
 from evidencectl.crypto.x509 import build_certificate, certificate_pem
 from evidencectl.timestamp.authority import EmbeddedTSA
-from evidencectl.timestamp.client import build_request
+from evidencectl.timestamp.request import build_request
 from evidencectl.timestamp.verifier import verify_timestamp
 
 DIGEST = hashlib.sha256(b"evidence").digest()

@@ -15,8 +15,8 @@ from evidencectl.crypto.keys import generate_key
 from evidencectl.crypto.trust import TrustStore
 from evidencectl.crypto.x509 import build_certificate, certificate_pem
 from evidencectl.timestamp.authority import EmbeddedTSA
-from evidencectl.timestamp.client import build_request
 from evidencectl.timestamp.operator import DEPOSITOR_OPERATED_OID, DEPOSITOR_OPERATED_UNIT, own_tsa_certificates
+from evidencectl.timestamp.request import build_request
 from evidencectl.timestamp.token import fingerprint
 
 __all__ = ["people"]  # fixture

@@ -18,7 +18,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from evidencectl.checks import Status
 from evidencectl.crypto.keys import SigningKey
 from evidencectl.timestamp.authority import EmbeddedTSA
-from evidencectl.timestamp.client import build_request
+from evidencectl.timestamp.request import build_request
 from evidencectl.timestamp.verifier import verify_timestamp
 
 DIGEST = hashlib.sha256(b"evidence").digest()
