@@ -10,6 +10,7 @@ from typing import Any
 import typer
 
 from ..config import home
+from ..context import Context
 from ..display import visible
 from ..i18n import _, document_language, ngettext
 from . import deposit_options as shared
@@ -70,9 +71,9 @@ def deposit(
     from ..collect.files import parse_size
     from ..errors import UsageError
 
-    base = home()
+    ctx = Context.default()  # one context for the whole command: config.toml is read once
     if resume:
-        results = resume_pending(base, paths[0] if paths else None)
+        results = resume_pending(ctx, paths[0] if paths else None)
         if as_json:
             print_json({"resumed": [r.to_json() for r in results]})
         else:
@@ -89,7 +90,7 @@ def deposit(
     if any(a.startswith("evm:") for a in anchor or []):
         require_chain_support()
     statement = shared.statement_options(
-        base, case, depositor, note, sign=sign, key=key, passphrase_env=passphrase_env, passphrase_file=passphrase_file
+        ctx, case, depositor, note, sign=sign, key=key, passphrase_env=passphrase_env, passphrase_file=passphrase_file
     )
     sources = SourceOptions(
         tuple(paths or []), from_list, follow_symlinks, hash_only, strict, offline, dkim_keys, parse_size(max_size)
@@ -101,7 +102,7 @@ def deposit(
     if case and (hint := embedded_only_hint(opts.tsas, opts.anchors)):
         typer.echo(hint, err=True)
     with progress_callback("hashing") as progress:
-        result = run_deposit(opts, base, progress)
+        result = run_deposit(opts, ctx, progress)
     if as_json:
         print_json(result.to_json())
     else:
@@ -152,7 +153,7 @@ def verify(
 
     Example: evidencectl verify case-42.evp --trust tsa:tsa-root.pem --json
     """
-    from .. import Context, TrustStore
+    from .. import TrustStore
     from .. import verify as verify_package
     from ..errors import DataNotFoundError, UsageError
 
@@ -167,7 +168,7 @@ def verify(
             raise DataNotFoundError("--data: no such file or folder", path=p)
     if rpc and not online:
         raise UsageError(_("--rpc names the node to ask online: add --online"))
-    ctx = Context(home())
+    ctx = Context.default()
     store = TrustStore.for_verification(
         ctx, list(trust or []), public_tsa_roots=public_tsa_roots, rpc=list(rpc or []), expect_signer=expect_signer
     )
@@ -220,7 +221,7 @@ def inspect(
         print_manifest(manifest, members)
         from .custody import proven_time_line
 
-        console().print(proven_time_line(package, home()))
+        console().print(proven_time_line(package, Context.default()))
 
 
 @app.command()
@@ -261,7 +262,8 @@ def cases(as_json: bool = JSON_OPT) -> None:
     """
     from ..registry import Registry
 
-    registry = Registry.open(home())
+    ctx = Context.default()  # one context: the registry and every row's trust read config.toml once
+    registry = Registry.open(ctx)
     rows = registry.deposits()
     registry.close()
     out = [
@@ -273,7 +275,7 @@ def cases(as_json: bool = JSON_OPT) -> None:
     ]
     from .custody import add_proven_times
 
-    add_proven_times(out, home(), rows)
+    add_proven_times(out, ctx, rows)
     if as_json:
         print_json({"deposits": out})
         return
