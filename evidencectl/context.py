@@ -97,6 +97,11 @@ class Context:
         return self.base / "installation-id"
 
     @property
+    def seal_dir(self) -> Path:
+        """``report/``: this installation's report seal key and certificate (``report/seal.py``)."""
+        return self.base / "report"
+
+    @property
     def resume_locks_dir(self) -> Path:
         """``resume-locks/``: one lock file per pending deposit being resumed (``deposit/resuming.py``)."""
         return self.base / "resume-locks"
