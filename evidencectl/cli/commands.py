@@ -9,7 +9,6 @@ from typing import Any
 
 import typer
 
-from ..config import home
 from ..context import Context
 from ..display import visible
 from ..i18n import _, document_language, ngettext
@@ -184,14 +183,16 @@ def verify(
             progress=progress,
         )
         if report is not None:
+            from ..config import report_settings
             from ..report import write_verification_report
 
             if progress is not None:
                 progress.phase(_("writing {name}").format(name=report.name))
-            write_verification_report(result, report, lang=document_language(lang))
+            settings = report_settings(ctx.config)  # the context's: config.toml is not read again
+            write_verification_report(result, report, lang=document_language(lang), settings=settings)
     if report is not None:
         sys.stderr.write(_("wrote {report}\n").format(report=report))
-    record_event(result.deposit_id, "verify", {"package": str(package), "verdict": result.verdict.value})
+    record_event(ctx, result.deposit_id, "verify", {"package": str(package), "verdict": result.verdict.value})
     if as_json:
         from ..verify import write_json
 
@@ -240,7 +241,12 @@ def extract(
 
     warnings: list[str] = []
     written = extract_items(package, item, out, force=force, warnings=warnings)
-    record_event(_deposit_id_of(out), "extract", {"package": str(package), "output": str(out), "items": written})
+    record_event(
+        Context.default(),
+        _deposit_id_of(out),
+        "extract",
+        {"package": str(package), "output": str(out), "items": written},
+    )
     for warning in warnings:
         typer.echo(f"warning: {warning}", err=True)
     if as_json:
@@ -282,7 +288,7 @@ def cases(as_json: bool = JSON_OPT) -> None:
     if not out:
         console().print(
             _("No deposits recorded yet in {home}. Make one with: evidencectl deposit FILE -o OUT.evp").format(
-                home=home()
+                home=ctx.base
             )
         )
         return
@@ -320,7 +326,8 @@ def log(
 
     against_usage(list(packages or []), against, verify_chain)
 
-    registry = Registry.open(home())
+    ctx = Context.default()
+    registry = Registry.open(ctx)
     try:
         if verify_chain:
             audit = registry.verify_custody()
@@ -332,7 +339,7 @@ def log(
             }
             from .custody import against_heads
 
-            problems = against_heads(registry, list(packages or []) if against else [], doc)
+            problems = against_heads(ctx, registry, list(packages or []) if against else [], doc)
             if as_json:
                 print_json(doc)
             elif audit.ok:
@@ -352,7 +359,7 @@ def log(
 
             raise NotFoundError(
                 _("no deposit {deposit_id!r} in the registry of {home} (evidencectl cases lists them)").format(
-                    deposit_id=deposit_id, home=home()
+                    deposit_id=deposit_id, home=ctx.base
                 )
             )
     finally:

@@ -22,17 +22,16 @@ def against_usage(packages: list[Path], against: bool, verify: bool) -> None:
         raise UsageError(_("give packages with --verify --against: log --verify --against PACKAGE..."))
 
 
-def against_heads(registry: Any, packages: list[Path], doc: dict[str, Any]) -> list[dict[str, Any]]:
+def against_heads(ctx: Context, registry: Any, packages: list[Path], doc: dict[str, Any]) -> list[dict[str, Any]]:
     """Add ``doc["against"]`` and print (unless JSON is wanted later) each vouched-for entry now missing."""
     if not packages:
         return []
-    from ..config import home
     from ..crypto.trust import TrustStore
     from ..display import visible
     from ..heads import missing_heads, package_heads
 
     stored = {int(e["seq"]): str(e["hash"]) for e in registry.custody()}
-    heads, refused = package_heads(packages, TrustStore.for_verification(home()))
+    heads, refused = package_heads(packages, TrustStore.for_verification(ctx))
     problems = missing_heads(heads, "custody", stored)
     doc["against"] = {"packages": len(packages), "heads": sum(h.log == "custody" for h in heads), "problems": problems}
     doc["against"]["not_counted"] = refused

@@ -35,7 +35,8 @@ def verify_cmd(
     if bool(packages) != against_flag:
         raise UsageError(_("give packages with --against: ledger verify --against PACKAGE..."))
     against = list(packages or [])
-    ledger = EmbeddedLedger.open(Context.default())
+    ctx = Context.default()
+    ledger = EmbeddedLedger.open(ctx)
     audit = ledger.verify_chain()
     doc = audit.to_json()
     problems: list[dict[str, object]] = []
@@ -44,7 +45,7 @@ def verify_cmd(
         from ..crypto.trust import TrustStore
         from ..display import visible
 
-        heads, refused = package_heads(against, TrustStore.for_verification(Context.default()))
+        heads, refused = package_heads(against, TrustStore.for_verification(ctx))
         problems = missing_heads(heads, "ledger", stored, ledger.ledger_id)
         doc["against"] = {
             "packages": len(against),
