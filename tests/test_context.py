@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import CliResult
+
 from evidencectl.context import Context
 
 CONFIG = """\
