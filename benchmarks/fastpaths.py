@@ -115,9 +115,11 @@ def warmup() -> str:
     """CPU time of the services' warm-up in a fresh process: what a deposit does while its workers hash."""
     tmp = Path(tempfile.mkdtemp())
     script = (
-        "import time, sys\nfrom pathlib import Path\nfrom evidencectl.timestamp.authority import EmbeddedTSA\n"
-        "EmbeddedTSA.open(Path(sys.argv[1]))\nfrom evidencectl.deposit.warmup import preload_services\n"
-        "t = time.process_time(); preload_services(Path(sys.argv[1]), ['local']); print(time.process_time() - t)"
+        "import time, sys\nfrom evidencectl.context import Context\n"
+        "from evidencectl.timestamp.authority import EmbeddedTSA\n"
+        "ctx = Context.of(sys.argv[1])\nEmbeddedTSA.open(ctx)\n"
+        "from evidencectl.deposit.warmup import preload_services\n"
+        "t = time.process_time(); preload_services(ctx, ['local']); print(time.process_time() - t)"
     )
     runs = [float(subprocess.run([sys.executable, "-c", script, str(tmp)], capture_output=True, text=True,
                                  check=True).stdout) for _ in range(5)]  # fmt: skip

@@ -1,4 +1,8 @@
-"""Data directory, configuration file (TOML) and environment."""
+"""Data directory, configuration file (TOML) and environment.
+
+The library reads ``config.toml`` through :attr:`evidencectl.context.Context.config`, once per context; the
+readers of single settings below take that :class:`Config`, never a path, so that asking for a setting
+never reads the file again."""
 
 from __future__ import annotations
 
@@ -40,9 +44,13 @@ class Config:
         return value if isinstance(value, dict) else {}
 
 
-def load_config(base: Path | None = None) -> Config:
-    """Read ``config.toml`` from the data directory; a missing file is an empty configuration."""
-    path = (base or home()) / "config.toml"
+def load_config(base: Path) -> Config:
+    """Read ``config.toml`` from the data directory ``base``; a missing file is an empty configuration.
+
+    The one reader of the file, and the one function here that takes the directory's path: it is what
+    :attr:`Context.config <evidencectl.context.Context.config>` calls (this module sits below
+    ``context.py``, which imports it). Everyone else asks a ``Context`` for its ``config``."""
+    path = base / "config.toml"
     if not path.exists():
         return Config(path=path)
     try:
@@ -52,26 +60,17 @@ def load_config(base: Path | None = None) -> Config:
     return Config(path=path, data=data)
 
 
-def _config(where: Config | Path | None) -> Config:
-    """``where`` itself when it is a configuration already read (a Context's), else the one of that data
-    directory (None: the default one)."""
-    return where if isinstance(where, Config) else load_config(where)
-
-
-def require_independent_default(where: Config | Path | None = None) -> bool:
+def require_independent_default(config: Config) -> bool:
     """``[verify] require_independent = true`` in config.toml (a court's default): verifications whose time
-    rests only on depositor-operated services are INDETERMINATE. ``where``: the configuration, or its data
-    directory."""
-    config = _config(where)
+    rests only on depositor-operated services are INDETERMINATE."""
     value = config.section("verify").get("require_independent", False)
     if not isinstance(value, bool):
         raise BadInputError(_("[verify] require_independent must be true or false"), path=config.path)
     return value
 
 
-def registry_url(where: Config | Path | None = None) -> str:
+def registry_url(config: Config) -> str:
     """``[registry] url`` of the configuration (``postgresql://…``), or "" for the embedded SQLite file."""
-    config = _config(where)
     url = config.section("registry").get("url", "")
     if not isinstance(url, str):
         raise BadInputError(_("[registry] url must be a string"), path=config.path)
@@ -81,11 +80,10 @@ def registry_url(where: Config | Path | None = None) -> str:
 REPORT_KEYS = ("issuer", "operator", "filing", "licence", "verify_url")
 
 
-def report_settings(base: Path | None = None) -> dict[str, str]:
+def report_settings(config: Config) -> dict[str, str]:
     """``[report]`` of config.toml: ``issuer`` (installation or platform named under the title), ``operator``,
     ``filing`` and ``licence`` (qualification numbers) and ``verify_url`` (QR link template); absent keys are
     "" (docs/reports.md)."""
-    config = load_config(base)
     section = config.section("report")
     out: dict[str, str] = {}
     for key in REPORT_KEYS:

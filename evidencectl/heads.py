@@ -31,7 +31,7 @@ def current_heads(ctx: Context, registry: Any) -> dict[str, Any]:
     head = registry.custody_head()
     if head is not None:
         heads["custody"] = {"seq": head[0], "hash": head[1]}
-    db_path = ctx.base / "ledger" / "ledger.sqlite"
+    db_path = ctx.ledger_db
     if db_path.is_file():
         with contextlib.suppress(sqlite3.Error), contextlib.closing(sqlite3.connect(db_path, timeout=30)) as db:
             meta = db.execute("SELECT value FROM meta WHERE key = 'ledger_id'").fetchone()

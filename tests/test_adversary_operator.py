@@ -11,6 +11,7 @@ import pytest
 from conftest import rewrite_member
 from test_independent_time import checks, people, run, verify_json
 
+from evidencectl.context import Context
 from evidencectl.crypto.keys import generate_key
 from evidencectl.crypto.trust import TrustStore
 from evidencectl.crypto.x509 import build_certificate, certificate_pem
@@ -29,7 +30,7 @@ def test_declared_root_whose_name_holds_a_catalogue_fingerprint_does_not_make_ti
     package = tmp_path / "genuine.evp"
     assert run(lawyer, "deposit", tmp_path / "contract.txt", "-o", package).returncode == 0
     run(court, "trust", "list")  # the court's store, with the shipped catalogue roots
-    own = own_tsa_certificates(court)
+    own = own_tsa_certificates(Context(court))
     catalogue = next(d for d in TrustStore.load(court).certificates("tsa") if d not in own)
 
     # The lawyer's root declares itself depositor-operated, as the court's policy requires, and names a

@@ -18,6 +18,7 @@ from evidencectl.anchor import anchor_from_spec, verify_receipt
 from evidencectl.anchor.evm import EvmAnchor, deploy_registry
 from evidencectl.checks import Status
 from evidencectl.cli.chain_cmd import app as chain_app
+from evidencectl.context import Context
 from evidencectl.crypto.trust import TrustStore
 from evidencectl.errors import ServiceError, UsageError
 
@@ -74,8 +75,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture()
 def anchored(node: str, home: Path) -> dict[str, Any]:
-    deploy_registry(node, home)
-    return EvmAnchor(node, base=home).anchor("case-9", ROOTS)
+    deploy_registry(node, Context(home))
+    return EvmAnchor(node, ctx=Context(home)).anchor("case-9", ROOTS)
 
 
 def _verify(receipt: dict[str, Any], home: Path, online: bool = True, **kw: Any) -> Any:
@@ -156,9 +157,9 @@ def test_altered_block_number_or_roots_fail_online(anchored: dict[str, Any], hom
 
 
 def test_reorganised_block_is_detected(node: str, home: Path) -> None:
-    deploy_registry(node, home)
+    deploy_registry(node, Context(home))
     snapshot = _rpc(node, "evm_snapshot")
-    receipt = EvmAnchor(node, base=home).anchor("case-reorg", ROOTS)
+    receipt = EvmAnchor(node, ctx=Context(home)).anchor("case-reorg", ROOTS)
     assert _verify(receipt, home).status is Status.PASSED
     assert _rpc(node, "evm_revert", snapshot) is True
     _rpc(node, "anvil_mine", "0x3")  # the other branch grows past the anchored height
@@ -179,12 +180,12 @@ def test_node_down_or_not_configured(anchored: dict[str, Any], home: Path, node:
     result = _verify(anchored, home, rpc_url=dead)
     assert result.status is Status.INDETERMINATE and "unreachable" in result.detail
     with pytest.raises(ServiceError):
-        EvmAnchor(dead, contract=anchored["contract"], base=home).anchor("case-x", ROOTS)
+        EvmAnchor(dead, contract=anchored["contract"], ctx=Context(home)).anchor("case-x", ROOTS)
     with pytest.raises(UsageError):
-        EvmAnchor(dead, base=home)  # no contract known for that URL
+        EvmAnchor(dead, ctx=Context(home))  # no contract known for that URL
     monkeypatch.delenv("EVIDENCECTL_EVM_KEY")
     with pytest.raises(UsageError):
-        EvmAnchor(node, base=home).anchor("case-x", ROOTS)
+        EvmAnchor(node, ctx=Context(home)).anchor("case-x", ROOTS)
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ import rfc8785
 from evidencectl.anchor import verify_receipt
 from evidencectl.anchor.ledger import EmbeddedLedger
 from evidencectl.checks import Status
+from evidencectl.context import Context
 from evidencectl.crypto.trust import TrustStore
 
 ROOTS = {"sha256": "cd" * 32, "sm3": "ab" * 32}
@@ -22,7 +23,7 @@ ROOTS = {"sha256": "cd" * 32, "sm3": "ab" * 32}
 
 @pytest.fixture()
 def made(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
-    ledger = EmbeddedLedger.open(tmp_path)
+    ledger = EmbeddedLedger.open(Context(tmp_path))
     ledger.anchor("earlier", {"sm3": "11" * 32})
     return tmp_path, ledger.anchor("case-7", ROOTS)
 
@@ -71,7 +72,7 @@ def test_tampered_receipts_fail(made: tuple[Path, dict[str, Any]]) -> None:
     base, receipt = made
     trust = TrustStore.load(base)
     header = receipt["block"]["header"]
-    other_key = EmbeddedLedger.open(base / "other").key
+    other_key = EmbeddedLedger.open(Context(base / "other")).key
     cases = {
         "time": _set(receipt, "block.header.time", header["time"].replace("Z", "1Z")),
         "previous": _set(receipt, "block.header.previous_hash", "00" * 32),

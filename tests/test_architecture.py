@@ -206,3 +206,78 @@ def test_the_cli_imports_the_library_only_through_its_public_face_and_documented
     names = {m.removeprefix("evidencectl.") for m in CLI_FACING - {"evidencectl"}}
     undocumented = sorted(m for m in names if f"`{m}" not in documented)
     assert undocumented == []
+
+
+DATA_DIRECTORY_NAMES = {"base", "home", "data_dir"}
+"""Parameter names that mean the data directory: it reaches the library as a ``Context`` (context.py)."""
+PATH_PARAMETERS_ALLOWED = {
+    # The one reader of config.toml: Context.config calls it, and config.py sits below context.py.
+    ("config.py", "load_config.base"),
+    # The data directory itself, the one field every named place is made from.
+    ("context.py", "Context.base"),
+    # Temporarily: service/ moves to the Context on its own branch; remove these lines when it lands.
+    ("service/app.py", "_verify_file.base"),
+    ("service/auth.py", "Registries.__init__.base"),
+    ("service/deposits.py", "_relative.base"),
+    ("service/deposits.py", "_service_lists.base"),
+    ("service/deposits.py", "_signing.base"),
+    ("service/deposits.py", "deposit_record.base"),
+    ("service/page.py", "StoredCopies.verified.base"),
+    ("service/page.py", "_verify_upload.base"),
+    ("service/resumer.py", "resume_pending.base"),
+    ("service/settings.py", "ServiceSettings.base"),
+}
+"""(module, qualified parameter) that may still take the data directory as a path, each with its reason."""
+
+
+def data_directory_paths(source: str) -> list[str]:
+    """Qualified names of the parameters (and dataclass-style fields) named like the data directory and
+    annotated with a path or string but not a ``Context``: ``f.base`` for ``def f(base: Path)``."""
+    found: list[str] = []
+
+    def as_path(annotation: ast.expr | None) -> bool:
+        text = ast.unparse(annotation) if annotation is not None else ""
+        return ("Path" in text or "str" in text) and "Context" not in text
+
+    def walk(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                a = child.args
+                for arg in [*a.posonlyargs, *a.args, *a.kwonlyargs]:
+                    if arg.arg in DATA_DIRECTORY_NAMES and as_path(arg.annotation):
+                        found.append(f"{prefix}{child.name}.{arg.arg}")
+                walk(child, f"{prefix}{child.name}.")
+            elif isinstance(child, ast.ClassDef):
+                for item in child.body:
+                    if (
+                        isinstance(item, ast.AnnAssign)
+                        and isinstance(item.target, ast.Name)
+                        and item.target.id in DATA_DIRECTORY_NAMES
+                        and as_path(item.annotation)
+                    ):
+                        found.append(f"{prefix}{child.name}.{item.target.id}")
+                walk(child, f"{prefix}{child.name}.")
+
+    walk(ast.parse(source), "")
+    return found
+
+
+def test_the_data_directory_path_finder_finds_a_base_path() -> None:
+    source = (
+        "class A:\n    base: Path\n    def m(self, *, home: Path | None = None) -> None: ...\n"
+        "def f(base: 'Path', x: int) -> None:\n    def inner(data_dir: str) -> None: ...\n"
+        "def g(base: Context | Path | None, ctx: Context) -> None: ..."
+    )
+    assert data_directory_paths(source) == ["A.base", "A.m.home", "f.base", "f.inner.data_dir"]
+
+
+def test_the_data_directory_reaches_the_library_as_a_context() -> None:
+    # Issue 16: a `base: Path` threaded through every signature made each function join its own paths into the
+    # data directory and read config.toml again. Internal functions take a Context; public ones Context.of.
+    found = {
+        (str(path.relative_to(ROOT)), name)
+        for path, _ in _modules().values()
+        for name in data_directory_paths(path.read_text(encoding="utf-8"))
+    }
+    assert sorted(found - PATH_PARAMETERS_ALLOWED) == []
+    assert sorted(PATH_PARAMETERS_ALLOWED - found) == [], "allowed but gone: remove from PATH_PARAMETERS_ALLOWED"

@@ -12,6 +12,7 @@ import typer
 from typer.testing import CliRunner
 
 from evidencectl.cli import keys_cmd, trust_cmd
+from evidencectl.context import Context
 from evidencectl.crypto.keys import generate_key, load_private_key
 from evidencectl.crypto.x509 import build_certificate, certificate_pem
 from evidencectl.errors import BadInputError, KeyFileError, OutputExistsError, UsageError
@@ -169,14 +170,14 @@ def test_signing_identity_for_deposit(home: Path, tmp_path: Path, monkeypatch: p
     from evidencectl.crypto.x509 import certificate_summary
 
     run("keys", "generate", "--name", "gina", "--passphrase-env", "DEPOSITOR_PW")
-    key, cert = load_signing_identity(home, None, "DEPOSITOR_PW", None)
+    key, cert = load_signing_identity(Context(home), None, "DEPOSITOR_PW", None)
     assert cert is not None and certificate_summary(cert)["key_fingerprint"] == key.key_id
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
     with pytest.raises(KeyFileError, match="passphrase-env"):
-        load_signing_identity(home, None, None, None)
+        load_signing_identity(Context(home), None, None, None)
     # A bare OpenSSL key gets a self-signed certificate naming its key.
     subprocess.run(["openssl", "genpkey", "-algorithm", "SM2", "-out", str(tmp_path / "o.pem")], check=True)
     (tmp_path / "o.pem").chmod(0o600)
     with pytest.warns(Warning, match="not encrypted"):
-        key, cert = load_signing_identity(home, tmp_path / "o.pem", None, None)
+        key, cert = load_signing_identity(Context(home), tmp_path / "o.pem", None, None)
     assert cert is not None and certificate_summary(cert)["key_fingerprint"] == key.key_id

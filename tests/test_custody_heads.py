@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from evidencectl.anchor.ledger import EmbeddedLedger
+from evidencectl.context import Context
 from evidencectl.registry import GENESIS, custody_hash
 
 
@@ -32,7 +33,7 @@ def test_statement_records_the_custody_and_ledger_heads(cli: Any, tmp_path: Path
     assert "heads" not in _statement(first) or "ledger" not in _statement(first)["heads"]  # a new installation
     heads = _statement(second)["heads"]
     assert heads["ledger"]["height"] == 0 and heads["custody"]["seq"] >= 1
-    assert heads["ledger"]["hash"] == EmbeddedLedger.open(evidencectl_home).blocks()[0]["hash"]
+    assert heads["ledger"]["hash"] == EmbeddedLedger.open(Context(evidencectl_home)).blocks()[0]["hash"]
     assert cli("verify", second).code == 0  # the heads are part of the timestamped statement
     assert cli("log", "--verify", "--against", first, second).code == 0
     assert cli("ledger", "verify", "--against", first, second).code == 0
@@ -70,7 +71,7 @@ def test_ledger_remade_without_a_block_shows_against_its_package(
     cli: Any, tmp_path: Path, evidencectl_home: Path
 ) -> None:
     first, second = _two_deposits(cli, tmp_path)
-    ledger = EmbeddedLedger.open(evidencectl_home)
+    ledger = EmbeddedLedger.open(Context(evidencectl_home))
     with zipfile.ZipFile(second) as z:
         receipt = json.loads(z.read("proofs/anchors/local.json"))
     db = sqlite3.connect(ledger.db_path, isolation_level=None)

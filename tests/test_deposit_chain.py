@@ -11,6 +11,7 @@ import test_anchor_evm
 from test_anchor_evm import DEV_KEY
 
 from evidencectl.anchor.evm import deploy_registry
+from evidencectl.context import Context
 
 # The module-scoped Anvil node of the anchor tests, under the name pytest looks up here.
 node = test_anchor_evm.node
@@ -26,7 +27,7 @@ def test_deposit_to_a_chain_with_an_explicit_contract(
 ) -> None:
     monkeypatch.setenv("EVIDENCECTL_EVM_KEY", DEV_KEY)
     evidencectl_home.mkdir(parents=True, exist_ok=True)
-    address = deploy_registry(node, evidencectl_home)["contract"]
+    address = deploy_registry(node, Context(evidencectl_home))["contract"]
     (evidencectl_home / "chains.json").unlink()  # forget it: only --contract names it now
     out = tmp_path / "chain.evp"
     res = cli("deposit", sample_dir, "-o", out, "--anchor", f"evm:{node}", "--json")

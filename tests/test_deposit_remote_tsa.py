@@ -9,6 +9,7 @@ from typing import Any
 
 from test_timestamp_http import start
 
+from evidencectl.context import Context
 from evidencectl.timestamp.authority import EmbeddedTSA
 from evidencectl.timestamp.server import make_app
 
@@ -20,7 +21,7 @@ def test_configured_tsa_with_basic_auth_and_trust_file(
     evidencectl_home: Path,
     monkeypatch: Any,
 ) -> None:
-    remote = EmbeddedTSA.open(tmp_path / "remote-tsa-machine")
+    remote = EmbeddedTSA.open(Context(tmp_path / "remote-tsa-machine"))
     inner = make_app(remote)
     seen: list[str] = []
 
@@ -83,7 +84,7 @@ def test_quorum_not_met_keeps_the_deposit_pending_and_resume_finishes(
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     url = f"http://127.0.0.1:{port}/"
-    remote = EmbeddedTSA.open(tmp_path / "remote")
+    remote = EmbeddedTSA.open(Context(tmp_path / "remote"))
     chain = tmp_path / "remote-chain.pem"
     chain.write_bytes(remote.chain_pem())
     out = tmp_path / "q.evp"

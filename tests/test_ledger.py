@@ -15,6 +15,7 @@ from evidencectl.anchor import anchor_from_spec
 from evidencectl.anchor import ledger as ledger_module
 from evidencectl.anchor.ledger import EmbeddedLedger
 from evidencectl.cli.ledger_cmd import app
+from evidencectl.context import Context
 from evidencectl.errors import ServiceError, UsageError
 
 ROOTS = {"sm3": "ab" * 32, "sha256": "cd" * 32}
@@ -25,7 +26,7 @@ def _db(base: Path) -> Path:
 
 
 def test_blocks_link_and_audit_clean(tmp_path: Path) -> None:
-    ledger = EmbeddedLedger.open(tmp_path)
+    ledger = EmbeddedLedger.open(Context(tmp_path))
     receipts = [ledger.anchor(f"dep-{i}", ROOTS) for i in range(3)]
     blocks = ledger.blocks()
     assert [b["height"] for b in blocks] == [0, 1, 2]
@@ -38,8 +39,8 @@ def test_blocks_link_and_audit_clean(tmp_path: Path) -> None:
 
 
 def test_reopen_keeps_ledger_and_key_and_trusts_it_here(tmp_path: Path) -> None:
-    first = EmbeddedLedger.open(tmp_path)
-    second = EmbeddedLedger.open(tmp_path)
+    first = EmbeddedLedger.open(Context(tmp_path))
+    second = EmbeddedLedger.open(Context(tmp_path))
     assert (first.ledger_id, first.key.key_id) == (second.ledger_id, second.key.key_id)
     trusted = list((tmp_path / "trust" / "ledger").glob("*.pem"))
     assert len(trusted) == 1 and trusted[0].read_bytes() == first.key.public_key_pem()
@@ -70,7 +71,7 @@ def _variants(value: object) -> list[object]:
 
 
 def test_altering_any_byte_of_any_block_row_is_found(tmp_path: Path) -> None:
-    ledger = EmbeddedLedger.open(tmp_path)
+    ledger = EmbeddedLedger.open(Context(tmp_path))
     for i in range(2):
         ledger.anchor(f"dep-{i}", ROOTS)
     db = _db(tmp_path)
@@ -93,7 +94,7 @@ def test_altering_any_byte_of_any_block_row_is_found(tmp_path: Path) -> None:
 
 
 def test_raw_file_byte_flip_and_deleted_block_are_found(tmp_path: Path) -> None:
-    ledger = EmbeddedLedger.open(tmp_path)
+    ledger = EmbeddedLedger.open(Context(tmp_path))
     for i in range(3):
         ledger.anchor(f"dep-{i}", ROOTS)
     with sqlite3.connect(_db(tmp_path)) as con:
@@ -108,7 +109,7 @@ def test_raw_file_byte_flip_and_deleted_block_are_found(tmp_path: Path) -> None:
     assert (audit.ok, audit.first_broken) == (False, 1)
 
     other = tmp_path / "other"
-    ledger = EmbeddedLedger.open(other)
+    ledger = EmbeddedLedger.open(Context(other))
     for i in range(3):
         ledger.anchor(f"dep-{i}", ROOTS)
     with sqlite3.connect(_db(other)) as con:
@@ -121,10 +122,11 @@ WRITER = """
 import json, sys
 from pathlib import Path
 from evidencectl.anchor.ledger import EmbeddedLedger
+from evidencectl.context import Context
 base, tag, n = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 out = []
 for i in range(n):
-    ledger = EmbeddedLedger.open(base)
+    ledger = EmbeddedLedger.open(Context(base))
     r = ledger.anchor(f"{tag}-{i}", {"sm3": "ab" * 32, "sha256": "cd" * 32})
     out.append([r["block"]["header"]["height"], r["block"]["header"]["node_key_id"]])
 print(json.dumps(out))
@@ -144,14 +146,14 @@ def test_four_processes_append_without_losing_or_forking_blocks(tmp_path: Path) 
     heights = sorted(h for h, _ in results)
     assert heights == list(range(48))
     assert len({k for _, k in results}) == 1  # the processes that raced to create the key agree on one
-    ledger = EmbeddedLedger.open(tmp_path)
+    ledger = EmbeddedLedger.open(Context(tmp_path))
     audit = ledger.verify_chain()
     assert audit.ok and audit.blocks == 48
     assert len(list((tmp_path / "trust" / "ledger").glob("*.pem"))) == 1
 
 
 def test_locked_ledger_is_a_service_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    ledger = EmbeddedLedger.open(tmp_path)
+    ledger = EmbeddedLedger.open(Context(tmp_path))
     monkeypatch.setattr(ledger_module, "BUSY_TIMEOUT_S", 0.2)
     holder = sqlite3.connect(_db(tmp_path), isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
@@ -180,7 +182,7 @@ def test_anchor_from_spec_and_bad_roots(tmp_path: Path) -> None:
 def test_cli_show_and_verify(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EVIDENCECTL_HOME", str(tmp_path))
     runner = CliRunner()
-    ledger = EmbeddedLedger.open(tmp_path)
+    ledger = EmbeddedLedger.open(Context(tmp_path))
     for i in range(3):
         ledger.anchor(f"case-{i}", ROOTS)
     shown = runner.invoke(app, ["show", "--json"])

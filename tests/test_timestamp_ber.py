@@ -15,6 +15,7 @@ import pytest
 from asn1crypto import pem
 
 from evidencectl.checks import Status
+from evidencectl.context import Context
 from evidencectl.errors import MalformedTokenError
 from evidencectl.timestamp.authority import EmbeddedTSA
 from evidencectl.timestamp.der import check_der, check_token_encoding, to_definite, uses_indefinite_lengths
@@ -69,7 +70,7 @@ def signed_data(tree: list[Node]) -> list[Node]:
 
 @pytest.fixture(scope="module")
 def tsa(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedTSA:
-    return EmbeddedTSA.open(tmp_path_factory.mktemp("tsa"), "ecdsa-p256")
+    return EmbeddedTSA.open(Context(tmp_path_factory.mktemp("tsa")), "ecdsa-p256")
 
 
 @pytest.fixture(scope="module")

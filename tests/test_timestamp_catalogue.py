@@ -13,6 +13,7 @@ import pytest
 from asn1crypto import pem
 
 from evidencectl.checks import Status
+from evidencectl.context import Context
 from evidencectl.crypto.keys import load_or_create_service_key
 from evidencectl.crypto.trust import TrustStore
 from evidencectl.crypto.x509 import build_certificate, certificate_pem
@@ -126,7 +127,7 @@ def test_an_installation_from_before_operators_is_migrated_and_its_tokens_still_
     digest = hashlib.sha256(b"deposited last year").digest()
     token = old.timestamp(digest, "sha256")
 
-    new = EmbeddedTSA.open(evidencectl_home)
+    new = EmbeddedTSA.open(Context(evidencectl_home))
     assert new.root_cert.dump() != old_root and "depositor-operated" in new.tsa_cert.subject.human_friendly
     retired = list(folder.glob("retired-*/chain.pem"))
     assert len(retired) == 1
@@ -139,7 +140,7 @@ def test_an_installation_from_before_operators_is_migrated_and_its_tokens_still_
 
     result = verify_timestamp(token, digest=digest, hash_name="sha256", trust=store, check="timestamp:old")
     assert result.status is Status.PASSED, result.detail
-    facts = timestamp_operator(dict(result.facts), token, [], own_tsa_certificates(evidencectl_home))
+    facts = timestamp_operator(dict(result.facts), token, [], own_tsa_certificates(Context(evidencectl_home)))
     assert facts["operator"] == "own" and facts["independent"] is False
     # Elsewhere, the old token is still recognised as an embedded TSA's by its subject and policy.
     assert timestamp_operator(dict(result.facts), token, [], set())["operator"] == "depositor"
@@ -153,7 +154,7 @@ def test_undeclared_tsa_certificate_minted_under_an_embedded_root_is_not_indepen
     from evidencectl.timestamp.operator import own_tsa_certificates
 
     lawyer, court = tmp_path / "lawyer", tmp_path / "court"
-    genuine = EmbeddedTSA.open(lawyer)
+    genuine = EmbeddedTSA.open(Context(lawyer))
     root_key = load_or_create_service_key(lawyer / "tsa" / "ecdsa-p256" / "root.key", "ecdsa-p256")
     root_der = genuine.root_cert.dump()
     key = generate_key("ecdsa-p256")
@@ -176,8 +177,8 @@ def test_undeclared_tsa_certificate_minted_under_an_embedded_root_is_not_indepen
     result = verify_timestamp(token, digest=digest, hash_name="sha256", trust=store, check="timestamp:forged")
     assert result.status is Status.PASSED, result.detail
     roots = store.certificates("tsa")
-    facts = timestamp_operator(dict(result.facts), token, [], own_tsa_certificates(court), roots)
+    facts = timestamp_operator(dict(result.facts), token, [], own_tsa_certificates(Context(court)), roots)
     assert facts["operator"] == "depositor" and facts["independent"] is False
-    own = own_tsa_certificates(lawyer)
+    own = own_tsa_certificates(Context(lawyer))
     assert set(load_certificates((lawyer / "tsa" / "ecdsa-p256" / "chain.pem").read_bytes())) <= own
     assert timestamp_operator(dict(result.facts), token, [], own, roots)["operator"] == "own"

@@ -11,6 +11,7 @@ import pytest
 from asn1crypto import cms, core, x509
 
 from evidencectl.checks import Status
+from evidencectl.context import Context
 from evidencectl.errors import MalformedTokenError
 from evidencectl.timestamp.authority import EmbeddedTSA
 from evidencectl.timestamp.der import check_der
@@ -76,7 +77,7 @@ def edited(der: bytes, change: Callable[[list[Node], list[Node]], None]) -> byte
 
 @pytest.fixture(scope="module")
 def tsa(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedTSA:
-    return EmbeddedTSA.open(tmp_path_factory.mktemp("tsa"))
+    return EmbeddedTSA.open(Context(tmp_path_factory.mktemp("tsa")))
 
 
 @pytest.fixture(scope="module")
@@ -226,7 +227,7 @@ def test_carried_certificates_must_be_the_signer_or_on_its_path(tsa: EmbeddedTSA
     # The root the path ends in may travel with the token ...
     assert verify(tsa, altered(token, carry(root))).status is Status.PASSED
     # ... a certificate with no part in the path may not.
-    stranger = EmbeddedTSA.open(tmp_path / "other").tsa_cert
+    stranger = EmbeddedTSA.open(Context(tmp_path / "other")).tsa_cert
     result = verify(tsa, altered(token, carry(stranger)))
     assert result.status is Status.FAILED and "neither its signer nor part of the validated path" in result.detail
     # Two copies of the signer make the signer identifier ambiguous.
@@ -296,7 +297,7 @@ def test_check_der_accepts_der(token: bytes) -> None:
 @pytest.mark.parametrize("algorithm", ["ecdsa-p256", "sm2"])
 def test_every_single_byte_flip_of_a_token_fails(tmp_path: Path, algorithm: str) -> None:
     """Not one byte of a token can change and still leave it PASSED or merely INDETERMINATE."""
-    tsa = EmbeddedTSA.open(tmp_path, algorithm)
+    tsa = EmbeddedTSA.open(Context(tmp_path), algorithm)
     der = tsa.respond(build_request(DIGEST, "sha256", nonce=11))
     extra = [tsa.tsa_cert.dump(), tsa.root_cert.dump()]
     assert verify(tsa, der, extra=extra).status is Status.PASSED

@@ -17,6 +17,7 @@ import waitress
 from asn1crypto import pem, tsp
 
 from evidencectl.checks import Status
+from evidencectl.context import Context
 from evidencectl.crypto.trust import TrustStore
 from evidencectl.errors import ServiceError, UsageError
 from evidencectl.timestamp.authority import EmbeddedTSA
@@ -40,7 +41,7 @@ def start(app: Callable[..., Any]) -> tuple[str, Any]:
 
 @pytest.fixture()
 def served(tmp_path: Path) -> Iterator[tuple[str, EmbeddedTSA, Path]]:
-    tsa = EmbeddedTSA.open(tmp_path, "ecdsa-p256")
+    tsa = EmbeddedTSA.open(Context(tmp_path), "ecdsa-p256")
     url, server = start(make_app(tsa))
     yield url, tsa, tmp_path
     server.close()
@@ -123,7 +124,7 @@ def test_client_reports_bad_answers_in_one_line(status: str, kind: str, body: by
 
 
 def test_truncated_reply_from_real_tsa_is_rejected(tmp_path: Path) -> None:
-    tsa = EmbeddedTSA.open(tmp_path)
+    tsa = EmbeddedTSA.open(Context(tmp_path))
 
     def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         full = tsa.respond(environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"])))
@@ -151,7 +152,7 @@ def test_tsa_from_spec(tmp_path: Path) -> None:
 
 
 def test_sm2_token_verifies_and_openssl_checks_its_signature(tmp_path: Path) -> None:
-    tsa = EmbeddedTSA.open(tmp_path, "sm2")
+    tsa = EmbeddedTSA.open(Context(tmp_path), "sm2")
     digest = hashlib.new("sm3", b"evidence").digest()
     response = tsa.timestamp(digest, "sm3")
     result = verify_timestamp(response, digest=digest, hash_name="sm3", trust=TrustStore.load(tmp_path), check="t")
@@ -195,13 +196,13 @@ def test_sm2_token_verifies_and_openssl_checks_its_signature(tmp_path: Path) -> 
 
 def test_serials_are_monotonic_across_reopen(tmp_path: Path) -> None:
     digest = hashlib.sha256(b"x").digest()
-    first = [parse_timestamp(EmbeddedTSA.open(tmp_path).timestamp(digest, "sha256")).serial for _ in range(3)]
-    again = parse_timestamp(EmbeddedTSA.open(tmp_path).timestamp(digest, "sha256")).serial
+    first = [parse_timestamp(EmbeddedTSA.open(Context(tmp_path)).timestamp(digest, "sha256")).serial for _ in range(3)]
+    again = parse_timestamp(EmbeddedTSA.open(Context(tmp_path)).timestamp(digest, "sha256")).serial
     assert first == sorted(first) and len(set(first)) == 3 and again > first[-1]
 
 
 def _open_and_stamp(base: str) -> tuple[bytes, int]:
-    tsa = EmbeddedTSA.open(Path(base))
+    tsa = EmbeddedTSA.open(Context(Path(base)))
     return tsa.chain_pem(), parse_timestamp(tsa.timestamp(hashlib.sha256(b"x").digest(), "sha256")).serial
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from evidencectl.checks import Status
+from evidencectl.context import Context
 from evidencectl.crypto.keys import generate_key
 from evidencectl.crypto.x509 import build_certificate, certificate_pem, load_certificates
 from evidencectl.timestamp.authority import EmbeddedTSA
@@ -232,7 +233,7 @@ def test_tsa_certificate_expired_at_gen_time_fails(tmp_path: Path) -> None:
 def test_warm_up_builds_and_checks_a_token_without_issuing_one(evidencectl_home: Path, algorithm: str) -> None:
     import sqlite3
 
-    tsa = EmbeddedTSA.open(evidencectl_home, algorithm)
+    tsa = EmbeddedTSA.open(Context(evidencectl_home), algorithm)
     db = evidencectl_home / "tsa" / "serials.sqlite"
     count = sqlite3.connect(db).execute("SELECT COUNT(*) FROM serials").fetchone()[0]
     tsa.warm_up()  # raises if the token it builds does not pass the client's checks

@@ -21,6 +21,7 @@ from test_anchor_evm import DEV_KEY
 from test_timestamp_http import start
 
 from evidencectl.anchor.evm import deploy_registry
+from evidencectl.context import Context
 from evidencectl.timestamp.authority import EmbeddedTSA
 from evidencectl.timestamp.server import make_app
 
@@ -81,7 +82,7 @@ def chain_package(cli: Any, node: str, sample_dir: Path, tmp_path: Path, monkeyp
     depositor = tmp_path / "depositor"
     monkeypatch.setenv("EVIDENCECTL_HOME", str(depositor))
     depositor.mkdir()
-    address = deploy_registry(node, depositor)["contract"]
+    address = deploy_registry(node, Context(depositor))["contract"]
     out = tmp_path / "chain.evp"
     assert cli("deposit", sample_dir, "-o", out, "--anchor", f"evm:{node}").code == 0
     court = tmp_path / "court"
@@ -143,7 +144,7 @@ def test_rpc_without_online_is_a_usage_error(cli: Any, chain_package: Path, node
 def test_report_trusts_the_tsa_roots_configured_for_verify(
     cli: Any, sample_dir: Path, tmp_path: Path, evidencectl_home: Path
 ) -> None:
-    office = EmbeddedTSA.open(tmp_path / "office-tsa")
+    office = EmbeddedTSA.open(Context(tmp_path / "office-tsa"))
     url, server = start(make_app(office))
     try:
         chain = tmp_path / "office-chain.pem"

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..atomic import write_new_file
-from ..config import home, load_config
 from ..context import Context
 from ..errors import BadInputError, KeyFileError, ServiceError, UsageError
 from ..i18n import _
@@ -33,11 +32,9 @@ KEY_ENV = "EVIDENCECTL_EVM_KEY"
 """Environment variable holding the sender's private key in hex."""
 KEYSTORE_PASSWORD_ENV = "EVIDENCECTL_EVM_KEY_PASSWORD"
 """Environment variable holding the password of the keystore file named in ``config.toml``."""
-CHAINS_FILE = "chains.json"
-"""File next to ``config.toml`` where ``chain deploy`` remembers contract addresses per RPC URL."""
 
 
-def load_account(base: Path | None = None) -> Any:
+def load_account(ctx: Context) -> Any:
     """The sending account: ``$EVIDENCECTL_EVM_KEY`` or the keystore file named in ``config.toml``."""
     from eth_account import Account
 
@@ -47,7 +44,7 @@ def load_account(base: Path | None = None) -> Any:
             return Account.from_key(hex_key.strip())
         except Exception as exc:  # noqa: BLE001 - eth_account raises several types for a bad key
             raise KeyFileError(_("${KEY_ENV} is not a valid private key in hex").format(KEY_ENV=KEY_ENV)) from exc
-    config = load_config(base)
+    config = ctx.config
     keystore = config.section("evm").get("keystore")
     if not keystore:
         raise UsageError(
@@ -61,21 +58,19 @@ def load_account(base: Path | None = None) -> Any:
         raise KeyFileError(_("cannot open the keystore: {one_line}").format(one_line=one_line(exc)), path=path) from exc
 
 
-def known_contract(rpc_url: str, base: Path | None = None) -> str | None:
-    """Registry address for ``rpc_url``: ``[evm.contracts]`` in config.toml, else ``chains.json``."""
-    base = base or home()
-    configured = load_config(base).section("evm").get("contracts", {})
+def known_contract(rpc_url: str, ctx: Context) -> str | None:
+    """Registry address for ``rpc_url``: ``[evm.contracts]`` in config.toml, else ``ctx.chains_path``."""
+    configured = ctx.config.section("evm").get("contracts", {})
     if isinstance(configured, dict) and isinstance(configured.get(rpc_url), str):
         return str(configured[rpc_url])
-    entry = _read_chains(base).get(rpc_url)
+    entry = _read_chains(ctx).get(rpc_url)
     return str(entry["contract"]) if isinstance(entry, dict) and "contract" in entry else None
 
 
-def deploy_registry(rpc_url: str, base: Path | None = None) -> dict[str, Any]:
-    """Deploy ``EvidenceRegistry`` on ``rpc_url`` and remember its address in ``chains.json``."""
-    base = base or home()
+def deploy_registry(rpc_url: str, ctx: Context) -> dict[str, Any]:
+    """Deploy ``EvidenceRegistry`` on ``rpc_url`` and remember its address in ``ctx.chains_path``."""
     w3 = connect(rpc_url)
-    account = load_account(base)
+    account = load_account(ctx)
     abi, bytecode = registry_artifacts()
     contract = w3.eth.contract(abi=abi, bytecode=bytecode)
     receipt = _transact(w3, account, contract.constructor(), rpc_url)
@@ -86,9 +81,9 @@ def deploy_registry(rpc_url: str, base: Path | None = None) -> dict[str, Any]:
         "block_number": receipt["blockNumber"],
         "deployer": account.address,
     }
-    chains = _read_chains(base)
+    chains = _read_chains(ctx)
     chains[rpc_url] = record
-    _write_json(base / CHAINS_FILE, chains)
+    _write_json(ctx.chains_path, chains)
     return record
 
 
@@ -104,7 +99,7 @@ class EvmAnchor:
         contract: str | None = None,
         confirmations: int = 1,
         *,
-        base: Path | None = None,
+        ctx: Context,
         timeout_s: float = 120.0,
     ) -> None:
         if confirmations < 1:
@@ -113,9 +108,9 @@ class EvmAnchor:
         """JSON-RPC endpoint of the node."""
         self.name = f"evm:{rpc_url}"
         """Anchor name used in ``--anchor evm:URL``."""
-        self.base = base or home()
-        """Data directory (configuration, ``chains.json``)."""
-        self.contract = contract or known_contract(rpc_url, self.base)
+        self.ctx = ctx
+        """The data directory (configuration, ``chains.json``)."""
+        self.contract = contract or known_contract(rpc_url, ctx)
         """Address of the EvidenceRegistry contract."""
         if not self.contract:
             raise UsageError(
@@ -139,7 +134,7 @@ class EvmAnchor:
             confirmations = int(ctx.config.section("evm").get("confirmations", 1))
         except (TypeError, ValueError) as exc:
             raise UsageError(_("config.toml [evm] confirmations must be a whole number")) from exc
-        return cls(url, contract=contract, confirmations=confirmations, base=ctx.base)
+        return cls(url, contract=contract, confirmations=confirmations, ctx=ctx)
 
     @staticmethod
     def verify_receipt(
@@ -162,7 +157,7 @@ class EvmAnchor:
             bytes.fromhex(clean.get("sm3", "00" * 32)),
             bytes.fromhex(clean.get("sha256", "00" * 32)),
         )
-        tx = _transact(w3, load_account(self.base), call, self.rpc_url, self.timeout_s)
+        tx = _transact(w3, load_account(self.ctx), call, self.rpc_url, self.timeout_s)
         events = registry.events.Anchored().process_receipt(tx)
         if len(events) != 1:
             raise ServiceError(
@@ -221,8 +216,8 @@ def _transact(w3: Any, account: Any, call: Any, rpc_url: str, timeout_s: float =
     return receipt
 
 
-def _read_chains(base: Path) -> dict[str, Any]:
-    path = base / CHAINS_FILE
+def _read_chains(ctx: Context) -> dict[str, Any]:
+    path = ctx.chains_path
     if not path.exists():
         return {}
     try:

@@ -47,7 +47,7 @@ CREATE INDEX IF NOT EXISTS entries_deposit ON entries (deposit_id);
 
 
 class EmbeddedLedger:
-    """The ledger under ``<base>/ledger/``: ``ledger.sqlite`` (WAL) and the SM2 node key ``node-key.pem``."""
+    """The ledger in ``ctx.ledger_dir``: ``ledger.sqlite`` (WAL) and the SM2 node key ``node-key.pem``."""
 
     kind: ClassVar[str] = "ledger"
     """The ``type`` of its receipts."""
@@ -63,16 +63,17 @@ class EmbeddedLedger:
         """Random identifier of this ledger, written into every header."""
 
     @classmethod
-    def open(cls, base: Path) -> EmbeddedLedger:
-        """Open (creating on first use) the ledger under ``base``; a new node key is trusted here."""
-        folder = base / "ledger"
+    def open(cls, ctx: Context) -> EmbeddedLedger:
+        """Open (creating on first use) the ledger of the data directory ``ctx``; a new node key is trusted
+        there."""
+        folder = ctx.ledger_dir
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ServiceError(
                 _("cannot create the ledger folder: {strerror}").format(strerror=exc.strerror), path=folder
             ) from exc
-        db_path = folder / "ledger.sqlite"
+        db_path = ctx.ledger_db
         with _connect(db_path) as db, _immediate(db, db_path):
             # Key creation and ledger initialisation run under the database's write lock, so processes
             # starting together agree on one key and one ledger id.
@@ -85,7 +86,7 @@ class EmbeddedLedger:
                 ledger_id = str(uuid.uuid4())
                 db.execute("INSERT INTO meta VALUES ('ledger_id', ?)", (ledger_id,))
                 db.execute("INSERT INTO meta VALUES ('node_key_id', ?)", (key.key_id,))
-                _install_trust(base, key)
+                _install_trust(ctx, key)
             else:
                 ledger_id = str(row[0])
         return cls(db_path, key, ledger_id)
@@ -93,7 +94,7 @@ class EmbeddedLedger:
     @classmethod
     def from_spec(cls, spec: str, ctx: Context, *, contract: str | None = None) -> EmbeddedLedger:
         """The ledger of ``--anchor local`` (``contract`` is for chains and ignored)."""
-        return cls.open(ctx.base)
+        return cls.open(ctx)
 
     @staticmethod
     def verify_receipt(
@@ -102,11 +103,11 @@ class EmbeddedLedger:
         """Offline, against the node keys in ``trust`` (role ``ledger``); with ``online``, and a store that
         names the verifier's data directory, its own ledger is asked whether the block is still there."""
         result = verify_ledger_receipt(receipt, trust=trust, check=check)
-        base = getattr(trust, "base", None)  # the verifier's data directory: its own ledger
-        if online and base is not None:
+        ctx = getattr(trust, "context", None)  # the verifier's data directory: its own ledger
+        if online and ctx is not None:
             from .ledger_online import check_still_in_ledger
 
-            result = check_still_in_ledger(result, receipt, base)
+            result = check_still_in_ledger(result, receipt, ctx)
         return result
 
     def anchor(self, deposit_id: str, roots: dict[str, str]) -> dict[str, Any]:
@@ -236,9 +237,9 @@ def _immediate(db: sqlite3.Connection, path: Path) -> Iterator[None]:
     db.execute("COMMIT")
 
 
-def _install_trust(base: Path, key: SigningKey) -> None:
-    """Trust the new node key on this machine: ``<base>/trust/ledger/ledger-node-<key id>.pem``."""
-    folder = base / "trust" / "ledger"
+def _install_trust(ctx: Context, key: SigningKey) -> None:
+    """Trust the new node key on this machine: ``trust/ledger/ledger-node-<key id>.pem``."""
+    folder = ctx.trust_folder("ledger")
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"ledger-node-{key.key_id[:16]}.pem"
     if target.exists():

@@ -12,9 +12,12 @@ import sqlite3
 from collections.abc import Mapping
 from contextlib import closing
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..checks import CheckResult, Status
+
+if TYPE_CHECKING:
+    from ..context import Context
 
 
 def _stored_hash(db_path: Path, ledger_id: str, height: int) -> tuple[bool, str | None]:
@@ -27,7 +30,7 @@ def _stored_hash(db_path: Path, ledger_id: str, height: int) -> tuple[bool, str 
     return True, None if found is None else str(found[0])
 
 
-def check_still_in_ledger(result: CheckResult, receipt: Mapping[str, Any], base: Path) -> CheckResult:
+def check_still_in_ledger(result: CheckResult, receipt: Mapping[str, Any], ctx: Context) -> CheckResult:
     """``result`` of an offline-verified ledger receipt, with what this machine's ledger says online.
 
     PASSED stays PASSED when the block is still there with the same hash, and becomes FAILED (reason
@@ -37,7 +40,7 @@ def check_still_in_ledger(result: CheckResult, receipt: Mapping[str, Any], base:
     if result.status is not Status.PASSED:
         return result
     facts = dict(result.facts)
-    db_path = Path(base) / "ledger" / "ledger.sqlite"
+    db_path = ctx.ledger_db
     ledger_id, height, block_hash = facts.get("ledger_id"), facts.get("block_height"), facts.get("block_hash")
     try:
         ours, stored = (False, None)

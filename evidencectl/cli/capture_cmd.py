@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ..config import home
+from ..context import Context
 from ..display import visible
 from ..i18n import _
 from . import deposit_options as shared
@@ -54,9 +54,9 @@ def capture(
     from ..capture import CaptureOptions
     from ..capture import capture as run_capture
 
-    base = home()
+    ctx = Context.default()
     statement = shared.statement_options(
-        base, case, depositor, note, sign=sign, key=key, passphrase_env=passphrase_env, passphrase_file=passphrase_file
+        ctx, case, depositor, note, sign=sign, key=key, passphrase_env=passphrase_env, passphrase_file=passphrase_file
     )
     opts = CaptureOptions(
         url=url,
@@ -72,7 +72,7 @@ def capture(
         browser=str(browser),
     )
     with stage_progress(url) as progress:
-        result = run_capture(opts, base, progress)
+        result = run_capture(opts, ctx, progress)
     if as_json:
         print_json(result.to_json())
         shared.exit_if_pending([result.deposit])

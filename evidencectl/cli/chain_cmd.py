@@ -6,7 +6,7 @@ import json
 
 import typer
 
-from ..config import home
+from ..context import Context
 from ..i18n import _
 
 app = typer.Typer(help="Ethereum-compatible chains: deploy the evidence registry.", no_args_is_help=True)
@@ -24,10 +24,10 @@ def deploy_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Deploy EvidenceRegistry with the key in $EVIDENCECTL_EVM_KEY (or [evm] keystore); remember it."""
-    base = home()
-    from ..anchor.evm import CHAINS_FILE, deploy_registry
+    ctx = Context.default()
+    from ..anchor.evm import deploy_registry
 
-    record = deploy_registry(rpc, base)
+    record = deploy_registry(rpc, ctx)
     if as_json:
         typer.echo(json.dumps({"rpc_url": rpc, **record}))
         return
@@ -37,5 +37,5 @@ def deploy_cmd(
         )
     )
     typer.echo(
-        _("remembered for {rpc} in {value}; deposit with --anchor evm:{rpc}").format(rpc=rpc, value=base / CHAINS_FILE)
+        _("remembered for {rpc} in {value}; deposit with --anchor evm:{rpc}").format(rpc=rpc, value=ctx.chains_path)
     )

@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from ..config import home
+from ..context import Context
 from ..display import visible
 from ..i18n import _, document_language, ngettext
 from . import deposit_options as shared
@@ -70,9 +70,9 @@ def deposit(
     from ..collect.files import parse_size
     from ..errors import UsageError
 
-    base = home()
+    ctx = Context.default()  # one context for the whole command: config.toml is read once
     if resume:
-        results = resume_pending(base, paths[0] if paths else None)
+        results = resume_pending(ctx, paths[0] if paths else None)
         if as_json:
             print_json({"resumed": [r.to_json() for r in results]})
         else:
@@ -89,7 +89,7 @@ def deposit(
     if any(a.startswith("evm:") for a in anchor or []):
         require_chain_support()
     statement = shared.statement_options(
-        base, case, depositor, note, sign=sign, key=key, passphrase_env=passphrase_env, passphrase_file=passphrase_file
+        ctx, case, depositor, note, sign=sign, key=key, passphrase_env=passphrase_env, passphrase_file=passphrase_file
     )
     sources = SourceOptions(
         tuple(paths or []), from_list, follow_symlinks, hash_only, strict, offline, dkim_keys, parse_size(max_size)
@@ -101,7 +101,7 @@ def deposit(
     if case and (hint := embedded_only_hint(opts.tsas, opts.anchors)):
         typer.echo(hint, err=True)
     with progress_callback("hashing") as progress:
-        result = run_deposit(opts, base, progress)
+        result = run_deposit(opts, ctx, progress)
     if as_json:
         print_json(result.to_json())
     else:
@@ -152,7 +152,7 @@ def verify(
 
     Example: evidencectl verify case-42.evp --trust tsa:tsa-root.pem --json
     """
-    from .. import Context, TrustStore
+    from .. import TrustStore
     from .. import verify as verify_package
     from ..errors import DataNotFoundError, UsageError
 
@@ -167,7 +167,7 @@ def verify(
             raise DataNotFoundError("--data: no such file or folder", path=p)
     if rpc and not online:
         raise UsageError(_("--rpc names the node to ask online: add --online"))
-    ctx = Context(home())
+    ctx = Context.default()
     store = TrustStore.for_verification(
         ctx, list(trust or []), public_tsa_roots=public_tsa_roots, rpc=list(rpc or []), expect_signer=expect_signer
     )
@@ -183,14 +183,16 @@ def verify(
             progress=progress,
         )
         if report is not None:
+            from ..config import report_settings
             from ..report import write_verification_report
 
             if progress is not None:
                 progress.phase(_("writing {name}").format(name=report.name))
-            write_verification_report(result, report, lang=document_language(lang))
+            settings = report_settings(ctx.config)  # the context's: config.toml is not read again
+            write_verification_report(result, report, lang=document_language(lang), settings=settings)
     if report is not None:
         sys.stderr.write(_("wrote {report}\n").format(report=report))
-    record_event(result.deposit_id, "verify", {"package": str(package), "verdict": result.verdict.value})
+    record_event(ctx, result.deposit_id, "verify", {"package": str(package), "verdict": result.verdict.value})
     if as_json:
         from ..verify import write_json
 
@@ -220,7 +222,7 @@ def inspect(
         print_manifest(manifest, members)
         from .custody import proven_time_line
 
-        console().print(proven_time_line(package, home()))
+        console().print(proven_time_line(package, Context.default()))
 
 
 @app.command()
@@ -239,7 +241,12 @@ def extract(
 
     warnings: list[str] = []
     written = extract_items(package, item, out, force=force, warnings=warnings)
-    record_event(_deposit_id_of(out), "extract", {"package": str(package), "output": str(out), "items": written})
+    record_event(
+        Context.default(),
+        _deposit_id_of(out),
+        "extract",
+        {"package": str(package), "output": str(out), "items": written},
+    )
     for warning in warnings:
         typer.echo(f"warning: {warning}", err=True)
     if as_json:
@@ -261,7 +268,8 @@ def cases(as_json: bool = JSON_OPT) -> None:
     """
     from ..registry import Registry
 
-    registry = Registry.open(home())
+    ctx = Context.default()  # one context: the registry and every row's trust read config.toml once
+    registry = Registry.open(ctx)
     rows = registry.deposits()
     registry.close()
     out = [
@@ -273,14 +281,14 @@ def cases(as_json: bool = JSON_OPT) -> None:
     ]
     from .custody import add_proven_times
 
-    add_proven_times(out, home(), rows)
+    add_proven_times(out, ctx, rows)
     if as_json:
         print_json({"deposits": out})
         return
     if not out:
         console().print(
             _("No deposits recorded yet in {home}. Make one with: evidencectl deposit FILE -o OUT.evp").format(
-                home=home()
+                home=ctx.base
             )
         )
         return
@@ -318,7 +326,8 @@ def log(
 
     against_usage(list(packages or []), against, verify_chain)
 
-    registry = Registry.open(home())
+    ctx = Context.default()
+    registry = Registry.open(ctx)
     try:
         if verify_chain:
             audit = registry.verify_custody()
@@ -330,7 +339,7 @@ def log(
             }
             from .custody import against_heads
 
-            problems = against_heads(registry, list(packages or []) if against else [], doc)
+            problems = against_heads(ctx, registry, list(packages or []) if against else [], doc)
             if as_json:
                 print_json(doc)
             elif audit.ok:
@@ -350,7 +359,7 @@ def log(
 
             raise NotFoundError(
                 _("no deposit {deposit_id!r} in the registry of {home} (evidencectl cases lists them)").format(
-                    deposit_id=deposit_id, home=home()
+                    deposit_id=deposit_id, home=ctx.base
                 )
             )
     finally:

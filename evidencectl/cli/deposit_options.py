@@ -13,6 +13,7 @@ from ..i18n import _
 
 if TYPE_CHECKING:  # the deposit package is loaded by the command that runs, not by --help
     from .. import DepositResult, ServiceOptions, StatementOptions
+    from ..context import Context
 
 CASE = typer.Option(None, "--case", help="Case number, e.g. （2026）渝0103民初1234号.")
 DEPOSITOR = typer.Option(None, "--depositor", help="Who deposits the evidence.")
@@ -32,7 +33,7 @@ PASSPHRASE_FILE = typer.Option(None, "--passphrase-file", help="File holding the
 
 
 def statement_options(
-    base: Path,
+    ctx: Context,
     case: str | None,
     depositor: str | None,
     note: str | None,
@@ -50,7 +51,7 @@ def statement_options(
     if sign or key is not None:
         from ..crypto.depositor import load_signing_chain, name_mismatch
 
-        sign_key, cert, chain = load_signing_chain(base, key, passphrase_env, passphrase_file)
+        sign_key, cert, chain = load_signing_chain(ctx, key, passphrase_env, passphrase_file)
         if (warning := name_mismatch(depositor, cert)) is not None:
             from ..display import visible
 

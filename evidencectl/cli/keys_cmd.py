@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from ..config import home
+from ..context import Context
 from ..errors import UsageError
 from ..i18n import _
 
@@ -70,7 +70,7 @@ def generate_cmd(
 
         passphrase = read_passphrase(passphrase_env, passphrase_file, prompt=interactive, confirm=True)
     key = _keystore().create_depositor_key(
-        home(),
+        Context.default(),
         name,
         algorithm.value,
         passphrase,
@@ -103,7 +103,7 @@ def _trust_own_key(key: DepositorKey) -> bool:
     stem = key.key_path.name.removesuffix(".pem").removesuffix(".key")
     for candidate in (key.key_path.with_name(f"{stem}.cert.pem"), key.key_path.with_name(f"{stem}.pub.pem")):
         if candidate.is_file():
-            TrustStore.load(home()).add_file(candidate, "signer", operator="own")
+            TrustStore.load(Context.default()).add_file(candidate, "signer", operator="own")
             return True
     return False
 
@@ -114,9 +114,10 @@ def show_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """List depositor keys: fingerprint, algorithm, certificate subject and validity."""
-    keys = _keystore().list_depositor_keys(home())
+    ctx = Context.default()
+    keys = _keystore().list_depositor_keys(ctx)
     if name is not None:
-        wanted = _keystore().resolve_key_name(home(), name)
+        wanted = _keystore().resolve_key_name(ctx, name)
         keys = [k for k in keys if k.name == wanted]
     if as_json:
         typer.echo(json.dumps({"keys": [k.to_json() for k in keys]}, ensure_ascii=False))
@@ -147,7 +148,7 @@ def export_cmd(
     """Print the public key as PEM on stdout; private keys are never exported."""
     if not public:
         raise UsageError(_("only the public key can be exported: add --public"))
-    typer.echo(_keystore().public_key_pem_of(home(), name).decode("ascii"), nl=False)
+    typer.echo(_keystore().public_key_pem_of(Context.default(), name).decode("ascii"), nl=False)
 
 
 @app.command("import-cert")
@@ -156,7 +157,7 @@ def import_cert_cmd(
     name: str | None = typer.Option(None, "--name", help="Key the certificate is for (default: the only key)."),
 ) -> None:
     """Attach a CA-issued certificate to a key, replacing its self-signed one."""
-    key = _keystore().import_certificate(home(), name, cert)
+    key = _keystore().import_certificate(Context.default(), name, cert)
     leaf = key.certificates[0]
     typer.echo(
         _("{name}: certificate {subject} issued by {issuer}").format(

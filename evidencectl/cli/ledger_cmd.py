@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from ..config import home
+from ..context import Context
 from ..errors import ExitCode
 from ..i18n import _
 
@@ -35,7 +35,8 @@ def verify_cmd(
     if bool(packages) != against_flag:
         raise UsageError(_("give packages with --against: ledger verify --against PACKAGE..."))
     against = list(packages or [])
-    ledger = EmbeddedLedger.open(home())
+    ctx = Context.default()
+    ledger = EmbeddedLedger.open(ctx)
     audit = ledger.verify_chain()
     doc = audit.to_json()
     problems: list[dict[str, object]] = []
@@ -44,7 +45,7 @@ def verify_cmd(
         from ..crypto.trust import TrustStore
         from ..display import visible
 
-        heads, refused = package_heads(against, TrustStore.for_verification(home()))
+        heads, refused = package_heads(against, TrustStore.for_verification(ctx))
         problems = missing_heads(heads, "ledger", stored, ledger.ledger_id)
         doc["against"] = {
             "packages": len(against),
@@ -86,7 +87,7 @@ def show_cmd(as_json: bool = typer.Option(False, "--json", help="Print one JSON 
     """List the blocks of the embedded ledger with their deposits."""
     from ..anchor.ledger import EmbeddedLedger
 
-    ledger = EmbeddedLedger.open(home())
+    ledger = EmbeddedLedger.open(Context.default())
     blocks = ledger.blocks()
     if as_json:
         doc = {"ledger_id": ledger.ledger_id, "node_key_id": ledger.key.key_id, "blocks": blocks}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ..config import home
+from ..context import Context
 from ..i18n import _
 
 app = typer.Typer(help="The embedded ledger's node key.", no_args_is_help=True)
@@ -19,6 +19,6 @@ def export_cmd() -> None:
     """
     from ..anchor.ledger import EmbeddedLedger
 
-    key = EmbeddedLedger.open(home()).key
+    key = EmbeddedLedger.open(Context.default()).key
     typer.echo(key.public_key_pem().decode("ascii"), nl=False)
     typer.echo(_("ledger node key {key_id}").format(key_id=key.key_id), err=True)

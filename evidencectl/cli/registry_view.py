@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..config import home
+from ..context import Context
 from ..errors import UsageError
 from ..i18n import _
 
@@ -28,15 +28,16 @@ def report_format(out: Path) -> str:
     return fmt
 
 
-def record_event(deposit_id: str | None, event: str, detail: dict[str, Any]) -> None:
-    """Append a custody event for a command that reads a package (verify, report, extract).
+def record_event(ctx: Context, deposit_id: str | None, event: str, detail: dict[str, Any]) -> None:
+    """Append a custody event for a command that reads a package (verify, report, extract), in the registry
+    of the command's context (so config.toml is not read again).
 
     A read-only or missing data directory must not stop a court's verification: the event is then lost,
     silently, as the verification itself does not depend on it."""
     from ..registry import Registry
 
     try:
-        registry = Registry.open(home())
+        registry = Registry.open(ctx)
         try:
             registry.log_event(deposit_id, event, detail)
         finally:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from ..i18n import _
+
+if TYPE_CHECKING:
+    from ..context import Context
 
 
 def report(
@@ -50,7 +54,7 @@ def report(
     Example: evidencectl report case-42.evp -o case-42.pdf --lang zh
     """
     from .. import Context, TrustStore, verify
-    from ..config import home
+    from ..config import report_settings
     from ..errors import UsageError
     from ..report import check_certificate, write_certificate
     from ..report.output import wants_html
@@ -70,31 +74,38 @@ def report(
     from .render import progress_callback
 
     # The same trust as `verify`: a package verify passes must not be refused here.
-    ctx = Context(home())
+    ctx = Context.default()
     store = TrustStore.for_verification(ctx, list(trust or []), public_tsa_roots=public_tsa_roots)
-    seal = _seal(sign, sign_key, sign_cert, sign_tsa, passphrase_env) if sign else None
+    seal = _seal(ctx, sign, sign_key, sign_cert, sign_tsa, passphrase_env) if sign else None
     check_certificate(out, lang=lang, fmt=fmt, seal=seal)
     with progress_callback("verifying") as progress:
         result = verify(package, trust=store, data=list(data or []), context=ctx, progress=progress)
         deposit_id = write_certificate(
-            result, package, out, lang=lang, fmt=fmt, force=force, seal=seal, progress=progress
+            result,
+            package,
+            out,
+            lang=lang,
+            fmt=fmt,
+            force=force,
+            seal=seal,
+            progress=progress,
+            settings=report_settings(ctx.config),
         )
-    record_event(deposit_id, "report", {"package": str(package), "output": str(out), "format": fmt, "lang": lang})
+    record_event(ctx, deposit_id, "report", {"package": str(package), "output": str(out), "format": fmt, "lang": lang})
     typer.echo(_("Wrote {out}").format(out=out))
 
 
-def _seal(sign: bool, key: Path | None, cert: Path | None, tsa: str | None, env: str | None) -> object:
+def _seal(ctx: Context, sign: bool, key: Path | None, cert: Path | None, tsa: str | None, env: str | None) -> object:
     """The signing options of ``--sign``: the given key and certificate, or the installation's seal."""
     import os
 
-    from ..config import home
     from ..errors import UsageError
     from ..report.seal import SealOptions, installation_seal
 
     if (key is None) != (cert is None):
         raise UsageError(_("--sign-key and --sign-cert go together"))
     if key is None or cert is None:
-        key, cert = installation_seal(home())
+        key, cert = installation_seal(ctx)
     passphrase = None
     if env:
         if env not in os.environ:

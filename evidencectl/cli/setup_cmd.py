@@ -4,12 +4,12 @@ the tools evidencectl works with are there, and how to install those that are no
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import typer
 
-from ..config import HOME_ENV, home, load_config
+from ..config import HOME_ENV
+from ..context import Context
 from ..i18n import _
 from .render import print_json
 
@@ -28,37 +28,36 @@ def _public(settings: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def describe_configuration(base: Path) -> dict[str, Any]:
+def describe_configuration(ctx: Context) -> dict[str, Any]:
     """Everything ``config show`` reports, as one JSON-ready dict (no secrets)."""
     import os
 
-    from ..anchor.evm import CHAINS_FILE
     from ..crypto.trust import TrustStore
 
-    cfg = load_config(base)
-    tsas: list[dict[str, Any]] = [{"name": "local", "url": None, "kind": "embedded", "ready": (base / "tsa").is_dir()}]
+    cfg = ctx.config
+    tsas: list[dict[str, Any]] = [{"name": "local", "url": None, "kind": "embedded", "ready": ctx.tsa_dir.is_dir()}]
     for name, settings in cfg.section("tsa").items():
         if isinstance(settings, dict):
             tsas.append({"name": name, "kind": "configured", **_public(settings)})
     chains: dict[str, Any] = {}
-    chains_file = base / CHAINS_FILE
+    chains_file = ctx.chains_path
     if chains_file.is_file():
         try:
             chains = json.loads(chains_file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             chains = {"error": f"{chains_file} cannot be read"}
     anchors = {
-        "local": {"kind": "embedded ledger", "ready": (base / "ledger" / "ledger.sqlite").is_file()},
+        "local": {"kind": "embedded ledger", "ready": ctx.ledger_db.is_file()},
         "evm": _public(cfg.section("evm")),
         "deployed": chains,
     }
-    store = TrustStore.load(base)
+    store = TrustStore.load(ctx)
     trust = [
         {"role": a.role, "subject": a.subject, "fingerprint": a.fingerprint, "source": a.source}
         for a in store.anchors()
     ]
     return {
-        "data_dir": str(base),
+        "data_dir": str(ctx.base),
         "data_dir_from": HOME_ENV if os.environ.get(HOME_ENV) else "platform default",
         "config_file": str(cfg.path),
         "config_file_exists": cfg.path.is_file(),
@@ -72,7 +71,7 @@ def describe_configuration(base: Path) -> dict[str, Any]:
 @config_app.command("show")
 def show_cmd(as_json: bool = typer.Option(False, "--json", help="Print one JSON document.")) -> None:
     """Print the data directory, config.toml, the TSAs and anchors configured, and the trust anchors."""
-    doc = describe_configuration(home())
+    doc = describe_configuration(Context.default())
     if as_json:
         print_json(doc)
         return

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from ..config import home
+from ..context import Context
 from ..display import visible
 from ..i18n import _
 
@@ -44,7 +44,7 @@ def add_cmd(
     """
     from ..crypto.trust import TrustStore
 
-    store = TrustStore.load(home())
+    store = TrustStore.load(Context.default())
     added = store.add_file(file, role.value)
     for anchor in added:
         typer.echo(
@@ -75,7 +75,7 @@ def list_cmd(
     """List trusted anchors with their SHA-256 fingerprints."""
     from ..crypto.trust import TrustStore
 
-    store = TrustStore.load(home())
+    store = TrustStore.load(Context.default())
     anchors = store.anchors(role.value if role else None) if role is not Role.chain else []
     chains = store.chains() if role in (None, Role.chain) else []
     if as_json:
@@ -118,7 +118,7 @@ def remove_cmd(
     """Stop trusting the anchor with this fingerprint."""
     from ..crypto.trust import TrustStore
 
-    for anchor in TrustStore.load(home()).remove(fingerprint):
+    for anchor in TrustStore.load(Context.default()).remove(fingerprint):
         typer.echo(
             _("removed {role}: {subject}  {fingerprint}").format(
                 role=anchor.role, subject=visible(anchor.subject), fingerprint=anchor.fingerprint

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 import typer
 
-from ..config import home
+from ..context import Context
 from ..i18n import _
 
 app = typer.Typer(help="The embedded RFC 3161 time-stamping authority.", no_args_is_help=True)
@@ -29,7 +29,7 @@ def serve_cmd(
     from ..timestamp.authority import EmbeddedTSA
     from ..timestamp.server import serve
 
-    tsa = EmbeddedTSA.open(home(), algorithm.value)
+    tsa = EmbeddedTSA.open(Context.default(), algorithm.value)
     typer.echo(
         _("embedded TSA ({value}) serving on http://{host}:{port}/").format(
             value=algorithm.value, host=host, port=port
@@ -46,7 +46,7 @@ def cert_cmd(
     """Print the embedded TSA's certificate chain (TSA certificate, then root), PEM."""
     from ..timestamp.authority import EmbeddedTSA
 
-    typer.echo(EmbeddedTSA.open(home(), algorithm.value).chain_pem().decode(), nl=False)
+    typer.echo(EmbeddedTSA.open(Context.default(), algorithm.value).chain_pem().decode(), nl=False)
 
 
 @app.command("list")
@@ -54,11 +54,10 @@ def list_cmd(as_json: bool = typer.Option(False, "--json", help="Print one JSON 
     """List the public TSAs usable by name (deposit --tsa NAME) and the roots shipped for them."""
     import json
 
-    from ..context import Context
     from ..timestamp.catalogue import CATALOGUE, catalogue_url, env_name
     from ..timestamp.client import configured_tsas
 
-    configured = configured_tsas(Context(home()))
+    configured = configured_tsas(Context.default())
 
     def url(name: str) -> str:
         return str(configured.get(name, {}).get("url") or catalogue_url(CATALOGUE[name]))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from ..config import home
+from ..context import Context
 from ..i18n import _
 from .render import console, print_json
 
@@ -27,7 +27,7 @@ JSON_OPT = typer.Option(False, "--json", help="Print one JSON document.")
 def _registry() -> Iterator[Registry]:
     from ..registry import Registry
 
-    registry = Registry.open(home())
+    registry = Registry.open(Context.default())
     try:
         yield registry
     finally:
@@ -84,9 +84,10 @@ def _set_key(registry: Registry, name: str, *, key: Path | None, generate: bool,
         from ..errors import UsageError
 
         raise UsageError(f"no user {name!r}")
-    path = generate_key(home(), name, unencrypted=unencrypted) if generate else None
+    ctx = Context.default()
+    path = generate_key(ctx, name, unencrypted=unencrypted) if generate else None
     if key is not None:
-        path = install_key(home(), name, key)
+        path = install_key(ctx, name, key)
     set_sign_key(registry, name, path, actor=_actor())
     return path
 

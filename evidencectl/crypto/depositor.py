@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import KeyFileError
 from ..i18n import _
@@ -12,12 +13,15 @@ from .keystore import keys_dir, resolve_key_name
 from .passphrase import read_passphrase
 from .x509 import build_certificate, certificate_summary, load_certificates
 
+if TYPE_CHECKING:
+    from ..context import Context
+
 
 def load_signing_identity(
-    base: Path, key: Path | None, passphrase_env: str | None, passphrase_file: Path | None
+    ctx: Context, key: Path | None, passphrase_env: str | None, passphrase_file: Path | None
 ) -> tuple[SigningKey, bytes | None]:
     """The signing key and its leaf certificate (DER); see :func:`load_signing_chain`."""
-    signing_key, leaf, _chain = load_signing_chain(base, key, passphrase_env, passphrase_file)
+    signing_key, leaf, _chain = load_signing_chain(ctx, key, passphrase_env, passphrase_file)
     return signing_key, leaf
 
 
@@ -43,18 +47,18 @@ def name_mismatch(depositor: str | None, cert_der: bytes | None) -> str | None:
 
 
 def load_signing_chain(
-    base: Path, key: Path | None, passphrase_env: str | None, passphrase_file: Path | None
+    ctx: Context, key: Path | None, passphrase_env: str | None, passphrase_file: Path | None
 ) -> tuple[SigningKey, bytes, list[bytes]]:
     """The signing key, its leaf certificate (DER) and the certificates after the leaf in its file.
 
-    ``key=None`` takes the only key of ``<base>/keys`` (``keys generate``); a path takes that key file
+    ``key=None`` takes the only key of ``ctx.keys_dir`` (``keys generate``); a path takes that key file
     and the ``<stem>.cert.pem`` beside it. A key without a certificate (say, made by ``openssl genpkey``)
     gets a self-signed one, so that a verifier can always name the signer. The passphrase comes from
     the environment variable or file given, else from a prompt on a terminal.
     """
     if key is None:
-        name = resolve_key_name(base, None)
-        key_path = keys_dir(base) / f"{name}.key.pem"
+        name = resolve_key_name(ctx, None)
+        key_path = keys_dir(ctx) / f"{name}.key.pem"
     else:
         key_path = Path(key)
     try:

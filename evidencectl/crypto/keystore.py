@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import BadInputError, OutputExistsError, UsageError
 from ..i18n import _
@@ -20,6 +20,9 @@ from .files import write_new_file
 from .keys import KeyAlgorithm, SigningKey, generate_key, load_private_key, save_private_key
 from .passphrase import check_new_passphrase
 from .x509 import build_certificate, certificate_pem, certificate_summary, load_certificates
+
+if TYPE_CHECKING:
+    from ..context import Context
 
 # Unicode letters and digits are allowed: depositors are people, and most names here are Chinese.
 _NAME = re.compile(r"^\w[\w.-]{0,63}$")
@@ -54,9 +57,9 @@ class DepositorKey:
         }
 
 
-def keys_dir(base: Path) -> Path:
-    """``<base>/keys``, created with mode 0700 when missing."""
-    folder = Path(base) / "keys"
+def keys_dir(ctx: Context) -> Path:
+    """``ctx.keys_dir``, created with mode 0700 when missing."""
+    folder = ctx.keys_dir
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     return folder
 
@@ -67,7 +70,7 @@ def _paths(folder: Path, name: str) -> tuple[Path, Path, Path]:
 
 
 def create_depositor_key(
-    base: Path,
+    ctx: Context,
     name: str,
     algorithm: KeyAlgorithm,
     passphrase: bytes | None,
@@ -76,7 +79,7 @@ def create_depositor_key(
     organization: str | None = None,
     validity_days: int = 3650,
 ) -> DepositorKey:
-    """Generate a key and its self-signed certificate (CN = ``name``) under ``<base>/keys`` or at ``out``.
+    """Generate a key and its self-signed certificate (CN = ``name``) under ``ctx.keys_dir`` or at ``out``.
 
     With ``out`` the files are ``out``, ``<out stem>.pub.pem`` and ``<out stem>.cert.pem``. Nothing is
     overwritten: :class:`OutputExistsError` if any of the files exists. A passphrase shorter than
@@ -89,7 +92,7 @@ def create_depositor_key(
             _("invalid key name {name!r} (letters (any script), digits, '.', '_', '-'; at most 64)").format(name=name)
         )
     if out is None:
-        key_path, pub_path, cert_path = _paths(keys_dir(base), name)
+        key_path, pub_path, cert_path = _paths(keys_dir(ctx), name)
     else:
         stem = out.name.removesuffix(".pem").removesuffix(".key")
         key_path, pub_path, cert_path = (
@@ -137,14 +140,14 @@ def describe(key_path: Path) -> DepositorKey:
     )
 
 
-def list_depositor_keys(base: Path) -> list[DepositorKey]:
-    """Every depositor key in ``<base>/keys``, sorted by name."""
-    return [describe(path) for path in sorted(keys_dir(base).glob("*.key.pem"))]
+def list_depositor_keys(ctx: Context) -> list[DepositorKey]:
+    """Every depositor key in ``ctx.keys_dir``, sorted by name."""
+    return [describe(path) for path in sorted(keys_dir(ctx).glob("*.key.pem"))]
 
 
-def resolve_key_name(base: Path, name: str | None) -> str:
+def resolve_key_name(ctx: Context, name: str | None) -> str:
     """``name`` if that key exists; with no name, the only key there is. :class:`UsageError` otherwise."""
-    names = [k.name for k in list_depositor_keys(base)]
+    names = [k.name for k in list_depositor_keys(ctx)]
     if name is None:
         if len(names) == 1:
             return names[0]
@@ -156,19 +159,19 @@ def resolve_key_name(base: Path, name: str | None) -> str:
     return name
 
 
-def public_key_pem_of(base: Path, name: str | None) -> bytes:
+def public_key_pem_of(ctx: Context, name: str | None) -> bytes:
     """The PEM public key of a depositor key."""
-    _key, pub, _cert = _paths(keys_dir(base), resolve_key_name(base, name))
+    _key, pub, _cert = _paths(keys_dir(ctx), resolve_key_name(ctx, name))
     return pub.read_bytes()
 
 
-def import_certificate(base: Path, name: str | None, cert_file: Path) -> DepositorKey:
+def import_certificate(ctx: Context, name: str | None, cert_file: Path) -> DepositorKey:
     """Replace the key's certificate with a CA-issued one (leaf first, then any chain in the same file).
 
     Raises :class:`BadInputError` when the leaf certifies another public key; the old certificate is then
     kept untouched.
     """
-    key_path, pub_path, cert_path = _paths(keys_dir(base), resolve_key_name(base, name))
+    key_path, pub_path, cert_path = _paths(keys_dir(ctx), resolve_key_name(ctx, name))
     try:
         certs = load_certificates(Path(cert_file).read_bytes())
     except OSError as exc:
@@ -186,9 +189,9 @@ def import_certificate(base: Path, name: str | None, cert_file: Path) -> Deposit
     return describe(key_path)
 
 
-def load_depositor_key(base: Path, name: str | None, passphrase: bytes | None) -> tuple[SigningKey, list[bytes]]:
+def load_depositor_key(ctx: Context, name: str | None, passphrase: bytes | None) -> tuple[SigningKey, list[bytes]]:
     """The signing key and its certificate chain (DER, leaf first) for ``deposit --sign``."""
-    key_path, _pub, cert_path = _paths(keys_dir(base), resolve_key_name(base, name))
+    key_path, _pub, cert_path = _paths(keys_dir(ctx), resolve_key_name(ctx, name))
     key = load_private_key(key_path, passphrase)
     certs = load_certificates(cert_path.read_bytes()) if cert_path.exists() else []
     return key, certs

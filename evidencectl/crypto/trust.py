@@ -57,11 +57,12 @@ def _pem_blocks(data: bytes) -> list[bytes]:
 
 
 class TrustStore:
-    """The anchors of ``<base>/trust/<role>/``, of the ``--trust ROLE:FILE`` files and of config.toml."""
+    """The anchors of ``ctx.trust_dir/<role>/``, of the ``--trust ROLE:FILE`` files and of config.toml."""
 
-    def __init__(self, base: Path, anchors: list[TrustAnchor], chains: Sequence[TrustedChain] = ()) -> None:
+    def __init__(self, context: Context, anchors: list[TrustAnchor], chains: Sequence[TrustedChain] = ()) -> None:
         """Use :meth:`load` or :meth:`for_verification` rather than this constructor."""
-        self.base = Path(base)
+        self.context = context
+        """The data directory whose store this is (``add_file`` and ``remove`` change it)."""
         self._anchors = anchors
         self._chains = list(chains)
         self._used: dict[tuple[str, bytes], None] = {}
@@ -71,13 +72,14 @@ class TrustStore:
     @classmethod
     def load(
         cls,
-        base: Path,
+        context: Context | Path | str | None,
         extra: Sequence[str | tuple[str, Path]] = (),
         *,
         system_tsa: Path | None = None,
         catalogue: bool = True,
     ) -> TrustStore:
-        """Read every ``base/trust/<role>/*.pem`` (and ``trust/chain/*.toml``) plus the ``extra`` files.
+        """Read every ``trust/<role>/*.pem`` (and ``trust/chain/*.toml``) of the data directory ``context`` (a
+        :class:`~evidencectl.context.Context` or its path; None: the default one) plus the ``extra`` files.
 
         ``extra`` entries are ``"ROLE:FILE"`` (as ``verify --trust`` takes them) or ``(role, path)``; each
         counts for its role only. ``system_tsa`` names a bundle of public roots (the operating system's or
@@ -86,8 +88,10 @@ class TrustStore:
         :mod:`evidencectl.timestamp.catalogue` are trusted (unless ``catalogue`` is False) for role ``tsa``
         only, as third-party anchors.
         """
+        from ..context import Context
         from .trust_sources import load_chain_file, parse_trust_spec
 
+        ctx = Context.of(context)
         anchors: list[TrustAnchor] = []
         chains: list[TrustedChain] = []
         if system_tsa is not None:
@@ -102,7 +106,7 @@ class TrustStore:
             anchors.extend(parse_anchors(data, "tsa", label))
         for folder_name in (*TRUST_ROLES, *LEGACY_FOLDERS):
             role = LEGACY_FOLDERS.get(folder_name, folder_name)
-            folder = Path(base) / "trust" / folder_name
+            folder = ctx.trust_folder(folder_name)
             if not folder.is_dir():
                 continue
             if role == "chain":
@@ -123,12 +127,12 @@ class TrustStore:
                 continue
             kept, _left_out = select_for_role(parse_anchors(_read(path), role, str(path)), role)
             anchors.extend(kept)
-        return cls(Path(base), anchors, chains)
+        return cls(ctx, anchors, chains)
 
     @classmethod
     def for_verification(
         cls,
-        context: Context | Path,
+        context: Context | Path | str | None,
         trust_specs: Sequence[str] = (),
         *,
         public_tsa_roots: bool = False,
@@ -151,14 +155,14 @@ class TrustStore:
         ctx = Context.of(context)
         config = ctx.config
         specs: list[str | tuple[str, Path]] = [*configured_specs(config), *trust_specs]
-        store = cls.load(ctx.base, specs, system_tsa=public_bundle(config) if public_tsa_roots else None)
+        store = cls.load(ctx, specs, system_tsa=public_bundle(config) if public_tsa_roots else None)
         store._chains.extend(configured_chains(ctx))
         store._chains.extend(rpc_chains(rpc))
         store.expect_signer = expect_signer
         return store
 
     def add_file(self, path: Path, role: str, *, operator: str = "third-party") -> list[TrustAnchor]:
-        """Copy the anchors in ``path`` into ``base/trust/<role>/``, one PEM per anchor named by fingerprint.
+        """Copy the anchors in ``path`` into ``trust/<role>/``, one PEM per anchor named by fingerprint.
 
         Only what :func:`select_for_role` keeps is stored (the root of a TSA chain file); adding an anchor
         already trusted for the role is a no-op. Returns the anchors stored; :meth:`left_out` says what a
@@ -168,7 +172,7 @@ class TrustStore:
         from .files import write_new_file  # here: most commands store nothing (and it loads hashlib)
 
         _check_role(role)
-        folder = self.base / "trust" / role
+        folder = self.context.trust_folder(role)
         if role == "chain":
             from .trust_sources import store_chain_file
 
@@ -206,7 +210,7 @@ class TrustStore:
         prefix = fingerprint.strip().lower().replace(":", "")
         if len(prefix) < 8:
             raise UsageError(_("give at least 8 hex digits of the fingerprint"))
-        trust_dir = self.base / "trust"
+        trust_dir = self.context.trust_dir
         gone = [
             a for a in self._anchors if a.fingerprint.startswith(prefix) and Path(a.source).parent.parent == trust_dir
         ]

@@ -28,8 +28,6 @@ ROLES_HELP = "tsa:FILE, signer:FILE, ledger:FILE or chain:FILE"
 """How the roles of ``--trust`` are spelled, for messages."""
 SYSTEM_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 """The operating system's bundle of public roots (Debian, Ubuntu, Alpine)."""
-CHAINS_FILE = "chains.json"
-"""Where ``chain deploy`` remembers the registries this installation deployed (see anchor/evm.py)."""
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 CHAIN_OPERATORS = ("third-party", "depositor", "own")
 """Values of a ``[chain.NAME]`` entry's ``operator``: who runs the chain's nodes."""
@@ -198,7 +196,7 @@ def configured_chains(ctx: Context) -> list[TrustedChain]:
     """``[chain.NAME]`` entries of config.toml, and the registries this installation deployed itself."""
     config = ctx.config
     chains = chains_of(config.data, str(config.path), "third-party")
-    deployed = ctx.base / CHAINS_FILE
+    deployed = ctx.chains_path  # where `chain deploy` remembers the registries it deployed
     if deployed.is_file():
         try:
             records = json.loads(deployed.read_text(encoding="utf-8"))

@@ -131,7 +131,7 @@ def resume(ctx: Context, deposit_id: str | None = None) -> list[DepositResult]:
                 errors.append(f"{row['deposit_id']}: not resumed: its registry record is malformed ({why})")
                 continue
             staging, out = Path(row["staging"]), Path(state.out)
-            lock = _lock(ctx.base, row["deposit_id"])
+            lock = _lock(ctx, row["deposit_id"])
             if lock == -1:
                 errors.append(f"{row['deposit_id']}: not resumed: another deposit --resume is finishing it")
                 continue
@@ -150,17 +150,17 @@ def resume(ctx: Context, deposit_id: str | None = None) -> list[DepositResult]:
     return results
 
 
-def _lock(base: Path, deposit_id: str) -> int | None:
+def _lock(ctx: Context, deposit_id: str) -> int | None:
     """A descriptor holding the exclusive lock of resuming ``deposit_id`` (released when closed); -1 when
     another process holds it; None where there are no locks. Two resumes of one deposit at once would both
     copy its staging file and rename their copy over it: the package published could be the other's
-    half-written one. The lock file lives in the data directory (the staging file is renamed as it is
+    half-written one. The lock file lives in ``ctx.resume_locks_dir`` (the staging file is renamed as it is
     finished, so it cannot carry the lock)."""
     try:
         import fcntl
     except ImportError:  # Windows: no advisory locks; resumes are not run concurrently there
         return None
-    folder = Path(base) / "resume-locks"
+    folder = ctx.resume_locks_dir
     try:
         folder.mkdir(parents=True, exist_ok=True)
         name = hashlib.sha256(deposit_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]  # any id, one file

@@ -29,5 +29,5 @@ def preload_services(ctx: Context, tsas: Iterable[str]) -> None:
 
         # Only a TSA already made: creating one is left to the deposit itself, never done from two threads.
         with contextlib.suppress(Exception):
-            if EmbeddedTSA.exists(ctx.base):
-                EmbeddedTSA.open(ctx.base).warm_up()
+            if EmbeddedTSA.exists(ctx):
+                EmbeddedTSA.open(ctx).warm_up()

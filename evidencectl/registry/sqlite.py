@@ -84,7 +84,7 @@ class SQLiteRegistry(Registry):
     def open(cls, context: Context | Path) -> SQLiteRegistry:
         """Open (creating on first use) ``registry.sqlite`` in the data directory ``context`` (a
         :class:`~evidencectl.context.Context` or its path)."""
-        return cls(Context.of(context).base / "registry.sqlite")
+        return cls(Context.of(context).registry_path)
 
     def _migrate(self, upto: int) -> None:
         conn = self.conn

@@ -43,12 +43,14 @@ def _write(doc: Document, fmt: str, out: Path, seal: Any = None) -> None:
 
 
 def _settings(settings: dict[str, str] | None) -> dict[str, str]:
-    """``[report]`` of the configuration unless given (issuer, operator, filing, licence, verify_url)."""
+    """``[report]`` of the configuration unless given (issuer, operator, filing, licence, verify_url): the
+    default data directory's when None (the CLI passes its context's, so config.toml is read once)."""
     if settings is not None:
         return settings
     from ..config import report_settings
+    from ..context import Context
 
-    return report_settings()
+    return report_settings(Context.default().config)
 
 
 def write_verification_report(

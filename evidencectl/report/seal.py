@@ -14,10 +14,14 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import BadInputError, ServiceError, UsageError
 from ..i18n import _
 from .output import write_atomic
+
+if TYPE_CHECKING:
+    from ..context import Context
 
 FIELD = "evidencectl-seal"
 """Name of the signature field."""
@@ -39,14 +43,14 @@ class SealOptions:
     """The signature's stated reason."""
 
 
-def installation_seal(home: Path, install_name: str = "evidencectl") -> tuple[Path, Path]:
-    """This installation's seal key and certificate (``DATA/report/seal-key.pem``, ``seal-cert.pem``)."""
+def installation_seal(ctx: Context, install_name: str = "evidencectl") -> tuple[Path, Path]:
+    """This installation's seal key and certificate (``ctx.seal_dir``: ``seal-key.pem``, ``seal-cert.pem``)."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
-    folder = home / "report"
+    folder = ctx.seal_dir
     key_path, cert_path = folder / "seal-key.pem", folder / "seal-cert.pem"
     if key_path.exists() and cert_path.exists():
         return key_path, cert_path

@@ -41,13 +41,13 @@ log = logging.getLogger("evidencectl.service")
 
 def _verify_file(base: Path, path: Path) -> dict[str, Any]:
     # As `evidencectl verify --json` in this data directory: the same trust store, the same document.
-    from ..config import require_independent_default
+    from ..config import load_config, require_independent_default
     from ..crypto.trust import TrustStore
     from ..verify.verifier import verify_package
 
     store = TrustStore.for_verification(base)
     # A court's installation ([verify] require_independent) answers as its own CLI does.
-    report = verify_package(path, trust=store, require_independent=require_independent_default(base))
+    report = verify_package(path, trust=store, require_independent=require_independent_default(load_config(base)))
     report.package = UPLOAD_NAME
     doc = report.to_json()
     # Where the server keeps its trust store is none of the client's business: sources relative to it.

@@ -81,11 +81,14 @@ def _signing(base: Path, user: User) -> tuple[Any, bytes | None, tuple[bytes, ..
     if user.sign_key is None:
         return None, None, ()
     from ..config import load_config
+    from ..context import Context
     from ..crypto.depositor import load_signing_chain
 
     env = load_config(base).section("service").get("key_passphrase_env")
     try:
-        key, cert, chain = load_signing_chain(base, base / user.sign_key, env if isinstance(env, str) else None, None)
+        key, cert, chain = load_signing_chain(
+            Context(base), base / user.sign_key, env if isinstance(env, str) else None, None
+        )
     except EvidenceError as exc:
         # The server's configuration, not the client's request, is wrong: said without the passphrase.
         raise Problem("internal", f"the signing key of {user.name!r} cannot be used: {_said(exc)}") from None

@@ -135,13 +135,15 @@ def matching_items(registries: Registries, deposit_id: str, digests: Digests) ->
 
 def _verify_upload(base: Path, path: Path) -> tuple[str, str, list[dict[str, str]]]:
     # The uploaded package verified as `verify` in this data directory: verdict, manifest SM3, the checks.
-    from ..config import require_independent_default
+    from ..config import load_config, require_independent_default
     from ..crypto.trust import TrustStore
     from ..package.reader import PackageReader
     from ..verify.verifier import verify_package
 
     report = verify_package(
-        path, trust=TrustStore.for_verification(base), require_independent=require_independent_default(base)
+        path,
+        trust=TrustStore.for_verification(base),
+        require_independent=require_independent_default(load_config(base)),
     )
     try:
         with PackageReader(path) as reader:

@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asn1crypto import algos, cms, core, tsp, x509
 
@@ -23,6 +23,9 @@ from .interface import TimestampAuthority
 from .operator import DEPOSITOR_OPERATED_OID, DEPOSITOR_OPERATED_UNIT, LEGACY_POLICY_OID, installation_id
 from .request import build_request, check_response, new_nonce
 from .token import TimeStampResponse
+
+if TYPE_CHECKING:
+    from ..context import Context
 
 POLICY_OID = LEGACY_POLICY_OID
 """Policy of the embedded TSA's tokens: a UUID-based OID (ITU-T X.667), needing no registration."""
@@ -63,7 +66,7 @@ def _declares_operator(chain_path: Path) -> bool:
     return policies is not None and any(p["policy_identifier"].dotted == DEPOSITOR_OPERATED_OID for p in policies)
 
 
-def _retire(folder: Path, base: Path) -> None:
+def _retire(folder: Path, ctx: Context) -> None:
     """Move an old chain and its keys to ``retired-<UTC time>/`` (never deleted), keeping its root trusted."""
     target = folder / f"retired-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
     target.mkdir(parents=True, exist_ok=True)
@@ -71,7 +74,7 @@ def _retire(folder: Path, base: Path) -> None:
         if (folder / name).exists():
             (folder / name).rename(target / name)
     if (target / "root.pem").exists():
-        TrustStore.load(Path(base)).add_file(target / "root.pem", "tsa", operator="own")
+        TrustStore.load(ctx).add_file(target / "root.pem", "tsa", operator="own")
 
 
 def _issue_chain(folder: Path, key: SigningKey, algorithm: str, install: str) -> None:
@@ -152,19 +155,19 @@ class EmbeddedTSA(TimestampAuthority):
         return self._constant
 
     @staticmethod
-    def exists(base: Path, algorithm: str = "ecdsa-p256") -> bool:
-        """True when the embedded TSA of ``base`` has been created (its certificate chain is in place)."""
-        return (Path(base) / "tsa" / algorithm / "chain.pem").is_file()
+    def exists(ctx: Context, algorithm: str = "ecdsa-p256") -> bool:
+        """True when the embedded TSA of ``ctx`` has been created (its certificate chain is in place)."""
+        return (ctx.tsa_dir / algorithm / "chain.pem").is_file()
 
     @classmethod
-    def open(cls, base: Path, algorithm: str = "ecdsa-p256") -> EmbeddedTSA:
-        """Open the embedded TSA in ``base/tsa/<algorithm>/``, creating keys and certificates on first use.
+    def open(cls, ctx: Context, algorithm: str = "ecdsa-p256") -> EmbeddedTSA:
+        """Open the embedded TSA in ``ctx.tsa_dir/<algorithm>/``, creating keys and certificates on first use.
 
         The certificates name this installation (its id in the subject) and declare the TSA
         depositor-operated (policy :data:`DEPOSITOR_OPERATED_OID`, ``OU = depositor-operated``). A chain made
         by an older version, which declared neither, is retired to ``retired-<time>/`` and replaced; its root
         stays trusted here, so packages stamped with it still verify. The root is installed into
-        ``base/trust/tsa/`` with operator ``own``. Safe when two processes open it at once.
+        ``trust/tsa/`` with operator ``own``. Safe when two processes open it at once.
         """
         if algorithm not in _ALGORITHMS:
             raise BadInputError(
@@ -172,15 +175,15 @@ class EmbeddedTSA(TimestampAuthority):
                     join=", ".join(_ALGORITHMS), algorithm=algorithm
                 )
             )
-        folder = Path(base) / "tsa" / algorithm
+        folder = ctx.tsa_dir / algorithm
         chain_path = folder / "chain.pem"
-        with _locked(Path(base) / "tsa" / ".lock"):
+        with _locked(ctx.tsa_dir / ".lock"):
             if chain_path.exists() and not _declares_operator(chain_path):
-                _retire(folder, base)
+                _retire(folder, ctx)
             key = load_or_create_service_key(folder / "tsa.key", algorithm)  # type: ignore[arg-type]
             if not chain_path.exists():
-                _issue_chain(folder, key, algorithm, installation_id(base))
-            TrustStore.load(Path(base)).add_file(folder / "root.pem", "tsa", operator="own")
+                _issue_chain(folder, key, algorithm, installation_id(ctx))
+            TrustStore.load(ctx).add_file(folder / "root.pem", "tsa", operator="own")
         try:
             leaf_der, root_der = load_certificates(chain_path.read_bytes())[:2]
         except (OSError, ValueError) as exc:

@@ -190,7 +190,7 @@ def tsa_from_spec(spec: str, context: Context | Path, *, algorithm: str = "ecdsa
     if spec == "local":
         from .authority import EmbeddedTSA
 
-        return EmbeddedTSA.open(ctx.base, algorithm)
+        return EmbeddedTSA.open(ctx, algorithm)
     for name, settings in configured_tsas(ctx).items():
         if spec in (name, settings.get("url")):
             if name in CATALOGUE:  # config overrides a catalogue entry key by key

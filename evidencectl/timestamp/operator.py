@@ -2,7 +2,7 @@
 
 Every embedded TSA certificate says, from the certificate alone, that it is depositor-operated: it carries
 the certificate policy :data:`DEPOSITOR_OPERATED_OID` and the subject ``OU = depositor-operated``, and its
-subject names the installation (``<home>/installation-id``). Whoever trusts such a certificate can check
+subject names the installation (``ctx.installation_id_path``). Whoever trusts such a certificate can check
 the signatures it makes, but the time it attests is the depositor's own clock (docs/security.md).
 """
 
@@ -11,10 +11,12 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from asn1crypto import x509
+
+if TYPE_CHECKING:
+    from ..context import Context
 
 Operator = Literal["own", "depositor", "third-party", "unknown"]
 """``own``: this installation's embedded service; ``depositor``: an embedded service of another installation
@@ -28,13 +30,12 @@ DEPOSITOR_OPERATED_UNIT = "depositor-operated"
 LEGACY_POLICY_OID = "2.25.376007879076535125761060645507812047"
 """The TSTInfo policy every embedded TSA has issued under (before and after certificates declared it)."""
 _LEGACY_CN = "evidencectl embedded TSA"
-INSTALLATION_FILE = "installation-id"
-"""File in the data directory holding the installation id (32 hex digits), made once."""
 
 
-def installation_id(base: Path) -> str:
-    """This data directory's installation id, created on first use (two processes agree on one)."""
-    path = Path(base) / INSTALLATION_FILE
+def installation_id(ctx: Context) -> str:
+    """This data directory's installation id (32 hex digits), created on first use (two processes agree on
+    one)."""
+    path = ctx.installation_id_path
     with contextlib.suppress(OSError):
         text = path.read_text(encoding="ascii").strip()
         if len(text) == 32 and all(c in "0123456789abcdef" for c in text):
@@ -70,12 +71,12 @@ def declares_depositor_operated(cert: x509.Certificate) -> bool:
     )
 
 
-def own_tsa_certificates(base: Path) -> set[bytes]:
+def own_tsa_certificates(ctx: Context) -> set[bytes]:
     """DER of every TSA certificate this installation's embedded TSA ever used (current and retired chains)."""
     from ..crypto.x509 import load_certificates
 
     out: set[bytes] = set()
-    folder = Path(base) / "tsa"
+    folder = ctx.tsa_dir
     for chain in [*folder.glob("*/chain.pem"), *folder.glob("*/retired-*/chain.pem")]:
         with contextlib.suppress(OSError, ValueError, Exception):
             out.update(load_certificates(chain.read_bytes()))

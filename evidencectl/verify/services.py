@@ -49,7 +49,8 @@ def check_timestamps(report: Any, reader: PackageReader, manifest: dict[str, Any
     from .timecheck import not_in_future, now_utc, timestamp_operator
 
     extra = _extra_certs(reader)
-    own = own_tsa_certificates(trust.base) if getattr(trust, "base", None) is not None else set()
+    ctx = getattr(trust, "context", None)  # the verifier's data directory: its own embedded TSA
+    own = own_tsa_certificates(ctx) if ctx is not None else set()
     now = now_utc()
     roots = list(trust.certificates("tsa"))
     earliest: datetime | None = None
