@@ -10,6 +10,7 @@ has, so every refusal and every check reads exactly as without workers.
 
 from __future__ import annotations
 
+import itertools
 import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -23,23 +24,27 @@ MIN_RECORDS = 2048
 """Fewer items than this are read in one process."""
 CHUNK = 2048
 
-_JOB: dict[str, Any] = {}
-"""What forked workers inherit: the opened package and the parsed item records."""
+_JOBS: dict[int, dict[str, Any]] = {}
+"""What forked workers inherit: per verification under way in this process (by key, which every task
+names), the opened package and the parsed item records. Never one job replaced in place: verifications run
+side by side in the service's threads, and a worker must read its own verification's package
+(verify/stream.py says what a shared job let a forged package do)."""
+_KEYS = itertools.count(1)
 
 MemberDigest = tuple[Digests, bool]
 NOT_CANONICAL = "manifest.json is not in canonical form (RFC 8785): its SM3 would not identify one byte string"
 
 
-def _chunk(start: int, members: list[str]) -> tuple[str | None, list[MemberDigest | None]]:
+def _chunk(job: dict[str, Any], start: int, members: list[str]) -> tuple[str | None, list[MemberDigest | None]]:
     """The first schema problem of the item records from ``start`` on (or None), then the digests and CRC
     verdict of every member of ``members`` read here (None: not read here)."""
     from ..package.schema import validate_items
 
-    items: Sequence[Any] = _JOB["items"]
+    items: Sequence[Any] = job["items"]
     problem = validate_items(items[start : start + len(members)], start)
     if problem is not None:
         return problem, []
-    spans = _JOB["spans"]
+    spans = job["spans"]
     if spans is not None:
         # The stored bytes of these records are their canonical form joined by commas, or the manifest is
         # refused: checked here, in parallel, rather than by re-encoding the whole manifest in the verifier.
@@ -48,7 +53,7 @@ def _chunk(start: int, members: list[str]) -> tuple[str | None, list[MemberDiges
         stop = starts[end] - 1 if end < len(starts) else len(body)
         if not is_canonical(list(items[start:end]), b"[" + body[starts[start] : stop] + b"]"):
             return NOT_CANONICAL, []
-    reader: PackageReader = _JOB["reader"]
+    reader: PackageReader = job["reader"]
     got: list[MemberDigest | None] = []
     for member in members:
         data = reader.small_stored(member) if member else None
@@ -56,12 +61,14 @@ def _chunk(start: int, members: list[str]) -> tuple[str | None, list[MemberDiges
     return None, got
 
 
-def _chunk_at(args: tuple[int, list[str]]) -> tuple[str | None, list[MemberDigest | None]]:
-    return _chunk(*args)
+def _chunk_at(args: tuple[int, int, list[str]]) -> tuple[str | None, list[MemberDigest | None]]:
+    key, start, members = args
+    return _chunk(_JOBS[key], start, members)
 
 
-def _block(first: int) -> tuple[bytes, ...]:
-    return stored_subtree(_JOB["spans"], first)
+def _block(task: tuple[int, int]) -> tuple[bytes, ...]:
+    key, first = task
+    return stored_subtree(_JOBS[key]["spans"], first)
 
 
 def check_and_digest(
@@ -82,16 +89,17 @@ def check_and_digest(
     item_validator()  # compiled once, here, and inherited
     paths = (i.get("path") if isinstance(i, dict) else None for i in items)
     names = [m if isinstance(m, str) and m in reader.infos else "" for m in paths]
-    _JOB.update(reader=reader, items=items, spans=spans)
+    key = next(_KEYS)
+    _JOBS[key] = {"reader": reader, "items": items, "spans": spans}
     try:
         pool = fork_pool(workers)
         try:
             starts = range(0, len(names), CHUNK)
             chunks = [names[s : s + CHUNK] for s in starts]
-            checked = pool.imap(_chunk_at, zip(starts, chunks, strict=True))
+            checked = pool.imap(_chunk_at, [(key, s, c) for s, c in zip(starts, chunks, strict=True)])
             blocks = None
             if spans is not None:
-                blocks = pool.map_async(_block, subtree_starts(spans), chunksize=1)
+                blocks = pool.map_async(_block, [(key, first) for first in subtree_starts(spans)], chunksize=1)
             results = []
             for answer in checked:  # in order, each as soon as it is done: a progress bar follows the chunks
                 results.append(answer)
@@ -102,7 +110,7 @@ def check_and_digest(
             pool.terminate()
             pool.join()
     finally:
-        _JOB.clear()
+        del _JOBS[key]
     for problem, _ in results:
         if problem is not None:
             return problem, {}, None

@@ -18,6 +18,7 @@ the verifier takes the plain path, which parses the manifest whole and words eve
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import zlib
@@ -47,8 +48,24 @@ _ASTRAL = re.compile(r"[\U00010000-\U0010ffff]")
 """Characters that RFC 8785 sorts apart from Python (UTF-16 code units): such a block is checked exactly."""
 MemberDigest = tuple[Digests, bool]
 
-_JOB: dict[str, Any] = {}
-"""What forked workers inherit: the opened package, the manifest's bytes, the record starts."""
+
+@dataclass(frozen=True)
+class _Job:
+    """What the workers of one verification read: the opened package, its item records, the statement's
+    leaf bytes."""
+
+    reader: PackageReader
+    records: ItemRecords
+    statement: bytes
+
+
+_JOBS: dict[int, _Job] = {}
+"""The streamed verifications under way in this process, by key. Forked workers inherit this dict as it is
+when they are forked, and each block they are handed names its verification's key. The service verifies in
+a thread pool: with one job replaced in place, the workers of a verification forked just after another
+thread had registered its own read that other package, and a forged copy verified beside its genuine
+original PASSED on the original's digests and roots (tests/test_attack_stream_concurrent.py)."""
+_KEYS = itertools.count(1)
 
 
 @dataclass
@@ -161,18 +178,22 @@ def split(raw: bytes) -> tuple[dict[str, Any], array[int]] | None:
     return frame, starts
 
 
-def _block(first: int) -> tuple[Any, ...] | None:
-    """Leaves ``first`` … ``first + STORED_BLOCK - 1`` (leaf 0 is the statement, leaf n item n - 1): None
-    when anything is unexpected; else the subtree's heads and what the verifier needs of its items."""
+def _block(task: tuple[int, int]) -> tuple[Any, ...] | None:
+    """Leaves ``first`` … ``first + STORED_BLOCK - 1`` (leaf 0 is the statement, leaf n item n - 1) of the
+    verification ``key`` (``task`` is both): None when anything is unexpected; else the subtree's heads and
+    what the verifier needs of its items."""
+    key, first = task
+    job = _JOBS.get(key)
+    if job is None:  # never for a worker of this verification's own pool: the plain path judges, as always
+        return None
     try:
-        return _check_block(first)
+        return _check_block(job, first)
     except (KeyError, TypeError, AttributeError, ValueError, StopIteration):
         return None  # a record the schema let through but this path does not expect: the plain path judges
 
 
-def _check_block(first: int) -> tuple[Any, ...] | None:
-    reader: PackageReader = _JOB["reader"]
-    records: ItemRecords = _JOB["records"]
+def _check_block(job: _Job, first: int) -> tuple[Any, ...] | None:
+    reader, records = job.reader, job.records
     lo, hi = max(0, first - 1), min(len(records), first + STORED_BLOCK - 1)
     parsed = _parse(records.joined(lo, hi))
     if not isinstance(parsed, list) or len(parsed) != hi - lo:
@@ -181,7 +202,7 @@ def _check_block(first: int) -> tuple[Any, ...] | None:
 
     if validate_items(parsed, lo) is not None:
         return None
-    leaves = [_JOB["statement"]] if first == 0 else []
+    leaves = [job.statement] if first == 0 else []
     leaves += [records.span(i) for i in range(lo, hi)]
     heads = tuple(tree_root(alg, [leaf_hash(alg, d) for d in leaves]) for alg in ALGORITHMS)
     infos = reader.infos
@@ -254,8 +275,9 @@ def stream_manifest(
     from ..package.schema import item_validator
 
     item_validator()  # compiled once, here, and inherited
-    _JOB.update(reader=reader, records=records, statement=leaf_bytes(frame["statement"]))
-    firsts = range(0, len(records) + 1, STORED_BLOCK)
+    key = next(_KEYS)
+    _JOBS[key] = _Job(reader, records, leaf_bytes(frame["statement"]))
+    tasks = [(key, first) for first in range(0, len(records) + 1, STORED_BLOCK)]
     answers: list[tuple[Any, ...]] = []
     try:
         pool = None
@@ -264,7 +286,7 @@ def stream_manifest(
 
             pool = fork_pool(workers)
         try:
-            for answer in pool.imap(_block, firsts) if pool is not None else map(_block, firsts):
+            for answer in pool.imap(_block, tasks) if pool is not None else map(_block, tasks):
                 if answer is None:
                     return None
                 answers.append(answer)
@@ -275,7 +297,7 @@ def stream_manifest(
                 pool.terminate()
                 pool.join()
     finally:
-        _JOB.clear()
+        del _JOBS[key]
     frame["items"] = records
     return _merge(reader, frame, records, answers)
 

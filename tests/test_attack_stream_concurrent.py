@@ -1,0 +1,96 @@
+"""The other party posts a forged copy of a large genuine package to the evidence service while the genuine
+one is being verified: the service verifies in a thread pool (service/app.py ``run_in_threadpool``), so two
+verifications run in one process, each forking its workers.
+
+The workers' job was one module-level dict, replaced in place by each verification: workers forked just
+after another thread had registered its job read that other package. The forged copy (one original altered,
+same length) then PASSED with the genuine package's digests and roots, on the streamed path and on the
+plain path's workers alike; without any help 2 runs of 8 did so on the 2-CPU machine. The interleaving is
+made certain here by holding both threads at their pools' fork until both have registered their job (the
+real fork, the real workers); one of the two then read the other's package (the forgery PASSED, or the
+genuine package FAILED with the forgery's digests).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evidencectl import verify, workers
+from evidencectl.checks import Status
+from evidencectl.verify import stream
+from tests.streamkit import Base, deposit_base, unzip_member, with_members
+
+VICTIM = "evidence/case/d2/f01000.txt"
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Base:
+    return deposit_base(tmp_path_factory.mktemp("concurrent"))
+
+
+@pytest.fixture(scope="module")
+def forged(base: Base, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The genuine package with one original replaced by other bytes of the same length."""
+    genuine = unzip_member(base.package, VICTIM)
+
+    def change(entries: list[Any]) -> None:
+        entry = next(e for e in entries if e.name == VICTIM)
+        entry.data = b"X" * len(genuine)
+
+    out = with_members(base.package, tmp_path_factory.mktemp("forged") / "forged.evp", change)
+    assert unzip_member(out, VICTIM) != genuine and len(unzip_member(out, VICTIM)) == len(genuine)
+    return out
+
+
+def _interleaved(monkeypatch: pytest.MonkeyPatch, first: Callable[[], Any], second: Callable[[], Any]) -> list[Any]:
+    """Run ``first`` and ``second`` in two threads, each forking its workers only once both have registered
+    their job (both reached the fork) and going on only once both pools are forked: what two requests
+    arriving together may do, made certain."""
+    real = workers.fork_pool
+    both_ready, both_forked = threading.Barrier(2, timeout=60), threading.Barrier(2, timeout=60)
+
+    def fork_in_turn(*args: Any, **kwargs: Any) -> Any:
+        both_ready.wait()
+        pool = real(*args, **kwargs)
+        both_forked.wait()
+        return pool
+
+    monkeypatch.setattr(workers, "fork_pool", fork_in_turn)
+    monkeypatch.setattr(workers, "worker_count", lambda: 2)  # workers also on a one-CPU machine
+    out: list[Any] = [None, None]
+
+    def run(n: int, job: Callable[[], Any]) -> None:
+        out[n] = job()
+
+    threads = [threading.Thread(target=run, args=(n, job)) for n, job in enumerate((first, second))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    return out
+
+
+@pytest.mark.parametrize("path", ["streamed", "plain"])
+def test_forged_copy_verified_beside_its_genuine_package_is_still_failed(
+    base: Base, forged: Path, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    if path == "plain":
+        monkeypatch.setattr(stream, "MIN_ITEMS", 10**9)  # the plain path, its records checked by workers
+    alone = verify(forged, context=base.court)
+    assert alone.verdict is Status.FAILED
+    forged_report, genuine_report = _interleaved(
+        monkeypatch,
+        lambda: verify(forged, context=base.court),
+        lambda: verify(base.package, context=base.court),
+    )
+    # Before the fix one of the two read the other's package: the forgery PASSED, or the genuine FAILED.
+    assert genuine_report.verdict is Status.PASSED
+    failed = [c.check for c in forged_report.checks if c.status is Status.FAILED]
+    assert failed == ["digest:case/d2/f01000.txt"], failed
+    same = lambda r: {k: v for k, v in r.to_json().items() if k != "verified_at"}  # noqa: E731
+    assert same(forged_report) == same(alone)
