@@ -176,7 +176,7 @@ def both(
         answered.clear()
         plain = cli("verify", package, "--json", *args)
         assert answered == [False]  # the plain path did judge
-    blank = lambda r: CliResult(r.code, _VERIFIED_AT.sub("", r.out), r.err)  # noqa: E731
+    blank = lambda r: CliResult(r.code, _VERIFIED_AT.sub('"verified_at": ""', r.out), r.err)  # noqa: E731
     return Both(blank(streamed), blank(plain), took)
 
 
