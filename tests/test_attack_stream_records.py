@@ -20,7 +20,10 @@ from typing import Any, NamedTuple
 
 import pytest
 
+from evidencectl.hashing import ALGORITHMS
+from evidencectl.merkle import MerkleTree
 from evidencectl.package.canonical import canonical_json
+from evidencectl.package.manifest import leaf_hashes, leaf_records
 from tests.conftest import CliResult
 from tests.streamkit import Base, both, deposit_base, oracle_manifest, with_manifest
 
@@ -77,6 +80,19 @@ def _appended(raw: bytes, manifest: dict[str, Any]) -> bytes:
 def _swapped(raw: bytes, manifest: dict[str, Any]) -> bytes:
     a, b = (canonical_json(manifest["items"][i]) for i in (1000, 1001))
     return raw.replace(a + b"," + b, b + b"," + a)
+
+
+def _proof(record: str, leaf: int) -> Edit:
+    """The statement (``record`` "statement") or item 5 given inclusion proofs of leaf ``leaf``: not part of
+    any leaf, so a complete package carrying them has them checked, on the plain path."""
+
+    def edit(raw: bytes, manifest: dict[str, Any]) -> bytes:
+        hashes = leaf_hashes(leaf_records(manifest))
+        proof = {alg: MerkleTree(alg, hashes[alg]).proof(leaf).to_json() for alg in ALGORITHMS}
+        old = manifest["statement"] if record == "statement" else manifest["items"][5]
+        return raw.replace(canonical_json(old), canonical_json(dict(old, proof=proof)))
+
+    return edit
 
 
 NAME = b'"name":"case/d2/f01000.txt"'
@@ -151,6 +167,12 @@ ATTACKS: dict[str, Attack] = {
         _sub(NAME, NAME[:-1] + '\u2028"'.encode()), "FAILED", "do not rebuild", True
     ),
     "uppercase-escape": Attack(_sub(NAME, NAME[:-1] + b'\\u001F"'), "refused", "canonical form", False),
+    "invalid-utf-8": Attack(_sub(NAME, NAME[:-1] + b'\xff"'), "refused", "not valid JSON", False),
+    "overlong-utf-8-solidus": Attack(_sub(NAME, NAME[:-1] + b'\xc0\xaf"'), "refused", "not valid JSON", False),
+    "utf-8-encoded-surrogate": Attack(_sub(NAME, NAME[:-1] + b'\xed\xa0\x80"'), "refused", "not valid JSON", False),
+    "noncharacter": Attack(_sub(NAME, NAME[:-1] + '\uffff"'.encode()), "FAILED", "do not rebuild", True),
+    "nan-size": Attack(_size(b"NaN"), "refused", "non-standard JSON constant NaN", False),
+    "infinite-id": Attack(_sub(b'"id":1001,', b'"id":-Infinity,'), "refused", "non-standard JSON constant", False),
     # Duplicate keys: Python's json and jq take the last value; evidencectl refuses them on both paths.
     "duplicate-key-in-a-record": Attack(
         _sub(b'"id":1001,', b'"id":1001,"id":1001,'), "refused", "duplicate key 'id'", False
@@ -231,6 +253,10 @@ ATTACKS: dict[str, Attack] = {
         _sub(NAME, b'"name":"case/d2/f01000-renamed.txt"'), "FAILED", "do not rebuild", True
     ),
     "record-salt-changed": Attack(_record(1000, _salt_changed), "FAILED", "do not rebuild", True),
+    # Inclusion proofs (a disclosure's) added to a complete package: the streamed path takes none.
+    "statement-given-its-true-proof": Attack(_proof("statement", 0), "PASSED", "", False),
+    "item-given-its-true-proof": Attack(_proof("item", 6), "PASSED", "", False),
+    "item-given-the-statements-proof": Attack(_proof("item", 0), "FAILED", "leaf does not lead to the root", False),
     # The private record.
     "private-record-moved-to-the-end": Attack(
         _whole(lambda r: r.replace(_private(r), b"")[:-1] + _private(r) + b"}"), "refused", "canonical form", False
