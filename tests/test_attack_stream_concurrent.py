@@ -23,7 +23,7 @@ import pytest
 from evidencectl import verify, workers
 from evidencectl.checks import Status
 from evidencectl.verify import stream
-from tests.streamkit import Base, deposit_base, unzip_member, with_members
+from tests.streamkit import Base, both, deposit_base, unzip_member, with_members
 
 VICTIM = "evidence/case/d2/f01000.txt"
 
@@ -94,3 +94,16 @@ def test_forged_copy_verified_beside_its_genuine_package_is_still_failed(
     assert failed == ["digest:case/d2/f01000.txt"], failed
     same = lambda r: {k: v for k, v in r.to_json().items() if k != "verified_at"}  # noqa: E731
     assert same(forged_report) == same(alone)
+
+
+def test_forged_copy_verified_without_worker_processes_is_failed_alike(
+    base: Base, forged: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A one-CPU machine (no workers): the streamed path checks its blocks in this process, from the same
+    registered job, and says what the plain path says."""
+    monkeypatch.setattr(workers, "worker_count", lambda: 0)
+    res = both(cli, monkeypatch, base.court, forged)
+    res.same()
+    assert res.took_stream
+    failed = [c for c, v in res.checks().items() if v["status"] == "FAILED"]
+    assert failed == ["digest:case/d2/f01000.txt"]
