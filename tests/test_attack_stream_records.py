@@ -257,6 +257,28 @@ ATTACKS: dict[str, Attack] = {
     "statement-given-its-true-proof": Attack(_proof("statement", 0), "PASSED", "", False),
     "item-given-its-true-proof": Attack(_proof("item", 6), "PASSED", "", False),
     "item-given-the-statements-proof": Attack(_proof("item", 0), "FAILED", "leaf does not lead to the root", False),
+    # The frame around the items.
+    "disclosure-claimed": Attack(
+        _whole(lambda r: r.replace(b',"format":', b',"disclosure":{"items":[]},"format":', 1)),
+        "FAILED",
+        "no inclusion proof",
+        False,
+    ),
+    "version-lowered-to-2": Attack(
+        _whole(lambda r: r.replace(b',"version":3}', b',"version":2}')), "refused", "version-2 manifest", False
+    ),
+    "format-renamed": Attack(
+        _whole(lambda r: r.replace(b'"format":"evidencectl-package"', b'"format":"evidencectl-packagf"', 1)),
+        "refused",
+        "does not follow its schema",
+        False,
+    ),
+    "deposit-id-changed": Attack(
+        _whole(lambda r: r.replace(b'{"deposit_id":"EVD-', b'{"deposit_id":"EVE-', 1)),
+        "FAILED",
+        "FORMAT",
+        True,
+    ),
     # The private record.
     "private-record-moved-to-the-end": Attack(
         _whole(lambda r: r.replace(_private(r), b"")[:-1] + _private(r) + b"}"), "refused", "canonical form", False
