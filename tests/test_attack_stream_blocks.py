@@ -177,3 +177,24 @@ def test_package_filling_a_block_exactly_passes_and_its_last_original_altered_fa
     res.same()
     assert res.took_stream
     assert _failed(res) == {f"digest:{last['name']}": "DIGEST_MISMATCH"}
+
+
+def test_json_written_check_by_check_is_what_json_dumps_writes_of_the_report(
+    base: Base, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Both paths write ``--json`` with the same streaming writer (verify/compact.py), so comparing them
+    says nothing of the writer: here its characters are held against Python's own encoder of the library's
+    report, for names with quotes, backslashes and braces, passed and failed."""
+    import re
+
+    from evidencectl import verify
+
+    items = json.loads(base.manifest())["items"]
+    package = _changed(base, tmp_path, items[LAST_OF_FIRST + 1]["path"])
+    monkeypatch.setenv("EVIDENCECTL_HOME", str(base.court))
+    written = cli("verify", package, "--json")
+    report = verify(package, context=base.court)
+    assert report.verdict.value == "FAILED"
+    expected = json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n"
+    blank = lambda text: re.sub(r'"verified_at": "[^"]*"', "", text)  # noqa: E731
+    assert blank(written.out) == blank(expected)
