@@ -37,14 +37,29 @@ def _component_ok(part: str) -> bool:
     return part not in ("", ".", "..") and not part.endswith((".", " ")) and not _WINDOWS_DEVICE.match(part)
 
 
+_FOLDERS_OK: dict[str, bool] = {}
+"""Whether every component of a folder name is one Windows can create, per folder seen: the files of a
+folder share it (10,000 files in 10 folders: 10 folder checks, not 30,000 component checks)."""
+
+
+def _folder_ok(folder: str) -> bool:
+    ok = _FOLDERS_OK.get(folder)
+    if ok is None:
+        if len(_FOLDERS_OK) >= 4096:
+            _FOLDERS_OK.clear()  # a tree of many folders: keep the memory bounded
+        ok = _FOLDERS_OK[folder] = all(_component_ok(p) for p in folder.split("/"))
+    return ok
+
+
 def _member_for(name: str, item_id: int) -> str:
     """The package member that holds item ``name`` (its item id names it when the name is not portable)."""
     # A bidi control or an invisible character would make the member read as another name in every ZIP
     # tool's listing: such a name is kept exactly in the manifest only, its member named by its id. So is
-    # a name Windows cannot extract as it is (a device name, a trailing dot or space).
-    portable = _PORTABLE.match(name) and not invisible_in_name(name)
-    if portable and all(_component_ok(p) for p in name.split("/")):
-        return f"evidence/{name}"
+    # a name Windows cannot extract as it is (a device name, a trailing dot or space) in any component.
+    if _PORTABLE.match(name) and not invisible_in_name(name):
+        folder, slash, leaf = name.rpartition("/")
+        if _component_ok(leaf) and (not slash or _folder_ok(folder)):
+            return f"evidence/{name}"
     return f"evidence/_nonportable/{item_id}"
 
 
@@ -118,9 +133,10 @@ class ItemSpool:
         return self.count
 
     def add_prepared(self, f: InputFile, p: Prepared, assumed_id: int) -> None:
-        """Take a record a worker made, numbering it anew when derived parts before it moved its id."""
-        self.names.claim(p.member, assumed_id)  # free: checked by the caller
-        self.taken.add(f.name)  # free: checked by the caller
+        """Take a record a worker made, numbering it anew when derived parts before it moved its id. Its
+        member was taken by the caller (:meth:`~evidencectl.collect.parts.MemberNames.take`), which also
+        found its name free."""
+        self.taken.add(f.name)
         if self.writer is not None and p.member is not None:
             self.writer.add_prepared(p.member, member_blob(p), p.header_len, p.crc)
         self.count += 1

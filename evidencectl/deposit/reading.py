@@ -146,8 +146,9 @@ def read_inputs(
     for index, (f, p) in enumerate(zip(files, ready, strict=False)):
         progress_hooks.item(progress, f.name)
         if isinstance(p, Prepared):
-            free = spool.names.free(p.member) and f.name not in spool.taken
-            if (not f.expected_sha256 or f.expected_sha256 == p.sha256) and free:
+            # The member is taken here when the record can be used (its name and member both free).
+            listed = not f.expected_sha256 or f.expected_sha256 == p.sha256
+            if listed and f.name not in spool.taken and spool.names.take(p.member):
                 spool.add_prepared(f, p, index + 1)
                 if progress is not None:
                     progress(p.size)
