@@ -7,6 +7,7 @@ import itertools
 import json
 import os
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from .. import intake
 from .. import progress as progress_hooks
@@ -89,8 +90,9 @@ def _deposit(
         spool.warnings.extend(warnings)
         if progress_hooks.wants_totals(progress):
             progress_hooks.begin(progress, progress_hooks.total_size(f.location for f in files), len(files))
+        warmed: dict[str, Any] = {}  # the TSA warmed up, used for the tokens
         ready: Iterable[Prepared | Handed | None] = (
-            workers.prepared(files, meanwhile=lambda: preload_services(ctx, opts.tsas))
+            workers.prepared(files, meanwhile=lambda: preload_services(ctx, opts.tsas, warmed))
             if workers
             else itertools.repeat(None)
         )
@@ -102,8 +104,9 @@ def _deposit(
         labels: set[str] = set()
         progress_hooks.phase(progress, "timestamping")
         proofs = obtain_proofs(
-            writer, ctx, deposit_id, roots, opts.tsas, opts.anchors, labels, opts.contract, progress=progress
-        )
+            writer, ctx, deposit_id, roots, opts.tsas, opts.anchors, labels, opts.contract, progress=progress,
+            opened=warmed,
+        )  # fmt: skip
         result = DepositResult(
             deposit_id, opts.out, "pending", spool.count, roots, proofs.timestamps, proofs.anchors,
             warnings=spool.warnings,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..context import Context
 from ..errors import ServiceError
@@ -57,10 +58,11 @@ def obtain_proofs(
     contract: str | None = None,
     *,
     progress: ByteCallback | None = None,
+    opened: Mapping[str, Any] | None = None,
 ) -> Proofs:
     """Ask every TSA for a token over each root and every anchor for a receipt, and store them in ``writer``
     under labels not yet in ``labels`` (which records the labels taken); ``progress`` hears "anchoring"
-    when the anchors' turn comes."""
+    when the anchors' turn comes. ``opened`` holds TSAs already opened, by spec (the one warmed up)."""
     from ..anchor.backends import anchor_from_spec
     from ..timestamp.client import tsa_from_spec
 
@@ -68,7 +70,7 @@ def obtain_proofs(
     for spec in tsas:
         label = label_for(spec, labels)
         try:
-            tsa = tsa_from_spec(spec, ctx)
+            tsa = (opened or {}).get(spec) or tsa_from_spec(spec, ctx)
             accepted = getattr(tsa, "hashes", None) or ALGORITHMS  # public TSAs take no sm3 imprint
             responses = {alg: tsa.timestamp(bytes.fromhex(roots[alg]), alg) for alg in ALGORITHMS if alg in accepted}
         except ServiceError as exc:
