@@ -110,8 +110,8 @@ def read_small(location: str) -> Whole | None:
     status call at the open instead of two (the type check takes the status that is kept), and reads sized
     by that status. read_whole asks each read for everything up to the limit: 256 KiB allocated and handed
     back for a 4 KiB file, twice (the second read finds the end). Measured on 10,000 x 4 KiB files, CPU
-    time: 14.4 us a file through read_whole, 8-9 us this way (benchmarks/README.md, "Small files, issue
-    16"). tests/test_intake.py compares the two."""
+    time: 14.4 us a file through read_whole, 9-10 us this way (benchmarks/README.md, "Small files, issue
+    16"). tests/test_small_files.py compares the two."""
     fd = os.open(location, _OPEN_FLAGS)
     try:
         st = os.fstat(fd)
