@@ -5,6 +5,7 @@ Windows cannot create, member names that escape the package."""
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
 import time
@@ -68,7 +69,16 @@ def test_a_worker_refuses_a_fifo_or_a_device_without_waiting_on_it(tmp_path: Pat
     assert time.monotonic() - started < 5
 
 
-@pytest.mark.parametrize("data", [b"", b"abc", os.urandom(4096), os.urandom(300_000)])
+# Fixed pseudo-random bytes, the same in every pytest-xdist worker (urandom here would make each worker
+# collect different test ids).
+_RANDOM = random.Random(16)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"abc", _RANDOM.randbytes(4096), _RANDOM.randbytes(300_000)],
+    ids=["empty", "abc", "4KiB", "300KB"],
+)
 def test_a_workers_digests_are_digest_bytes(data: bytes) -> None:
     assert intake.digests_of(data) == digest_bytes(data)
     assert intake.digests_of(data) == digest_bytes(data)  # the primed objects are copied, never used up
