@@ -37,10 +37,13 @@ __all__ = [
 ]
 
 
-def connect(url: str, context: Context | Path) -> Registry:
+def connect(
+    url: str, context: Context | Path, *, pool: int | None = None, pool_timeout: float | None = None
+) -> Registry:
     """The registry at ``url``: ``postgresql://…`` (or ``postgres://…``), ``sqlite:///PATH``, or empty for
     ``registry.sqlite`` in the data directory ``context`` (a :class:`~evidencectl.context.Context` or its
-    path)."""
+    path). ``pool`` and ``pool_timeout`` bound a PostgreSQL registry's connections per process
+    (``[registry] pool``, ``pool_timeout``; see :mod:`evidencectl.registry.pgpool`)."""
     if not url:
         return SQLiteRegistry.open(context)
     if url.startswith(("postgresql://", "postgres://")):
@@ -48,7 +51,13 @@ def connect(url: str, context: Context | Path) -> Registry:
             from .postgres import PostgresRegistry
         except ImportError as exc:
             raise BadInputError(_("a PostgreSQL registry needs psycopg: pip install 'evidencectl[postgres]'")) from exc
-        return PostgresRegistry(url)
+        from .pgpool import DEFAULT_SIZE, DEFAULT_TIMEOUT
+
+        return PostgresRegistry(
+            url,
+            pool=DEFAULT_SIZE if pool is None else pool,
+            pool_timeout=DEFAULT_TIMEOUT if pool_timeout is None else pool_timeout,
+        )
     if url.startswith("sqlite:///"):
         return SQLiteRegistry(Path(url.removeprefix("sqlite://")))
     raise BadInputError(_("[registry] url must start with postgresql://, postgres:// or sqlite:///"))
@@ -58,7 +67,14 @@ def open_registry(ctx: Context) -> Registry:
     """The registry configured for the data directory of ``ctx``."""
     from ..config import registry_url
 
-    return connect(registry_url(ctx.config), ctx)
+    config = ctx.config
+    section = config.section("registry")
+    pool, timeout = section.get("pool"), section.get("pool_timeout")
+    if pool is not None and (type(pool) is not int or pool < 1):
+        raise BadInputError(_("[registry] pool must be a whole number of connections, at least 1"), path=config.path)
+    if timeout is not None and (type(timeout) not in (int, float) or timeout <= 0):
+        raise BadInputError(_("[registry] pool_timeout must be a number of seconds above 0"), path=config.path)
+    return connect(registry_url(config), ctx, pool=pool, pool_timeout=None if timeout is None else float(timeout))
 
 
 OPENER.append(open_registry)  # Registry.open() of the interface: the configured backend

@@ -15,11 +15,11 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
-from psycopg.rows import dict_row
 
 from ..errors import BadInputError, ServiceError
 from ..i18n import _
 from .interface import SCHEMA_VERSION, Registry
+from .pgpool import DEFAULT_SIZE, DEFAULT_TIMEOUT, Connection, pool_for
 
 # Keys of pg_advisory_xact_lock: arbitrary 64-bit constants, the same in every evidencectl process.
 _CUSTODY_LOCK = 0x65766463_75737431  # "evdcust1"
@@ -77,40 +77,31 @@ def describe(url: str) -> str:
 
 
 class PostgresRegistry(Registry):
-    """The registry in a PostgreSQL database."""
+    """The registry in a PostgreSQL database, on connections borrowed from this process's bounded pool."""
 
-    def __init__(self, url: str, *, upto: int = SCHEMA_VERSION) -> None:
+    def __init__(
+        self, url: str, *, upto: int = SCHEMA_VERSION, pool: int = DEFAULT_SIZE, pool_timeout: float = DEFAULT_TIMEOUT
+    ) -> None:
         """Connect to ``url`` (``postgresql://…``) and migrate the schema to version ``upto``.
 
-        ``upto`` below the current version exists for tests of migrations.
+        Every registry of one URL in a process shares one pool of at most ``pool`` connections (the first
+        one opened sets its size); ``upto`` below the current version exists for tests of migrations.
         """
         self.url = url
         self.where = describe(url)
-        self._conn: psycopg.Connection[dict[str, Any]] | None = None
-        self._in_transaction = False
+        self._held: Connection | None = None  # the connection of the write transaction in progress
         try:
             conninfo_to_dict(url)
         except psycopg.ProgrammingError as exc:
             raise BadInputError(_("[registry] url is not a PostgreSQL connection URL: {exc}").format(exc=exc)) from exc
+        self.pool = pool_for(url, self.where, pool, pool_timeout)
         self._migrate(upto)
 
-    def _connection(self) -> psycopg.Connection[dict[str, Any]]:
-        # A connection that broke (PostgreSQL restarted, a network cut) is replaced on the next call, so
-        # a long-running server recovers without a restart of its own.
-        if self._conn is None or self._conn.closed or self._conn.broken:
-            if self._in_transaction:  # never go on with half a transaction on a new connection
-                raise ServiceError(
-                    _("the connection to the PostgreSQL registry at {where} was lost").format(where=self.where)
-                )
-            try:
-                self._conn = psycopg.connect(self.url, autocommit=True, row_factory=dict_row, connect_timeout=10)
-            except psycopg.Error as exc:
-                raise ServiceError(
-                    _("cannot reach the PostgreSQL registry at {where}: {one_line}").format(
-                        where=self.where, one_line=_one_line(exc)
-                    )
-                ) from exc
-        return self._conn
+    def _connection(self) -> Connection:
+        # Statements other than reads run inside a write transaction, on the connection it holds.
+        if self._held is None:
+            raise AssertionError("a PostgreSQL registry statement outside a write transaction")
+        return self._held
 
     def _migrate(self, upto: int) -> None:
         with self._write():
@@ -138,20 +129,30 @@ class PostgresRegistry(Registry):
             _("the PostgreSQL registry at {where} failed: {one_line}").format(where=self.where, one_line=_one_line(exc))
         )
 
+    def _dead(self, conn: Connection) -> None:
+        # A connection found dead: the server restarted or the network broke, so the idle ones are dead too.
+        self.pool.put(conn)
+        self.pool.drop_idle()
+
     @contextmanager
     def _write(self) -> Iterator[None]:
         # A connection that died while idle (PostgreSQL restarted) fails on BEGIN, before anything was
         # done: that one is replaced and the transaction begun again. Once it has begun, a failure is the
-        # caller's (a service error), since a COMMIT cut off cannot tell whether it happened.
+        # caller's (a service error), since a COMMIT cut off cannot tell whether it happened; the
+        # transaction is never continued on another connection.
+        if self._held is not None:
+            raise AssertionError("nested write transactions on one PostgreSQL registry")
         for attempt in (1, 2):
-            conn = self._connection()
+            conn = self.pool.get()
             try:
                 conn.execute("BEGIN")
                 break
             except psycopg.OperationalError as exc:
-                if attempt == 2 or not conn.broken:
+                broken = conn.broken
+                self._dead(conn)
+                if attempt == 2 or not broken:
                     raise self._failed(exc) from exc
-        self._in_transaction = True
+        self._held = conn
         try:
             yield
             conn.execute("COMMIT")
@@ -162,7 +163,11 @@ class PostgresRegistry(Registry):
                 conn.execute("ROLLBACK")
             raise
         finally:
-            self._in_transaction = False
+            self._held = None
+            if conn.broken:
+                self._dead(conn)
+            else:
+                self.pool.put(conn)
 
     def _lock_custody(self) -> None:
         self._connection().execute("SELECT pg_advisory_xact_lock(%s)", [_CUSTODY_LOCK])
@@ -175,21 +180,31 @@ class PostgresRegistry(Registry):
             cur.executemany(_dialect(sql), rows)
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        for attempt in (1, 2):
-            conn = self._connection()
+        if self._held is not None:  # inside a write transaction: on its connection, never asked again
             try:
-                return conn.execute(_dialect(sql), params).fetchall()
+                return self._held.execute(_dialect(sql), params).fetchall()
             except psycopg.OperationalError as exc:
-                # A read outside a transaction on a connection that died idle is simply asked again.
-                if attempt == 2 or self._in_transaction or not conn.broken:
+                raise self._failed(exc) from exc
+        for attempt in (1, 2):
+            conn = self.pool.get()
+            try:
+                rows = conn.execute(_dialect(sql), params).fetchall()
+            except psycopg.OperationalError as exc:
+                # A read on a connection that died idle is simply asked again, on a new one.
+                broken = conn.broken
+                self._dead(conn)
+                if attempt == 2 or not broken:
                     raise self._failed(exc) from exc
+                continue
+            except BaseException:
+                self.pool.put(conn)
+                raise
+            self.pool.put(conn)
+            return rows
         raise AssertionError("unreachable")
 
     def close(self) -> None:
-        """Close the connection."""
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        """Nothing to close: connections go back to the process's pool after each query or transaction."""
 
 
 def _dialect(sql: str) -> Any:

@@ -143,6 +143,12 @@ async def _on_http(request: Request, exc: Exception) -> Response:
     return _problem_response(Problem(name, str(exc.detail), headers=dict(exc.headers or {})), request)
 
 
+async def _on_service(request: Request, exc: Exception) -> Response:
+    # The registry or a service it needs is down or busy (PostgreSQL restarted, its connection pool
+    # exhausted): the client may try again, so 503 wherever it happens, never a 500.
+    return _problem_response(Problem("service-unavailable", " ".join(str(exc).split())), request)
+
+
 async def _on_error(request: Request, exc: Exception) -> Response:
     # The traceback goes to the server's log, never to the client.
     log.exception("unexpected error answering %s %s", request.method, request.url.path)
@@ -161,7 +167,12 @@ def create_app(settings: ServiceSettings) -> Starlette:
             Route("/api/v1/deposits/{deposit_id}/certificate.pdf", deposits.get_certificate, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
         ],
-        exception_handlers={Problem: _on_problem, HTTPException: _on_http, Exception: _on_error},
+        exception_handlers={
+            Problem: _on_problem,
+            HTTPException: _on_http,
+            ServiceError: _on_service,
+            Exception: _on_error,
+        },
         middleware=[Middleware(SingleAuthorization)],
         lifespan=lifespan,
     )
