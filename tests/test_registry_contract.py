@@ -21,6 +21,7 @@ from postgres_server import PostgresServer, Target
 
 from evidencectl.errors import UsageError
 from evidencectl.registry import GENESIS, SCHEMA_VERSION, User, acting_as, connect, custody_hash
+from evidencectl.registry.interface import REMOVED_OWNER
 from evidencectl.registry.shared import claim, count_hit, release
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,7 +56,7 @@ def _items(deposit_id: str) -> list[tuple[str, int, str, str, int, str, str]]:
 def test_a_deposit_its_items_and_its_event_are_read_back_as_written(target: Target) -> None:
     reg = target.open()
     reg.record_deposit(_row("EVD-1"), _items("EVD-1"), "deposit", {"package": "/cases/EVD-1.evp"})
-    assert reg.deposit("EVD-1") == _row("EVD-1") | {"owner": None}  # made at the CLI: no service user's
+    assert reg.deposit("EVD-1") == _row("EVD-1") | {"owner": None, "owner_id": None}  # made at the CLI: no service user's
     assert reg.deposit("EVD-2") is None
     # A size past 2 GiB survives (a BIGINT in PostgreSQL); a Unicode item name comes back unchanged.
     assert [(i["name"], i["size"]) for i in reg.items("EVD-1")] == [
@@ -189,9 +190,9 @@ def test_an_empty_database_is_migrated_to_the_current_version(target: Target) ->
     reg.close()
 
 
-def test_a_registry_at_the_previous_version_migrates_keeping_rows_and_chain(target: Target) -> None:
-    old = target.open(upto=SCHEMA_VERSION - 1)
-    assert old.schema_version() == SCHEMA_VERSION - 1
+def test_a_registry_of_before_users_migrates_keeping_rows_and_chain(target: Target) -> None:
+    old = target.open(upto=3)
+    assert old.schema_version() == 3
     old.close()
     # Written as an older release wrote it: no actor, the hash over the six fields.
     target.raw(
@@ -212,13 +213,65 @@ def test_a_registry_at_the_previous_version_migrates_keeping_rows_and_chain(targ
     reg = target.open()
     assert reg.schema_version() == SCHEMA_VERSION
     assert reg.deposit("EVD-OLD") is not None and [f["deposit_id"] for f in reg.lookup("sha256", SHA_A)] == ["EVD-OLD"]
-    # Version 4: a deposit from before has no owner (no depositor finds it), a user from before no key.
-    assert reg.deposit("EVD-OLD")["owner"] is None and reg.lookup("sha256", SHA_A, owner="张律师") == []  # type: ignore[index]
-    assert reg.user("张律师") == User("张律师", "depositor", "2026-01-01T00:00:00Z", None)
+    # Version 4: a deposit from before has no owner (no depositor finds it), a user from before no key;
+    # version 5: the user a random id of its own.
+    user = reg.user("张律师")
+    assert user is not None and user.user_id is not None and len(user.user_id) == 32
+    assert reg.deposit("EVD-OLD")["owner_id"] is None and reg.lookup("sha256", SHA_A, owner_id=user.user_id) == []  # type: ignore[index]
+    assert user == User("张律师", "depositor", "2026-01-01T00:00:00Z", None, user.user_id)
     reg.add_user("审计员", "auditor", actor="admin")
     assert reg.custody()[0]["hash"] == old_hash  # the old entry keeps its hash
     audit = reg.verify_custody()
     assert (audit.ok, audit.entries) == (True, 2), audit
+    reg.close()
+
+
+def test_a_version_4_registry_gives_each_deposit_to_the_user_of_then_not_to_a_later_namesake(
+    target: Target,
+) -> None:
+    """Version 4 knew owners by name only. After ``users remove alice`` + ``users add alice`` there, the
+    deposits of the first alice (made before the second was added) must not become the second's."""
+    old = target.open(upto=4)
+    old.close()
+    target.raw("INSERT INTO users (name, role, created) VALUES (?,?,?)", ("alice", "depositor", "2026-03-01T00:00:00Z"))
+    target.raw("INSERT INTO users (name, role, created) VALUES (?,?,?)", ("bob", "depositor", "2026-01-01T00:00:00Z"))
+    for deposit_id, created, owner in (
+        ("EVD-FIRST-ALICE", "2026-02-01T00:00:00Z", "alice"),  # before today's alice existed
+        ("EVD-ALICE", "2026-03-02T00:00:00Z", "alice"),
+        ("EVD-BOB", "2026-01-02T00:00:00Z", "bob"),
+        ("EVD-GONE", "2026-01-03T00:00:00Z", "carol"),  # carol was removed
+        ("EVD-CLI", "2026-01-04T00:00:00Z", None),
+    ):
+        target.raw(
+            "INSERT INTO deposits (deposit_id, created, status, item_count, owner) VALUES (?,?,?,?,?)",
+            (deposit_id, created, "complete", 1, owner),
+        )
+        target.raw("INSERT INTO items VALUES (?,?,?,?,?,?,?)", (deposit_id, 0, "x.txt", "file", 3, SM3_A, SHA_A))
+    reg = target.open()
+    assert reg.schema_version() == SCHEMA_VERSION
+    alice, bob = reg.user("alice"), reg.user("bob")
+    assert alice is not None and bob is not None and alice.user_id != bob.user_id
+    owners = {d["deposit_id"]: (d["owner"], d["owner_id"]) for d in reg.deposits()}
+    assert owners == {
+        "EVD-FIRST-ALICE": ("alice", REMOVED_OWNER),
+        "EVD-ALICE": ("alice", alice.user_id),
+        "EVD-BOB": ("bob", bob.user_id),
+        "EVD-GONE": ("carol", REMOVED_OWNER),
+        "EVD-CLI": (None, None),
+    }
+    assert [r["deposit_id"] for r in reg.lookup("sha256", SHA_A, owner_id=alice.user_id)] == ["EVD-ALICE"]
+    assert len(reg.lookup("sha256", SHA_A)) == 5  # an auditor's lookup: all of them
+    reg.close()
+
+
+def test_a_user_added_again_under_a_removed_users_name_is_another_user(target: Target) -> None:
+    reg = target.open()
+    first = reg.add_user("alice", "depositor").user
+    reg.remove_user("alice")
+    second = reg.add_user("alice", "depositor").user
+    assert first.user_id and second.user_id and first.user_id != second.user_id
+    added = [e["detail"]["user_id"] for e in reg.custody() if e["event"] == "user-add"]
+    assert added == [first.user_id, second.user_id]  # the log tells the two apart
     reg.close()
 
 
@@ -346,13 +399,16 @@ def test_ctrl_c_just_after_commit_stays_an_interrupt_and_keeps_the_entry(tmp_pat
 def test_a_deposit_made_for_a_service_user_is_theirs_and_its_entries_name_them(target: Target) -> None:
     reg = target.open()
     row = {"deposit_id": "EVD-API", "created": "2026-01-01T00:00:00Z", "status": "complete", "item_count": 1}
-    with acting_as("api:张律师", owner="张律师"):
+    zhang = reg.add_user("张律师", "depositor").user
+    li = reg.add_user("李律师", "depositor").user
+    with acting_as("api:张律师", owner=zhang):
         reg.record_deposit(row, [("EVD-API", 0, "a.txt", "file", 3, SM3_A, SHA_A)], "deposit", {})
     reg.log_event("EVD-API", "verify", {})  # outside: no actor, as the CLI writes
-    assert reg.deposit("EVD-API")["owner"] == "张律师"  # type: ignore[index]
+    recorded = reg.deposit("EVD-API")
+    assert recorded is not None and (recorded["owner"], recorded["owner_id"]) == ("张律师", zhang.user_id)
     assert [e["actor"] for e in reg.custody("EVD-API")] == ["api:张律师", None]
-    assert [r["deposit_id"] for r in reg.lookup("sha256", SHA_A, owner="张律师")] == ["EVD-API"]
-    assert reg.lookup("sha256", SHA_A, owner="李律师") == []
+    assert [r["deposit_id"] for r in reg.lookup("sha256", SHA_A, owner_id=zhang.user_id)] == ["EVD-API"]
+    assert reg.lookup("sha256", SHA_A, owner_id=li.user_id) == []
     assert reg.verify_custody().ok
     reg.close()
 

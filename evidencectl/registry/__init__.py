@@ -12,7 +12,8 @@ from pathlib import Path
 from ..context import Context
 from ..errors import BadInputError
 from ..i18n import _
-from .interface import GENESIS, OPENER, SCHEMA_VERSION, CustodyAudit, ItemRow, Registry, custody_hash, now_iso
+from .accounts import now_iso
+from .interface import GENESIS, OPENER, SCHEMA_VERSION, CustodyAudit, ItemRow, Registry, custody_hash
 from .shared import set_sign_key
 from .sqlite import SQLiteRegistry
 from .users import ROLES, IssuedToken, User, acting_as, user_name

@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,22 +19,23 @@ from ..context import Context
 from ..errors import UsageError
 from ..i18n import _
 from ..package.canonical import canonical_json
-from .users import (
-    IssuedToken,
-    User,
-    acting,
-    new_token,
-    role_name,
-    token_hash,
-    token_id_of,
-    token_matches,
-    user_name,
-)
+from .accounts import Accounts, now_iso
+from .users import acting
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """1: deposits, items, custody; 2: no digest index (SQLite); 3: users, tokens, custody.actor;
-4: deposits.owner, users.sign_key, claims and rate_hits (shared by server processes)."""
+4: deposits.owner, users.sign_key, claims and rate_hits (shared by server processes);
+5: users.user_id and deposits.owner_id (a deposit belongs to a user, not to whoever has the name now)."""
 GENESIS = "0" * 64
+REMOVED_OWNER = "removed"
+"""``deposits.owner_id`` of a deposit made, before version 5, by a user since removed: no user has this id
+(user ids are 32 hexadecimal digits), so only an auditor or admin sees the deposit."""
+OWNERS_OF_BEFORE = (
+    "UPDATE deposits SET owner_id = COALESCE((SELECT u.user_id FROM users u WHERE u.name = deposits.owner "
+    f"AND u.created <= deposits.created), '{REMOVED_OWNER}') WHERE owner IS NOT NULL"
+)
+"""Migration 5's SQL (both dialects): a deposit of before belongs to the user of its owner's name if that
+user existed when it was made; the same name added later is another user."""
 
 _DEPOSIT_COLUMNS = frozenset(
     {
@@ -53,6 +51,7 @@ _DEPOSIT_COLUMNS = frozenset(
         "item_count",
         "pending",
         "owner",
+        "owner_id",
     }
 )
 _ITEM_FIELDS = ("deposit_id", "item_id", "name", "kind", "size", "sm3", "sha256")
@@ -64,11 +63,6 @@ def _columns(values: dict[str, Any]) -> list[str]:
     if unknown:
         raise ValueError(f"unknown deposit columns {sorted(unknown)}")
     return list(values)
-
-
-def now_iso() -> str:
-    """Current UTC time, ISO 8601 with seconds and a Z."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def custody_hash(entry: dict[str, Any]) -> str:
@@ -106,7 +100,7 @@ OPENER: list[Callable[[Context], Registry]] = []
 (always imported before this module), so that the interface imports no backend and no backend circle forms."""
 
 
-class Registry(ABC):
+class Registry(Accounts):
     """Deposits, their items, the custody log and the service's users, in one database."""
 
     @classmethod
@@ -114,36 +108,6 @@ class Registry(ABC):
         """The registry configured for the data directory ``context`` (a :class:`~evidencectl.context.Context`
         or its path; ``[registry] url``, SQLite by default)."""
         return OPENER[0](Context.of(context))
-
-    # -- what a backend provides -------------------------------------------------------------------------
-
-    @abstractmethod
-    def _write(self) -> AbstractContextManager[None]:
-        """A write transaction: committed when the block ends, rolled back when it raises."""
-
-    @abstractmethod
-    def _lock_custody(self) -> None:
-        """Inside a write transaction: hold the custody log's head until the transaction ends."""
-
-    @abstractmethod
-    def _execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        """Run one statement."""
-
-    @abstractmethod
-    def _executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        """Run one statement for each row."""
-
-    @abstractmethod
-    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        """Rows of a query, as dicts keyed by column name."""
-
-    @abstractmethod
-    def schema_version(self) -> int:
-        """The schema version the database is at."""
-
-    @abstractmethod
-    def close(self) -> None:
-        """Close the database."""
 
     # -- deposits and items ------------------------------------------------------------------------------
 
@@ -178,9 +142,10 @@ class Registry(ABC):
         )
 
     def _upsert(self, row: dict[str, Any], items: Iterable[ItemRow]) -> None:
-        owner = acting()[1]
-        if owner is not None and "owner" not in row:
-            row = {**row, "owner": owner}  # a deposit made for a service user is theirs
+        _, owner, owner_id = acting()
+        if owner_id is not None and "owner_id" not in row:
+            # A deposit made for a service user is theirs: by user id (who may see it) and name (who it was).
+            row = {**row, "owner": owner, "owner_id": owner_id}
         cols = _columns(row)
         self._execute(
             f"INSERT INTO deposits ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
@@ -261,21 +226,21 @@ class Registry(ABC):
             f"SELECT {', '.join(_ITEM_FIELDS)} FROM items WHERE deposit_id = ? ORDER BY item_id", [deposit_id]
         )
 
-    def lookup(self, algorithm: str, digest: str, owner: str | None = None) -> list[dict[str, Any]]:
+    def lookup(self, algorithm: str, digest: str, owner_id: str | None = None) -> list[dict[str, Any]]:
         """Every item whose ``sha256`` or ``sm3`` digest is ``digest``, with its deposit's case and status;
-        only those of deposits made by service user ``owner`` when one is given."""
+        only those of deposits made by the service user of id ``owner_id`` when one is given."""
         column = {"sha256": "sha256", "sm3": "sm3"}.get(algorithm)
         value = digest.strip().lower()
         if column is None:
             raise UsageError(_("unknown digest algorithm {algorithm!r}: sha256 or sm3").format(algorithm=algorithm))
         if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
             raise UsageError(_("a {algorithm} digest is 64 hexadecimal characters").format(algorithm=algorithm))
-        mine = " AND d.owner = ?" if owner is not None else ""
+        mine = " AND d.owner_id = ?" if owner_id is not None else ""
         return self._query(
             f"SELECT {', '.join('i.' + f for f in _ITEM_FIELDS)}, d.case_no, d.status, d.created "
             f"FROM items i JOIN deposits d ON d.deposit_id = i.deposit_id WHERE i.{column} = ?{mine} "
             "ORDER BY d.created, i.deposit_id, i.item_id",
-            [value] if owner is None else [value, owner],
+            [value] if owner_id is None else [value, owner_id],
         )
 
     # -- the custody log ---------------------------------------------------------------------------------
@@ -308,71 +273,3 @@ class Registry(ABC):
                 return CustodyAudit(False, len(entries), entry["seq"], "content does not match its hash")
             prev = entry["hash"]
         return CustodyAudit(True, len(entries), None, "")
-
-    # -- users and tokens --------------------------------------------------------------------------------
-
-    def _issue(self, user: User, actor: str | None, event: str) -> IssuedToken:
-        token_id, token = new_token()
-        self._execute(
-            "INSERT INTO tokens (token_id, user_name, token_hash, created) VALUES (?,?,?,?)",
-            (token_id, user.name, token_hash(token), now_iso()),
-        )
-        self._append_custody(None, event, {"user": user.name, "role": user.role, "token_id": token_id}, actor)
-        return IssuedToken(user, token_id, token)
-
-    def add_user(self, name: str, role: str, *, actor: str | None = None) -> IssuedToken:
-        """Add a user with ``role`` and issue its first token (logged, with ``actor``, in the custody log)."""
-        name, role = user_name(name), role_name(role)
-        with self._write():
-            self._lock_custody()  # before the check, so that two processes cannot both add the same name
-            if self.user(name) is not None:
-                raise UsageError(_("user {name!r} exists already").format(name=name))
-            user = User(name, role, now_iso())
-            self._execute("INSERT INTO users (name, role, created) VALUES (?,?,?)", (user.name, role, user.created))
-            return self._issue(user, actor, "user-add")
-
-    def issue_token(self, name: str, *, actor: str | None = None) -> IssuedToken:
-        """Issue another token for an existing user (the old ones stay valid until the user is removed)."""
-        with self._write():
-            self._lock_custody()
-            user = self.user(user_name(name))
-            if user is None:
-                raise UsageError(_("no user {name!r}").format(name=name))
-            return self._issue(user, actor, "token-issue")
-
-    def remove_user(self, name: str, *, actor: str | None = None) -> User:
-        """Remove a user and every token of theirs; the custody log keeps what they did."""
-        with self._write():
-            self._lock_custody()
-            user = self.user(user_name(name))
-            if user is None:
-                raise UsageError(_("no user {name!r}").format(name=name))
-            self._execute("DELETE FROM tokens WHERE user_name = ?", [user.name])
-            self._execute("DELETE FROM users WHERE name = ?", [user.name])
-            self._append_custody(None, "user-remove", {"user": user.name, "role": user.role}, actor)
-            return user
-
-    def user(self, name: str) -> User | None:
-        """One user, or None."""
-        rows = self._query("SELECT name, role, created, sign_key FROM users WHERE name = ?", [name])
-        return User(**rows[0]) if rows else None
-
-    def users(self) -> list[User]:
-        """Every user, by name."""
-        return [User(**r) for r in self._query("SELECT name, role, created, sign_key FROM users ORDER BY name")]
-
-    def authenticate(self, token: str) -> User | None:
-        """The user a bearer token belongs to, or None for a wrong, malformed or revoked token."""
-        token_id = token_id_of(token)
-        rows = (
-            self._query(
-                "SELECT u.name, u.role, u.created, u.sign_key, t.token_hash "
-                "FROM tokens t JOIN users u ON u.name = t.user_name WHERE t.token_id = ?",
-                [token_id],
-            )
-            if token_id
-            else []
-        )
-        # Compare against something even when the id is unknown, so that timing does not tell ids apart.
-        stored = str(rows[0].pop("token_hash")) if rows else "0" * 64
-        return User(**rows[0]) if token_matches(token, stored) and rows else None

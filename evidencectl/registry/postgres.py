@@ -18,7 +18,7 @@ from psycopg.pq import TransactionStatus
 
 from ..errors import BadInputError, ServiceError
 from ..i18n import _
-from .interface import SCHEMA_VERSION, Registry
+from .interface import OWNERS_OF_BEFORE, SCHEMA_VERSION, Registry
 from .pgpool import DEFAULT_SIZE, DEFAULT_TIMEOUT, Connection, pool_for
 
 # Keys of pg_advisory_xact_lock: arbitrary 64-bit constants, the same in every evidencectl process.
@@ -62,6 +62,14 @@ _MIGRATIONS: list[list[str]] = [
         "CREATE TABLE claims (deposit_id TEXT PRIMARY KEY, holder TEXT NOT NULL, expires DOUBLE PRECISION NOT NULL)",
         """CREATE TABLE rate_hits (
             bucket TEXT NOT NULL, minute BIGINT NOT NULL, hits BIGINT NOT NULL, PRIMARY KEY (bucket, minute))""",
+    ],
+    [
+        "ALTER TABLE users ADD COLUMN user_id TEXT",
+        "UPDATE users SET user_id = replace(gen_random_uuid()::text, '-', '') WHERE user_id IS NULL",
+        "CREATE UNIQUE INDEX users_user_id ON users(user_id)",
+        "ALTER TABLE deposits ADD COLUMN owner_id TEXT",
+        "CREATE INDEX deposits_owner_id ON deposits(owner_id)",
+        OWNERS_OF_BEFORE,
     ],
 ]
 assert len(_MIGRATIONS) == SCHEMA_VERSION

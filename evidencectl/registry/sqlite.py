@@ -15,7 +15,7 @@ from typing import Any
 from ..context import Context
 from ..errors import BadInputError
 from ..i18n import _
-from .interface import SCHEMA_VERSION, Registry
+from .interface import OWNERS_OF_BEFORE, SCHEMA_VERSION, Registry
 
 # Numbered from 1 as ``PRAGMA user_version``; a registry at version N runs N+1… on open. Never edit one
 # that has shipped: a data directory written by it must keep working.
@@ -54,6 +54,16 @@ _MIGRATIONS: list[str] = [
     CREATE TABLE IF NOT EXISTS claims (deposit_id TEXT PRIMARY KEY, holder TEXT NOT NULL, expires REAL NOT NULL);
     CREATE TABLE IF NOT EXISTS rate_hits (
         bucket TEXT NOT NULL, minute INTEGER NOT NULL, hits INTEGER NOT NULL, PRIMARY KEY (bucket, minute));
+    """,
+    # A deposit belongs to a user id, not to a name that can be given to someone else later. Each user of
+    # before gets a random id; a deposit of before is its owner's if a user of that name existed when it
+    # was made, else it was a removed user's (an id no user has: an auditor or admin still sees it).
+    f"""
+    ALTER TABLE users ADD COLUMN user_id TEXT;
+    UPDATE users SET user_id = lower(hex(randomblob(16))) WHERE user_id IS NULL;
+    CREATE UNIQUE INDEX IF NOT EXISTS users_user_id ON users(user_id);
+    ALTER TABLE deposits ADD COLUMN owner_id TEXT;
+    {OWNERS_OF_BEFORE};
     """,
 ]
 assert len(_MIGRATIONS) == SCHEMA_VERSION

@@ -39,6 +39,8 @@ class User:
     """When the user was added (UTC, ISO 8601)."""
     sign_key: str | None = None
     """The user's own signing key (PEM file, relative to the data directory), or None."""
+    user_id: str | None = None
+    """Random, given when the user is added and never reused: what a deposit's ownership refers to."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,11 @@ def new_token() -> tuple[str, str]:
     return token_id, f"{TOKEN_PREFIX}_{token_id}_{secret}"
 
 
+def new_user_id() -> str:
+    """A fresh user id: 128 random bits (hex), so that no two users, now or later, share one."""
+    return secrets.token_hex(16)
+
+
 def token_hash(token: str) -> str:
     """What the registry stores for a token: SHA-256 of its UTF-8 bytes, hex."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
@@ -105,25 +112,27 @@ def token_matches(token: str, stored_hash: str) -> bool:
     return hmac.compare_digest(token_hash(token), stored_hash)
 
 
-_ACTING: ContextVar[tuple[str | None, str | None]] = ContextVar("evidencectl_acting", default=(None, None))
+_ACTING: ContextVar[tuple[str | None, str | None, str | None]] = ContextVar(
+    "evidencectl_acting", default=(None, None, None)
+)
 
 
 @contextmanager
-def acting_as(actor: str, owner: str | None = None) -> Iterator[None]:
+def acting_as(actor: str, owner: User | None = None) -> Iterator[None]:
     """Within the block, custody entries written without an explicit actor carry ``actor``, and deposits
-    recorded are owned by service user ``owner``.
+    recorded are owned by service user ``owner`` (by user id; the name is kept beside it for people).
 
     The service wraps each request's work in this, so that a deposit made through the library's
     ``deposit()`` (which knows nothing of users) is recorded as that user's, in the same transactions.
     A context variable: each thread and each asyncio task sees only its own request's user.
     """
-    token = _ACTING.set((actor, owner))
+    token = _ACTING.set((actor, owner.name if owner else None, owner.user_id if owner else None))
     try:
         yield
     finally:
         _ACTING.reset(token)
 
 
-def acting() -> tuple[str | None, str | None]:
-    """The ``(actor, owner)`` set by :func:`acting_as`, or ``(None, None)``."""
+def acting() -> tuple[str | None, str | None, str | None]:
+    """The ``(actor, owner name, owner id)`` set by :func:`acting_as`, or ``(None, None, None)``."""
     return _ACTING.get()

@@ -98,7 +98,8 @@ def _lookup(registries: Registries, authorization: str | None, asked: list[tuple
     algorithm, digest = asked[0]
     # A depositor finds only their own deposits: one client's deposits are not another's to find.
     try:
-        found = registry.lookup(algorithm, digest, owner=user.name if user.role == "depositor" else None)
+        mine = (user.user_id or "-") if user.role == "depositor" else None  # a user without an id owns nothing
+        found = registry.lookup(algorithm, digest, owner_id=mine)
     except UsageError as exc:
         raise Problem("invalid-request", str(exc)) from None
     deposits: dict[str, dict[str, Any]] = {}

@@ -123,7 +123,7 @@ def _make_deposit(
         sign_chain_der=chain,
     )
     try:
-        with acting_as(f"api:{user.name}", owner=user.name):
+        with acting_as(f"api:{user.name}", owner=user):
             result = deposit(opts, Context(base))
     except ServiceError as exc:
         raise Problem("service-unavailable", _said(exc)) from None
@@ -176,7 +176,8 @@ def visible_deposit(registry: Registry, auth: str | None, deposit_id: str) -> tu
         row = registry.deposit(deposit_id)
     except ServiceError as exc:
         raise Problem("service-unavailable", _said(exc)) from None
-    if row is None or (user.role == "depositor" and row.get("owner") != user.name):
+    # By user id, not name: a new user given a removed user's name is someone else (registry/accounts.py).
+    if row is None or (user.role == "depositor" and (user.user_id is None or row.get("owner_id") != user.user_id)):
         raise Problem("not-found", f"no deposit {deposit_id[:40]!r} that this user may see")
     return user, row
 

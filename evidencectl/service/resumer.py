@@ -41,7 +41,7 @@ def resume_pending(base: Path, deposits_dir: Path, holder: str) -> list[str]:
     try:
         for row in registry.deposits("pending"):
             staging = row.get("staging") or ""
-            if row.get("owner") is None or not Path(staging).is_relative_to(deposits_dir):
+            if row.get("owner_id") is None or not Path(staging).is_relative_to(deposits_dir):
                 continue
             if not claim(registry, row["deposit_id"], holder, CLAIM_SECONDS):
                 continue  # another worker is on it
