@@ -208,3 +208,47 @@ def test_lookup_by_digest_tells_a_stranger_nothing_and_another_depositor_no_more
         f"{srv.url}/api/v1/lookup", params={"sha256": digest}, headers=_auth(tokens["张律师"]), timeout=30
     )
     assert len(zhang.json()["deposits"]) == 1
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_new_user_given_a_removed_users_name_does_not_get_that_users_deposits(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """An admin removes alice and later adds another alice: the new alice gets the answer of a deposit that
+    does not exist for each of the old alice's deposits (record, package, certificate, lookup), while the
+    auditor and the admin still see them under the name they were made by."""
+    home = tmp_path / "home"
+    home.mkdir()
+    if backend == "postgres":
+        postgres = request.getfixturevalue("postgres")
+        (home / "config.toml").write_text(f'[registry]\nurl = "{postgres.new_database()}"\n', encoding="utf-8")
+    tokens = {n: _token(home, n, r) for n, r in (("alice", "depositor"), ("审计", "auditor"), ("admin", "admin"))}
+    srv = start_server(home, "--verify-rate", "0", "--resume-interval", "0")
+    try:
+        memo = b"the first alice's privileged memo\n"
+        old = _deposit(srv, tokens["alice"], memo)
+        assert old.status_code == 201, old.text
+        old_id = old.json()["deposit_id"]
+        assert run_cli(home, "users", "remove", "alice").returncode == 0
+        new_alice = _token(home, "alice", "depositor")
+        digest = hashlib.sha256(memo).hexdigest()
+        for tail in ("", "/package", "/certificate.pdf"):
+            theirs = requests.get(f"{srv.url}/api/v1/deposits/{old_id}{tail}", headers=_auth(new_alice), timeout=60)
+            missing = requests.get(f"{srv.url}/api/v1/deposits/{MISSING}{tail}", headers=_auth(new_alice), timeout=60)
+            assert theirs.status_code == 404, theirs.text
+            _same_problem(theirs, missing, old_id, MISSING)
+        found = requests.get(f"{srv.url}/api/v1/lookup", params={"sha256": digest}, headers=_auth(new_alice), timeout=30)
+        assert found.status_code == 200 and found.json()["deposits"] == []
+        mine = _deposit(srv, new_alice, b"the second alice's own memo\n")
+        assert mine.status_code == 201, mine.text
+        own = requests.get(srv.url + mine.headers["location"], headers=_auth(new_alice), timeout=30)
+        assert own.status_code == 200 and own.json()["owner"] == "alice"
+        for reader in ("审计", "admin"):
+            record = requests.get(f"{srv.url}/api/v1/deposits/{old_id}", headers=_auth(tokens[reader]), timeout=30)
+            assert record.status_code == 200 and record.json()["owner"] == "alice", record.text
+            seen = requests.get(
+                f"{srv.url}/api/v1/lookup", params={"sha256": digest}, headers=_auth(tokens[reader]), timeout=30
+            )
+            assert [d["deposit_id"] for d in seen.json()["deposits"]] == [old_id]
+    finally:
+        srv.stop()
