@@ -70,11 +70,12 @@ def test_every_operation_answers_as_the_openapi_document_says(case: schemathesis
 
 
 def test_the_document_describes_every_route_the_server_has(api_server: Server) -> None:
+    from evidencectl import Context
     from evidencectl.service.app import create_app
     from evidencectl.service.settings import ServiceSettings
 
     document = requests.get(f"{api_server.url}/openapi.json", timeout=30).json()
-    app = create_app(ServiceSettings(base=Path(api_server.home)))
+    app = create_app(ServiceSettings(ctx=Context(Path(api_server.home))))
     routes = {(r.path, m.lower()) for r in app.routes for m in getattr(r, "methods", ()) if m != "HEAD"}  # type: ignore[attr-defined]
     described = {(p, m) for p, ops in document["paths"].items() for m in ops}
     assert routes - {("/openapi.json", "get")} == described

@@ -47,11 +47,12 @@ def serve(
             )
         )
     # Imported here: the web stack costs ~0.1 s that no other command should pay.
+    from ..context import Context
     from ..service import ServiceSettings
     from ..service import serve as run
 
     settings = ServiceSettings(
-        base=home(),
+        ctx=Context(home()),
         max_upload=max_upload << 20,
         idle_timeout=idle_timeout,
         verify_rate=verify_rate,

@@ -11,22 +11,28 @@ take it.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from ..i18n import _
 from .interface import Registry
 
 
-def claim(registry: Registry, deposit_id: str, holder: str, seconds: float) -> bool:
-    """Take deposit ``deposit_id`` for ``holder`` for ``seconds``; False if another holder has it.
+def claim(
+    registry: Registry, deposit_id: str, holder: str, seconds: float, gone: Callable[[str], bool] | None = None
+) -> bool:
+    """Take deposit ``deposit_id`` (or another name, such as ``package:NAME``) for ``holder`` for
+    ``seconds``; False if another holder has it.
 
-    A claim lapses on its own (a process killed while resuming does not block the deposit for ever); the
-    holder renews it by claiming again and gives it up with :func:`release`.
+    A claim lapses on its own (a process killed while resuming does not block the deposit for ever), and
+    at once when ``gone(holder)`` says its holder no longer runs; the holder renews it by claiming again
+    and gives it up with :func:`release`.
     """
     now = time.time()
     with registry._write():
         registry._lock_custody()
         rows = registry._query("SELECT holder, expires FROM claims WHERE deposit_id = ?", [deposit_id])
-        if rows and rows[0]["holder"] != holder and float(rows[0]["expires"]) > now:
+        other = rows[0]["holder"] if rows and rows[0]["holder"] != holder else None
+        if other is not None and float(rows[0]["expires"]) > now and not (gone is not None and gone(str(other))):
             return False
         registry._execute(
             "INSERT INTO claims (deposit_id, holder, expires) VALUES (?,?,?) "
@@ -40,6 +46,14 @@ def release(registry: Registry, deposit_id: str, holder: str) -> None:
     """Give up ``holder``'s claim on ``deposit_id`` (nothing if it is not theirs any more)."""
     with registry._write():
         registry._execute("DELETE FROM claims WHERE deposit_id = ? AND holder = ?", [deposit_id, holder])
+
+
+def claims(registry: Registry, prefix: str) -> dict[str, str]:
+    """The claims not lapsed whose name starts with ``prefix``, as ``{name: holder}``."""
+    rows = registry._query(
+        "SELECT deposit_id, holder FROM claims WHERE deposit_id LIKE ? AND expires > ?", [f"{prefix}%", time.time()]
+    )
+    return {str(r["deposit_id"]): str(r["holder"]) for r in rows}
 
 
 def count_hit(registry: Registry, bucket: str, now: float | None = None) -> tuple[float, int]:

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..context import Context
 from ..errors import BadInputError, EvidenceError, ServiceError, UsageError
 from . import deposits
 from .auth import Registries, SingleAuthorization, authorize
@@ -39,15 +40,16 @@ UPLOAD_NAME = "upload.evp"
 log = logging.getLogger("evidencectl.service")
 
 
-def _verify_file(base: Path, path: Path) -> dict[str, Any]:
+def _verify_file(ctx: Context, path: Path) -> dict[str, Any]:
     # As `evidencectl verify --json` in this data directory: the same trust store, the same document.
-    from ..config import load_config, require_independent_default
+    from ..config import require_independent_default
     from ..crypto.trust import TrustStore
     from ..verify.verifier import verify_package
 
-    store = TrustStore.for_verification(base)
+    base = ctx.base
+    store = TrustStore.for_verification(ctx)
     # A court's installation ([verify] require_independent) answers as its own CLI does.
-    report = verify_package(path, trust=store, require_independent=require_independent_default(load_config(base)))
+    report = verify_package(path, trust=store, require_independent=require_independent_default(ctx.config))
     report.package = UPLOAD_NAME
     doc = report.to_json()
     # Where the server keeps its trust store is none of the client's business: sources relative to it.
@@ -77,7 +79,7 @@ async def verify(request: Request) -> Response:
         settings.upload_timeout,
     )
     try:
-        doc = await run_in_threadpool(_verify_file, settings.base, path)
+        doc = await run_in_threadpool(_verify_file, settings.ctx, path)
     except BadInputError as exc:
         # The library's one line, without the spool path (the client knows its file by its own name).
         raise Problem("unprocessable-package", " ".join(str(exc).split()).replace(str(path), UPLOAD_NAME)) from None
@@ -178,7 +180,7 @@ def create_app(settings: ServiceSettings) -> Starlette:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.registries = Registries(settings.base)
+    app.state.registries = Registries(settings.ctx)
     app.state.verify_limit = RateLimit(settings.verify_rate, app.state.registries)
     install_page(app)  # GET/POST /v/{id}: the QR code's verification page
     return app
@@ -189,7 +191,7 @@ def app_from_environment() -> Starlette:
     env = os.environ
     return create_app(
         ServiceSettings(
-            base=Path(env["EVIDENCECTL_HOME"]),
+            ctx=Context(Path(env["EVIDENCECTL_HOME"])),
             max_upload=int(env.get("EVIDENCECTL_SERVICE_MAX_UPLOAD", 512 << 20)),
             idle_timeout=float(env.get("EVIDENCECTL_SERVICE_IDLE_TIMEOUT", 30.0)),
             verify_rate=int(env.get("EVIDENCECTL_SERVICE_VERIFY_RATE", 60)),

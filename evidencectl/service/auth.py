@@ -8,9 +8,9 @@ connection per request would cost more than a small lookup).
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from typing import Any
 
+from ..context import Context
 from ..errors import EvidenceError, ServiceError
 from ..registry import Registry, User
 from .problems import PROBLEM_TYPE, Problem
@@ -21,8 +21,8 @@ _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="evidencectl"'}
 class Registries:
     """One open registry per thread, for one data directory."""
 
-    def __init__(self, base: Path) -> None:
-        self.base = base
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
         self._local = threading.local()
 
     def get(self) -> Registry:
@@ -30,7 +30,7 @@ class Registries:
         registry: Registry | None = getattr(self._local, "registry", None)
         if registry is None:
             try:
-                registry = Registry.open(self.base)
+                registry = Registry.open(self.ctx)
             except ServiceError as exc:
                 raise Problem("service-unavailable", " ".join(str(exc).split())) from None
             except EvidenceError as exc:

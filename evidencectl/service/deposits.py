@@ -22,10 +22,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
+from ..context import Context
 from ..errors import EvidenceError, ServiceError
 from ..registry import Registry, User, acting_as
 from .auth import Registries, authorize
 from .forms import read_form
+from .leftovers import DEPOSIT_CLAIM_SECONDS, holder, prefix
 from .problems import Problem
 from .settings import ServiceSettings
 from .uploads import declared_length
@@ -49,18 +51,16 @@ def deposit_urls(deposit_id: str) -> dict[str, str]:
     }
 
 
-def _relative(base: Path, value: Any) -> Any:
+def _relative(ctx: Context, value: Any) -> Any:
     # The server's folders are none of the client's business: paths inside the data directory are given
     # relative to it.
-    if isinstance(value, str) and Path(value).is_absolute() and Path(value).is_relative_to(base):
-        return Path(value).relative_to(base).as_posix()
+    if isinstance(value, str) and Path(value).is_absolute() and Path(value).is_relative_to(ctx.base):
+        return Path(value).relative_to(ctx.base).as_posix()
     return value
 
 
-def _service_lists(base: Path) -> tuple[list[str], list[str], int]:
-    from ..config import load_config
-
-    section = load_config(base).section("service")
+def _service_lists(ctx: Context) -> tuple[list[str], list[str], int]:
+    section = ctx.config.section("service")
     tsas, anchors, quorum = (
         section.get("tsa", ["local"]),
         section.get("anchor", ["local"]),
@@ -75,19 +75,17 @@ def _service_lists(base: Path) -> tuple[list[str], list[str], int]:
     return [str(t) for t in tsas], [str(a) for a in anchors], quorum
 
 
-def _signing(base: Path, user: User) -> tuple[Any, bytes | None, tuple[bytes, ...]]:
+def _signing(ctx: Context, user: User) -> tuple[Any, bytes | None, tuple[bytes, ...]]:
     """The user's own signing identity, if they have one (``users key``); the passphrase comes from the
     environment variable that ``[service] key_passphrase_env`` names."""
     if user.sign_key is None:
         return None, None, ()
-    from ..config import load_config
-    from ..context import Context
     from ..crypto.depositor import load_signing_chain
 
-    env = load_config(base).section("service").get("key_passphrase_env")
+    env = ctx.config.section("service").get("key_passphrase_env")
     try:
         key, cert, chain = load_signing_chain(
-            Context(base), base / user.sign_key, env if isinstance(env, str) else None, None
+            ctx, ctx.base / user.sign_key, env if isinstance(env, str) else None, None
         )
     except EvidenceError as exc:
         # The server's configuration, not the client's request, is wrong: said without the passphrase.
@@ -96,21 +94,23 @@ def _signing(base: Path, user: User) -> tuple[Any, bytes | None, tuple[bytes, ..
 
 
 def _make_deposit(
-    settings: ServiceSettings, user: User, fields: dict[str, str], files: list[Path]
+    settings: ServiceSettings, registry: Registry, user: User, fields: dict[str, str], files: list[Path]
 ) -> tuple[int, dict[str, Any]]:
-    from .. import Context, DepositOptions, deposit
+    from .. import DepositOptions, deposit
+    from ..registry.shared import claim, release
 
-    base: Path = settings.base
+    ctx = settings.ctx
     flag = fields.get("hash_only", "").strip().lower()
     if flag not in _TRUE + _FALSE:
         raise Problem("invalid-request", "hash_only is true or false")
-    tsas, anchors, quorum = _service_lists(base)
-    key, cert, chain = _signing(base, user)
+    tsas, anchors, quorum = _service_lists(ctx)
+    key, cert, chain = _signing(ctx, user)
     out_dir = settings.deposits_dir
     out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / f"{secrets.token_hex(12)}.evp"  # ours, never the client's: no name to traverse with
     opts = DepositOptions(
         inputs=[str(f) for f in files],
-        out=out_dir / f"{secrets.token_hex(12)}.evp",  # ours, never the client's: no name to traverse with
+        out=out,
         case=fields.get("case") or None,
         depositor=fields.get("depositor") or None,
         note=fields.get("note") or None,
@@ -122,14 +122,21 @@ def _make_deposit(
         sign_cert_der=cert,
         sign_chain_der=chain,
     )
+    # The package's name is claimed while the deposit writes its staging file, so that no worker sweeping
+    # leftovers (leftovers.py), here or on another machine, removes it meanwhile.
+    key = f"package:{out.name}"
     try:
-        with acting_as(f"api:{user.name}", owner=user):
-            result = deposit(opts, Context(base))
+        claim(registry, key, holder(), DEPOSIT_CLAIM_SECONDS)
+        try:
+            with acting_as(f"api:{user.name}", owner=user):
+                result = deposit(opts, ctx)
+        finally:
+            release(registry, key, holder())
     except ServiceError as exc:
         raise Problem("service-unavailable", _said(exc)) from None
     except EvidenceError as exc:
         raise Problem("invalid-request", _said(exc)) from None
-    doc = {k: _relative(base, v) for k, v in result.to_json().items()} | deposit_urls(result.deposit_id)
+    doc = {k: _relative(ctx, v) for k, v in result.to_json().items()} | deposit_urls(result.deposit_id)
     if files and isinstance(doc.get("warnings"), list):
         # A collector's warning names the file where the server spooled it: the client knows it by its name.
         spool = f"{files[0].parent}{os.sep}"
@@ -148,7 +155,7 @@ async def create_deposit(request: Request) -> Response:
     form_type = request.headers.get("content-type", "")
     declared_length(request.headers.get("content-length"), settings.max_upload)
     settings.upload_dir.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix="deposit-", dir=settings.upload_dir))
+    folder = Path(tempfile.mkdtemp(prefix=prefix("deposit"), dir=settings.upload_dir))  # named by its process
     try:
         form = await read_form(
             request.stream(),
@@ -162,7 +169,9 @@ async def create_deposit(request: Request) -> Response:
         )
         if not form.files:
             raise Problem("invalid-request", "send one or more files as 'files' parts (curl -F files=@FILE)")
-        status, doc = await run_in_threadpool(_make_deposit, settings, user, form.fields, form.files)
+        status, doc = await run_in_threadpool(
+            lambda: _make_deposit(settings, registries.get(), user, form.fields, form.files)
+        )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return JSONResponse(doc, status_code=status, headers={"Location": f"/api/v1/deposits/{doc['deposit_id']}"})
@@ -182,7 +191,7 @@ def visible_deposit(registry: Registry, auth: str | None, deposit_id: str) -> tu
     return user, row
 
 
-def deposit_record(base: Path, row: dict[str, Any]) -> dict[str, Any]:
+def deposit_record(ctx: Context, row: dict[str, Any]) -> dict[str, Any]:
     """What ``GET /api/v1/deposits/{id}`` answers: the registry's record of the deposit."""
     pending: list[dict[str, str]] = []
     if row["status"] == "pending" and row.get("pending"):
@@ -198,7 +207,7 @@ def deposit_record(base: Path, row: dict[str, Any]) -> dict[str, Any]:
         "items": row["item_count"],
         "roots": json.loads(row["roots"]) if row.get("roots") else {},
         "pending": pending,
-        "package": _relative(base, row["package"]) if row["status"] == "complete" else None,
+        "package": _relative(ctx, row["package"]) if row["status"] == "complete" else None,
     } | deposit_urls(row["deposit_id"])
 
 
@@ -207,7 +216,7 @@ async def get_deposit(request: Request) -> Response:
     registries: Registries = request.app.state.registries
     auth, deposit_id = request.headers.get("authorization"), request.path_params["deposit_id"]
     _, row = await run_in_threadpool(lambda: visible_deposit(registries.get(), auth, deposit_id))
-    return JSONResponse(deposit_record(request.app.state.settings.base, row))
+    return JSONResponse(deposit_record(request.app.state.settings.ctx, row))
 
 
 def _complete_package(row: dict[str, Any]) -> Path:
@@ -238,14 +247,14 @@ def _certificate(settings: ServiceSettings, row: dict[str, Any]) -> Path:
     if cached.is_file() and cached.stat().st_mtime >= package.stat().st_mtime:
         return cached
     cached.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".cert-", suffix=".pdf", dir=cached.parent)
+    fd, tmp = tempfile.mkstemp(prefix=prefix(".cert"), suffix=".pdf", dir=cached.parent)
     os.close(fd)
     try:
         # force: the certificate states the verification's verdict whatever it is (a hash-only deposit
         # without its originals, a TSA root the server does not trust yet) rather than refusing.
         os.unlink(tmp)
         write_deposit_certificate(
-            package, Path(tmp), lang="zh", fmt="pdf", force=True, trust=TrustStore.for_verification(settings.base)
+            package, Path(tmp), lang="zh", fmt="pdf", force=True, trust=TrustStore.for_verification(settings.ctx)
         )
         os.replace(tmp, cached)  # two renderings at once: either whole file wins
     except EvidenceError as exc:

@@ -30,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from ..context import Context
 from ..errors import EvidenceError, ServiceError
 from .auth import Registries
 from .formfile import Digests, digests_of, extract_file
@@ -85,7 +86,7 @@ class StoredCopies:
             self._remember(self._sm3, key, sm3)
         return key, sm3
 
-    def verified(self, base: Path, key: tuple[str, int, int]) -> tuple[str | None, str]:
+    def verified(self, ctx: Context, key: tuple[str, int, int]) -> tuple[str | None, str]:
         """Proven time and verdict of the package at ``key``, verified with the server's trust store."""
         known = self._proven.get(key)
         if known is not None:
@@ -93,7 +94,7 @@ class StoredCopies:
         from ..crypto.trust import TrustStore
         from ..verify.verifier import verify_package
 
-        report = verify_package(Path(key[0]), trust=TrustStore.for_verification(base))
+        report = verify_package(Path(key[0]), trust=TrustStore.for_verification(ctx))
         self._remember(self._proven, key, (report.proven_time, report.verdict.value))
         return report.proven_time, report.verdict.value
 
@@ -117,7 +118,7 @@ def find(registries: Registries, copies: StoredCopies, deposit_id: str, m: str |
         return None
     if not hmac.compare_digest(sm3, m):
         return None
-    return Known(row, sm3, *copies.verified(registries.base, key))
+    return Known(row, sm3, *copies.verified(registries.ctx, key))
 
 
 def matching_items(registries: Registries, deposit_id: str, digests: Digests) -> list[dict[str, Any]]:
@@ -133,17 +134,15 @@ def matching_items(registries: Registries, deposit_id: str, digests: Digests) ->
     ]
 
 
-def _verify_upload(base: Path, path: Path) -> tuple[str, str, list[dict[str, str]]]:
+def _verify_upload(ctx: Context, path: Path) -> tuple[str, str, list[dict[str, str]]]:
     # The uploaded package verified as `verify` in this data directory: verdict, manifest SM3, the checks.
-    from ..config import load_config, require_independent_default
+    from ..config import require_independent_default
     from ..crypto.trust import TrustStore
     from ..package.reader import PackageReader
     from ..verify.verifier import verify_package
 
     report = verify_package(
-        path,
-        trust=TrustStore.for_verification(base),
-        require_independent=require_independent_default(load_config(base)),
+        path, trust=TrustStore.for_verification(ctx), require_independent=require_independent_default(ctx.config)
     )
     try:
         with PackageReader(path) as reader:
@@ -198,7 +197,7 @@ async def _check_upload(request: Request, lang: str, known: Known) -> str:
         if part.field == "package":
             path = part.path.rename(part.path.with_name(PACKAGE_NAME))
             try:
-                verdict, sm3, checks = await run_in_threadpool(_verify_upload, request.app.state.settings.base, path)
+                verdict, sm3, checks = await run_in_threadpool(_verify_upload, request.app.state.settings.ctx, path)
             except EvidenceError as exc:
                 detail = " ".join(str(exc).split()).replace(str(path), part.filename)
                 raise Problem("unprocessable-package", detail) from None

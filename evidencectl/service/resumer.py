@@ -13,67 +13,110 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import secrets
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
+from ..context import Context
 from ..errors import EvidenceError, UsageError
+from .leftovers import holder, holder_gone, sweep
 from .settings import ServiceSettings
 
 log = logging.getLogger("evidencectl.service")
 CLAIM_SECONDS = 600.0
-"""How long a claim holds; a worker killed while resuming frees its deposit after this."""
+"""How long a claim holds; a worker killed while resuming frees its deposit after this (at once for a
+worker of this machine: a claim of a process that no longer runs counts for nothing)."""
 
 
-def resume_pending(base: Path, deposits_dir: Path, holder: str) -> list[str]:
+class Outcomes:
+    """What the last attempt at each pending deposit gave, so that the log says each change once (its
+    first failure, a different failure, its recovery) and not every pass of the loop."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, str] = {}
+
+    def failed(self, deposit_id: str, why: str) -> None:
+        """Log ``why`` unless it is what this deposit's last attempt said too."""
+        if self._last.get(deposit_id) != why:
+            log.warning("resuming %s failed: %s", deposit_id, why)
+            self._last[deposit_id] = why
+
+    def completed(self, deposit_id: str) -> None:
+        """The deposit is complete: said once if it had failed before."""
+        if self._last.pop(deposit_id, None) is not None:
+            log.warning("resuming %s succeeded: the deposit is complete", deposit_id)
+
+
+def resume_pending(ctx: Context, deposits_dir: Path, who: str, outcomes: Outcomes | None = None) -> list[str]:
     """One pass: resume the service's pending deposits this process can claim; returns those completed."""
-    from .. import Context, resume
+    from .. import resume
     from ..registry import Registry, acting_as
     from ..registry.shared import claim, release
 
-    registry = Registry.open(base)
+    outcomes = outcomes or Outcomes()
+    registry = Registry.open(ctx)
     done: list[str] = []
     try:
         for row in registry.deposits("pending"):
             staging = row.get("staging") or ""
             if row.get("owner_id") is None or not Path(staging).is_relative_to(deposits_dir):
                 continue
-            if not claim(registry, row["deposit_id"], holder, CLAIM_SECONDS):
+            deposit_id = row["deposit_id"]
+            if not claim(registry, deposit_id, who, CLAIM_SECONDS, gone=holder_gone):
                 continue  # another worker is on it
             try:
                 with acting_as("service:resume"):
-                    results = resume(Context(base), row["deposit_id"])
-                done += [r.deposit_id for r in results if r.status == "complete"]
+                    results = resume(ctx, deposit_id)
+                for r in results:
+                    if r.status == "complete":
+                        done.append(r.deposit_id)
+                        outcomes.completed(r.deposit_id)
+                    else:
+                        waiting = "; ".join(f"{p['kind']} {p['spec']}: {p['error']}" for p in r.pending)
+                        outcomes.failed(r.deposit_id, f"still pending ({waiting})")
             except UsageError:
-                pass  # completed by another worker between the list and the claim
+                outcomes.completed(deposit_id)  # completed by another worker between the list and the claim
             except EvidenceError as exc:
-                log.warning("resuming %s failed: %s", row["deposit_id"], " ".join(str(exc).split()))
+                outcomes.failed(deposit_id, " ".join(str(exc).split()))
             finally:
-                release(registry, row["deposit_id"], holder)
+                release(registry, deposit_id, who)
+        sweep(ctx.base / "service", registry)
     finally:
         registry.close()
     return done
 
 
+def _sweep_at_start(ctx: Context) -> None:
+    from ..registry import Registry
+
+    registry = Registry.open(ctx)
+    try:
+        sweep(ctx.base / "service", registry)
+    finally:
+        registry.close()
+
+
 async def _loop(settings: ServiceSettings) -> None:
-    holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+    outcomes = Outcomes()
     while True:
         await asyncio.sleep(settings.resume_interval)
         try:
-            await run_in_threadpool(resume_pending, settings.base, settings.deposits_dir.resolve(), holder)
+            await run_in_threadpool(resume_pending, settings.ctx, settings.deposits_dir.resolve(), holder(), outcomes)
         except Exception:  # a registry that is down now may be back next time: never end the loop
             log.exception("resuming pending deposits failed")
 
 
 @contextlib.asynccontextmanager
 async def lifespan(app: Any) -> AsyncIterator[None]:
-    """Starlette lifespan: run the resume loop while the worker serves (not at all with interval 0)."""
-    settings = app.state.settings
+    """Starlette lifespan: remove what killed workers left (leftovers.py), then run the resume loop while
+    the worker serves (not at all with interval 0)."""
+    settings: ServiceSettings = app.state.settings
+    try:
+        await run_in_threadpool(_sweep_at_start, settings.ctx)
+    except Exception:  # a registry down at start must not keep the server from serving
+        log.exception("removing what a killed server left failed")
     task = asyncio.create_task(_loop(settings)) if settings.resume_interval > 0 else None
     try:
         yield

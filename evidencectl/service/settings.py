@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..context import Context
+
 
 @dataclass(frozen=True)
 class ServiceSettings:
     """What one server process needs to know; the same in every worker."""
 
-    base: Path
-    """The data directory: trust store, configuration, registry."""
+    ctx: Context
+    """The data directory (trust store, configuration, registry) and its configuration."""
     max_upload: int = 512 << 20
     """Largest request body accepted, in bytes."""
     idle_timeout: float = 30.0
@@ -24,19 +26,29 @@ class ServiceSettings:
     """Seconds between two looks for pending deposits to resume (0: never)."""
 
     @property
+    def base(self) -> Path:
+        """The data directory's path (``ctx.base``)."""
+        return self.ctx.base
+
+    @property
+    def service_dir(self) -> Path:
+        """The service's own files in the data directory (uploads, packages, certificates, user keys)."""
+        return self.ctx.base / "service"
+
+    @property
     def upload_dir(self) -> Path:
         """Where request bodies are spooled: the data directory's disk, not a RAM-backed /tmp."""
-        return self.base / "service" / "uploads"
+        return self.service_dir / "uploads"
 
     @property
     def deposits_dir(self) -> Path:
         """Where the packages of deposits made through the service are published."""
-        return self.base / "service" / "deposits"
+        return self.service_dir / "deposits"
 
     @property
     def certificates_dir(self) -> Path:
         """Where rendered deposit certificates are kept."""
-        return self.base / "service" / "certificates"
+        return self.service_dir / "certificates"
 
     def to_environment(self) -> dict[str, str]:
         """The settings as environment variables, for worker processes (see :func:`app_from_environment`)."""

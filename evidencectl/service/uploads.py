@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from .leftovers import prefix
 from .problems import Problem
 
 
@@ -69,7 +70,7 @@ async def save_stream(
     """
     folder.mkdir(parents=True, exist_ok=True)
     # A subfolder of its own, so that the file can keep a fixed name (``name`` is ours, never the client's).
-    spool = Path(tempfile.mkdtemp(prefix="upload-", dir=folder))
+    spool = Path(tempfile.mkdtemp(prefix=prefix("upload"), dir=folder))  # named by its process (leftovers.py)
     path = spool / name
     try:
         with path.open("xb") as out:

@@ -1,0 +1,138 @@
+"""What a killed server leaves under the data directory's ``service/``, and when it may be removed.
+
+A worker killed mid-request leaves its upload's spool folder (``uploads/deposit-…``, ``uploads/upload-…``),
+the staging file of the package it was writing (``deposits/.NAME.evp.HEX.partial``, ``….partial.resume``)
+and a certificate half rendered (``certificates/.cert-…``). Each worker sweeps them when it starts and on
+every pass of the resume loop. Never removed is a file that a live worker, in this process or another, on
+this machine or another one sharing the registry, may still be writing:
+
+* spool folders and certificate files carry the name of the process that made them (a tag of the machine,
+  its process id, a random tag of the process): removed only when that process is of this machine and no
+  longer runs (the random tag tells a new process that got a dead one's id from it);
+* a staging file is kept while the registry has a pending deposit whose staging file it is (the resume
+  loop finishes it), and while a deposit holds the claim ``package:NAME.evp`` in the registry (taken before
+  the file exists, released when the deposit ends; a claim of a process of this machine that no longer runs
+  counts for nothing); one that nothing claims is removed once untouched for :data:`GRACE` seconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import re
+import secrets
+import shutil
+import socket
+import time
+from pathlib import Path
+
+log = logging.getLogger("evidencectl.service")
+GRACE = 600.0
+"""Seconds a staging file that no deposit claims is kept after its last change (a deposit whose claim
+lapsed while it still writes, or one of a release without claims)."""
+DEPOSIT_CLAIM_SECONDS = 3600.0
+"""How long a deposit's claim on its package name holds (it is released when the deposit ends)."""
+
+_SELF: list[tuple[int, str]] = []
+_NAMED = re.compile(r"^(?:deposit|upload|\.cert)-([0-9a-f]{8})-(\d+)-([0-9a-f]{8})-")
+
+
+def _host() -> str:
+    return hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
+
+
+def _tag() -> str:
+    # Per process (and made again in a forked child): a new process given a dead one's id is told apart.
+    if not _SELF or _SELF[0][0] != os.getpid():
+        _SELF[:] = [(os.getpid(), secrets.token_hex(4))]
+    return _SELF[0][1]
+
+
+def holder() -> str:
+    """This process as a claim's holder in the registry: ``HOST:PID:TAG``."""
+    return f"{_host()}:{os.getpid()}:{_tag()}"
+
+
+def prefix(kind: str) -> str:
+    """The start of a spool folder's (or temporary file's) name made by this process."""
+    return f"{kind}-{_host()}-{os.getpid()}-{_tag()}-"
+
+
+def _gone(host: str, pid: int, tag: str) -> bool:
+    """Whether the process named is known to have ended (only a process of this machine can be known)."""
+    if host != _host():
+        return False
+    if pid == os.getpid():
+        return tag != _tag()
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def holder_gone(name: str) -> bool:
+    """Whether the holder ``HOST:PID:TAG`` of a claim is a process of this machine that no longer runs."""
+    parts = name.split(":")
+    return len(parts) == 3 and parts[1].isdigit() and _gone(parts[0], int(parts[1]), parts[2])
+
+
+def _made_by_a_gone_process(path: Path) -> bool:
+    named = _NAMED.match(path.name)
+    return named is not None and _gone(named.group(1), int(named.group(2)), named.group(3))
+
+
+def sweep(service_dir: Path, registry: object) -> list[Path]:
+    """Remove what killed workers left under ``service_dir``; returns what was removed."""
+    from ..registry import Registry
+    from ..registry.shared import claims, release
+
+    assert isinstance(registry, Registry)
+    removed: list[Path] = []
+    for folder in _entries(service_dir / "uploads"):
+        if folder.is_dir() and _made_by_a_gone_process(folder):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    for file in _entries(service_dir / "certificates"):
+        if file.name.startswith(".cert-") and _made_by_a_gone_process(file):
+            file.unlink(missing_ok=True)
+            removed.append(file)
+    staging_files = [f for f in _entries(service_dir / "deposits") if f.name.endswith((".partial", ".partial.resume"))]
+    if staging_files:
+        pending = {str(Path(r["staging"]).resolve()) for r in registry.deposits("pending") if r.get("staging")}
+        held = claims(registry, "package:")
+        now = time.time()
+        for file in staging_files:
+            staging = file.with_name(file.name.removesuffix(".resume")).resolve()
+            if str(staging) in pending:
+                continue  # a pending deposit's work: resumed (and a stale .resume replaced) by the loop
+            key = f"package:{_package_name(staging.name)}"
+            who = held.get(key)
+            if who is not None and not holder_gone(who):
+                continue  # a deposit in progress, here or on another machine
+            with contextlib.suppress(FileNotFoundError):
+                if who is None and now - file.stat().st_mtime < GRACE:
+                    continue
+                file.unlink()
+                removed.append(file)
+            if who is not None:
+                release(registry, key, who)
+    if removed:
+        log.warning("removed %d file(s) left under %s by a server that was killed", len(removed), service_dir)
+    return removed
+
+
+def _package_name(staging: str) -> str:
+    # ".NAME.evp.HEX.partial" (package/writer.py) -> "NAME.evp"
+    return staging.removeprefix(".").rsplit(".", 2)[0]
+
+
+def _entries(folder: Path) -> list[Path]:
+    try:
+        return list(folder.iterdir())
+    except FileNotFoundError:
+        return []
