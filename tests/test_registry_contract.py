@@ -56,7 +56,10 @@ def _items(deposit_id: str) -> list[tuple[str, int, str, str, int, str, str]]:
 def test_a_deposit_its_items_and_its_event_are_read_back_as_written(target: Target) -> None:
     reg = target.open()
     reg.record_deposit(_row("EVD-1"), _items("EVD-1"), "deposit", {"package": "/cases/EVD-1.evp"})
-    assert reg.deposit("EVD-1") == _row("EVD-1") | {"owner": None, "owner_id": None}  # made at the CLI: no service user's
+    assert reg.deposit("EVD-1") == _row("EVD-1") | {
+        "owner": None,
+        "owner_id": None,
+    }  # made at the CLI: no service user's
     assert reg.deposit("EVD-2") is None
     # A size past 2 GiB survives (a BIGINT in PostgreSQL); a Unicode item name comes back unchanged.
     assert [(i["name"], i["size"]) for i in reg.items("EVD-1")] == [
@@ -439,3 +442,26 @@ def test_the_rate_counter_is_one_count_for_every_connection(target: Target) -> N
     assert estimate == pytest.approx(1 + 6 * 0.5) and wait == 30
     for reg in regs:
         reg.close()
+
+
+def test_a_rate_window_of_an_hour_counts_requests_minutes_apart_together(target: Target) -> None:
+    reg = target.open()
+    start = (time.time() // 3600) * 3600
+    bucket = "verify/3600s:192.0.2.1"
+    counts = [count_hit(reg, bucket, start + 10 + 600 * i, window=3600)[0] for i in range(3)]
+    assert counts == [1, 2, 3]  # ten minutes apart, one window
+    estimate, wait = count_hit(reg, bucket, start + 3600 + 900, window=3600)
+    assert estimate == pytest.approx(1 + 3 * 0.75) and wait == 2700
+    reg.close()
+
+
+def test_a_claim_whose_holder_is_known_to_have_ended_is_taken_at_once(target: Target) -> None:
+    """A worker killed while resuming need not block its deposit until the claim lapses, when the next
+    one can tell that the holder no longer runs (service/leftovers.py: a process of this machine)."""
+    first, second = target.open(), target.open()
+    assert claim(first, "EVD-1", "killed-worker", 600)
+    assert not claim(second, "EVD-1", "worker-b", 600, gone=lambda holder: False)
+    assert claim(second, "EVD-1", "worker-b", 600, gone=lambda holder: holder == "killed-worker")
+    assert not claim(first, "EVD-1", "worker-c", 600, gone=lambda holder: holder == "killed-worker")
+    first.close()
+    second.close()

@@ -21,8 +21,9 @@ def serve(
     max_upload: int = typer.Option(512, "--max-upload", metavar="MIB", help="Largest upload accepted, MiB."),
     idle_timeout: float = typer.Option(30.0, "--upload-idle-timeout", help="Seconds an upload may stall."),
     verify_rate: int = typer.Option(
-        60, "--verify-rate", help="Verifications a minute from one address, all workers together (0: no limit)."
+        60, "--verify-rate", help="Verifications a window from one address, all workers together (0: no limit)."
     ),
+    verify_window: float = typer.Option(60.0, "--verify-window", help="Seconds of the --verify-rate window."),
     upload_timeout: float = typer.Option(600.0, "--upload-timeout", help="Seconds a whole upload may take."),
     resume_interval: float = typer.Option(
         60.0, "--resume-interval", help="Seconds between retries of pending deposits (0: never)."
@@ -38,12 +39,13 @@ def serve(
         or idle_timeout <= 0
         or upload_timeout <= 0
         or verify_rate < 0
+        or verify_window <= 0
         or resume_interval < 0
     ):
         raise UsageError(
             _(
-                "--workers and --max-upload must be at least 1, --upload-idle-timeout and --upload-timeout "
-                "above 0, --verify-rate and --resume-interval 0 or more"
+                "--workers and --max-upload must be at least 1, --upload-idle-timeout, --upload-timeout and "
+                "--verify-window above 0, --verify-rate and --resume-interval 0 or more"
             )
         )
     # Imported here: the web stack costs ~0.1 s that no other command should pay.
@@ -56,6 +58,7 @@ def serve(
         max_upload=max_upload << 20,
         idle_timeout=idle_timeout,
         verify_rate=verify_rate,
+        verify_window=verify_window,
         upload_timeout=upload_timeout,
         resume_interval=resume_interval,
     )

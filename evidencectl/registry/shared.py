@@ -56,17 +56,18 @@ def claims(registry: Registry, prefix: str) -> dict[str, str]:
     return {str(r["deposit_id"]): str(r["holder"]) for r in rows}
 
 
-def count_hit(registry: Registry, bucket: str, now: float | None = None) -> tuple[float, int]:
+def count_hit(registry: Registry, bucket: str, now: float | None = None, window: float = 60.0) -> tuple[float, int]:
     """Count one request in ``bucket`` (e.g. ``verify:ADDRESS``); returns how many requests it has had in
-    the last 60 seconds, this one included, and the seconds until one more would be counted less.
+    the last ``window`` seconds, this one included, and the seconds until one more would be counted less.
 
-    One row a bucket and clock minute, the same for every process that asks. The last 60 seconds are
-    estimated as this minute's count plus the previous minute's weighted by how much of it is still
-    inside the window (a sliding-window counter): a client cannot double its rate by straddling a
-    minute's end. Minutes older than the previous one are removed as it goes.
+    One row a bucket and clock window (the ``minute`` column numbers windows of ``window`` seconds since
+    the epoch), the same for every process that asks. The last ``window`` seconds are estimated as this
+    window's count plus the previous one's weighted by how much of it is still inside (a sliding-window
+    counter): a client cannot double its rate by straddling a window's end. Windows older than the
+    previous one are removed as it goes. Callers that use several window lengths name them in ``bucket``.
     """
     now = time.time() if now is None else now
-    minute = int(now // 60)
+    minute = int(now // window)
     with registry._write():
         registry._execute(
             "INSERT INTO rate_hits (bucket, minute, hits) VALUES (?,?,1) "
@@ -79,9 +80,9 @@ def count_hit(registry: Registry, bucket: str, now: float | None = None) -> tupl
         hits = {int(r["minute"]): int(r["hits"]) for r in rows}
         if hits.get(minute) == 1:  # first of its minute: a good moment to forget the old ones
             registry._execute("DELETE FROM rate_hits WHERE minute < ?", [minute - 1])
-    into = now / 60 - minute  # how far into this minute, 0..1
+    into = now / window - minute  # how far into this window, 0..1
     estimate = hits.get(minute, 0) + hits.get(minute - 1, 0) * (1 - into)
-    return estimate, max(1, int((minute + 1) * 60 - now + 0.999))
+    return estimate, max(1, int((minute + 1) * window - now + 0.999))
 
 
 def set_sign_key(registry: Registry, name: str, key: str | None, *, actor: str | None = None) -> None:

@@ -181,7 +181,7 @@ def create_app(settings: ServiceSettings) -> Starlette:
     )
     app.state.settings = settings
     app.state.registries = Registries(settings.ctx)
-    app.state.verify_limit = RateLimit(settings.verify_rate, app.state.registries)
+    app.state.verify_limit = RateLimit(settings.verify_rate, app.state.registries, window=settings.verify_window)
     install_page(app)  # GET/POST /v/{id}: the QR code's verification page
     return app
 
@@ -195,6 +195,7 @@ def app_from_environment() -> Starlette:
             max_upload=int(env.get("EVIDENCECTL_SERVICE_MAX_UPLOAD", 512 << 20)),
             idle_timeout=float(env.get("EVIDENCECTL_SERVICE_IDLE_TIMEOUT", 30.0)),
             verify_rate=int(env.get("EVIDENCECTL_SERVICE_VERIFY_RATE", 60)),
+            verify_window=float(env.get("EVIDENCECTL_SERVICE_VERIFY_WINDOW", 60.0)),
             upload_timeout=float(env.get("EVIDENCECTL_SERVICE_UPLOAD_TIMEOUT", 600.0)),
             resume_interval=float(env.get("EVIDENCECTL_SERVICE_RESUME_INTERVAL", 60.0)),
         )

@@ -19,7 +19,10 @@ class ServiceSettings:
     idle_timeout: float = 30.0
     """Seconds an upload may stall before it is dropped (408)."""
     verify_rate: int = 60
-    """Verifications a minute from one address, counted across every process of the registry (0: no limit)."""
+    """Verifications per ``verify_window`` from one address, counted across every process of the registry
+    (0: no limit)."""
+    verify_window: float = 60.0
+    """Seconds of the rate limit's window."""
     upload_timeout: float = 600.0
     """Seconds a whole upload may take (a client trickling bytes is cut off: 408)."""
     resume_interval: float = 60.0
@@ -57,6 +60,7 @@ class ServiceSettings:
             "EVIDENCECTL_SERVICE_MAX_UPLOAD": str(self.max_upload),
             "EVIDENCECTL_SERVICE_IDLE_TIMEOUT": str(self.idle_timeout),
             "EVIDENCECTL_SERVICE_VERIFY_RATE": str(self.verify_rate),
+            "EVIDENCECTL_SERVICE_VERIFY_WINDOW": str(self.verify_window),
             "EVIDENCECTL_SERVICE_UPLOAD_TIMEOUT": str(self.upload_timeout),
             "EVIDENCECTL_SERVICE_RESUME_INTERVAL": str(self.resume_interval),
         }
