@@ -237,7 +237,9 @@ def test_a_new_user_given_a_removed_users_name_does_not_get_that_users_deposits(
             missing = requests.get(f"{srv.url}/api/v1/deposits/{MISSING}{tail}", headers=_auth(new_alice), timeout=60)
             assert theirs.status_code == 404, theirs.text
             _same_problem(theirs, missing, old_id, MISSING)
-        found = requests.get(f"{srv.url}/api/v1/lookup", params={"sha256": digest}, headers=_auth(new_alice), timeout=30)
+        found = requests.get(
+            f"{srv.url}/api/v1/lookup", params={"sha256": digest}, headers=_auth(new_alice), timeout=30
+        )
         assert found.status_code == 200 and found.json()["deposits"] == []
         mine = _deposit(srv, new_alice, b"the second alice's own memo\n")
         assert mine.status_code == 201, mine.text
