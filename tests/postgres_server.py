@@ -85,8 +85,8 @@ class PostgresServer:
 
     def _start(self) -> subprocess.CompletedProcess[str]:
         # -l: the server's output goes to a file, never to the pipe this process waits on.
-        # max_connections: each server process keeps a connection per worker thread (up to 40) plus one per
-        # deposit in progress; the full load test runs 4 of them (docs/service.md, PostgreSQL setup).
+        # max_connections: room for many tests' databases at once; each server process itself holds at most
+        # its [registry] pool (8 by default; docs/service.md, PostgreSQL setup).
         options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.folder}"
                    " -c max_connections=300")  # fmt: skip
         data, log = str(self.folder / "data"), str(self.folder / "log")

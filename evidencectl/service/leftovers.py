@@ -27,6 +27,10 @@ import shutil
 import socket
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..registry import Registry
 
 log = logging.getLogger("evidencectl.service")
 GRACE = 600.0
@@ -86,12 +90,11 @@ def _made_by_a_gone_process(path: Path) -> bool:
     return named is not None and _gone(named.group(1), int(named.group(2)), named.group(3))
 
 
-def sweep(service_dir: Path, registry: object) -> list[Path]:
-    """Remove what killed workers left under ``service_dir``; returns what was removed."""
-    from ..registry import Registry
+def sweep(service_dir: Path, registry: Registry) -> list[Path]:
+    """Remove what killed workers left under ``service_dir`` (the data directory's ``service/``), asking
+    ``registry`` which staging files are pending deposits' and which are claimed; returns what was removed."""
     from ..registry.shared import claims, release
 
-    assert isinstance(registry, Registry)
     removed: list[Path] = []
     for folder in _entries(service_dir / "uploads"):
         if folder.is_dir() and _made_by_a_gone_process(folder):
