@@ -8,6 +8,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -54,7 +55,14 @@ def test_a_server_retrying_a_deposit_while_its_tsa_is_down_logs_it_once_and_its_
         answer = post_deposit(srv, token, [("late.txt", b"deposited while the TSA was down\n")])
         assert answer.status_code == 202, answer.text
         url = f"{srv.url}/api/v1/deposits/{answer.json()['deposit_id']}"
-        time.sleep(3)  # some fifteen passes of the loop while the TSA is still down
+        assert srv.proc.stderr is not None
+        lines: list[str] = []
+        reader = threading.Thread(target=lambda: lines.extend(srv.proc.stderr or []), daemon=True)
+        reader.start()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any("failed: still pending" in line for line in lines):
+            time.sleep(0.1)
+        time.sleep(3)  # some fifteen more passes of the loop while the TSA is still down
         tsa = subprocess.Popen(
             [sys.executable, "-m", "evidencectl", "tsa", "serve", "--port", str(port)],
             env=_env(tsa_home), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -70,8 +78,8 @@ def test_a_server_retrying_a_deposit_while_its_tsa_is_down_logs_it_once_and_its_
         if tsa is not None:
             tsa.terminate()
             tsa.wait(timeout=20)
-    assert srv.proc.stderr is not None
-    log = srv.proc.stderr.read()
+    reader.join(timeout=30)
+    log = "".join(lines)
     deposit_id = answer.json()["deposit_id"]
     failed = re.findall(rf"resuming {deposit_id} failed: still pending \(tsa http://127\.0\.0\.1:{port}/: [^\n]+", log)
     assert len(failed) == 1, log
