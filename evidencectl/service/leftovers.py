@@ -76,7 +76,17 @@ def _gone(host: str, pid: int, tag: str) -> bool:
         return True
     except PermissionError:
         return False
-    return False
+    return _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    # A killed process stays in the process table until its parent reaps it (a supervisor may take its
+    # time): it runs no more, so what it was writing is nobody's. Linux only; elsewhere it counts as alive.
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[:1] in (["Z"], ["X"])
 
 
 def holder_gone(name: str) -> bool:
