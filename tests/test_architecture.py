@@ -215,17 +215,6 @@ PATH_PARAMETERS_ALLOWED = {
     ("config.py", "load_config.base"),
     # The data directory itself, the one field every named place is made from.
     ("context.py", "Context.base"),
-    # Temporarily: service/ moves to the Context on its own branch; remove these lines when it lands.
-    ("service/app.py", "_verify_file.base"),
-    ("service/auth.py", "Registries.__init__.base"),
-    ("service/deposits.py", "_relative.base"),
-    ("service/deposits.py", "_service_lists.base"),
-    ("service/deposits.py", "_signing.base"),
-    ("service/deposits.py", "deposit_record.base"),
-    ("service/page.py", "StoredCopies.verified.base"),
-    ("service/page.py", "_verify_upload.base"),
-    ("service/resumer.py", "resume_pending.base"),
-    ("service/settings.py", "ServiceSettings.base"),
 }
 """(module, qualified parameter) that may still take the data directory as a path, each with its reason."""
 
