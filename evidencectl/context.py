@@ -58,9 +58,14 @@ class Context:
         return self.base / "keys"
 
     @property
+    def service_dir(self) -> Path:
+        """``service/``: the evidence service's own files: uploads, packages, certificates (``service/``)."""
+        return self.base / "service"
+
+    @property
     def user_keys_dir(self) -> Path:
         """``service/keys/``: the evidence service's per-user signing keys (``cli/user_keys.py``)."""
-        return self.base / "service" / "keys"
+        return self.service_dir / "keys"
 
     @property
     def trust_dir(self) -> Path:

@@ -82,7 +82,7 @@ def resume_pending(ctx: Context, deposits_dir: Path, who: str, outcomes: Outcome
                 outcomes.failed(deposit_id, " ".join(str(exc).split()))
             finally:
                 release(registry, deposit_id, who)
-        sweep(ctx.base / "service", registry)
+        sweep(ctx.service_dir, registry)
     finally:
         registry.close()
     return done
@@ -93,7 +93,7 @@ def _sweep_at_start(ctx: Context) -> None:
 
     registry = Registry.open(ctx)
     try:
-        sweep(ctx.base / "service", registry)
+        sweep(ctx.service_dir, registry)
     finally:
         registry.close()
 

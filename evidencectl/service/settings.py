@@ -36,7 +36,7 @@ class ServiceSettings:
     @property
     def service_dir(self) -> Path:
         """The service's own files in the data directory (uploads, packages, certificates, user keys)."""
-        return self.ctx.base / "service"
+        return self.ctx.service_dir
 
     @property
     def upload_dir(self) -> Path:
