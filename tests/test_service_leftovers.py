@@ -75,6 +75,11 @@ def test_a_server_killed_mid_upload_leaves_nothing_once_another_starts_and_loses
     # What must survive the sweep: the work of processes that may still be running.
     live_spool = service / "uploads" / f"deposit-{leftovers._host()}-{os.getpid()}-0badcafe-live"
     live_spool.mkdir()
+    old_style = service / "uploads" / "deposit-k2j4h5g6"  # named as before: only its age tells
+    old_style.mkdir()
+    os.utime(old_style, (time.time() - 2 * 86400, time.time() - 2 * 86400))
+    recent_old_style = service / "uploads" / "upload-a1b2c3d4"
+    recent_old_style.mkdir()
     other_machine = service / "deposits" / ".elsewhere.evp.1234abcd.partial"  # claimed by a worker elsewhere
     other_machine.write_bytes(b"being written on another machine")
     fresh = service / "deposits" / ".fresh.evp.5678abcd.partial"  # no claim, but touched just now
@@ -91,7 +96,7 @@ def test_a_server_killed_mid_upload_leaves_nothing_once_another_starts_and_loses
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            left = (killed_partials | killed_spools | {stale}) & set(
+            left = (killed_partials | killed_spools | {stale, old_style}) & set(
                 [*(service / "deposits").iterdir(), *(service / "uploads").iterdir()]
             )
             rows = json.loads(run_cli(home, "cases", "--json").stdout)
@@ -100,7 +105,7 @@ def test_a_server_killed_mid_upload_leaves_nothing_once_another_starts_and_loses
                 break
             time.sleep(0.5)
         assert not left and not pending, (left, pending)
-        assert live_spool.is_dir() and other_machine.is_file() and fresh.is_file()
+        assert live_spool.is_dir() and recent_old_style.is_dir() and other_machine.is_file() and fresh.is_file()
         claims = [r[0] for r in db.execute("SELECT deposit_id FROM claims").fetchall()]
         assert claims == ["package:elsewhere.evp"], claims  # the killed worker's claim went with its file
         # Nothing deposited is lost: the deposit of before the kill is whole, and so is every package.

@@ -36,6 +36,9 @@ log = logging.getLogger("evidencectl.service")
 GRACE = 600.0
 """Seconds a staging file that no deposit claims is kept after its last change (a deposit whose claim
 lapsed while it still writes, or one of a release without claims)."""
+UNNAMED_GRACE = 86400.0
+"""Seconds after which a spool folder or temporary certificate not named by a process (made by a release
+before leftovers were swept) is removed: longer than any upload or rendering takes."""
 DEPOSIT_CLAIM_SECONDS = 3600.0
 """How long a deposit's claim on its package name holds (it is released when the deposit ends)."""
 
@@ -97,7 +100,11 @@ def holder_gone(name: str) -> bool:
 
 def _made_by_a_gone_process(path: Path) -> bool:
     named = _NAMED.match(path.name)
-    return named is not None and _gone(named.group(1), int(named.group(2)), named.group(3))
+    if named is None:  # a release's before names were not tagged: only their age tells
+        with contextlib.suppress(FileNotFoundError):
+            return time.time() - path.stat().st_mtime > UNNAMED_GRACE
+        return False
+    return _gone(named.group(1), int(named.group(2)), named.group(3))
 
 
 def sweep(service_dir: Path, registry: Registry) -> list[Path]:
