@@ -142,9 +142,12 @@ def index_data(data: Sequence[Path], progress: Callable[[int], None] | None = No
 def data_checks(index: DataIndex, items: Iterable[dict[str, Any]]) -> list[CheckResult]:
     """One ``data:`` check per ``--data`` file, and one per ``--data`` folder: does it belong to the deposit?
 
-    A file given alone that matches no item is FAILED (it was offered as an original and is not one). A file
-    found in a folder that is no item (added since, or never deposited) proves nothing either way:
-    INDETERMINATE, and the folder's items are judged by their own digest checks.
+    A file given alone that bears a deposited item's name (its whole name, or the name's last segment) but
+    not its content is FAILED (``DIGEST_MISMATCH``): offered in the place of that original, it is not it. A
+    file that matches no item by content or by name, like a file found in a folder that is no item (added
+    since, or never deposited), proves nothing either way: INDETERMINATE (``NOT_COVERED``), naming it; the
+    deposit is judged by its own checks, which it neither fails nor passes (DESIGN §4: FAILED is kept for a
+    digest mismatch of a deposited item, a bad trusted signature, a package contradicting itself).
     """
     out: list[CheckResult] = []
     folders: dict[Path, list[DataFile]] = {}
@@ -152,14 +155,22 @@ def data_checks(index: DataIndex, items: Iterable[dict[str, Any]]) -> list[Check
     # manifest's records are parsed as they are walked: once, not once per file).
     alone: dict[tuple[str, str, int], list[list[str]]] = {}
     found: dict[int, list[str]] = {}
+    # The top items each file given alone is named like (a part is never matched by name: verify/data.py).
+    named: dict[str, list[list[str]]] = {}
+    like: dict[int, list[str]] = {}
     for n, f in enumerate(index.files):
         if f.folder is None:
-            found[n] = []
+            found[n], like[n] = [], []
             alone.setdefault((f.digests.sha256, f.digests.sm3, f.digests.size), []).append(found[n])
+            named.setdefault(f.name, []).append(like[n])
     if alone:
         for i in items:
             for names in alone.get((i["digests"]["sha256"], i["digests"]["sm3"], i["size"]), ()):
                 names.append(i["name"])
+            if i.get("parent") is None:
+                name = str(i["name"])
+                for names in named.get(name, []) + (named.get(name.rsplit("/", 1)[-1], []) if "/" in name else []):
+                    names.append(name)
     for n, f in enumerate(index.files):
         if f.folder is not None:
             folders.setdefault(f.folder, []).append(f)
@@ -176,14 +187,29 @@ def data_checks(index: DataIndex, items: Iterable[dict[str, Any]]) -> list[Check
                     f"openssl dgst -sm3 '{p}' ; sha256sum '{p}'",
                 )
             )
-        elif f.path not in index.used:
+        elif f.path in index.used:
+            continue  # matched to a hash-only item by name: that item's digest check judges it
+        elif like[n]:
             out.append(
                 CheckResult(
                     f"data:{p}",
                     Status.FAILED,
-                    f"{p} matches no item of this deposit",
-                    {"file": str(p), "sha256": sha},
+                    f"{p} is given in the place of item {', '.join(like[n][:3])} of this deposit, but its SM3 "
+                    "and SHA-256 are not that item's: it is not the deposited original",
+                    {"file": str(p), "items": like[n], "sm3": f.digests.sm3, "sha256": sha},
+                    f"openssl dgst -sm3 '{p}' ; sha256sum '{p}'",
                     reason="DIGEST_MISMATCH",
+                )
+            )
+        else:
+            out.append(
+                CheckResult(
+                    f"data:{p}",
+                    Status.INDETERMINATE,
+                    f"{p} is no item of this deposit (no item has its content or its name): it says nothing "
+                    "about the deposit, which is judged by its own checks",
+                    {"file": str(p), "sm3": f.digests.sm3, "sha256": sha},
+                    reason="NOT_COVERED",
                 )
             )
     for folder, files in folders.items():
