@@ -263,3 +263,19 @@ def test_backdated_own_token_is_set_aside_for_the_library_and_the_service_docume
     verdict, proven = json.loads(done.stdout)
     assert [verdict, proven] == [doc["verdict"], doc["proven_time"]] == ["INDETERMINATE", doc["proven_time"]]
     assert not str(proven).startswith("2024")
+
+
+def test_cases_does_not_list_a_backdated_own_token_as_the_proven_time(
+    people: dict[str, Path], tmp_path: Path, others_tsa: str
+) -> None:
+    """``cases`` reads the proven time from the package with the registry's roots and ``created``: the token
+    added to the published package (a shared folder the other party writes to) is set aside there too."""
+    lawyer, other = people["lawyer"], people["other"]
+    genuine = tmp_path / "genuine.evp"
+    assert run(lawyer, "deposit", tmp_path / "contract.txt", "-o", genuine).returncode == 0
+    token = _token_over(_sha256_root(genuine), tmp_path / "q", others_tsa)
+    add_member(genuine, tmp_path / "with-token.evp", "proofs/timestamps/other.sha256.tsr", token).replace(genuine)
+    _trust_others_tsa(lawyer, other)
+    (row,) = json.loads(run(lawyer, "cases", "--json").stdout)["deposits"]
+    assert row["proven_time"] and not row["proven_time"].startswith("2024"), row
+    assert verify_json(lawyer, genuine)[1]["proven_time"] == row["proven_time"]
