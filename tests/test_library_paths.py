@@ -78,7 +78,8 @@ def test_verify_resume_and_trust_take_a_str_data_directory(exhibit: Path, tmp_pa
     assert resume(home) == []
     trust = TrustStore.load(home)  # type: ignore[arg-type]
     assert verify(str(package), trust=trust).verdict is Status.PASSED
-    assert Context.of(home).base == Path(home)
+    assert Context.of(home).base == Path(home) == Context(home).base  # type: ignore[arg-type]
+    assert verify(package, context=Context(Where(Path(home)))).verdict is Status.PASSED  # type: ignore[arg-type]
 
 
 def test_a_path_of_the_wrong_type_is_named(tmp_path: Path) -> None:
