@@ -279,3 +279,40 @@ def test_cases_does_not_list_a_backdated_own_token_as_the_proven_time(
     (row,) = json.loads(run(lawyer, "cases", "--json").stdout)["deposits"]
     assert row["proven_time"] and not row["proven_time"].startswith("2024"), row
     assert verify_json(lawyer, genuine)[1]["proven_time"] == row["proven_time"]
+
+
+def test_backdated_receipt_from_another_partys_embedded_ledger_does_not_fail_a_genuine_package(
+    people: dict[str, Path], tmp_path: Path
+) -> None:
+    """The same with an anchor: the other party records the genuine deposit's id and roots in its own embedded
+    ledger under ``faketime 2024`` and adds the receipt as ``proofs/anchors/other.json``; the court trusts
+    that ledger's node key. The receipt is named INDETERMINATE, never the proven time, nothing FAILED."""
+    lawyer, other, court = people["lawyer"], people["other"], people["court"]
+    genuine = tmp_path / "genuine.evp"
+    assert run(lawyer, "deposit", tmp_path / "contract.txt", "-o", genuine).returncode == 0
+    manifest = json.loads(_member(genuine, "manifest.json"))
+    script = (
+        "import json, sys; from pathlib import Path; from evidencectl.anchor.ledger import EmbeddedLedger; "
+        "receipt = EmbeddedLedger.open(Path(sys.argv[1])).anchor(sys.argv[2], json.loads(sys.argv[3])); "
+        "from evidencectl.package.canonical import canonical_json; sys.stdout.buffer.write(canonical_json(receipt))"
+    )
+    done = subprocess.run(
+        ["faketime", BACK, sys.executable, "-c", script, str(other), manifest["deposit_id"]]
+        + [json.dumps(manifest["roots"])],
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "EVIDENCECTL_HOME": str(other)},
+        check=True,
+    )
+    assert json.loads(done.stdout)["deposit_id"] == manifest["deposit_id"]
+    forged = add_member(genuine, tmp_path / "with-receipt.evp", "proofs/anchors/other.json", done.stdout)
+    trust_lawyers_services(court, lawyer)
+    node_key = next((other / "trust" / "ledger").glob("ledger-node-*.pem"))
+    assert run(court, "trust", "add", node_key, "--as", "ledger").returncode == 0
+
+    code, doc = verify_json(court, forged)
+    assert code == 3 and doc["verdict"] == "INDETERMINATE", [c for c in doc["checks"] if c["status"] != "PASSED"]
+    (added,) = checks(doc, "anchor:other")
+    assert added["status"] == "INDETERMINATE" and added["reason"] == "TIME" and added["facts"]["before_created"]
+    assert "proofs/anchors/other.json" in added["detail"]
+    assert checks(doc, "time:declared")[0]["status"] == "PASSED"
+    assert not doc["proven_time"].startswith("2024")
