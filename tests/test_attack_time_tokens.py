@@ -293,8 +293,8 @@ def test_backdated_receipt_from_another_partys_embedded_ledger_does_not_fail_a_g
     assert run(lawyer, "deposit", tmp_path / "contract.txt", "-o", genuine).returncode == 0
     manifest = json.loads(_member(genuine, "manifest.json"))
     script = (
-        "import json, sys; from pathlib import Path; from evidencectl.anchor.ledger import EmbeddedLedger; "
-        "receipt = EmbeddedLedger.open(Path(sys.argv[1])).anchor(sys.argv[2], json.loads(sys.argv[3])); "
+        "import json, sys; from evidencectl import Context; from evidencectl.anchor.ledger import EmbeddedLedger; "
+        "receipt = EmbeddedLedger.open(Context(sys.argv[1])).anchor(sys.argv[2], json.loads(sys.argv[3])); "
         "from evidencectl.package.canonical import canonical_json; sys.stdout.buffer.write(canonical_json(receipt))"
     )
     done = subprocess.run(
