@@ -104,3 +104,50 @@ def test_report_sentence_names_the_stray_file_as_no_item(people: dict[str, Path]
     html = report.read_text(encoding="utf-8")
     assert "is no item of this deposit and says nothing about it" in html
     assert json.dumps(str(stray))[1:-1] in html or str(stray) in html
+
+
+def _folder_deposit(people: dict[str, Path], tmp_path: Path) -> tuple[Path, Path]:
+    case = tmp_path / "case"
+    case.mkdir()
+    (case / "contract.txt").write_text("合同 第一条\n", encoding="utf-8")
+    (case / "invoice.txt").write_text("发票 001\n", encoding="utf-8")
+    package = tmp_path / "folder.evp"
+    assert run(people["lawyer"], "deposit", case, "-o", package).returncode == 0
+    trust_lawyers_services(people["court"], people["lawyer"])
+    return package, case
+
+
+def test_the_deposited_folder_given_as_data_is_its_items_not_strangers(people: dict[str, Path], tmp_path: Path) -> None:
+    """A package holding its originals, checked against the folder they came from: every file there is an item
+    (by content). The folder's check was INDETERMINATE, "2 of the 2 files … are no item of this deposit"."""
+    package, case = _folder_deposit(people, tmp_path)
+    code, doc = verify_json(people["court"], package, "--data", str(case))
+    assert code == 0, _not_passed(doc)
+    (folder,) = checks(doc, "data:")
+    assert folder["status"] == "PASSED" and folder["facts"]["matched"] == 2
+
+
+def test_a_data_folder_with_an_altered_original_fails_and_one_with_an_extra_file_does_not(
+    people: dict[str, Path], tmp_path: Path
+) -> None:
+    """In a ``--data`` folder, a file under a deposited item's relative name with other bytes is an altered
+    copy (FAILED, named); a file no item has by content or name is a stranger (INDETERMINATE, named)."""
+    package, case = _folder_deposit(people, tmp_path)
+    court = people["court"]
+    altered = tmp_path / "copy" / "case"
+    shutil.copytree(case, altered)
+    (altered / "invoice.txt").write_text("发票 002\n", encoding="utf-8")
+    code, doc = verify_json(court, package, "--data", str(altered))
+    (folder,) = checks(doc, "data:")
+    assert code == 1 and folder["status"] == "FAILED" and folder["reason"] == "DIGEST_MISMATCH"
+    assert folder["facts"]["altered"] == ["case/invoice.txt"] and "case/invoice.txt" in folder["detail"]
+
+    extra = tmp_path / "more" / "case"
+    shutil.copytree(case, extra)
+    (extra / "their-notes.txt").write_text("not deposited\n", encoding="utf-8")
+    code, doc = verify_json(court, package, "--data", str(extra))
+    (folder,) = checks(doc, "data:")
+    assert code == 3 and folder["status"] == "INDETERMINATE" and folder["reason"] == "NOT_COVERED"
+    assert folder["facts"]["not_items"] == ["case/their-notes.txt"] and folder["facts"]["matched"] == 2
+    text = run(court, "verify", package, "--data", extra)
+    assert text.returncode == 3 and "case/their-notes.txt" in text.stdout and "FAILED" not in text.stdout
