@@ -151,3 +151,18 @@ def test_a_data_folder_with_an_altered_original_fails_and_one_with_an_extra_file
     assert folder["facts"]["not_items"] == ["case/their-notes.txt"] and folder["facts"]["matched"] == 2
     text = run(court, "verify", package, "--data", extra)
     assert text.returncode == 3 and "case/their-notes.txt" in text.stdout and "FAILED" not in text.stdout
+
+
+def test_report_names_the_altered_file_of_a_data_folder(people: dict[str, Path], tmp_path: Path) -> None:
+    """The report's sentence for a folder names the folder and the file, not "the given file data:…/"."""
+    package, case = _folder_deposit(people, tmp_path)
+    altered = tmp_path / "copy" / "case"
+    shutil.copytree(case, altered)
+    (altered / "invoice.txt").write_text("发票 002\n", encoding="utf-8")
+    report = tmp_path / "r.html"
+    done = run(people["court"], "verify", package, "--data", altered, "--report", report, "--lang", "en")
+    assert done.returncode == 1, done.stderr
+    html = report.read_text(encoding="utf-8")
+    assert "bear an item&#x27;s name but not its content: case/invoice.txt" in html or (
+        "bear an item's name but not its content: case/invoice.txt" in html
+    )
