@@ -26,6 +26,14 @@ class Context:
     """The data directory."""
     _config: list[Config] = field(default_factory=list, repr=False, compare=False)
 
+    def __post_init__(self) -> None:
+        # ``Context("/srv/evidence")``: a str or os.PathLike is a path too (docs/library.md), and every user of
+        # ``base`` joins names to it.
+        if not isinstance(self.base, Path):
+            from .pathargs import as_path
+
+            object.__setattr__(self, "base", as_path(self.base))
+
     @classmethod
     def default(cls) -> Context:
         """The context of ``$EVIDENCECTL_HOME`` (or the platform's data directory), created if missing."""
@@ -33,7 +41,8 @@ class Context:
 
     @classmethod
     def of(cls, where: Context | Path | str | None) -> Context:
-        """``where`` as a context: a context itself, a data directory's path, or None for :meth:`default`."""
+        """``where`` as a context: a context itself, a data directory's path (str or os.PathLike too), or None
+        for :meth:`default`."""
         if isinstance(where, Context):
             return where
         return cls.default() if where is None else cls(Path(where))

@@ -104,4 +104,7 @@ def test_stray_file_given_alone_is_judged_alike(
     res = both(cli, monkeypatch, base.court, base.package, "--data", base.folder, "--data", stray)
     res.same()
     assert res.took_stream
-    assert res.checks()[f"data:{stray}"]["status"] == "FAILED"  # as on the plain path (LEFT.md notes it)
+    # No item has its content or its relative name (an item's last segment is no claim): it says nothing
+    # about the deposit, on both paths (docs/security.md §13).
+    stray_check = res.checks()[f"data:{stray}"]
+    assert (stray_check["status"], stray_check["reason"]) == ("INDETERMINATE", "NOT_COVERED")

@@ -62,8 +62,21 @@ def test_root_help_names_evidencectl_home_and_config_toml(cli) -> None:  # type:
 
 
 def test_shell_completion_is_offered_and_completes_commands(tmp_path: Path) -> None:
-    shown = run(tmp_path, "--show-completion", "bash", env={"SHELL": "/bin/bash"})
-    assert shown.returncode == 0 and "_evidencectl_completion" in shown.stdout
+    """``--show-completion`` prints the script of the shell typer finds among the process's ancestors (ten at
+    most, through /proc; the argument is not read): the test asks from a bash, as a user types it, instead of
+    depending on whether the test runner happened to be started from one (it failed with "Shell  not
+    supported." when pytest ran under a process with no shell within ten ancestors)."""
+    prelude = "from evidencectl.cli.main import main\nimport sys\nsys.exit(main(sys.argv[1:]))"
+    shown = subprocess.run(
+        # Two commands, so bash stays the parent instead of exec-ing the last one.
+        ["bash", "-c", '"$@"; exit $?', "bash", sys.executable, "-c", prelude, "--show-completion", "bash"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "EVIDENCECTL_HOME": str(tmp_path), "SHELL": "/bin/bash"},
+        check=False,
+    )
+    assert shown.returncode == 0 and "_evidencectl_completion" in shown.stdout, shown.stderr
+    assert "complete -o default -F _evidencectl_completion evidencectl" in shown.stdout
     env = {"_EVIDENCECTL_COMPLETE": "complete_bash", "COMP_WORDS": "evidencectl ver", "COMP_CWORD": "1"}
     done = run(tmp_path, env=env)
     assert done.stdout.split() == ["verify"]

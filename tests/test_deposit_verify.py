@@ -70,13 +70,20 @@ def test_hash_only_verifies_with_data_and_fails_on_altered_data(cli, tmp_path: P
     res = cli("verify", out)
     assert res.code == 3, "without the original the digest check is indeterminate"
     assert cli("verify", out, "--data", f).code == 0
-    altered = tmp_path / "altered.bin"
+    # The altered copy under the item's name is judged against that item: FAILED. Under another name it is
+    # no item of the deposit, and says nothing about it (tests/test_attack_data_stray.py).
+    (tmp_path / "copy").mkdir()
+    altered = tmp_path / "copy" / "big.bin"
     data = bytearray(f.read_bytes())
     data[123_456] ^= 0x01
     altered.write_bytes(bytes(data))
     res = cli("verify", out, "--data", altered)
     assert res.code == 1
-    assert "matches no item" in res.out
+    assert "digest:big.bin" in res.out and "FAILED" in res.out
+    renamed = tmp_path / "altered.bin"
+    renamed.write_bytes(bytes(data))
+    res = cli("verify", out, "--data", renamed)
+    assert res.code == 3 and "no item of this deposit" in res.out
 
 
 def test_stdin_and_path_list_with_checked_sums(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

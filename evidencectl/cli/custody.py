@@ -74,6 +74,8 @@ def add_proven_times(rows: list[dict[str, Any]], ctx: Context, registry_rows: li
             try:
                 # The roots the registry recorded: a manifest of 200,000 items is not read for one line.
                 known = {"deposit_id": row["deposit_id"], "roots": json.loads(stored.get("roots") or "null")}
+                # The statement's created, as registered: an own time before it is not counted (verify/timecheck.py).
+                known["statement"] = {"created": stored.get("created")}
                 report = _attested(Path(row["package"]), ctx, known)
             except (EvidenceError, OSError, ValueError):
                 continue

@@ -39,16 +39,18 @@ def deposit(
     """Deposit ``opts.inputs`` into a new package at ``opts.out`` and return what was produced.
 
     ``base`` is the data directory (a :class:`~evidencectl.context.Context` or its path; None: the default
-    one). ``progress`` is called with the number of bytes read as the inputs are hashed.
+    one). ``progress`` is called with the number of bytes read as the inputs are hashed. The paths in
+    ``opts`` (``inputs``, ``out``, ``from_list``, ``dkim_keys``) may be ``str`` or any ``os.PathLike``.
 
     A deposit whose TSA quorum or anchors cannot be had is returned ``pending``: the work done is kept in
     its ``staging`` file and the registry, ``pending`` lists the failed services, and :func:`resume`
     finishes it. Raises UsageError (exit 2) for bad options or an existing output, BadInputError (exit 4)
     for an input that cannot be read or an output that cannot be written.
     """
+    from ..pathargs import deposit_paths
     from .pipeline import deposit as run
 
-    return run(opts, Context.of(base), progress)
+    return run(deposit_paths(opts), Context.of(base), progress)
 
 
 def resume(base: Context | Path | None = None, deposit_id: str | None = None) -> list[DepositResult]:

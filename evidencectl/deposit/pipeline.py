@@ -28,7 +28,7 @@ from .reading import NO_ROOM, read_inputs
 from .seal import seal
 from .selection import select_inputs
 from .state import ResumeState
-from .statement import build_private, build_statement, new_deposit_id
+from .statement import build_private, build_statement, unused_deposit_id
 from .warmup import preload_services
 
 
@@ -83,7 +83,7 @@ def _deposit(
         workers.close()  # too few files to be worth it
         workers = None
     registry = Registry.open(ctx)
-    deposit_id = new_deposit_id()
+    deposit_id = unused_deposit_id(lambda drawn: registry.deposit(drawn) is not None)
     writer = PackageWriter(opts.out)
     spool = ItemSpool(None if opts.hash_only else writer, opts.out.parent, deposit_id)
     try:

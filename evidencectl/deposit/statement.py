@@ -7,9 +7,12 @@ private record, whose salted leaf hash the statement seals (package/private.py).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from ..errors import BadInputError
+from ..i18n import _
 from ..package.manifest import new_salt
 from ..package.private import PRIVATE_LEAF, new_private_record, private_leaf
 from ..version import __version__
@@ -19,6 +22,23 @@ from .options import StatementOptions
 def new_deposit_id() -> str:
     """A deposit number such as ``EVD-20261129-7F3A9C21``."""
     return f"EVD-{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(4).upper()}"
+
+
+DRAWS = 8
+"""Deposit numbers drawn before giving up: 32 random bits a day collide once in ~9,000 days at 1,000 deposits a
+day, so eight in a row mean that the random source or the registry is broken, not bad luck."""
+
+
+def unused_deposit_id(taken: Callable[[str], bool], draw: Callable[[], str] = new_deposit_id) -> str:
+    """A fresh deposit number that ``taken`` says no deposit has yet (the registry writes a deposit's row by
+    upsert, so a number drawn twice would make two deposits share one row). Raises BadInputError (exit 4)
+    after :data:`DRAWS` numbers all taken."""
+    for _attempt in range(DRAWS):
+        candidate = draw()
+        if not taken(candidate):
+            return candidate
+    message = _("{n} deposit numbers drawn in a row are all taken: the random source or the registry is broken")
+    raise BadInputError(message.format(n=DRAWS))
 
 
 def build_private(opts: StatementOptions) -> dict[str, Any]:

@@ -41,7 +41,11 @@ _ZH = {
     "members_bad": "包内有 {n} 个文件不在存证记录中",
     "statement_bad": "存证声明写的是另一个存证编号",
     "data_ok": "所提供的文件 {file} 即本存证中的{q}",
-    "data_bad": "所提供的文件 {file} 与本存证的任何一项都不符",
+    "data_bad": "所提供的文件 {file} 被当作本存证中的{q}，但内容与之不符",
+    "data_undecided": "所提供的文件 {file} 不是本存证中的任何一项，与本存证无关",
+    "datadir_ok": "所提供的文件夹 {file} 中的每个文件都是本存证中的一项",
+    "datadir_bad": "所提供的文件夹 {file} 中有文件与本存证中同名的一项内容不符：{names}",
+    "datadir_undecided": "所提供的文件夹 {file} 中有文件不是本存证中的任何一项：{names}",
     "env_ok": "网页 {url} 的取证环境记录所列文件均已存证",
     "env_bad": "取证环境记录与存证不符",
     "warc_ok": "WARC 与 HAR 记录的网络往来一致",
@@ -88,7 +92,11 @@ _EN = {
     "members_bad": "{n} files in the package are not recorded in the deposit",
     "statement_bad": "the statement names another deposit number",
     "data_ok": "the given file {file} is {q} of this deposit",
-    "data_bad": "the given file {file} matches no item of this deposit",
+    "data_bad": "the given file {file} is offered as {q} of this deposit, but its content is not that item's",
+    "data_undecided": "the given file {file} is no item of this deposit and says nothing about it",
+    "datadir_ok": "every file in the given folder {file} is an item of this deposit",
+    "datadir_bad": "files in the given folder {file} bear an item's name but not its content: {names}",
+    "datadir_undecided": "files in the given folder {file} are no item of this deposit: {names}",
     "env_ok": "every file the capture environment record of {url} lists is deposited",
     "env_bad": "the capture environment record does not match the deposit",
     "warc_ok": "the WARC and the HAR record the same exchanges",
@@ -161,7 +169,10 @@ def sentence(c: CheckResult, lang: str, L: dict[str, str]) -> tuple[str, bool]:
     if c.check.startswith("data:"):
         items = f.get("items") or []
         q2 = L["quoted"].format(items[0] if items else "?")
-        return W["data_ok" if s is Status.PASSED else "data_bad"].format(file=f.get("file", name), q=q2), False
+        if "folder" in f:
+            names = ", ".join(str(n) for n in (f.get("altered") or f.get("not_items") or [])[:5])
+            return W[f"datadir_{key}"].format(file=f["folder"], names=names), False
+        return W[f"data_{key}"].format(file=f.get("file", name), q=q2), False
     return W["other"].format(status=L[s.value]), True
 
 

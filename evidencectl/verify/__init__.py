@@ -13,14 +13,15 @@ from ..context import Context
 
 if TYPE_CHECKING:
     from ..crypto.trust import TrustStore
+    from ..pathargs import PathArg
     from ..progress import ByteCallback
 
 
 def verify(
-    package: Path,
+    package: PathArg,
     *,
     trust: TrustStore | None = None,
-    data: Sequence[Path] = (),
+    data: PathArg | Sequence[PathArg] = (),
     online: bool = False,
     context: Context | Path | None = None,
     require_independent: bool | None = None,
@@ -31,12 +32,14 @@ def verify(
 
     ``trust`` is what the verification trusts; None: the data directory's store and the TSA roots its
     ``config.toml`` names (``context``: that directory; None: the default one). ``data`` are the originals
-    of a ``--hash-only`` deposit. With ``online``, chain anchors are re-checked against their nodes.
+    of a ``--hash-only`` deposit (files or folders); ``package`` and ``data`` may be ``str`` or any
+    ``os.PathLike``. With ``online``, chain anchors are re-checked against their nodes.
     ``require_independent``: time resting only on depositor-operated services is INDETERMINATE (None: as
     ``[verify] require_independent`` of ``config.toml`` says). ``progress`` follows the bytes read
     (:mod:`evidencectl.progress`). Raises MalformedPackageError (exit 4) for a file that is not a package.
     """
     from ..config import require_independent_default
+    from ..pathargs import as_path, as_paths
     from .verifier import verify_package
 
     ctx = Context.of(context)
@@ -47,8 +50,8 @@ def verify(
     if require_independent is None:
         require_independent = require_independent_default(ctx.config)
     return verify_package(
-        Path(package),
-        data=list(data),
+        as_path(package),
+        data=as_paths(data),
         trust=trust,
         online=online,
         require_independent=require_independent,

@@ -17,6 +17,7 @@ def attested_time(path: Any, trust: Any, known: dict[str, Any] | None = None) ->
     manifest need not be read."""
     from ..package.reader import PackageReader
     from .services import check_anchors, check_timestamps
+    from .timecheck import set_aside_own_times_before_created
 
     with PackageReader(path) as reader:
         manifest = known if known is not None else reader.read_json("manifest.json")
@@ -24,4 +25,5 @@ def attested_time(path: Any, trust: Any, known: dict[str, Any] | None = None) ->
         if isinstance(manifest.get("roots"), dict) and isinstance(manifest.get("deposit_id"), str):
             check_timestamps(report, reader, manifest, trust)
             check_anchors(report, reader, manifest, trust, False)
+            set_aside_own_times_before_created(report, manifest)
     return report

@@ -142,61 +142,100 @@ def index_data(data: Sequence[Path], progress: Callable[[int], None] | None = No
 def data_checks(index: DataIndex, items: Iterable[dict[str, Any]]) -> list[CheckResult]:
     """One ``data:`` check per ``--data`` file, and one per ``--data`` folder: does it belong to the deposit?
 
-    A file given alone that matches no item is FAILED (it was offered as an original and is not one). A file
-    found in a folder that is no item (added since, or never deposited) proves nothing either way:
-    INDETERMINATE, and the folder's items are judged by their own digest checks.
+    A file is an item of the deposit when an item has its content (a renamed copy counts), or when a
+    ``--hash-only`` item was matched to it. A file that bears a deposited top item's relative name (a file
+    deposited alone: its name; in a folder: the name relative to the folder's parent) but not its content is
+    FAILED (``DIGEST_MISMATCH``): offered in the place of that original, it is not it. A file that matches no
+    item by content or by name (added since, never deposited, someone else's) proves nothing either way:
+    INDETERMINATE (``NOT_COVERED``), naming it; the deposit is judged by its own checks, which it neither fails
+    nor passes (DESIGN §4: FAILED is kept for a digest mismatch of a deposited item, a bad trusted signature,
+    a package contradicting itself).
     """
-    out: list[CheckResult] = []
-    folders: dict[Path, list[DataFile]] = {}
-    # The items that each file given alone is, in item order, found in one walk of the items (a large
-    # manifest's records are parsed as they are walked: once, not once per file).
-    alone: dict[tuple[str, str, int], list[list[str]]] = {}
+    # The items each file is by content, and the top items it is named like (a part is never matched by name:
+    # IndexData.find), found in one walk of the items: a large manifest's records are parsed as they are
+    # walked, once, not once per file.
     found: dict[int, list[str]] = {}
+    like: dict[int, list[str]] = {}
+    by_content: dict[tuple[str, str, int], list[list[str]]] = {}
+    by_name: dict[str, list[list[str]]] = {}
     for n, f in enumerate(index.files):
-        if f.folder is None:
-            found[n] = []
-            alone.setdefault((f.digests.sha256, f.digests.sm3, f.digests.size), []).append(found[n])
-    if alone:
+        if f.folder is None or f.path not in index.used:
+            found[n], like[n] = [], []
+            by_content.setdefault((f.digests.sha256, f.digests.sm3, f.digests.size), []).append(found[n])
+            by_name.setdefault(f.name, []).append(like[n])
+    if found:
         for i in items:
-            for names in alone.get((i["digests"]["sha256"], i["digests"]["sm3"], i["size"]), ()):
+            for names in by_content.get((i["digests"]["sha256"], i["digests"]["sm3"], i["size"]), ()):
                 names.append(i["name"])
+            # By the whole relative name only, as find() matches: a common last segment ("case/README.txt"
+            # beside an unrelated README.txt) is no claim to be that item.
+            for names in by_name.get(i["name"], ()) if i.get("parent") is None else ():
+                names.append(i["name"])
+    out: list[CheckResult] = []
+    folders: dict[Path, list[int]] = {}
     for n, f in enumerate(index.files):
         if f.folder is not None:
-            folders.setdefault(f.folder, []).append(f)
-            continue
-        matches = found[n]
-        p, sha = f.path, f.digests.sha256
-        if matches:
-            out.append(
-                CheckResult(
-                    f"data:{p}",
-                    Status.PASSED,
-                    f"{p} is item {', '.join(matches[:3])} of this deposit (SM3 and SHA-256 match)",
-                    {"file": str(p), "items": matches, "sm3": f.digests.sm3, "sha256": sha},
-                    f"openssl dgst -sm3 '{p}' ; sha256sum '{p}'",
-                )
-            )
-        elif f.path not in index.used:
-            out.append(
-                CheckResult(
-                    f"data:{p}",
-                    Status.FAILED,
-                    f"{p} matches no item of this deposit",
-                    {"file": str(p), "sha256": sha},
-                    reason="DIGEST_MISMATCH",
-                )
-            )
-    for folder, files in folders.items():
-        extra = [f.name for f in files if f.path not in index.used]
-        facts: dict[str, Any] = {"folder": str(folder), "files": len(files), "matched": len(files) - len(extra)}
-        if extra:
-            facts["not_items"] = extra[:100]
-            detail = (
-                f"{len(extra)} of the {len(files)} files in {folder}/ are no item of this deposit: "
-                f"{', '.join(extra[:5])}{' …' if len(extra) > 5 else ''}"
-            )
-            out.append(CheckResult(f"data:{folder}/", Status.INDETERMINATE, detail, facts, reason="NOT_COVERED"))
+            folders.setdefault(f.folder, []).append(n)
+        elif found[n]:
+            out.append(_file_check(f, Status.PASSED, found[n]))
+        elif f.path in index.used:
+            continue  # matched to a hash-only item by name: that item's digest check judges it
+        elif like[n]:
+            out.append(_file_check(f, Status.FAILED, like[n]))
         else:
-            detail = f"each of the {len(files)} files in {folder}/ is an item of this deposit (by name or digest)"
-            out.append(CheckResult(f"data:{folder}/", Status.PASSED, detail, facts))
+            out.append(_file_check(f, Status.INDETERMINATE, []))
+    for folder, members in folders.items():
+        out.append(_folder_check(index, folder, members, found, like))
     return out
+
+
+def _file_check(f: DataFile, status: Status, items: list[str]) -> CheckResult:
+    """The check of a file given alone: it is ``items`` (PASSED), given in their place (FAILED), or no item."""
+    p, facts = f.path, {"file": str(f.path), "items": items, "sm3": f.digests.sm3, "sha256": f.digests.sha256}
+    reproduce = f"openssl dgst -sm3 '{p}' ; sha256sum '{p}'"
+    named = ", ".join(items[:3])
+    if status is Status.PASSED:
+        detail = f"{p} is item {named} of this deposit (SM3 and SHA-256 match)"
+        return CheckResult(f"data:{p}", status, detail, facts, reproduce)
+    if status is Status.FAILED:
+        detail = (
+            f"{p} is given in the place of item {named} of this deposit, but its SM3 and SHA-256 are not that "
+            "item's: it is not the deposited original"
+        )
+        return CheckResult(f"data:{p}", status, detail, facts, reproduce, reason="DIGEST_MISMATCH")
+    detail = (
+        f"{p} is no item of this deposit (no item has its content or its name): it says nothing about the "
+        "deposit, which is judged by its own checks"
+    )
+    return CheckResult(
+        f"data:{p}", status, detail, {k: v for k, v in facts.items() if k != "items"}, reason="NOT_COVERED"
+    )
+
+
+def _folder_check(
+    index: DataIndex, folder: Path, members: list[int], found: dict[int, list[str]], like: dict[int, list[str]]
+) -> CheckResult:
+    """The check of a ``--data`` folder: FAILED when a file in it bears an item's name but not its content,
+    INDETERMINATE when a file in it is no item, else PASSED."""
+    files = [index.files[n] for n in members]
+    altered = [index.files[n].name for n in members if n in found and not found[n] and like[n]]
+    extra = [index.files[n].name for n in members if n in found and not found[n] and not like[n]]
+    facts: dict[str, Any] = {"folder": str(folder), "files": len(files)}
+    facts["matched"] = len(files) - len(altered) - len(extra)
+    if extra:
+        facts["not_items"] = extra[:100]
+    if altered:
+        facts["altered"] = altered[:100]
+        detail = (
+            f"{len(altered)} of the {len(files)} files in {folder}/ bear the name of an item of this deposit but "
+            f"not its content: {', '.join(altered[:5])}{' …' if len(altered) > 5 else ''}"
+        )
+        return CheckResult(f"data:{folder}/", Status.FAILED, detail, facts, reason="DIGEST_MISMATCH")
+    if extra:
+        detail = (
+            f"{len(extra)} of the {len(files)} files in {folder}/ are no item of this deposit: "
+            f"{', '.join(extra[:5])}{' …' if len(extra) > 5 else ''}"
+        )
+        return CheckResult(f"data:{folder}/", Status.INDETERMINATE, detail, facts, reason="NOT_COVERED")
+    detail = f"each of the {len(files)} files in {folder}/ is an item of this deposit (by name or digest)"
+    return CheckResult(f"data:{folder}/", Status.PASSED, detail, facts)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..checks import CheckResult, Status, VerificationReport, parse_utc
+from ..checks import _latest_bound as latest_bound
 
 TIME_TOLERANCE = timedelta(minutes=5)
 """Clock difference forgiven between the depositor's machine, the TSA and the verifier (docs/format.md)."""
@@ -84,6 +85,44 @@ def not_in_future(result: CheckResult, moment_key: str, now: datetime) -> CheckR
         f"{now.strftime('%Y-%m-%dT%H:%M:%SZ')}: the service's clock was set ahead, or this clock is behind "
         "(check it with `date -u` and verify again)",
     )
+
+
+def set_aside_own_times_before_created(report: VerificationReport, manifest: dict[str, Any]) -> None:
+    """Make INDETERMINATE (reason ``TIME``) each PASSED timestamp or anchor of a depositor-operated service
+    whose time lies before the statement's ``created`` (beyond the tolerance); call it before the proven
+    time is read.
+
+    Such a time proves nothing against the depositor: whoever runs an embedded TSA or ledger sets its clock,
+    and tokens and receipts are not under the signature or the roots, so anyone who runs one (the other
+    party in the case) can add one dated whenever they like to a genuine package. Counted, it became the
+    proven time and made ``time:declared`` FAILED, blaming the depositor. A third-party service's time
+    before ``created`` stays a contradiction of the package (:func:`check_time` fails it), since only the
+    depositor's declaration can be wrong there."""
+    created_text = manifest.get("statement", {}).get("created") if isinstance(manifest, dict) else None
+    created = parse_utc(created_text)
+    if created is None:
+        return
+    for n, check in enumerate(report.checks):
+        if check.status is not Status.PASSED or not check.check.startswith(("timestamp:", "anchor:")):
+            continue
+        if check.facts.get("independent") is True:
+            continue
+        bound = latest_bound(check.facts)
+        if bound is None or created <= bound + TIME_TOLERANCE:
+            continue
+        moment = check.facts.get("gen_time") or check.facts.get("time")
+        operator = check.facts.get("operator", "unknown")
+        whose = "this installation's own" if operator == "own" else "a depositor-operated"
+        report.checks[n] = replace(
+            check,
+            status=Status.INDETERMINATE,
+            reason="TIME",
+            detail=f"{check.facts.get('member', check.check)} dates the roots {moment}, before the statement's "
+            f"created {created_text}: it comes from {whose} service (operator {operator}), whose clock is "
+            "whoever runs it, and anyone who runs one can add such a token or receipt to a package; it proves "
+            "nothing against the depositor and is not counted as proven time",
+            facts={**check.facts, "before_created": True, "created": created_text},
+        )
 
 
 def check_time(report: VerificationReport, manifest: dict[str, Any], *, require_independent: bool) -> None:

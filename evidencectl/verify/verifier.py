@@ -300,6 +300,7 @@ def _verify_package(
     path: Path, *, data: Sequence[Path], trust: Any, online: bool, progress: ByteCallback | None
 ) -> VerificationReport:
     from .services import check_anchors, check_signature, check_timestamps
+    from .timecheck import set_aside_own_times_before_created
 
     with PackageReader(path) as reader:
         manifest_bytes = reader.read("manifest.json")
@@ -344,6 +345,7 @@ def _verify_package(
         phase(progress, "timestamps, anchors and signature")
         gen_time = check_timestamps(report, reader, manifest, trust)
         check_anchors(report, reader, manifest, trust, online)
+        set_aside_own_times_before_created(report, manifest)
         # The signer's certificate is judged at the proven time (an independent one where there is one), not
         # at the earliest genTime: a depositor's own TSA dates a signature whenever its clock says.
         proven = parse_utc(report.proven_time)
