@@ -27,12 +27,15 @@ import collections
 import contextlib
 import errno
 import hashlib
+import itertools
 import mmap
 import os
 import stat
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from . import workers as forks
 from .collect.analysis import Analysis
 from .collect.files import InputFile, Whole, changed_while_read
 from .hashing import SMALL, Digests
@@ -40,7 +43,6 @@ from .merkle import leaf_hash
 from .package.layout import EVIDENCE
 from .package.model import ItemRecord, encode_leaf
 from .package.prepared import stored_member
-from .workers import fork_pool
 
 MIN_FILES = 512
 """Fewer files than this are done in the deposit process: forking workers would cost more than it saves."""
@@ -78,6 +80,8 @@ class Prepared(NamedTuple):
     """The record's kind (for the registry row)."""
     member: str | None
     """The package member holding the file (None for ``--hash-only``)."""
+    job: int
+    """The key of the deposit whose shared buffer holds the member (see :func:`member_blob`)."""
 
 
 class Handed(NamedTuple):
@@ -94,8 +98,27 @@ class Handed(NamedTuple):
     parsed twice."""
 
 
-_JOB: dict[str, Any] = {}
-"""What forked workers inherit: the file list and the deposit options they need."""
+@dataclass(frozen=True)
+class _Job:
+    """What the workers of one deposit read, and where its members are: the options they need, the shared
+    buffer."""
+
+    hash_only: bool
+    strict: bool
+    offline: bool
+    keys: Mapping[str, bytes] | None
+    member_for: Any
+    shared: mmap.mmap
+    view: memoryview
+
+
+_JOBS: dict[int, _Job] = {}
+"""The deposits with workers under way in this process, by key. Forked workers inherit this dict as it is
+when they are forked; every task names its deposit's key, and every prepared member names the key whose
+buffer holds it. Never one job replaced in place: the evidence service deposits in a thread pool, and with
+one shared job a deposit whose workers were forked after another had registered its own stored into that
+other's buffer and read its members back from it (tests/test_attack_deposit_concurrent.py)."""
+_KEYS = itertools.count(1)
 
 _OPEN_FLAGS = os.O_RDONLY | os.O_CLOEXEC | getattr(os, "O_NONBLOCK", 0)
 _MORE = 1 << 16
@@ -151,7 +174,9 @@ def digests_of(data: bytes) -> Digests:
     return Digests(sm3.hexdigest(), sha256.hexdigest(), len(data))
 
 
-def _prepare(index: int, location: str, name: str, member: str | None, place: Any) -> Prepared | Handed | None:
+def _prepare(
+    job: _Job, key: int, index: int, location: str, name: str, member: str | None, place: Any
+) -> Prepared | Handed | None:
     from .collect.analyze import analyze
 
     if not location or (member is not None and member != EVIDENCE + name):
@@ -163,9 +188,9 @@ def _prepare(index: int, location: str, name: str, member: str | None, place: An
         data, st, changed = got
         analysis = analyze(
             location,
-            strict=_JOB["strict"],
-            dkim_keys=_JOB["keys"],
-            offline=_JOB["offline"],
+            strict=job.strict,
+            dkim_keys=job.keys,
+            offline=job.offline,
             data=data,  # analysed from the very bytes hashed and stored
             stat=st,
             changed=changed,
@@ -197,14 +222,16 @@ def _prepare(index: int, location: str, name: str, member: str | None, place: An
         leaf_hash("sha256", record),
         analysis.kind,
         member,
+        key,
     )
 
 
-def _work(start: int, files: list[tuple[str, str]], slot: int) -> list[Prepared | Handed | None]:
-    """Prepare ``files`` (location and name; the first is input ``start``); their members go to shared-buffer
-    slot ``slot`` while it has room."""
-    member_for = None if _JOB["hash_only"] else _JOB["member_for"]
-    shared = _JOB["shared"]
+def _work(key: int, start: int, files: list[tuple[str, str]], slot: int) -> list[Prepared | Handed | None]:
+    """Prepare ``files`` (location and name; the first is input ``start``) of deposit ``key``; their members
+    go to slot ``slot`` of its shared buffer while it has room."""
+    job = _JOBS[key]
+    member_for = None if job.hash_only else job.member_for
+    shared = job.shared
     pos, end = slot * SLOT, (slot + 1) * SLOT
 
     def place(header: bytes, data: bytes) -> tuple[bytes, int]:
@@ -219,7 +246,7 @@ def _work(start: int, files: list[tuple[str, str]], slot: int) -> list[Prepared 
         return b"", at
 
     return [
-        _prepare(i, location, name, member_for and member_for(name, i + 1), place)
+        _prepare(job, key, i, location, name, member_for and member_for(name, i + 1), place)
         for i, (location, name) in enumerate(files, start)
     ]
 
@@ -245,17 +272,15 @@ class Workers:
         self.slots = 3 * count + 1
         self.shared = mmap.mmap(-1, self.slots * SLOT)  # anonymous, shared with the forked workers
         self.view = memoryview(self.shared)
-        _JOB.update(
-            hash_only=hash_only,
-            strict=strict,
-            offline=offline,
-            keys=keys,
-            member_for=member_for,
-            shared=self.shared,
-            view=self.view,
-        )
+        # Registered before the fork, never changed after it: the workers inherit it as it is.
+        self.key = next(_KEYS)
+        _JOBS[self.key] = _Job(hash_only, strict, offline, keys, member_for, self.shared, self.view)
         # The workers load the analysers while the deposit process is still walking the folders.
-        self.pool: Any = fork_pool(count, preload=("evidencectl.collect.analyze",))
+        try:
+            self.pool: Any = forks.fork_pool(count, preload=("evidencectl.collect.analyze",))
+        except BaseException:
+            del _JOBS[self.key]
+            raise
 
     def prepared(
         self, files: list[InputFile], meanwhile: Callable[[], None] | None = None
@@ -280,7 +305,7 @@ class Workers:
                     for f in files[start : start + CHUNK]
                 ]
                 slot = free.pop()
-                pending.append((self.pool.apply_async(_work, (start, chunk, slot)), slot))
+                pending.append((self.pool.apply_async(_work, (self.key, start, chunk, slot)), slot))
 
         for _ in range(self.slots - 1):
             submit()
@@ -303,12 +328,12 @@ class Workers:
         self.view.release()
         with contextlib.suppress(BufferError):  # a caller still holding a member view: the mmap goes with it
             self.shared.close()
-        _JOB.clear()
+        _JOBS.pop(self.key, None)
 
 
 def member_blob(p: Prepared) -> bytes | memoryview:
-    """The local header and bytes of a prepared member (valid until :meth:`Workers.close`)."""
+    """The local header and bytes of a prepared member (valid until :meth:`Workers.close` of its deposit):
+    from the shared buffer of the deposit ``p`` names, whichever other deposits run beside it."""
     if p.at < 0:
         return p.blob
-    view: memoryview = _JOB["view"]
-    return view[p.at : p.at + p.header_len + p.size]
+    return _JOBS[p.job].view[p.at : p.at + p.header_len + p.size]

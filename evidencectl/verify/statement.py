@@ -6,6 +6,11 @@ and it must hash to the seal: a note edited after sealing is FAILED (``DIGEST_MI
 from a complete package is FAILED (``MISSING_NOTE``: the statement says it exists, the package contradicts
 it). A disclosure package (``extract``) leaves it out: ``statement:note`` then PASSES with reason
 ``WITHHELD``, the statement's inclusion proof covering the seal, and says so.
+
+The statement's ``item_count`` is sealed with it: a package whose count is not its tree's (``tree_size``
+less the statement) or, when complete, not the number of its item records contradicts itself and is FAILED
+(``statement:item-count``, reason ``COUNT_MISMATCH``), whoever sealed it. Both verify paths come here with
+the item records (the streamed path's are :class:`~evidencectl.verify.compact.ItemRecords`), so they agree.
 """
 
 from __future__ import annotations
@@ -35,8 +40,31 @@ def check_statement(report: VerificationReport, manifest: dict[str, Any]) -> Non
                 reason="FORMAT",
             )
         )
+    count = _count_check(manifest)
+    if count is not None:
+        report.add(count)
     if has_private_record(manifest):
         report.add(_private_check(manifest))
+
+
+def _count_check(manifest: dict[str, Any]) -> CheckResult | None:
+    """FAILED when the sealed ``item_count`` is not the tree's (and a complete package's records'); None when
+    it is (a genuine package's report is unchanged by the check)."""
+    count, size = manifest["statement"]["item_count"], manifest["tree_size"]
+    records = len(manifest["items"])
+    complete = "disclosure" not in manifest
+    if count == size - 1 and (count == records or not complete):
+        return None
+    facts = {"item_count": count, "tree_size": size, "records": records}
+    held = f"{records} item records" if complete and count != records else f"a tree of {size - 1} items"
+    return CheckResult(
+        "statement:item-count",
+        Status.FAILED,
+        f"the statement counts {count} items but the package holds {held}: it contradicts itself",
+        facts,
+        "unzip -p PACKAGE manifest.json | jq '[.statement.item_count, .tree_size - 1, (.items | length)]'",
+        reason="COUNT_MISMATCH",
+    )
 
 
 def _private_check(manifest: dict[str, Any]) -> CheckResult:
