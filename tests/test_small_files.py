@@ -22,7 +22,7 @@ from evidencectl.collect.files import read_whole
 from evidencectl.deposit import items as items_module
 from evidencectl.display import invisible_in_name
 from evidencectl.hashing import SMALL, digest_bytes
-from evidencectl.package.membernames import unsafe_name
+from evidencectl.package.membernames import NameSpace, fold, unsafe_name
 from evidencectl.package.writer import _PLAIN_NAME, PackageWriter
 
 
@@ -195,3 +195,71 @@ def test_the_tsa_warmed_up_is_the_one_that_timestamps(cli, tmp_path: Path, monke
     with zipfile.ZipFile(out) as z:
         assert {"proofs/timestamps/local.sm3.tsr", "proofs/timestamps/local.sha256.tsr"} <= set(z.namelist())
     assert cli("verify", out).code == 0
+
+
+class _PlainNameSpace:
+    """The name space as it was before the known-folder shortcut: every folder of every name walked."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, str] = {}
+        self.folders: dict[str, str] = {}
+
+    def clash(self, name: str, folders: bool = True) -> bool:
+        key = fold(name)
+        if key in self.files:
+            return True
+        if not folders:
+            return False
+        parts = key.split("/")
+        return key in self.folders or any("/".join(parts[:n]) in self.files for n in range(1, len(parts)))
+
+    def add(self, name: str) -> None:
+        key = fold(name)
+        self.files[key] = name
+        parts = key.split("/")
+        for n in range(1, len(parts)):
+            self.folders.setdefault("/".join(parts[:n]), name)
+
+
+# Case folding (A/a, ß/ss/SS), NFC and NFD, Windows device names, a file that is also a folder.
+_HOSTILE_PARTS = ["A", "a", "ß", "ss", "SS", "caf\u00e9", "cafe\u0301", "CON", "con.txt", "mail.eml", "x"]
+_hostile_names = st.lists(st.sampled_from(_HOSTILE_PARTS), min_size=1, max_size=4).map("/".join)
+
+
+@given(st.lists(st.tuples(_hostile_names, st.sampled_from(["take", "claim", "unchecked"])), max_size=40))
+def test_a_name_in_a_known_folder_clashes_as_with_every_folder_walked(steps: list[tuple[str, str]]) -> None:
+    """take (one look-up), clash-then-add (the deposit's claim) and an add after only the file-on-file check
+    (how verify reads a version-1 package) against the plain walk: the same verdict for every name."""
+    fast, plain = NameSpace(), _PlainNameSpace()
+    for name, how in steps:
+        if how == "take":
+            assert (fast.take(name) is not None) == plain.clash(name)
+            if not plain.clash(name):
+                plain.add(name)
+            continue
+        folders = how == "claim"
+        verdict = fast.clash(name, folders=folders)
+        assert (verdict is not None) == plain.clash(name, folders), (name, steps)
+        assert (fast.clash(name) is not None) == plain.clash(name)
+        if verdict is None:
+            fast.add(name)
+            plain.add(name)
+
+
+def test_a_file_named_like_a_known_folder_is_still_refused_after_an_unchecked_add() -> None:
+    """A version-1 package holds ``mail.eml`` and ``mail.eml/body-1.txt``: once a name was added without
+    the folder check, a known folder can be a file, and the shortcut must not vouch for it any more."""
+    space = NameSpace()
+    assert space.take("evidence/mail.eml/body-1.txt") is None
+    space.add("evidence/MAIL.eml")  # unchecked: a file that is also a known folder
+    assert space.clash("evidence/mail.eml/body-2.txt") is not None
+    assert space.take("evidence/Mail.EML/body-3.txt") is not None
+
+
+def test_the_known_folder_shortcut_still_refuses_case_and_normalisation_twins() -> None:
+    space = NameSpace()
+    for name in ("evidence/A/x", "evidence/caf\u00e9/y", "evidence/stra\u00dfe/z"):
+        assert space.take(name) is None
+    for twin in ("evidence/a/x", "evidence/cafe\u0301/y", "evidence/STRASSE/z", "evidence/a", "evidence/A/x/q"):
+        assert space.take(twin) is not None, twin
+    assert space.take("evidence/a/other") is None  # a new file in a known folder, the case the shortcut is for

@@ -108,12 +108,7 @@ class MemberNames:
     def take(self, member: str | None) -> bool:
         """Take ``member`` (None: nothing stored) when it is free and return True; False when it collides
         (nothing taken). One look-up where :meth:`free` then :meth:`claim` make two."""
-        if member is None:
-            return True
-        if self._space.clash(member) is not None:
-            return False
-        self._space.add(member)
-        return True
+        return member is None or self._space.take(member) is None
 
     def claim(self, member: str | None, item_id: int) -> str | None:
         """``member``, or the name it is stored under instead when it collides; taken either way."""

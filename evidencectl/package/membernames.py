@@ -52,17 +52,28 @@ def fold(name: str) -> str:
 
 
 class NameSpace:
-    """The file and folder names taken so far, as a case-folding, normalising file system sees them."""
+    """The file and folder names taken so far, as a case-folding, normalising file system sees them.
+
+    A name in a folder already known skips the walk over its folders, in :meth:`clash` and :meth:`add`
+    alike, as long as every name was added right after :meth:`clash` (with ``folders``) found it clean:
+    then no known folder, nor any folder above it, can be a file (a file of that name would have been
+    refused, as a folder of its own is refused for a file taken before). One name added without that check
+    (a version-1 package read, a caller that skips it) turns the shortcut off for good.
+    """
 
     def __init__(self) -> None:
         self._files: dict[str, str] = {}
         self._folders: dict[str, str] = {}
+        self._clean: str | None = None  # the key last found clean by clash(folders=True)
+        self._checked = True  # every name added so far was added right after a clean check
 
     def clash(self, name: str, *, folders: bool = True) -> str | None:
         """Why ``name`` cannot join the names taken (the name it collides with), or None; with ``folders``
         false, only a collision of two files counts (a version-1 package keeps a mail's parts in a folder
         named like the mail)."""
-        key = fold(name)
+        return self._clash(name, fold(name), folders)
+
+    def _clash(self, name: str, key: str, folders: bool) -> str | None:
         if key in self._files:
             other = self._files[key]
             if unicodedata.normalize("NFC", other) == unicodedata.normalize("NFC", name):
@@ -72,17 +83,37 @@ class NameSpace:
             return None
         if key in self._folders:
             return f"{name!r} is a file and also the folder of {self._folders[key]!r}"
-        at = key.find("/")
-        while at >= 0:
-            if key[:at] in self._files:
-                return f"{self._files[key[:at]]!r} is a file and also the folder of {name!r}"
-            at = key.find("/", at + 1)
+        at = key.rfind("/")
+        if at >= 0 and not (self._checked and key[:at] in self._folders):
+            at = key.find("/")
+            while at >= 0:
+                if key[:at] in self._files:
+                    return f"{self._files[key[:at]]!r} is a file and also the folder of {name!r}"
+                at = key.find("/", at + 1)
+        self._clean = key
         return None
 
     def add(self, name: str) -> None:
         """Take ``name`` and its folders (call :meth:`clash` first)."""
+        self._add(name, fold(name))
+
+    def take(self, name: str) -> str | None:
+        """Take ``name`` when :meth:`clash` finds it clean (folders included) and return None, else return
+        the clash and take nothing: one folding of the name where the two calls make two."""
         key = fold(name)
+        problem = self._clash(name, key, True)
+        if problem is None:
+            self._add(name, key)
+        return problem
+
+    def _add(self, name: str, key: str) -> None:
         self._files[key] = name
+        if key != self._clean:
+            self._checked = False
+        self._clean = None
+        at = key.rfind("/")
+        if at < 0 or key[:at] in self._folders:
+            return  # its folder is known, and so is every folder above it (each name adds all of its own)
         at = key.find("/")
         while at >= 0:
             self._folders.setdefault(key[:at], name)
