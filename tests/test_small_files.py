@@ -263,3 +263,20 @@ def test_the_known_folder_shortcut_still_refuses_case_and_normalisation_twins() 
     for twin in ("evidence/a/x", "evidence/cafe\u0301/y", "evidence/STRASSE/z", "evidence/a", "evidence/A/x/q"):
         assert space.take(twin) is not None, twin
     assert space.take("evidence/a/other") is None  # a new file in a known folder, the case the shortcut is for
+
+
+def test_the_registry_rows_spooled_by_length_come_back_as_taken_across_batches(tmp_path: Path) -> None:
+    """The rows of 2,500 items (three batches, the last one short), names with non-ASCII, newlines and NUL
+    as a non-UTF-8 name's stand-in may hold, read back as ``marshal.load`` of the batches would give them."""
+    spool = items_module.ItemSpool(None, tmp_path, "EVD-20261202-0000ABCD")
+    names = ["合同/a.pdf", "line\nbreak", "nul\x00x", "plain.txt", "ß/Straße"]
+    rows = [
+        ("EVD-20261202-0000ABCD", n + 1, f"{names[n % 5]}-{n}", "file", n * 7, f"{n:064x}", f"{n + 1:064x}")
+        for n in range(2500)
+    ]
+    try:
+        for row in rows:
+            spool._take(b'{"id":%d}' % row[1], None, row)
+        assert list(spool.registry_rows()) == rows
+    finally:
+        spool.close()

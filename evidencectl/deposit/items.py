@@ -155,8 +155,7 @@ class ItemSpool:
             self.trees[alg].add(leaves[n] if leaves is not None else leaf_hash(alg, record))
         self.batch.append(row)
         if len(self.batch) == 1024:
-            marshal.dump(self.batch, self.rows)
-            self.batch.clear()
+            self._dump_batch()
 
     def records(self) -> Iterator[bytes]:
         """Every record's canonical JSON, in order."""
@@ -168,13 +167,22 @@ class ItemSpool:
     def registry_rows(self) -> Iterator[ItemRow]:
         """The registry's row of every item."""
         if self.batch:
-            marshal.dump(self.batch, self.rows)
-            self.batch.clear()
+            self._dump_batch()
         self.rows.flush()
         end = self.rows.tell()
         self.rows.seek(0)
         while self.rows.tell() < end:
-            yield from marshal.load(self.rows)
+            size = int.from_bytes(self.rows.read(8), "little")
+            yield from marshal.loads(self.rows.read(size))
+
+    def _dump_batch(self) -> None:
+        """Spool the batched rows, their length first: ``marshal.load`` of a file reads it a field at a
+        time through the file object (30 ms for 10,000 rows, at the end of a deposit), ``marshal.loads``
+        of the batch's bytes 2 ms."""
+        blob = marshal.dumps(self.batch)
+        self.rows.write(len(blob).to_bytes(8, "little"))
+        self.rows.write(blob)
+        self.batch.clear()
 
     def store(
         self,
