@@ -23,7 +23,8 @@ from evidencectl.deposit import items as items_module
 from evidencectl.display import invisible_in_name
 from evidencectl.hashing import SMALL, digest_bytes
 from evidencectl.package.membernames import NameSpace, fold, unsafe_name
-from evidencectl.package.writer import _PLAIN_NAME, PackageWriter
+from evidencectl.package.writer import _PLAIN_NAME, PackageWriter, central_directory
+from evidencectl.package.zipformat import central_record
 
 
 @pytest.mark.parametrize("size", [0, 1, 4096, 65_537, SMALL, SMALL + 1])
@@ -280,3 +281,23 @@ def test_the_registry_rows_spooled_by_length_come_back_as_taken_across_batches(t
         assert list(spool.registry_rows()) == rows
     finally:
         spool.close()
+
+
+_LIMITS = [0, 1, 4096, (1 << 31) - 1, 1 << 31, (1 << 32) - 1, 1 << 32, 1 << 40]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=40),
+            st.sampled_from(_LIMITS) | st.integers(0, 1 << 41),
+            st.sampled_from(_LIMITS) | st.integers(0, 1 << 41),
+            st.integers(0, 0xFFFFFFFF),
+        ),
+        max_size=20,
+    )
+)
+def test_the_central_directory_is_the_records_zipformat_makes(entries: list[tuple[str, int, int, int]]) -> None:
+    """Names ASCII or not, sizes and offsets on both sides of the ZIP64 limits: byte for byte the records
+    of ``zipformat.central_record`` (the plain path the writer's directory shortcut replaces)."""
+    assert central_directory(entries) == b"".join(central_record(n, size, crc, off) for n, off, size, crc in entries)

@@ -18,6 +18,7 @@ import os
 import re
 import secrets
 import stat
+import struct
 import threading
 import zlib
 from collections.abc import Callable, Iterable
@@ -38,6 +39,30 @@ _PLAIN_NAME = re.compile(r"(?![A-Za-z]:)(?:[^/\\\x00.][^/\\\x00]*/)*[^/\\\x00.][
 """Names :func:`~evidencectl.package.membernames.unsafe_name` always passes: components that neither start
 with a dot nor hold a slash, backslash or NUL (so none is empty, ``.`` or ``..``), and no drive letter. A
 name it does not match is judged by ``unsafe_name`` (tests/test_zip_writer.py holds the two together)."""
+
+
+_PLAIN_HEAD = zf.CENTRAL_SIG + struct.pack(
+    "<HHHHHH", zf.MADE_BY_UNIX | zf.version_needed(False), zf.version_needed(False), 0, 0, zf.FIXED_TIME, zf.FIXED_DATE
+)
+"""The fixed start of the central record of a member with an ASCII name, below the ZIP64 limits."""
+_PLAIN_TAIL = struct.Struct("<IIIHHHHHII")
+"""The rest of that record before the name: CRC, sizes, name length, and zeros but the attributes and offset."""
+
+
+def central_directory(entries: Iterable[tuple[str, int, int, int]]) -> bytes:
+    """The central records of ``entries`` (name, offset, size, CRC), as
+    :func:`~evidencectl.package.zipformat.central_record` makes them: a member with an ASCII name below the
+    ZIP64 limits (every small original) from one fixed head and one packed tail, a 10,000-member directory
+    in about half the time, at the end of a deposit (tests/test_small_files.py holds the two together)."""
+    parts: list[bytes] = []
+    head, pack, limit, external = _PLAIN_HEAD, _PLAIN_TAIL.pack, zf.ZIP64_FROM, zf.EXTERNAL_FILE
+    for name, offset, size, crc in entries:
+        if size < limit and offset < limit and name.isascii():
+            raw = name.encode("ascii")
+            parts += (head, pack(crc, size, size, len(raw), 0, 0, 0, 0, external, offset), raw)
+        else:
+            parts.append(zf.central_record(name, size, crc, offset))
+    return b"".join(parts)
 
 
 class _Flusher:
@@ -235,7 +260,7 @@ class PackageWriter:
             return
         self._closed = True
         kept, old = self._kept
-        directory = old + b"".join(zf.central_record(n, size, crc, off) for n, off, size, crc in self._entries)
+        directory = old + central_directory(self._entries)
         self._fp.write(directory)
         self._fp.write(zf.end_records(kept + len(self._entries), self._pos, len(directory)))
         self._fp.close()
