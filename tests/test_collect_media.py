@@ -173,7 +173,11 @@ def _looks_like_mail_by_split(head: bytes) -> bool:
 
 
 _HEADERISH = st.lists(
-    st.sampled_from([b"From: a@b", b"Subject: x", b"X-Y: z", b" folded", b"\tfolded", b"", b"not a header", b"To:"]),
+    st.sampled_from(
+        [b"From: a@b", b"Subject: x", b"X-Y: z", b" folded", b"\tfolded", b"", b"not a header", b"To:"]
+        # colons in odd places, blanks before the colon, bytes outside the name class, a long colon-free line
+        + [b"a:b:c", b"::", b"Key \t: v", b"Sub ject: x", b"Na\x80me: v", b"x" * 5000, b"To" + b" " * 300 + b":"]
+    ),
     max_size=210,
 )
 

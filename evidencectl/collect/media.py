@@ -93,7 +93,12 @@ def looks_like_mail(head: bytes) -> bool:
             if count == 0:
                 return False
         else:
-            m = _HEADER_LINE.match(line)
+            # The match can only end at the line's first colon (no colon is in either class), so it is
+            # asked of the text up to there: memchr finds a line without any colon at C speed, where the
+            # pattern scanned a long first line of a text file and backed off it byte by byte (~30 us for
+            # a 4 KiB line, on every text file of a deposit).
+            colon = line.find(b":")
+            m = None if colon < 0 else _HEADER_LINE.match(line, 0, colon + 1)
             if m is None:
                 return False
             count += 1
