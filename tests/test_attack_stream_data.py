@@ -60,7 +60,12 @@ CHANGES: dict[str, tuple[Callable[[Path], None], str, dict[str, tuple[str, str |
         "PASSED",
         {},
     ),
-    "two-files-contents-swapped": (_swap, "PASSED", {}),
+    # Each file under the other's name: offered as that item and not it (tests/test_attack_review_data.py).
+    "two-files-contents-swapped": (
+        _swap,
+        "FAILED",
+        {"data:{folder}/": ("FAILED", "DIGEST_MISMATCH")},
+    ),
 }
 
 

@@ -44,6 +44,9 @@ class DataIndex:
     used: set[Path] = field(default_factory=set)
     """Paths that matched an item."""
 
+    misnamed: dict[Path, list[str]] = field(default_factory=dict)
+    """Path -> the top items whose name it bears though another file was matched to them by content and its
+    own content is not theirs (a swap: it is offered as that item and is not it)."""
     source_of: dict[int, DataFile] = field(default_factory=dict)
     """Item id -> the ``--data`` original it was matched to, or (for a part) its top item's original."""
     _derived: tuple[Path, dict[str, Digests]] | None = None
@@ -60,8 +63,12 @@ class DataIndex:
             return self._find_part(item)
         want = item["digests"]
         match = self.by_sha256.get(want["sha256"])
+        named = self.by_name.get(item["name"])
         if match is None or match.digests.sm3 != want["sm3"] or match.digests.size != item["size"]:
-            match = self.by_name.get(item["name"], match)
+            match = named if named is not None else match
+        elif named is not None and named is not match and named.digests.sha256 != want["sha256"]:
+            # The item's content was given elsewhere, and a file under its name holds other bytes.
+            self.misnamed.setdefault(named.path, []).append(item["name"])
         if match is not None:
             self.used.add(match.path)
             if isinstance(item.get("id"), int):
@@ -145,7 +152,8 @@ def data_checks(index: DataIndex, items: Iterable[dict[str, Any]]) -> list[Check
     A file is an item of the deposit when an item has its content (a renamed copy counts), or when a
     ``--hash-only`` item was matched to it. A file that bears a deposited top item's relative name (a file
     deposited alone: its name; in a folder: the name relative to the folder's parent) but not its content is
-    FAILED (``DIGEST_MISMATCH``): offered in the place of that original, it is not it. A file that matches no
+    FAILED (``DIGEST_MISMATCH``): offered in the place of that original, it is not it, even when its bytes are
+    another item's (two originals' contents swapped under their names). A file that matches no
     item by content or by name (added since, never deposited, someone else's) proves nothing either way:
     INDETERMINATE (``NOT_COVERED``), naming it; the deposit is judged by its own checks, which it neither fails
     nor passes (DESIGN §4: FAILED is kept for a digest mismatch of a deposited item, a bad trusted signature,
@@ -176,17 +184,28 @@ def data_checks(index: DataIndex, items: Iterable[dict[str, Any]]) -> list[Check
     for n, f in enumerate(index.files):
         if f.folder is not None:
             folders.setdefault(f.folder, []).append(n)
+        elif _misnamed(index, f, found[n], like[n]):
+            out.append(_file_check(f, Status.FAILED, index.misnamed.get(f.path, like[n])))
         elif found[n]:
             out.append(_file_check(f, Status.PASSED, found[n]))
         elif f.path in index.used:
             continue  # matched to a hash-only item by name: that item's digest check judges it
-        elif like[n]:
-            out.append(_file_check(f, Status.FAILED, like[n]))
         else:
             out.append(_file_check(f, Status.INDETERMINATE, []))
     for folder, members in folders.items():
         out.append(_folder_check(index, folder, members, found, like))
     return out
+
+
+def _misnamed(index: DataIndex, f: DataFile, found: list[str], like: list[str]) -> bool:
+    """Whether ``f`` bears a top item's name (``like``) without that item's content (``found``: the items it
+    equals), or was found by :meth:`DataIndex.find` to do so while it was matched as another item's content.
+    A file matched to a hash-only item by name alone is judged by that item's digest check instead."""
+    if f.path in index.misnamed:
+        return True
+    if not like or set(like) <= set(found):
+        return False
+    return bool(found) or f.path not in index.used
 
 
 def _file_check(f: DataFile, status: Status, items: list[str]) -> CheckResult:
@@ -218,7 +237,9 @@ def _folder_check(
     """The check of a ``--data`` folder: FAILED when a file in it bears an item's name but not its content,
     INDETERMINATE when a file in it is no item, else PASSED."""
     files = [index.files[n] for n in members]
-    altered = [index.files[n].name for n in members if n in found and not found[n] and like[n]]
+    altered = [
+        index.files[n].name for n in members if _misnamed(index, index.files[n], found.get(n, []), like.get(n, []))
+    ]
     extra = [index.files[n].name for n in members if n in found and not found[n] and not like[n]]
     facts: dict[str, Any] = {"folder": str(folder), "files": len(files)}
     facts["matched"] = len(files) - len(altered) - len(extra)
