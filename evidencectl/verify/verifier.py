@@ -343,13 +343,14 @@ def _verify_package(
         for check in check_mail_auth(reader, mails):
             report.add(check)
         phase(progress, "timestamps, anchors and signature")
-        gen_time = check_timestamps(report, reader, manifest, trust)
+        check_timestamps(report, reader, manifest, trust)
         check_anchors(report, reader, manifest, trust, online)
         set_aside_own_times_before_created(report, manifest)
         # The signer's certificate is judged at the proven time (an independent one where there is one), not
-        # at the earliest genTime: a depositor's own TSA dates a signature whenever its clock says.
-        proven = parse_utc(report.proven_time)
-        check_signature(report, reader, manifest_bytes, trust, proven if proven is not None else gen_time)
+        # at the earliest genTime: a depositor's own TSA dates a signature whenever its clock says. With no
+        # proven time (every token set aside, say one anyone added dated years back) there is no moment to
+        # judge it at: the earliest genTime would be that token's, and a genuine signature FAILED by it.
+        check_signature(report, reader, manifest_bytes, trust, parse_utc(report.proven_time))
     # Only the anchors that validated a check: the whole store says nothing about this package.
     anchors_used = trust.used() if hasattr(trust, "used") else trust.anchors()
     report.trust_anchors = [
