@@ -100,9 +100,7 @@ def _created(package: Path) -> datetime:
     return created
 
 
-@pytest.mark.parametrize(
-    ("before", "set_aside"), [(270, False), (360, True)], ids=["4m30s-before", "6m-before"]
-)
+@pytest.mark.parametrize(("before", "set_aside"), [(270, False), (360, True)], ids=["4m30s-before", "6m-before"])
 def test_own_token_at_the_tolerance_edge_is_counted_or_set_aside_never_failed(
     people: dict[str, Path], tmp_path: Path, before: int, set_aside: bool
 ) -> None:

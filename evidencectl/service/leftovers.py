@@ -6,9 +6,10 @@ and a certificate half rendered (``certificates/.cert-…``). Each worker sweeps
 every pass of the resume loop. Never removed is a file that a live worker, in this process or another, on
 this machine or another one sharing the registry, may still be writing:
 
-* spool folders and certificate files carry the name of the process that made them (a tag of the machine,
-  its process id, a random tag of the process): removed only when that process is of this machine and no
-  longer runs (the random tag tells a new process that got a dead one's id from it);
+* spool folders and certificate files carry the name of the process that made them (a tag of the machine
+  and PID namespace, its process id, a random tag of the process): removed when that process is of this
+  machine and namespace and no longer runs (the random tag tells a new process that got a dead one's id
+  from it), or, made by a process not of this machine and namespace, after :data:`UNNAMED_GRACE`;
 * a staging file is kept while the registry has a pending deposit whose staging file it is (the resume
   loop finishes it), and while a deposit holds the claim ``package:NAME.evp`` in the registry (taken before
   the file exists, released when the deposit ends; a claim of a process of this machine that no longer runs
@@ -47,7 +48,15 @@ _NAMED = re.compile(r"^(?:deposit|upload|\.cert)-([0-9a-f]{8})-(\d+)-([0-9a-f]{8
 
 
 def _host() -> str:
-    return hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
+    # The host name alone does not tell machines apart for process ids: two containers with host networking
+    # share it, each with a PID namespace of its own (both servers process 1), and one took the other's
+    # live work for a dead process's. The namespace (and the boot) is part of the tag, so such a process is
+    # one this one cannot see: its work goes by a claim lapsing or by age, never by its process id.
+    where = [socket.gethostname()]
+    for link in ("/proc/self/ns/pid", "/proc/sys/kernel/random/boot_id"):
+        with contextlib.suppress(OSError):
+            where.append(os.readlink(link) if link.endswith("pid") else Path(link).read_text().strip())
+    return hashlib.sha256("\0".join(where).encode("utf-8", "replace")).hexdigest()[:8]
 
 
 def _tag() -> str:
@@ -100,7 +109,9 @@ def holder_gone(name: str) -> bool:
 
 def _made_by_a_gone_process(path: Path) -> bool:
     named = _NAMED.match(path.name)
-    if named is None:  # a release's before names were not tagged: only their age tells
+    if named is None or named.group(1) != _host():
+        # A release's before names were not tagged; a process of another machine or PID namespace (a
+        # container restarted gets a new one) cannot be seen from here: only their age tells.
         with contextlib.suppress(FileNotFoundError):
             return time.time() - path.stat().st_mtime > UNNAMED_GRACE
         return False
