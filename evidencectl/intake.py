@@ -229,6 +229,8 @@ def _prepare(
 def _work(key: int, start: int, files: list[tuple[str, str]], slot: int) -> list[Prepared | Handed | None]:
     """Prepare ``files`` (location and name; the first is input ``start``) of deposit ``key``; their members
     go to slot ``slot`` of its shared buffer while it has room."""
+    if forks.stopping():
+        return []  # the deposit is being stopped: nobody reads this
     job = _JOBS[key]
     member_for = None if job.hash_only else job.member_for
     shared = job.shared
@@ -322,8 +324,7 @@ class Workers:
         """Stop the workers and drop the shared buffer."""
         if self.pool is None:
             return
-        self.pool.terminate()
-        self.pool.join()
+        forks.stop_pool(self.pool)
         self.pool = None
         self.view.release()
         with contextlib.suppress(BufferError):  # a caller still holding a member view: the mmap goes with it

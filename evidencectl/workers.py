@@ -11,16 +11,23 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import mmap
 import multiprocessing
 import os
 import signal
 import sys
+import time
 import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 MAX_WORKERS = 4
 _PR_SET_PDEATHSIG = 1
+STOP_GRACE = 30.0
+"""How long :func:`stop_pool` waits for the workers to hand back what they hold before it kills them."""
+
+_STOP: mmap.mmap | None = None
+"""In a worker: its pool's stop flag (one byte shared with the parent; 1 once the parent stops the pool)."""
 
 
 def worker_count() -> int:
@@ -33,9 +40,11 @@ def worker_count() -> int:
     return 0 if cpus < 2 else min(cpus, MAX_WORKERS)
 
 
-def init_worker(parent: int, preload: Sequence[str] = ()) -> None:
+def init_worker(parent: int, preload: Sequence[str] = (), stop: mmap.mmap | None = None) -> None:
     """A worker ignores Ctrl-C (its parent handles it and stops the workers) and dies with its parent; it
     imports ``preload`` while the parent is still busy (a deposit walking its folders)."""
+    global _STOP
+    _STOP = stop
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux"):
         import ctypes
@@ -66,10 +75,42 @@ def _default_sigterm() -> Iterator[None]:
 
 
 def fork_pool(count: int, preload: Sequence[str] = ()) -> Any:
-    """A pool of ``count`` forked workers set up by :func:`init_worker`; the caller terminates it."""
+    """A pool of ``count`` forked workers set up by :func:`init_worker`; the caller stops it with
+    :func:`stop_pool`."""
     ctx = multiprocessing.get_context("fork")
+    stop = mmap.mmap(-1, 1)  # anonymous, so shared with the forked workers
     with warnings.catch_warnings(), _default_sigterm():
         # Python 3.12+ warns about forking a process with threads (a progress bar's refresh thread): the
         # workers touch none of that thread's state.
         warnings.simplefilter("ignore", DeprecationWarning)
-        return ctx.Pool(count, initializer=init_worker, initargs=(os.getpid(), tuple(preload)))
+        pool = ctx.Pool(count, initializer=init_worker, initargs=(os.getpid(), tuple(preload), stop))
+    pool.evidencectl_stop = stop  # type: ignore[attr-defined]  # stop_pool finds the flag here
+    return pool
+
+
+def stopping() -> bool:
+    """In a worker: True once its parent stops the pool (a task then returns at once, its answer unread)."""
+    return _STOP is not None and _STOP[0] == 1
+
+
+def stop_pool(pool: Any, grace: float = STOP_GRACE) -> None:
+    """Stop ``pool``'s workers and join them.
+
+    ``Pool.terminate()`` kills the workers as they are. One killed while it writes an answer dies holding the
+    lock of the answer queue, and the pool's task thread then waits for that lock for ever: a deposit
+    interrupted by Ctrl-C hung in ``Workers.close`` (seen once in ~20 runs of
+    tests/test_intake.py::test_ctrl_c_stops_the_workers_and_leaves_nothing on a loaded machine). So the
+    workers are first told to stop (every task still queued returns at once, see :func:`stopping`) and
+    their answers are let through until none is outstanding; only then are the now idle workers terminated,
+    as after a run whose every answer was taken. After ``grace`` seconds they are terminated anyway."""
+    stop = getattr(pool, "evidencectl_stop", None)
+    if stop is not None:
+        stop[0] = 1
+    outstanding = getattr(pool, "_cache", None)  # the answers not yet delivered, by job
+    deadline = time.monotonic() + grace
+    while outstanding and time.monotonic() < deadline:
+        time.sleep(0.005)
+    pool.terminate()
+    pool.join()
+    if stop is not None:
+        stop.close()

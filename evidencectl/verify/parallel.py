@@ -19,6 +19,7 @@ from ..hashing import Digests, digest_bytes
 from ..package.canonical import is_canonical
 from ..package.manifest import join_subtrees, stored_subtree, subtree_starts
 from ..package.reader import PackageReader
+from ..workers import stop_pool, stopping
 
 MIN_RECORDS = 2048
 """Fewer items than this are read in one process."""
@@ -62,11 +63,15 @@ def _chunk(job: dict[str, Any], start: int, members: list[str]) -> tuple[str | N
 
 
 def _chunk_at(args: tuple[int, int, list[str]]) -> tuple[str | None, list[MemberDigest | None]]:
+    if stopping():
+        return None, []  # the verification is being stopped: nobody reads this
     key, start, members = args
     return _chunk(_JOBS[key], start, members)
 
 
 def _block(task: tuple[int, int]) -> tuple[bytes, ...]:
+    if stopping():
+        return ()
     key, first = task
     return stored_subtree(_JOBS[key]["spans"], first)
 
@@ -107,8 +112,7 @@ def check_and_digest(
                     progress(sum(got[0].size for got in answer[1] if got is not None))
             heads = blocks.get() if blocks is not None else None
         finally:
-            pool.terminate()
-            pool.join()
+            stop_pool(pool)
     finally:
         del _JOBS[key]
     for problem, _ in results:

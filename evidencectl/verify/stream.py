@@ -32,6 +32,7 @@ from ..merkle import leaf_hash, tree_root
 from ..package.canonical import _structure, canonical_json, is_canonical, parse_json
 from ..package.manifest import PROOF_KEY, STORED_BLOCK, join_subtrees
 from ..package.reader import PackageReader
+from ..workers import stop_pool, stopping
 from .compact import ItemRecords
 
 MIN_ITEMS = 2048
@@ -182,6 +183,8 @@ def _block(task: tuple[int, int]) -> tuple[Any, ...] | None:
     """Leaves ``first`` … ``first + STORED_BLOCK - 1`` (leaf 0 is the statement, leaf n item n - 1) of the
     verification ``key`` (``task`` is both): None when anything is unexpected; else the subtree's heads and
     what the verifier needs of its items."""
+    if stopping():
+        return None  # the verification is being stopped: nobody reads this
     key, first = task
     job = _JOBS.get(key)
     if job is None:  # never for a worker of this verification's own pool: the plain path judges, as always
@@ -294,8 +297,7 @@ def stream_manifest(
                     progress(answer[-1])
         finally:
             if pool is not None:
-                pool.terminate()
-                pool.join()
+                stop_pool(pool)
     finally:
         del _JOBS[key]
     frame["items"] = records
