@@ -93,7 +93,7 @@ def beijing_and_utc(text: str | None) -> str:
 _TIME_CHECKS = ("timestamp:", "anchor:")
 
 
-def _latest_bound(facts: dict[str, Any]) -> datetime | None:
+def latest_bound(facts: dict[str, Any]) -> datetime | None:
     """The latest moment a check's attested time may stand for: genTime plus the accuracy its TSA declares
     (RFC 3161 §2.4.2: the time is genTime ± accuracy), rounded up to the second, since the proven time says
     the evidence existed *no later than* this."""
@@ -154,7 +154,7 @@ class VerificationReport:
         its (freely set) earlier time to the sentence "attested by a service independent of the depositor"."""
         passed = self._time_checks()
         independent = [c for c in passed if c.facts.get("independent") is True]
-        times = [moment for c in independent or passed if (moment := _latest_bound(c.facts)) is not None]
+        times = [moment for c in independent or passed if (moment := latest_bound(c.facts)) is not None]
         if not times:
             return None
         return min(times).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -15,13 +15,16 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from evidencectl import workers
 from tests.conftest import CliResult
 from tests.zipattacks import Entry, Layout, build, entries_of
 
@@ -184,3 +187,37 @@ def zip_names(package: Path) -> list[str]:
     """Member names as Python's zipfile reads the central directory."""
     with zipfile.ZipFile(package) as z:
         return z.namelist()
+
+
+def interleaved(
+    monkeypatch: pytest.MonkeyPatch, first: Callable[[], Any], second: Callable[[], Any], *, wait: float = 300
+) -> list[Any]:
+    """Run ``first`` and ``second`` in two threads, each forking its workers only once both have registered
+    their job (both reached the fork) and going on only once both pools are forked: what two requests
+    arriving together at the service's thread pool may do, made certain. What a thread raised is its
+    result."""
+    real = workers.fork_pool
+    both_ready, both_forked = threading.Barrier(2, timeout=60), threading.Barrier(2, timeout=60)
+
+    def fork_in_turn(*args: Any, **kwargs: Any) -> Any:
+        both_ready.wait()
+        pool = real(*args, **kwargs)
+        both_forked.wait()
+        return pool
+
+    monkeypatch.setattr(workers, "fork_pool", fork_in_turn)
+    monkeypatch.setattr(workers, "worker_count", lambda: 2)  # workers also on a one-CPU machine
+    out: list[Any] = [None, None]
+
+    def go(n: int, job: Callable[[], Any]) -> None:
+        try:
+            out[n] = job()
+        except BaseException as exc:  # noqa: BLE001 - reported by the test as that job's outcome
+            out[n] = exc
+
+    threads = [threading.Thread(target=go, args=(n, job)) for n, job in enumerate((first, second))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(wait)
+    return out

@@ -18,16 +18,15 @@ own data directory.
 from __future__ import annotations
 
 import subprocess
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from evidencectl import Context, DepositOptions, deposit, verify, workers
+from evidencectl import Context, DepositOptions, deposit, verify
 from evidencectl.checks import Status
-from tests.streamkit import make_files, run
+from tests.streamkit import interleaved, make_files, run
 
 FILES = 3000
 MARKS = (b"ALPHA", b"BRAVO")
@@ -36,37 +35,6 @@ MARKS = (b"ALPHA", b"BRAVO")
 
 def _content(mark: bytes) -> Callable[[int], bytes]:
     return lambda i: mark + b"-exhibit-%05d-" % i + bytes([65 + i % 26]) * (300 + i % 200) + b"\n"
-
-
-def _interleaved(monkeypatch: pytest.MonkeyPatch, first: Callable[[], Any], second: Callable[[], Any]) -> list[Any]:
-    """Run ``first`` and ``second`` in two threads, each forking its workers only once both have registered
-    their job (both reached the fork) and going on only once both pools are forked. What a thread raised is
-    its result."""
-    real = workers.fork_pool
-    both_ready, both_forked = threading.Barrier(2, timeout=60), threading.Barrier(2, timeout=60)
-
-    def fork_in_turn(*args: Any, **kwargs: Any) -> Any:
-        both_ready.wait()
-        pool = real(*args, **kwargs)
-        both_forked.wait()
-        return pool
-
-    monkeypatch.setattr(workers, "fork_pool", fork_in_turn)
-    monkeypatch.setattr(workers, "worker_count", lambda: 2)  # workers also on a one-CPU machine
-    out: list[Any] = [None, None]
-
-    def go(n: int, job: Callable[[], Any]) -> None:
-        try:
-            out[n] = job()
-        except BaseException as exc:  # noqa: BLE001 - reported by the test as that deposit's outcome
-            out[n] = exc
-
-    threads = [threading.Thread(target=go, args=(n, job)) for n, job in enumerate((first, second))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(300)
-    return out
 
 
 def _sums(folder: Path) -> str:
@@ -109,7 +77,7 @@ def test_two_deposits_at_once_in_one_process_each_publish_their_own_files(
         opts = DepositOptions(inputs=[str(folders[n])], out=packages[n], case="(2026)渝0103民初1234号")
         return lambda: deposit(opts, Context(dirs[n]))
 
-    results = _interleaved(monkeypatch, job(0), job(1))
+    results = interleaved(monkeypatch, job(0), job(1))
     monkeypatch.undo()  # the court verifies as it would, not at the held fork
     for n, result in enumerate(results):
         assert not isinstance(result, BaseException), (n, repr(result))

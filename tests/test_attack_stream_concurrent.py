@@ -13,7 +13,6 @@ genuine package FAILED with the forgery's digests).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ import pytest
 from evidencectl import verify, workers
 from evidencectl.checks import Status
 from evidencectl.verify import stream
-from tests.streamkit import Base, both, deposit_base, unzip_member, with_members
+from tests.streamkit import Base, both, deposit_base, interleaved, unzip_member, with_members
 
 VICTIM = "evidence/case/d2/f01000.txt"
 
@@ -47,34 +46,6 @@ def forged(base: Base, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _interleaved(monkeypatch: pytest.MonkeyPatch, first: Callable[[], Any], second: Callable[[], Any]) -> list[Any]:
-    """Run ``first`` and ``second`` in two threads, each forking its workers only once both have registered
-    their job (both reached the fork) and going on only once both pools are forked: what two requests
-    arriving together may do, made certain."""
-    real = workers.fork_pool
-    both_ready, both_forked = threading.Barrier(2, timeout=60), threading.Barrier(2, timeout=60)
-
-    def fork_in_turn(*args: Any, **kwargs: Any) -> Any:
-        both_ready.wait()
-        pool = real(*args, **kwargs)
-        both_forked.wait()
-        return pool
-
-    monkeypatch.setattr(workers, "fork_pool", fork_in_turn)
-    monkeypatch.setattr(workers, "worker_count", lambda: 2)  # workers also on a one-CPU machine
-    out: list[Any] = [None, None]
-
-    def run(n: int, job: Callable[[], Any]) -> None:
-        out[n] = job()
-
-    threads = [threading.Thread(target=run, args=(n, job)) for n, job in enumerate((first, second))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    return out
-
-
 @pytest.mark.parametrize("path", ["streamed", "plain"])
 def test_forged_copy_verified_beside_its_genuine_package_is_still_failed(
     base: Base, forged: Path, monkeypatch: pytest.MonkeyPatch, path: str
@@ -83,7 +54,7 @@ def test_forged_copy_verified_beside_its_genuine_package_is_still_failed(
         monkeypatch.setattr(stream, "MIN_ITEMS", 10**9)  # the plain path, its records checked by workers
     alone = verify(forged, context=base.court)
     assert alone.verdict is Status.FAILED
-    forged_report, genuine_report = _interleaved(
+    forged_report, genuine_report = interleaved(
         monkeypatch,
         lambda: verify(forged, context=base.court),
         lambda: verify(base.package, context=base.court),

@@ -15,8 +15,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..checks import CheckResult, Status, VerificationReport, parse_utc
-from ..checks import _latest_bound as latest_bound
+from ..checks import CheckResult, Status, VerificationReport, latest_bound, parse_utc
 
 TIME_TOLERANCE = timedelta(minutes=5)
 """Clock difference forgiven between the depositor's machine, the TSA and the verifier (docs/format.md)."""
