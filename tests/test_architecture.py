@@ -21,25 +21,32 @@ def _modules() -> dict[str, tuple[Path, bool]]:
     return found
 
 
+def _imported(name: str, path: Path, is_package: bool, modules: dict[str, tuple[Path, bool]]) -> set[str]:
+    """What module ``name`` (at ``path``) imports anywhere in its body, lazy imports in functions too: each
+    ``from X import y`` resolved to ``X.y`` when that is one of ``modules``, else to ``X``."""
+    package = name if is_package else name.rpartition(".")[0]
+    targets: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            targets.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([node.module] if node.module else []))
+            else:
+                base = node.module or ""
+            for alias in node.names:
+                sub = f"{base}.{alias.name}"
+                targets.add(sub if sub in modules else base)
+    return targets
+
+
 def import_graph() -> dict[str, set[str]]:
     """Module -> the library modules it imports anywhere in its body (lazy imports in functions too)."""
     modules = _modules()
     graph: dict[str, set[str]] = {}
     for name, (path, is_package) in modules.items():
-        package = name if is_package else name.rpartition(".")[0]
-        targets: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Import):
-                targets.update(a.name for a in node.names if a.name in modules)
-            elif isinstance(node, ast.ImportFrom):
-                if node.level:
-                    parts = package.split(".")
-                    base = ".".join(parts[: len(parts) - node.level + 1] + ([node.module] if node.module else []))
-                else:
-                    base = node.module or ""
-                for alias in node.names:
-                    sub = f"{base}.{alias.name}"
-                    targets.add(sub if sub in modules else base)
+        targets = _imported(name, path, is_package, modules)
         graph[name] = {t for t in targets if t in modules and t != name}
     return graph
 
@@ -179,20 +186,7 @@ def cli_imports() -> dict[str, set[str]]:
     for name, (path, is_package) in modules.items():
         if not name.startswith("evidencectl.cli"):
             continue
-        package = name if is_package else name.rpartition(".")[0]
-        targets: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Import):
-                targets.update(a.name for a in node.names if a.name.startswith("evidencectl"))
-            elif isinstance(node, ast.ImportFrom):
-                if node.level:
-                    parts = package.split(".")
-                    base = ".".join(parts[: len(parts) - node.level + 1] + ([node.module] if node.module else []))
-                else:
-                    base = node.module or ""
-                for alias in node.names:
-                    sub = f"{base}.{alias.name}"
-                    targets.add(sub if sub in modules else base)
+        targets = _imported(name, path, is_package, modules)
         found[name] = {t for t in targets if t.startswith("evidencectl") and not t.startswith("evidencectl.cli")}
     return found
 
