@@ -23,7 +23,8 @@ def attested_time(path: Any, trust: Any, known: dict[str, Any] | None = None) ->
         manifest = known if known is not None else reader.read_json("manifest.json")
         report = VerificationReport(str(path), manifest.get("deposit_id"), manifest=manifest)
         if isinstance(manifest.get("roots"), dict) and isinstance(manifest.get("deposit_id"), str):
+            times_from = len(report.checks)
             check_timestamps(report, reader, manifest, trust)
             check_anchors(report, reader, manifest, trust, False)
-            set_aside_own_times_before_created(report, manifest)
+            set_aside_own_times_before_created(report, manifest, times_from)
     return report

@@ -343,9 +343,10 @@ def _verify_package(
         for check in check_mail_auth(reader, mails):
             report.add(check)
         phase(progress, "timestamps, anchors and signature")
+        times_from = len(report.checks)
         check_timestamps(report, reader, manifest, trust)
         check_anchors(report, reader, manifest, trust, online)
-        set_aside_own_times_before_created(report, manifest)
+        set_aside_own_times_before_created(report, manifest, times_from)
         # The signer's certificate is judged at the proven time (an independent one where there is one), not
         # at the earliest genTime: a depositor's own TSA dates a signature whenever its clock says. With no
         # proven time (every token set aside, say one anyone added dated years back) there is no moment to
