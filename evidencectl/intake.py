@@ -33,16 +33,16 @@ import os
 import stat
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 from . import workers as forks
-from .collect.analysis import Analysis
 from .collect.files import InputFile, Whole, changed_while_read
 from .hashing import SMALL, Digests
 from .merkle import leaf_hash
 from .package.layout import EVIDENCE
 from .package.model import ItemRecord, encode_leaf
 from .package.prepared import stored_member
+from .preparedfiles import Handed, Prepared, PreparedRun, run_of
 
 MIN_FILES = 512
 """Fewer files than this are done in the deposit process: forking workers would cost more than it saves."""
@@ -50,52 +50,6 @@ CHUNK = 128
 """Files per task handed to a worker."""
 SLOT = 2 << 20
 """Bytes of shared memory per chunk in flight: workers put the members they make there, not in the pipe."""
-
-
-class Prepared(NamedTuple):
-    """A small file a worker read, hashed, analysed and recorded (plain values only: cheap to pickle)."""
-
-    blob: bytes
-    """The ZIP local header followed by the file's bytes, when not in shared memory (empty for
-    ``--hash-only``); see :func:`member_blob`."""
-    at: int
-    """Where the header and bytes are in the shared buffer; -1 when they are in ``blob``."""
-    header_len: int
-    """Length of the local header at the start of ``blob``."""
-    crc: int
-    """CRC-32 of the bytes."""
-    size: int
-    """Number of bytes."""
-    sm3: str
-    """SM3 of the bytes, hex."""
-    sha256: str
-    """SHA-256 of the bytes, hex."""
-    record: bytes
-    """Canonical JSON of its item record, with id = input position + 1."""
-    leaf_sm3: bytes
-    """SM3 leaf hash of ``record``."""
-    leaf_sha256: bytes
-    """SHA-256 leaf hash of ``record``."""
-    kind: str
-    """The record's kind (for the registry row)."""
-    member: str | None
-    """The package member holding the file (None for ``--hash-only``)."""
-    job: int
-    """The key of the deposit whose shared buffer holds the member (see :func:`member_blob`)."""
-
-
-class Handed(NamedTuple):
-    """A small file a worker read and analysed but left for the deposit process to record."""
-
-    data: bytes
-    """The file's bytes."""
-    digests: Digests
-    """SM3 and SHA-256 of the bytes."""
-    stat: os.stat_result
-    """The file's status, taken from the open file."""
-    analysis: Analysis
-    """Its :class:`~evidencectl.collect.analysis.Analysis` (derived parts or warnings), so that a mail is not
-    parsed twice."""
 
 
 @dataclass(frozen=True)
@@ -226,9 +180,12 @@ def _prepare(
     )
 
 
-def _work(key: int, start: int, files: list[tuple[str, str]], slot: int) -> list[Prepared | Handed | None]:
+def _work(
+    key: int, start: int, files: list[tuple[str, str]], slot: int
+) -> PreparedRun | list[Prepared | Handed | None]:
     """Prepare ``files`` (location and name; the first is input ``start``) of deposit ``key``; their members
-    go to slot ``slot`` of its shared buffer while it has room."""
+    go to slot ``slot`` of its shared buffer while it has room. A chunk of prepared files only comes back as
+    one :class:`~evidencectl.preparedfiles.PreparedRun`."""
     if forks.stopping():
         return []  # the deposit is being stopped: nobody reads this
     job = _JOBS[key]
@@ -247,10 +204,11 @@ def _work(key: int, start: int, files: list[tuple[str, str]], slot: int) -> list
         pos += n
         return b"", at
 
-    return [
+    done = [
         _prepare(job, key, i, location, name, member_for and member_for(name, i + 1), place)
         for i, (location, name) in enumerate(files, start)
     ]
+    return run_of(start, done) or done
 
 
 class Workers:
@@ -286,8 +244,9 @@ class Workers:
 
     def prepared(
         self, files: list[InputFile], meanwhile: Callable[[], None] | None = None
-    ) -> Iterator[Prepared | Handed | None]:
-        """What the workers made of each of ``files``, in order (None: the caller does that file itself).
+    ) -> Iterator[PreparedRun | Prepared | Handed | None]:
+        """What the workers made of each of ``files``, in order (None: the caller does that file itself); a
+        :class:`~evidencectl.preparedfiles.PreparedRun` stands for as many files as it holds.
 
         At most a few chunks per worker are in flight, so results never pile up in memory when the caller
         is the slower side. Stdin, non-UTF-8 names and names that are not portable are left to the caller.
@@ -317,7 +276,10 @@ class Workers:
             result, slot = pending.popleft()
             done = result.get()
             submit()  # keep the workers busy while this chunk is taken (its slot is not free yet)
-            yield from done
+            if isinstance(done, PreparedRun):
+                yield done
+            else:
+                yield from done
             free.append(slot)
 
     def close(self) -> None:
@@ -338,3 +300,9 @@ def member_blob(p: Prepared) -> bytes | memoryview:
     if p.at < 0:
         return p.blob
     return _JOBS[p.job].view[p.at : p.at + p.header_len + p.size]
+
+
+def run_members(run: PreparedRun) -> memoryview:
+    """The local headers and bytes of every member of ``run``, one after another (valid as
+    :func:`member_blob`'s)."""
+    return _JOBS[run.job].view[run.at : run.at + run.length]

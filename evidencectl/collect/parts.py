@@ -110,6 +110,11 @@ class MemberNames:
         (nothing taken). One look-up where :meth:`free` then :meth:`claim` make two."""
         return member is None or self._space.take(member) is None
 
+    def take_all(self, members: tuple[str, ...] | list[str]) -> bool:
+        """Take every one of ``members`` when each is free in turn (True), else none of them (False); see
+        :meth:`~evidencectl.package.membernames.NameSpace.take_all`."""
+        return self._space.take_all(members)
+
     def claim(self, member: str | None, item_id: int) -> str | None:
         """``member``, or the name it is stored under instead when it collides; taken either way."""
         if member is None:

@@ -13,6 +13,7 @@ import marshal
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from itertools import repeat
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -21,10 +22,11 @@ from ..collect.files import InputFile
 from ..collect.parts import MemberNames, part_member
 from ..display import invisible_in_name
 from ..hashing import ALGORITHMS, Digests, digest_bytes, digest_stream
-from ..intake import Prepared, member_blob
+from ..intake import member_blob, run_members
 from ..merkle import RootAfterFirst, leaf_hash
 from ..package.model import ItemRecord, encode_leaf, renumbered
 from ..package.writer import PackageWriter
+from ..preparedfiles import Prepared, PreparedRun
 from ..registry import ItemRow
 
 _PORTABLE = re.compile(r"^[^\x00-\x1f\x7f\\:*?\"<>|]+$")
@@ -146,6 +148,34 @@ class ItemSpool:
             # The member name does not depend on the id (workers leave non-portable names alone).
             record, leaves = renumbered(record, assumed_id, self.count), None
         self._take(record, leaves, (self.deposit_id, self.count, f.name, p.kind, p.size, p.sm3, p.sha256))
+
+    def add_run(self, names: list[str], run: PreparedRun) -> bool:
+        """Take a run of prepared files (``names``: their item names, in order) in bulk, as
+        :meth:`add_prepared` of each would (True); False, having taken nothing, when one of them would be
+        taken otherwise (its id moved, its name or member taken): the caller then takes them one by one."""
+        n = len(names)
+        if self.count != run.start or len(run.sizes) != n:
+            return False
+        taken = self.taken
+        if len(set(names)) != n or not taken.isdisjoint(names):
+            return False
+        if self.writer is not None:
+            members = run.members
+            if run.at < 0 or not self.names.take_all(members):  # type: ignore[arg-type]
+                return False
+            self.writer.add_run(members, run_members(run), run.offsets, run.header_lens, run.sizes, run.crcs)  # type: ignore[arg-type]
+        taken.update(names)
+        self.spool.write(run.records)
+        leaves = dict(zip(("sm3", "sha256"), (run.leaves_sm3, run.leaves_sha256), strict=True))
+        for alg in ALGORITHMS:
+            self.trees[alg].add_all(leaves[alg])
+        first = self.count + 1
+        self.count += n
+        rows = zip(repeat(self.deposit_id), range(first, first + n), names, run.kinds, run.sizes, run.sm3s, run.sha256s)
+        self.batch.extend(rows)
+        if len(self.batch) >= 1024:
+            self._dump_batch()
+        return True
 
     def _take(self, record: bytes, leaves: tuple[bytes, bytes] | None, row: ItemRow) -> None:
         """Spool a record's leaf bytes, fold its leaf hashes (``ALGORITHMS`` order; made here when not given)

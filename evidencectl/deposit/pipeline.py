@@ -17,8 +17,8 @@ from ..context import Context
 from ..errors import BadInputError
 from ..heads import current_heads
 from ..i18n import _
-from ..intake import Handed, Prepared
 from ..package.writer import PackageWriter, check_output
+from ..preparedfiles import Handed, Prepared, PreparedRun
 from ..registry import Registry
 from .items import ItemSpool, _member_for
 from .options import AnalyzeSettings, DepositOptions, DepositResult, SourceOptions
@@ -91,7 +91,7 @@ def _deposit(
         if progress_hooks.wants_totals(progress):
             progress_hooks.begin(progress, progress_hooks.total_size(f.location for f in files), len(files))
         warmed: dict[str, Any] = {}  # the TSA warmed up, used for the tokens
-        ready: Iterable[Prepared | Handed | None] = (
+        ready: Iterable[PreparedRun | Prepared | Handed | None] = (
             workers.prepared(files, meanwhile=lambda: preload_services(ctx, opts.tsas, warmed))
             if workers
             else itertools.repeat(None)

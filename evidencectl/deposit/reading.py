@@ -1,7 +1,7 @@
 """Stage: read, hash, store and analyse every input, in input order, into the item spool.
 
-Worker processes (evidencectl/intake.py) may have done a file already: a :class:`~evidencectl.intake.Prepared`
-file is only appended; a :class:`~evidencectl.intake.Handed` one brings its bytes and analysis; anything else
+Worker processes (evidencectl/intake.py) may have done a file already: a :class:`~evidencectl.preparedfiles.Prepared`
+file is only appended; a :class:`~evidencectl.preparedfiles.Handed` one brings its bytes and analysis; anything else
 is done here, exactly as without workers, so every error is raised in input order with the same message.
 """
 
@@ -22,7 +22,7 @@ from ..display import invisible_in_name
 from ..errors import BadInputError
 from ..hashing import SMALL, Digests, digest_bytes
 from ..i18n import _
-from ..intake import Handed, Prepared
+from ..preparedfiles import Handed, Prepared, PreparedRun
 from .items import ItemSpool, _member_for
 from .options import AnalyzeSettings
 
@@ -134,7 +134,7 @@ def _hash_input(
 def read_inputs(
     spool: ItemSpool,
     files: list[InputFile],
-    ready: Iterable[Prepared | Handed | None],
+    ready: Iterable[PreparedRun | Prepared | Handed | None],
     hash_only: bool,
     settings: AnalyzeSettings,
     progress: Callable[[int], None] | None,
@@ -142,28 +142,66 @@ def read_inputs(
     stdin_limit: int = 4 << 30,
 ) -> None:
     """Add every file (and the parts derived from it) to ``spool``; ``ready`` is what the workers made of
-    each file, in order (None: nothing). Standard input is refused beyond ``stdin_limit`` bytes."""
-    for index, (f, p) in enumerate(zip(files, ready, strict=False)):
-        progress_hooks.item(progress, f.name)
-        if isinstance(p, Prepared):
-            # The member is taken here when the record can be used (its name and member both free).
-            listed = not f.expected_sha256 or f.expected_sha256 == p.sha256
-            if listed and f.name not in spool.taken and spool.names.take(p.member):
-                spool.add_prepared(f, p, index + 1)
-                if progress is not None:
-                    progress(p.size)
+    each file, in order (None: nothing; a run stands for as many files as it holds). Standard input is
+    refused beyond ``stdin_limit`` bytes."""
+    listed = any(f.expected_sha256 for f in files)  # a list's digests are compared file by file
+    drawn = isinstance(progress, progress_hooks.Progress)
+    ahead = iter(ready)
+    index = 0
+    while index < len(files):
+        p = next(ahead, None)
+        if isinstance(p, PreparedRun):
+            n = len(p.sizes)
+            assert p.start == index, "a run out of order"
+            chunk = files[index : index + n]
+            if not listed and spool.add_run([f.name for f in chunk], p):
+                if drawn:
+                    for f, size in zip(chunk, p.sizes, strict=True):
+                        progress_hooks.item(progress, f.name)
+                        progress(size)  # type: ignore[misc]
+                elif progress is not None:
+                    progress(sum(p.sizes))
+                index += n
                 continue
-            p = None  # not the digest the list gave, or a name taken: redone here, which reports or renames it
-        ahead = _read_small(f.path) if p is None else _Read(p.data, p.digests, p.stat)
-        name = spool.unique_name(f.name)
-        digests, member, head, st, changed = _hash_input(spool, f, name, hash_only, progress, ahead, stdin_limit)
-        analysis = p.analysis if p is not None else _analyze(f.path, settings, head, st, ahead, changed)
-        kind, media_type, metadata = "file", "application/octet-stream", {}
-        if analysis is not None:
-            kind, media_type, metadata = analysis.kind, analysis.media_type, dict(analysis.metadata)
-            if analysis.warnings:
-                metadata["warnings"] = list(analysis.warnings)
-                spool.warnings.extend(f"{f.path}: {w}" for w in analysis.warnings)
-        item_id = spool.add(name, kind, media_type, digests, metadata, None, member, f.name_raw)
-        if analysis is not None:
-            spool.add_children(item_id, name, analysis.children, hash_only, member)
+            for f, q in zip(chunk, p.expand(), strict=True):
+                _read_one(spool, f, q, index, hash_only, settings, progress, stdin_limit)
+                index += 1
+            continue
+        _read_one(spool, files[index], p, index, hash_only, settings, progress, stdin_limit)
+        index += 1
+
+
+def _read_one(
+    spool: ItemSpool,
+    f: InputFile,
+    p: Prepared | Handed | None,
+    index: int,
+    hash_only: bool,
+    settings: AnalyzeSettings,
+    progress: Callable[[int], None] | None,
+    stdin_limit: int,
+) -> None:
+    """Add input ``index`` (``f``, which the workers made ``p`` of) and its derived parts to ``spool``."""
+    progress_hooks.item(progress, f.name)
+    if isinstance(p, Prepared):
+        # The member is taken here when the record can be used (its name and member both free).
+        listed = not f.expected_sha256 or f.expected_sha256 == p.sha256
+        if listed and f.name not in spool.taken and spool.names.take(p.member):
+            spool.add_prepared(f, p, index + 1)
+            if progress is not None:
+                progress(p.size)
+            return
+        p = None  # not the digest the list gave, or a name taken: redone here, which reports or renames it
+    ahead = _read_small(f.path) if p is None else _Read(p.data, p.digests, p.stat)
+    name = spool.unique_name(f.name)
+    digests, member, head, st, changed = _hash_input(spool, f, name, hash_only, progress, ahead, stdin_limit)
+    analysis = p.analysis if p is not None else _analyze(f.path, settings, head, st, ahead, changed)
+    kind, media_type, metadata = "file", "application/octet-stream", {}
+    if analysis is not None:
+        kind, media_type, metadata = analysis.kind, analysis.media_type, dict(analysis.metadata)
+        if analysis.warnings:
+            metadata["warnings"] = list(analysis.warnings)
+            spool.warnings.extend(f"{f.path}: {w}" for w in analysis.warnings)
+    item_id = spool.add(name, kind, media_type, digests, metadata, None, member, f.name_raw)
+    if analysis is not None:
+        spool.add_children(item_id, name, analysis.children, hash_only, member)

@@ -106,6 +106,36 @@ class NameSpace:
             self._add(name, key)
         return problem
 
+    def take_all(self, names: list[str] | tuple[str, ...]) -> bool:
+        """Take every one of ``names`` and return True when :meth:`take` would take each in turn, in that
+        order; else take none of them and return False (the caller then takes them one by one, which
+        words the clash). A name may add a folder, as :meth:`take` does; set operations instead of a walk
+        a name make a run of 128 files of known folders cost a fraction of 128 :meth:`take` calls."""
+        if not self._checked:
+            return False  # the walk over every folder is owed: one by one
+        keys = [fold(n) for n in names]
+        files, folders = self._files, self._folders
+        chosen = set(keys)
+        if len(chosen) != len(keys) or not chosen.isdisjoint(files) or not chosen.isdisjoint(folders):
+            return False  # twins among them, or a name already a file or a folder
+        added: dict[str, str] = {}
+        for key, name in zip(keys, names, strict=True):
+            at = key.rfind("/")
+            if at < 0 or key[:at] in folders or key[:at] in added:
+                continue  # its folder, and every folder above it, is known free of files
+            at = key.find("/")
+            while at >= 0:
+                folder = key[:at]
+                if folder in files or folder in chosen:
+                    return False  # a file of that name, before or among these
+                if folder not in folders:
+                    added.setdefault(folder, name)
+                at = key.find("/", at + 1)
+        files.update(zip(keys, names, strict=True))
+        folders.update(added)
+        self._clean = None
+        return True
+
     def _add(self, name: str, key: str) -> None:
         self._files[key] = name
         if key != self._clean:

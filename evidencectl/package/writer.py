@@ -179,6 +179,35 @@ class PackageWriter:
         self._pos += len(blob)
         self._small_flusher.wrote(len(blob))
 
+    def add_run(
+        self,
+        names: tuple[str, ...],
+        blob: memoryview,
+        offsets: tuple[int, ...],
+        header_lens: tuple[int, ...],
+        sizes: tuple[int, ...],
+        crcs: tuple[int, ...],
+    ) -> None:
+        """:meth:`add_prepared` of each member of a run (evidencectl/preparedfiles.py): ``blob`` holds their
+        local headers and bytes one after another, member ``i``'s header at ``offsets[i]``. One write and set
+        operations when every name is new and plain and the run ends below the ZIP64 limit; else one by one."""
+        pos, known = self._pos, self._names
+        if (
+            pos + len(blob) >= zf.ZIP64_FROM
+            or len(set(names)) != len(names)
+            or not known.isdisjoint(names)
+            or not all(map(_PLAIN_NAME.fullmatch, names))
+        ):
+            for i, name in enumerate(names):
+                start = offsets[i]
+                self.add_prepared(name, blob[start : start + header_lens[i] + sizes[i]], header_lens[i], crcs[i])
+            return
+        known.update(names)
+        self._fp.write(blob)
+        self._entries.extend(zip(names, [pos + o for o in offsets], sizes, crcs, strict=True))
+        self._pos = pos + len(blob)
+        self._small_flusher.wrote(len(blob))
+
     def _write_member(self, name: str, header: bytes, data: bytes | memoryview, crc: int) -> None:
         self._fp.write(header)
         self._fp.write(data)
