@@ -19,6 +19,7 @@ import sys
 import time
 import warnings
 from collections.abc import Iterator, Sequence
+from multiprocessing.pool import Pool
 from typing import Any
 
 MAX_WORKERS = 4
@@ -74,6 +75,23 @@ def _default_sigterm() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+class _Pool(Pool):
+    """``multiprocessing.pool.Pool`` whose worker-handler thread does not wake for every result.
+
+    That thread waits on the result pipe as well as on the workers (so that it can replace a worker retired
+    after ``maxtasksperchild`` tasks): while an answer sits in the pipe, before the result thread has read
+    it, the handler wakes, walks the workers, builds a new selector and waits again, over and over, taking
+    the GIL each time. In a deposit of 10,000 small files that thread used 40 to 100 ms of CPU time, beside
+    150 to 300 ms for the deposit process's own work on the answers (benchmarks/README.md, "Runs of
+    prepared files"). evidencectl's pools never retire a worker, so a result is nothing for the handler to
+    do: it still wakes for a worker that exits (the workers' sentinels, which the pool adds) and for
+    ``close``/``terminate`` and an emptied cache (the change notifier). tests/test_workers_stop.py checks
+    that it no longer wakes per answer and that the pool still stops as before."""
+
+    def _get_sentinels(self) -> list[Any]:
+        return [self._change_notifier._reader]  # type: ignore[attr-defined]
+
+
 def fork_pool(count: int, preload: Sequence[str] = ()) -> Any:
     """A pool of ``count`` forked workers set up by :func:`init_worker`; the caller stops it with
     :func:`stop_pool`."""
@@ -83,7 +101,7 @@ def fork_pool(count: int, preload: Sequence[str] = ()) -> Any:
         # Python 3.12+ warns about forking a process with threads (a progress bar's refresh thread): the
         # workers touch none of that thread's state.
         warnings.simplefilter("ignore", DeprecationWarning)
-        pool = ctx.Pool(count, initializer=init_worker, initargs=(os.getpid(), tuple(preload), stop))
+        pool = _Pool(count, initializer=init_worker, initargs=(os.getpid(), tuple(preload), stop), context=ctx)
     pool.evidencectl_stop = stop  # type: ignore[attr-defined]  # stop_pool finds the flag here
     return pool
 
