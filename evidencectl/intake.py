@@ -211,6 +211,15 @@ def _work(
     return run_of(start, done) or done
 
 
+def _chunk_of(files: list[InputFile], start: int) -> list[tuple[str, str]]:
+    """The task of the chunk of ``files`` at ``start``: location and name of each file a worker may
+    prepare, ("", "") for one it leaves to the deposit process (stdin, a name that is not UTF-8)."""
+    return [
+        (f.location, f.name) if f.location is not None and f.name_raw is None else ("", "")
+        for f in files[start : start + CHUNK]
+    ]
+
+
 class Workers:
     """Worker processes forked for one deposit, and the shared buffer they put members in.
 
@@ -230,6 +239,9 @@ class Workers:
     ) -> None:
         self.count = count
         self.slots = 3 * count + 1
+        self._free = list(range(self.slots))
+        self._pending: collections.deque[tuple[Any, int, int, list[tuple[str, str]]]] = collections.deque()
+        self._next = 0  # the first input not handed out yet
         self.shared = mmap.mmap(-1, self.slots * SLOT)  # anonymous, shared with the forked workers
         self.view = memoryview(self.shared)
         # Registered before the fork, never changed after it: the workers inherit it as it is.
@@ -241,6 +253,22 @@ class Workers:
         except BaseException:
             del _JOBS[self.key]
             raise
+
+    def _submit(self, files: list[InputFile]) -> None:
+        """Hand out the chunk of ``files`` that starts at the first input not handed out yet."""
+        start = self._next
+        chunk = _chunk_of(files, start)
+        self._next = start + len(chunk)
+        slot = self._free.pop()
+        self._pending.append((self.pool.apply_async(_work, (self.key, start, chunk, slot)), slot, start, chunk))
+
+    def ahead(self, files: list[InputFile]) -> None:
+        """Hand out the complete chunks of ``files``, the inputs walked so far, while the walk goes on (as
+        many as :meth:`prepared` keeps in flight): the workers hash the first folders while the next ones are
+        listed. A chunk whose files are not the inputs finally deposited at its place (a name changed by the
+        listing, a file passed over) is not used (:meth:`prepared`)."""
+        while len(self._pending) < self.slots - 1 and self._next + CHUNK <= len(files):
+            self._submit(files)
 
     def prepared(
         self, files: list[InputFile], meanwhile: Callable[[], None] | None = None
@@ -254,33 +282,22 @@ class Workers:
         this thread, not another: two threads importing modules at once can meet a circular import half
         done and fail.
         """
-        free = list(range(self.slots))
-        pending: collections.deque[tuple[Any, int]] = collections.deque()
-        starts = iter(range(0, len(files), CHUNK))
-
-        def submit() -> None:
-            start = next(starts, None)
-            if start is not None:
-                chunk = [
-                    (f.location, f.name) if f.location is not None and f.name_raw is None else ("", "")
-                    for f in files[start : start + CHUNK]
-                ]
-                slot = free.pop()
-                pending.append((self.pool.apply_async(_work, (self.key, start, chunk, slot)), slot))
-
-        for _ in range(self.slots - 1):
-            submit()
+        while len(self._pending) < self.slots - 1 and self._next < len(files):
+            self._submit(files)
         if meanwhile is not None:
             meanwhile()
-        while pending:
-            result, slot = pending.popleft()
+        while self._pending:
+            result, slot, start, chunk = self._pending.popleft()
             done = result.get()
-            submit()  # keep the workers busy while this chunk is taken (its slot is not free yet)
+            if self._next < len(files):
+                self._submit(files)  # keep the workers busy while this chunk is taken (its slot is not free yet)
+            if chunk != _chunk_of(files, start):  # handed out by ahead() for inputs that came out otherwise
+                done = [None] * len(files[start : start + CHUNK])
             if isinstance(done, PreparedRun):
                 yield done
             else:
                 yield from done
-            free.append(slot)
+            self._free.append(slot)
 
     def close(self) -> None:
         """Stop the workers and drop the shared buffer."""

@@ -266,3 +266,60 @@ def test_a_run_expands_into_the_prepared_files_it_was_made_of() -> None:
     # one member in the pipe, or one file handed back, and the chunk is no run
     assert run_of(40, [*made[:2], made[2]._replace(blob=b"x", at=-1), *made[3:]]) is None
     assert run_of(40, [*made[:4], None]) is None
+
+
+def _spy_ahead(monkeypatch) -> list[int]:
+    """How many chunks were handed out while the inputs were still walked."""
+    early: list[int] = []
+    real = intake.Workers.ahead
+
+    def spy(self, files):
+        before = self._next
+        real(self, files)
+        if self._next > before:
+            early.append(self._next - before)
+
+    monkeypatch.setattr(intake.Workers, "ahead", spy)
+    return early
+
+
+def test_chunks_handed_out_during_the_walk_are_the_files_deposited(cli, tmp_path: Path, monkeypatch) -> None:
+    """A folder of folders: the first ones' files go to the workers while the next are listed, and the
+    package is the one of one process."""
+    folder = tmp_path / "evidence"
+    for i in range(1500):
+        sub = folder / f"d{i // 250}"
+        sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"f{i:04d}.txt").write_bytes(os.urandom(i % 40 + 1))
+    early = _spy_ahead(monkeypatch)
+    parallel, serial = _both(cli, folder, tmp_path, monkeypatch)
+    assert sum(early) >= 2 * intake.CHUNK
+    assert _items(parallel) == _items(serial) and _members(parallel) == _members(serial)
+
+
+def test_chunks_handed_out_before_the_output_was_passed_over_are_redone(cli, tmp_path: Path, monkeypatch) -> None:
+    """``deposit case -o case/a.evp --force``: the package being replaced is found first in the walk and
+    passed over afterwards, so every chunk handed out during the walk is one input off; and a name the
+    listing changes after the walk (a file named like a non-UTF-8 one, as it reads) changes its chunk. Each
+    such chunk is redone by the deposit process, and the package is the one of one process."""
+    folder = tmp_path / "case"
+    for i in range(900):
+        sub = folder / f"d{i // 300}"
+        sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"f{i:04d}.txt").write_bytes(os.urandom(i % 40 + 1))
+    os.close(os.open(os.path.join(os.fsencode(folder / "d0"), b"f0001x-\xff.txt"), os.O_CREAT | os.O_WRONLY))
+    (folder / "d0" / "f0001x-\ufffd.txt").write_bytes(b"named as the other reads")
+    (folder / "a.evp").write_bytes(b"the package being replaced")
+    early = _spy_ahead(monkeypatch)
+    out = folder / "a.evp"
+    monkeypatch.setattr(workers_module, "worker_count", lambda: 2)
+    assert cli("deposit", folder, "-o", out, "--force").code == 0
+    parallel = shutil.copy(out, tmp_path / "parallel.evp")
+    monkeypatch.setattr(workers_module, "worker_count", lambda: 0)
+    assert cli("deposit", folder, "-o", out, "--force").code == 0
+    serial = shutil.copy(out, tmp_path / "serial.evp")
+    assert sum(early) >= intake.CHUNK
+    items = _items(parallel)
+    assert items == _items(serial) and _members(parallel) == _members(serial)
+    assert not any(i["name"].endswith("a.evp") for i in items) and len(items) == 902
+    assert sum(1 for i in items if i["name"].startswith("case/d0/f0001x-")) == 2

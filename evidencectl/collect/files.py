@@ -6,6 +6,7 @@ import errno
 import os
 import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -51,6 +52,9 @@ class Collected:
     """Files in deposit order."""
     warnings: list[str] = field(default_factory=list)
     """What was passed over (symlinks not followed, special files)."""
+    walked: Callable[[list[InputFile]], None] | None = field(default=None, repr=False, compare=False)
+    """Called with the files found so far each time a folder has been walked (the deposit hands the first
+    chunks to its workers meanwhile)."""
 
 
 def read_small(path: str | os.PathLike[str], limit: int) -> tuple[bytes, os.stat_result] | None:
@@ -225,6 +229,8 @@ def _walk(
             count += 1
         else:
             out.warnings.append(_("{path}: not a regular file, skipped").format(path=entry.path))
+    if out.walked is not None:
+        out.walked(out.files)
     return count
 
 
@@ -281,9 +287,16 @@ def read_path_list(list_file: Path) -> list[tuple[str, str | None]]:
     return out
 
 
-def collect_inputs(paths: list[str], *, from_list: Path | None = None, follow_symlinks: bool = False) -> Collected:
-    """Expand the command line's paths (and a path list) into files, checking each exists first."""
-    out = Collected()
+def collect_inputs(
+    paths: list[str],
+    *,
+    from_list: Path | None = None,
+    follow_symlinks: bool = False,
+    walked: Callable[[list[InputFile]], None] | None = None,
+) -> Collected:
+    """Expand the command line's paths (and a path list) into files, checking each exists first; ``walked``
+    hears the files found so far after each folder (see :attr:`Collected.walked`)."""
+    out = Collected(walked=walked)
     for arg in paths:
         _add_path(arg, follow_symlinks, out)
     if from_list is not None:

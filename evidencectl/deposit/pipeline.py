@@ -75,7 +75,12 @@ def _deposit(
     settings: AnalyzeSettings,
     workers: intake.Workers | None,
 ) -> DepositResult:
-    collected = collect_inputs(opts.inputs, from_list=opts.from_list, follow_symlinks=opts.follow_symlinks)
+    # The workers hash the first folders' files while the next folders are walked (one input walked: the
+    # files found so far are those deposited, bar the output inside it, which Workers.prepared catches).
+    early = workers.ahead if workers is not None and len(opts.inputs) == 1 and opts.from_list is None else None
+    collected = collect_inputs(
+        opts.inputs, from_list=opts.from_list, follow_symlinks=opts.follow_symlinks, walked=early
+    )
     check_output(opts.out, opts.force)
     warnings = list(collected.warnings)
     files = select_inputs(collected.files, opts.sources, opts.out, warnings)
