@@ -44,6 +44,8 @@ CREATE TABLE IF NOT EXISTS entries (
     PRIMARY KEY (height, position));
 CREATE INDEX IF NOT EXISTS entries_deposit ON entries (deposit_id);
 """
+_OBJECTS = frozenset({"meta", "blocks", "entries", "entries_deposit"})
+"""The tables and index :data:`_SCHEMA` makes."""
 
 
 class EmbeddedLedger:
@@ -90,6 +92,28 @@ class EmbeddedLedger:
             else:
                 ledger_id = str(row[0])
         return cls(db_path, key, ledger_id)
+
+    @classmethod
+    def open_existing(cls, ctx: Context) -> EmbeddedLedger | None:
+        """The ledger of ``ctx`` as :meth:`open` gives it when it is already made (its tables, ledger id and
+        node key in place), else None; it creates nothing (no folder, table, key or trust), so a deposit may
+        open it while its workers hash (:mod:`evidencectl.deposit.warmup`): loading the SM2 node key takes
+        ~10 ms, most of it the SM2 library's first import. A node key that cannot be loaded raises as in
+        :meth:`open`."""
+        key_path = ctx.ledger_dir / "node-key.pem"
+        if not (ctx.ledger_db.is_file() and key_path.is_file()):
+            return None
+        try:
+            with _connect(ctx.ledger_db) as db:
+                names = {str(r[0]) for r in db.execute("SELECT name FROM sqlite_master")}
+                row = None
+                if "meta" in names:
+                    row = db.execute("SELECT value FROM meta WHERE key = 'ledger_id'").fetchone()
+        except (sqlite3.Error, ServiceError):
+            return None
+        if row is None or not _OBJECTS <= names:  # made by an older version, or half made: open() finishes it
+            return None
+        return cls(ctx.ledger_db, load_or_create_service_key(key_path, "sm2"), str(row[0]))  # the key exists
 
     @classmethod
     def from_spec(cls, spec: str, ctx: Context, *, contract: str | None = None) -> EmbeddedLedger:

@@ -90,9 +90,9 @@ def _deposit(
         spool.warnings.extend(warnings)
         if progress_hooks.wants_totals(progress):
             progress_hooks.begin(progress, progress_hooks.total_size(f.location for f in files), len(files))
-        warmed: dict[str, Any] = {}  # the TSA warmed up, used for the tokens
+        warmed: dict[str, Any] = {}  # the TSA and ledger warmed up, used for the proofs
         ready: Iterable[Prepared | Handed | None] = (
-            workers.prepared(files, meanwhile=lambda: preload_services(ctx, opts.tsas, warmed))
+            workers.prepared(files, meanwhile=lambda: preload_services(ctx, opts.tsas, warmed, opts.anchors))
             if workers
             else itertools.repeat(None)
         )
