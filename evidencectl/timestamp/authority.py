@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +23,7 @@ from ..i18n import _
 from .algorithms import OID_HASHES, REQUESTABLE_HASHES, TST_INFO_OID, digest, digest_size, hash_oid
 from .interface import TimestampAuthority
 from .operator import DEPOSITOR_OPERATED_OID, DEPOSITOR_OPERATED_UNIT, LEGACY_POLICY_OID, installation_id
-from .request import build_request, check_response, new_nonce
+from .request import build_request, check_imprint, check_own_response, check_response, new_nonce
 from .token import TimeStampResponse
 
 if TYPE_CHECKING:
@@ -36,6 +38,8 @@ ACCURACY_SECONDS = 1
 _SIGNATURE_OIDS = {"ecdsa-p256": "1.2.840.10045.4.3.2", "sm2": "1.2.156.10197.1.501"}
 _SIGNER_HASH = {"ecdsa-p256": "sha256", "sm2": "sm3"}
 _ALGORITHMS = tuple(_SIGNATURE_OIDS)
+_INHERITED: list[sqlite3.Connection] = []
+"""Serial-number connections a forked process inherited: kept, never used or closed (see _next_serial)."""
 
 
 @contextlib.contextmanager
@@ -130,6 +134,11 @@ class EmbeddedTSA(TimestampAuthority):
         self._serial_number = self.tsa_cert.serial_number
 
         self._constant: tuple[bytes, ...] | None = None
+        self._checked = False
+        self._db: tuple[int, sqlite3.Connection] | None = None
+        """This process's connection to the serial-number database and its process id."""
+        self._db_lock = threading.Lock()
+        """True once a token of this instance passed :func:`.request.check_response` in full."""
 
     def _name(self, der: bytes) -> x509.GeneralName:
         return x509.GeneralName(name="directory_name", value=x509.Name.load(der))
@@ -211,9 +220,23 @@ class EmbeddedTSA(TimestampAuthority):
             )
 
     def _next_serial(self, moment: datetime, imprint: bytes) -> int:
-        """Allocate the next serial; AUTOINCREMENT never reuses a number, even after deletions."""
-        with contextlib.closing(self._connect()) as db:
-            cursor = db.execute(
+        """Allocate the next serial; AUTOINCREMENT never reuses a number, even after deletions. Each serial
+        is committed (the WAL synced) before its token is made.
+
+        The connection stays open for the next token: one closed after each serial checkpointed the WAL
+        into the database and removed it every time (1.4 ms a serial, 0.3 ms on the open connection). A
+        connection is never used in another process than the one that opened it (SQLite forbids carrying
+        one across a fork): a forked child opens its own and leaves the inherited one alone."""
+        with self._db_lock:
+            if self._db is None or self._db[0] != os.getpid():
+                if self._db is not None:
+                    _INHERITED.append(self._db[1])  # never closed here: closing is using it
+                self._db = (
+                    os.getpid(),
+                    sqlite3.connect(self._serials, timeout=30, isolation_level=None, check_same_thread=False),
+                )
+                self._db[1].execute("PRAGMA journal_mode=WAL")
+            cursor = self._db[1].execute(
                 "INSERT INTO serials (issued_at, algorithm, imprint) VALUES (?, ?, ?)",
                 (moment.isoformat(), self.algorithm, imprint.hex()),
             )
@@ -253,10 +276,17 @@ class EmbeddedTSA(TimestampAuthority):
         return bytes(tsp.TimeStampResp({"status": {"status": "granted"}, "time_stamp_token": token}).dump())
 
     def _token(
-        self, imprint: tsp.MessageImprint, nonce: int | None, cert_req: bool, serial: int | None = None
+        self,
+        imprint: tsp.MessageImprint,
+        nonce: int | None,
+        cert_req: bool,
+        serial: int | None = None,
+        now: datetime | None = None,
     ) -> cms.ContentInfo:
-        """Sign a TSTInfo for ``imprint`` (a CMS SignedData, ContentInfo-wrapped)."""
-        now = datetime.now(UTC).replace(microsecond=(datetime.now(UTC).microsecond // 1000) * 1000)
+        """Sign a TSTInfo for ``imprint`` (a CMS SignedData, ContentInfo-wrapped) at ``now`` (the clock's
+        time, in milliseconds)."""
+        if now is None:
+            now = datetime.now(UTC).replace(microsecond=(datetime.now(UTC).microsecond // 1000) * 1000)
         tst: dict[str, Any] = {
             "version": "v1",
             "policy": POLICY_OID,
@@ -306,20 +336,44 @@ class EmbeddedTSA(TimestampAuthority):
     def warm_up(self) -> None:
         """Build and check one token that is never issued (no serial number is used up), so that the first
         real one does not pay for loading the ASN.1 and signing machinery: a deposit does this while its
-        worker processes hash."""
+        worker processes hash. The token is checked in full (:func:`.request.check_response`), which the
+        tokens made after it then need not be (see :meth:`timestamp`)."""
         digest_ = bytes(32)
         request = tsp.TimeStampReq.load(build_request(digest_, "sha256", nonce=1))
         token = self._token(request["message_imprint"], 1, True, serial=1)
         response = tsp.TimeStampResp({"status": {"status": "granted"}, "time_stamp_token": token}).dump()
         check_response(response, digest=digest_, hash_name="sha256", nonce=1, source="warm-up")
+        self._checked = True
 
     def timestamp(self, digest: bytes, hash_name: str) -> bytes:
-        """Timestamp ``digest`` (see :class:`TimestampAuthority`); the response is checked first."""
-        nonce = new_nonce()
+        """Timestamp ``digest`` (see :class:`TimestampAuthority`); the response is checked before it is given.
+
+        In this process no DER request is built for :meth:`respond` to parse again: the imprint goes to the
+        token as the request would have carried it (the same bytes, tests/test_deposit_tail.py), which
+        saves 0.5 ms a token. The first token of this TSA (or the one :meth:`warm_up` made) is checked as any
+        TSA's response is (:func:`.request.check_response`, 10 ms); every later one by
+        :func:`.request.check_own_response` (0.3 ms), which checks on the bytes kept what can differ from
+        one token to the next: granted, the imprint and nonce asked for, the TSA's certificate as the one
+        signer and carried, messageDigest, and the signature under that certificate's key. What it leaves
+        out (the strict DER and every unsigned field, the ESS binding, the certificate's EKU) comes from
+        this instance's fixed certificate and code, checked with its first token.
+        """
         try:
-            request = build_request(digest, hash_name, nonce=nonce)
+            check_imprint(digest, hash_name)
         except ValueError as exc:
             raise ServiceError(_("embedded TSA: {exc}").format(exc=exc)) from exc
-        response = self.respond(request)
-        check_response(response, digest=digest, hash_name=hash_name, nonce=nonce, source="local")
+        nonce = new_nonce()
+        imprint = tsp.MessageImprint({"hash_algorithm": {"algorithm": hash_oid(hash_name)}, "hashed_message": digest})
+        try:
+            token = self._token(imprint, nonce, True)
+        except (OSError, sqlite3.Error) as exc:
+            raise ServiceError(_("embedded TSA cannot issue now: {exc}").format(exc=exc)) from exc
+        response = bytes(tsp.TimeStampResp({"status": {"status": "granted"}, "time_stamp_token": token}).dump())
+        if self._checked:
+            check_own_response(
+                response, digest=digest, hash_name=hash_name, nonce=nonce, certificate=self.tsa_cert, source="local"
+            )
+        else:
+            check_response(response, digest=digest, hash_name=hash_name, nonce=nonce, source="local")
+            self._checked = True
         return response
