@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from asn1crypto import tsp
+from postgres_server import Target
 
 from evidencectl import Context
 from evidencectl import workers as workers_module
@@ -16,7 +17,8 @@ from evidencectl.anchor.ledger import EmbeddedLedger
 from evidencectl.crypto.keys import generate_key
 from evidencectl.deposit import warmup
 from evidencectl.errors import ServiceError
-from evidencectl.registry import Registry
+from evidencectl.registry import ItemRow, Registry
+from evidencectl.registry.sqlite import ROWS_A_STATEMENT
 from evidencectl.timestamp.authority import EmbeddedTSA
 from evidencectl.timestamp.request import build_request, check_own_response, check_response
 
@@ -205,3 +207,48 @@ def test_the_ledger_warmed_up_is_the_one_that_anchors(
     assert cli("deposit", _folder(tmp_path), "-o", out).code == 0
     assert cli("verify", out).code == 0
     assert len(ledger.blocks()) == 1
+
+
+def _rows(deposit_id: str, count: int, salt: str = "") -> list[ItemRow]:
+    return [
+        (deposit_id, i, f"证据/{i:05}{salt}.bin", "file", i * 7, hashlib.new("sm3", f"{salt}{i}".encode()).hexdigest(),
+         hashlib.sha256(f"{salt}{i}".encode()).hexdigest())
+        for i in range(1, count + 1)
+    ]  # fmt: skip
+
+
+def test_the_items_of_a_deposit_are_recorded_as_given_in_statements_of_many_rows(target: Target) -> None:
+    """Two full statements and a remainder (SQLite), in order, every field; staged again, each row is
+    replaced, none added. PostgreSQL records the same."""
+    count = 2 * ROWS_A_STATEMENT + 44
+    rows = _rows("EVD-1", count)
+    row = {"deposit_id": "EVD-1", "created": "2026-12-02T10:00:00Z", "status": "pending", "item_count": count}
+    reg = target.open()
+    try:
+        reg.stage_deposit(row, iter(rows))
+        got = [
+            tuple(r[f] for f in ("deposit_id", "item_id", "name", "kind", "size", "sm3", "sha256"))
+            for r in reg.items("EVD-1")
+        ]
+        assert got == rows
+        again = _rows("EVD-1", count, salt="x")
+        reg.stage_deposit(row, iter(again))
+        assert [r["name"] for r in reg.items("EVD-1")] == [r[2] for r in again]
+        assert reg.lookup("sha256", again[-1][6])[0]["item_id"] == count
+    finally:
+        reg.close()
+
+
+def test_an_item_row_of_the_wrong_width_records_nothing(tmp_path: Path) -> None:
+    """Rows go several to a statement: one value short must not shift the values of every row after it."""
+    from evidencectl.registry.sqlite import SQLiteRegistry
+
+    rows: list[tuple[object, ...]] = list(_rows("EVD-1", ROWS_A_STATEMENT))
+    rows[3] = rows[3][:6]
+    reg = SQLiteRegistry(tmp_path / "registry.sqlite")
+    try:
+        with pytest.raises(ValueError, match="7 values"):
+            reg.stage_deposit({"deposit_id": "EVD-1", "created": "x", "status": "pending", "item_count": 1}, rows)  # type: ignore[arg-type]
+        assert reg.deposits() == [] and reg.items("EVD-1") == []
+    finally:
+        reg.close()

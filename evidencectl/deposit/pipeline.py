@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -61,11 +62,23 @@ def deposit(opts: DepositOptions, ctx: Context, progress: Callable[[int], None] 
     sources = opts.sources
     settings = sources.analyze_settings()
     workers = _start_workers(sources, settings)
+    stopping: list[threading.Thread] = []
     try:
-        return _deposit(opts, ctx, progress, settings, workers)
+        return _deposit(opts, ctx, progress, settings, workers, stopping)
     finally:
+        for thread in stopping:
+            thread.join()
         if workers is not None:
             workers.close()
+
+
+def _stop_meanwhile(workers: intake.Workers, stopping: list[threading.Thread]) -> None:
+    """Stop the workers, idle once every file is read, in a thread: their stop (4-5 ms of waiting for
+    them to end) then overlaps the proofs and the registry instead of adding to the deposit's serial tail.
+    :func:`deposit` joins the thread, also after an error or Ctrl-C, before it returns."""
+    thread = threading.Thread(target=workers.close, name="evidencectl-stop-workers", daemon=True)
+    thread.start()
+    stopping.append(thread)
 
 
 def _deposit(
@@ -74,6 +87,7 @@ def _deposit(
     progress: Callable[[int], None] | None,
     settings: AnalyzeSettings,
     workers: intake.Workers | None,
+    stopping: list[threading.Thread],
 ) -> DepositResult:
     collected = collect_inputs(opts.inputs, from_list=opts.from_list, follow_symlinks=opts.follow_symlinks)
     check_output(opts.out, opts.force)
@@ -97,6 +111,8 @@ def _deposit(
             else itertools.repeat(None)
         )
         read_inputs(spool, files, ready, opts.hash_only, settings, progress, stdin_limit=opts.max_size)
+        if workers is not None:
+            _stop_meanwhile(workers, stopping)
         heads = current_heads(ctx, registry)
         private = build_private(opts.statement)
         statement = build_statement(deposit_id, opts.statement, opts.hash_only, spool.count, heads, private=private)
