@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -21,6 +20,7 @@ from ..i18n import _
 from ..intake import Handed, Prepared
 from ..package.writer import PackageWriter, check_output
 from ..registry import Registry
+from .background import Closing
 from .items import ItemSpool, _member_for
 from .options import AnalyzeSettings, DepositOptions, DepositResult, SourceOptions
 from .proofs import obtain_proofs
@@ -62,23 +62,15 @@ def deposit(opts: DepositOptions, ctx: Context, progress: Callable[[int], None] 
     sources = opts.sources
     settings = sources.analyze_settings()
     workers = _start_workers(sources, settings)
-    stopping: list[threading.Thread] = []
+    closing = Closing()  # the idle workers and registry, closed in threads (deposit/background.py)
     try:
-        return _deposit(opts, ctx, progress, settings, workers, stopping)
+        return _deposit(opts, ctx, progress, settings, workers, closing)
     finally:
-        for thread in stopping:
-            thread.join()
-        if workers is not None:
-            workers.close()
-
-
-def _stop_meanwhile(workers: intake.Workers, stopping: list[threading.Thread]) -> None:
-    """Stop the workers, idle once every file is read, in a thread: their stop (4-5 ms of waiting for
-    them to end) then overlaps the proofs and the registry instead of adding to the deposit's serial tail.
-    :func:`deposit` joins the thread, also after an error or Ctrl-C, before it returns."""
-    thread = threading.Thread(target=workers.close, name="evidencectl-stop-workers", daemon=True)
-    thread.start()
-    stopping.append(thread)
+        try:
+            closing.join()
+        finally:
+            if workers is not None:
+                workers.close()
 
 
 def _deposit(
@@ -87,7 +79,7 @@ def _deposit(
     progress: Callable[[int], None] | None,
     settings: AnalyzeSettings,
     workers: intake.Workers | None,
-    stopping: list[threading.Thread],
+    closing: Closing,
 ) -> DepositResult:
     collected = collect_inputs(opts.inputs, from_list=opts.from_list, follow_symlinks=opts.follow_symlinks)
     check_output(opts.out, opts.force)
@@ -112,7 +104,7 @@ def _deposit(
         )
         read_inputs(spool, files, ready, opts.hash_only, settings, progress, stdin_limit=opts.max_size)
         if workers is not None:
-            _stop_meanwhile(workers, stopping)
+            closing.start(workers.close, "stop-workers")  # idle from here on
         heads = current_heads(ctx, registry)
         private = build_private(opts.statement)
         statement = build_statement(deposit_id, opts.statement, opts.hash_only, spool.count, heads, private=private)
@@ -155,5 +147,5 @@ def _deposit(
         writer.abort()
         raise
     finally:
-        spool.close()
-        registry.close()
+        closing.start(spool.close, "drop-spools")
+        closing.start(registry.close, "close-registry")

@@ -83,7 +83,9 @@ class SQLiteRegistry(Registry):
         """
         self.path = path
         try:
-            conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+            # Closed from another thread at the end of a deposit (deposit/background.py), never used from two
+            # at once.
+            conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA busy_timeout=30000")
             # Up to 64 MiB of page cache (allocated only as used): with the default 2 MiB, inserting the
