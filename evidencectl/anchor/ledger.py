@@ -10,7 +10,9 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import os
 import sqlite3
+import threading
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -44,6 +46,8 @@ CREATE TABLE IF NOT EXISTS entries (
     PRIMARY KEY (height, position));
 CREATE INDEX IF NOT EXISTS entries_deposit ON entries (deposit_id);
 """
+_INHERITED: list[sqlite3.Connection] = []
+"""Connections a forked process inherited: kept, never used or closed (see EmbeddedLedger._writer)."""
 _OBJECTS = frozenset({"meta", "blocks", "entries", "entries_deposit"})
 """The tables and index :data:`_SCHEMA` makes."""
 
@@ -63,6 +67,8 @@ class EmbeddedLedger:
         """The node's signing key."""
         self.ledger_id = ledger_id
         """Random identifier of this ledger, written into every header."""
+        self._db: tuple[int, sqlite3.Connection] | None = None
+        self._db_lock = threading.Lock()
 
     @classmethod
     def open(cls, ctx: Context) -> EmbeddedLedger:
@@ -111,7 +117,7 @@ class EmbeddedLedger:
                     row = db.execute("SELECT value FROM meta WHERE key = 'ledger_id'").fetchone()
         except (sqlite3.Error, ServiceError):
             return None
-        if row is None or not _OBJECTS <= names:  # made by an older version, or half made: open() finishes it
+        if row is None or not names >= _OBJECTS:  # made by an older version, or half made: open() finishes it
             return None
         return cls(ctx.ledger_db, load_or_create_service_key(key_path, "sm2"), str(row[0]))  # the key exists
 
@@ -140,7 +146,7 @@ class EmbeddedLedger:
         entry = entry_bytes(deposit_id, clean)
         tree = entries_tree([entry])
         try:
-            with _connect(self.db_path) as db, _immediate(db, self.db_path):
+            with self._writer() as db, _immediate(db, self.db_path):
                 last = db.execute("SELECT height, block_hash FROM blocks ORDER BY height DESC LIMIT 1").fetchone()
                 height, previous = (0, GENESIS_PREVIOUS) if last is None else (int(last[0]) + 1, str(last[1]))
                 header = make_header(
@@ -179,6 +185,19 @@ class EmbeddedLedger:
                 "path": [p.hex() for p in proof.path],
             },
         }
+
+    @contextmanager
+    def _writer(self) -> Iterator[sqlite3.Connection]:
+        """This process's connection for appending blocks, kept open for the next one (one thread at a time):
+        a connection closed after each block checkpointed the WAL and removed it every time (about 1 ms of a
+        deposit's tail). Never used in another process than the one that opened it (SQLite forbids carrying
+        one across a fork): a forked child opens its own and leaves the inherited one alone."""
+        with self._db_lock:
+            if self._db is None or self._db[0] != os.getpid():
+                if self._db is not None:
+                    _INHERITED.append(self._db[1])  # never closed here: closing is using it
+                self._db = (os.getpid(), _open(self.db_path))
+            yield self._db[1]
 
     def blocks(self) -> list[dict[str, Any]]:
         """Every block, oldest first: height, hash, header, signature (hex) and entries."""
@@ -231,16 +250,26 @@ def _entry_json(entry: bytes) -> Any:
         return None
 
 
-@contextmanager
-def _connect(path: Path) -> Iterator[sqlite3.Connection]:
+def _open(path: Path) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit), WAL journal and a busy timeout."""
     try:
-        db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            db.execute("PRAGMA journal_mode = WAL")
+        except BaseException:
+            db.close()
+            raise
     except sqlite3.Error as exc:
         raise ServiceError(_("cannot open the ledger: {exc}").format(exc=exc), path=path) from exc
+    return db
+
+
+@contextmanager
+def _connect(path: Path) -> Iterator[sqlite3.Connection]:
+    """:func:`_open`, closed after the block."""
+    db = _open(path)
     try:
-        db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        db.execute("PRAGMA journal_mode = WAL")
         yield db
     finally:
         db.close()

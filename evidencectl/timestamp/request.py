@@ -145,7 +145,15 @@ def check_own_response(
             )
         signer_info = infos[0]
         carried = [c.chosen.dump() for c in signed["certificates"] or []]
-        if carried != [certificate.dump()] or find_signer(signer_info["sid"], [certificate]) is None:
+        sid = signer_info["sid"]
+        # The identifier's bytes, not asn1crypto's name comparison (LDAP string preparation: 2 ms a token):
+        # a TSA writes its certificate's own issuer name there.
+        if (
+            carried != [certificate.dump()]
+            or sid.name != "issuer_and_serial_number"
+            or sid.chosen["issuer"].dump() != certificate.issuer.dump()
+            or sid.chosen["serial_number"].native != certificate.serial_number
+        ):
             raise VerificationError(_("the token lacks the TSA certificate although it was requested"))
         signer_hash = OID_HASHES.get(signer_info["digest_algorithm"]["algorithm"].dotted, "")
         attrs = signer_info["signed_attrs"]
