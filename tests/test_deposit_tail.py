@@ -252,3 +252,27 @@ def test_an_item_row_of_the_wrong_width_records_nothing(tmp_path: Path) -> None:
         assert reg.deposits() == [] and reg.items("EVD-1") == []
     finally:
         reg.close()
+
+
+def test_a_forked_process_never_uses_the_serial_connection_it_inherited(evidencectl_home: Path) -> None:
+    """The embedded TSA keeps its serial-number connection open; a process forked after it was opened
+    (the deposit's workers, a server's children) opens its own, and both go on issuing unique serials."""
+    import os
+
+    tsa = EmbeddedTSA.open(Context(evidencectl_home))
+    first = _facts(tsa.timestamp(DIGEST, "sha256"))[0]
+    with tsa._db.lock:
+        inherited = tsa._db.get()
+    pid = os.fork()
+    if pid == 0:  # the child: its own connection, its own serial
+        code = 1
+        try:
+            with tsa._db.lock:
+                own = tsa._db.get() is not inherited
+            code = 0 if own and _facts(tsa.timestamp(DIGEST, "sha256"))[0] == first + 1 else 1
+        finally:
+            os._exit(code)
+    assert os.waitpid(pid, 0)[1] == 0
+    assert _facts(tsa.timestamp(DIGEST, "sha256"))[0] == first + 2
+    with tsa._db.lock:
+        assert tsa._db.get() is inherited

@@ -10,9 +10,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import os
 import sqlite3
-import threading
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -25,6 +23,7 @@ from ..context import Context
 from ..crypto.keys import SigningKey, load_or_create_service_key
 from ..errors import BadInputError, OutputExistsError, ServiceError
 from ..i18n import _
+from ..keptdb import KeptConnection
 from .blockformat import GENESIS_PREVIOUS, canonical, entries_tree, entry_bytes, make_header, sm3_hex
 from .ledger_audit import LedgerAudit, audit_rows
 from .ledger_receipt import verify_ledger_receipt
@@ -46,8 +45,6 @@ CREATE TABLE IF NOT EXISTS entries (
     PRIMARY KEY (height, position));
 CREATE INDEX IF NOT EXISTS entries_deposit ON entries (deposit_id);
 """
-_INHERITED: list[sqlite3.Connection] = []
-"""Connections a forked process inherited: kept, never used or closed (see EmbeddedLedger._writer)."""
 _OBJECTS = frozenset({"meta", "blocks", "entries", "entries_deposit"})
 """The tables and index :data:`_SCHEMA` makes."""
 
@@ -67,8 +64,8 @@ class EmbeddedLedger:
         """The node's signing key."""
         self.ledger_id = ledger_id
         """Random identifier of this ledger, written into every header."""
-        self._db: tuple[int, sqlite3.Connection] | None = None
-        self._db_lock = threading.Lock()
+        self._db = KeptConnection(lambda: _open(db_path))
+        """The connection that appends blocks, kept open (:mod:`evidencectl.keptdb`)."""
 
     @classmethod
     def open(cls, ctx: Context) -> EmbeddedLedger:
@@ -119,7 +116,10 @@ class EmbeddedLedger:
             return None
         if row is None or not names >= _OBJECTS:  # made by an older version, or half made: open() finishes it
             return None
-        return cls(ctx.ledger_db, load_or_create_service_key(key_path, "sm2"), str(row[0]))  # the key exists
+        ledger = cls(ctx.ledger_db, load_or_create_service_key(key_path, "sm2"), str(row[0]))  # the key exists
+        with ledger._writer():
+            pass  # its connection opened now rather than for the first block
+        return ledger
 
     @classmethod
     def from_spec(cls, spec: str, ctx: Context, *, contract: str | None = None) -> EmbeddedLedger:
@@ -188,16 +188,9 @@ class EmbeddedLedger:
 
     @contextmanager
     def _writer(self) -> Iterator[sqlite3.Connection]:
-        """This process's connection for appending blocks, kept open for the next one (one thread at a time):
-        a connection closed after each block checkpointed the WAL and removed it every time (about 1 ms of a
-        deposit's tail). Never used in another process than the one that opened it (SQLite forbids carrying
-        one across a fork): a forked child opens its own and leaves the inherited one alone."""
-        with self._db_lock:
-            if self._db is None or self._db[0] != os.getpid():
-                if self._db is not None:
-                    _INHERITED.append(self._db[1])  # never closed here: closing is using it
-                self._db = (os.getpid(), _open(self.db_path))
-            yield self._db[1]
+        """The connection that appends blocks, one thread at a time."""
+        with self._db.lock:
+            yield self._db.get()
 
     def blocks(self) -> list[dict[str, Any]]:
         """Every block, oldest first: height, hash, header, signature (hex) and entries."""
