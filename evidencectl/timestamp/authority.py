@@ -39,6 +39,13 @@ _SIGNER_HASH = {"ecdsa-p256": "sha256", "sm2": "sm3"}
 _ALGORITHMS = tuple(_SIGNATURE_OIDS)
 
 
+def _open_serials(path: Path, check_same_thread: bool = True) -> sqlite3.Connection:
+    """A connection to the serial-number database at ``path`` (WAL, autocommit, a busy timeout)."""
+    db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=check_same_thread)
+    db.execute("PRAGMA journal_mode=WAL")
+    return db
+
+
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[None]:
     """An exclusive advisory lock, so two processes creating the TSA do not issue two certificates."""
@@ -133,7 +140,8 @@ class EmbeddedTSA(TimestampAuthority):
         self._constant: tuple[bytes, ...] | None = None
         self._checked = False
         """True once a token of this instance passed :func:`.request.check_response` in full."""
-        self._db = KeptConnection(lambda: self._connect(check_same_thread=False))
+        serials = self._serials  # the path, not self: no cycle keeps a closed TSA's connection open
+        self._db = KeptConnection(lambda: _open_serials(serials, check_same_thread=False))
         """The serial-number database, kept open."""
 
     def _name(self, der: bytes) -> x509.GeneralName:
@@ -201,11 +209,9 @@ class EmbeddedTSA(TimestampAuthority):
 
     # -- serial numbers ---------------------------------------------------------------------------------
 
-    def _connect(self, check_same_thread: bool = True) -> sqlite3.Connection:
+    def _connect(self) -> sqlite3.Connection:
         """The serial-number database; WAL and a busy timeout let several processes share it."""
-        db = sqlite3.connect(self._serials, timeout=30, isolation_level=None, check_same_thread=check_same_thread)
-        db.execute("PRAGMA journal_mode=WAL")
-        return db
+        return _open_serials(self._serials)
 
     def _init_serials(self) -> None:
         """Create the serial table once."""
