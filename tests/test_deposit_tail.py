@@ -276,3 +276,64 @@ def test_a_forked_process_never_uses_the_serial_connection_it_inherited(evidence
     assert _facts(tsa.timestamp(DIGEST, "sha256"))[0] == first + 2
     with tsa._db.lock:
         assert tsa._db.get() is inherited
+
+
+def test_ctrl_c_in_the_tail_leaves_no_worker_and_no_staging_file(
+    cli, evidencectl_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The workers are being stopped in a thread when Ctrl-C lands in the proofs: the deposit still returns
+    only once they are gone, and removes its staging file."""
+    import multiprocessing
+
+    from evidencectl.deposit import pipeline
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(workers_module, "worker_count", lambda: 2)
+    monkeypatch.setattr(pipeline, "obtain_proofs", interrupted)
+    out = tmp_path / "p.evp"
+    res = cli("deposit", _folder(tmp_path), "-o", out)
+    assert res.code == 130 and "interrupted" in res.err
+    assert multiprocessing.active_children() == []
+    assert not out.exists() and not list(tmp_path.glob(".p.evp.*"))
+    registry = Registry.open(Context(evidencectl_home))
+    try:
+        assert registry.deposits() == []
+    finally:
+        registry.close()
+
+
+def test_closers_are_waited_for_through_ctrl_c_and_their_errors_raised() -> None:
+    """A deposit returns only once every closer it started is done: a Ctrl-C while it waits is raised
+    after them, and what a closer raised is raised by the deposit."""
+    import signal
+    import threading
+    import time
+
+    from evidencectl.deposit.background import Closing
+
+    done = threading.Event()
+
+    def slow() -> None:
+        time.sleep(0.3)
+        done.set()
+
+    closing = Closing()
+    closing.start(slow, "slow")
+    previous = signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.setitimer(signal.ITIMER_REAL, 0.05)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            closing.join()
+        assert done.is_set()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+    def broken() -> None:
+        raise OSError("cannot close")
+
+    closing.start(broken, "broken")
+    with pytest.raises(OSError, match="cannot close"):
+        closing.join()

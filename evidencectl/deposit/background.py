@@ -19,33 +19,39 @@ class Closing:
     """Closers running in threads, joined by :meth:`join`."""
 
     def __init__(self) -> None:
-        self._threads: list[threading.Thread] = []
+        self._running: list[threading.Event] = []
         self._failed: list[BaseException] = []
 
     def start(self, close: Callable[[], None], name: str) -> None:
         """Run ``close`` in a thread of its own; what it raises is raised again by :meth:`join`."""
+        finished = threading.Event()
 
         def run() -> None:
             try:
                 close()
             except BaseException as exc:  # noqa: BLE001 - handed to the thread that joins
                 self._failed.append(exc)
+            finally:
+                finished.set()
 
-        thread = threading.Thread(target=run, name=f"evidencectl-{name}", daemon=True)
-        thread.start()
-        self._threads.append(thread)
+        threading.Thread(target=run, name=f"evidencectl-{name}", daemon=True).start()
+        self._running.append(finished)
 
     def join(self) -> None:
         """Wait for every closer, also through Ctrl-C (raised once they are done, so that no worker or
-        connection is left half closed), then raise the first error a closer met, if any."""
+        connection is left half closed), then raise the first error a closer met, if any.
+
+        Each closer's own event is waited for, not its thread: in Python 3.11 a ``Thread.join()`` that a
+        Ctrl-C interrupts marks the thread stopped while it still runs (bpo-45274's fix releases the lock
+        the running thread holds), and ``is_alive()`` then says False."""
         interrupted: KeyboardInterrupt | None = None
-        for thread in self._threads:
-            while thread.is_alive():
+        for finished in self._running:
+            while not finished.is_set():
                 try:
-                    thread.join()
+                    finished.wait()
                 except KeyboardInterrupt as exc:
                     interrupted = exc
-        self._threads.clear()
+        self._running.clear()
         if interrupted is not None:
             raise interrupted
         if self._failed:
