@@ -337,3 +337,27 @@ def test_closers_are_waited_for_through_ctrl_c_and_their_errors_raised() -> None
     closing.start(broken, "broken")
     with pytest.raises(OSError, match="cannot close"):
         closing.join()
+
+
+def test_after_a_deposit_every_database_is_whole_in_its_file(evidencectl_home: Path, tmp_path: Path) -> None:
+    """The TSA's serials and the ledger keep their connections open during a deposit; by its end (a real
+    process, which leaves by ``os._exit``) they are closed, their WAL checkpointed: a copy of
+    ``ledger.sqlite`` alone holds the new block, as when each write closed its connection."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    folder = _folder(tmp_path)
+    for n in (1, 2):
+        done = subprocess.run(
+            [sys.executable, "-m", "evidencectl", "deposit", str(folder), "-o", str(tmp_path / f"p{n}.evp")],
+            capture_output=True, text=True, env=dict(os.environ, EVIDENCECTL_HOME=str(evidencectl_home)), check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in evidencectl_home.rglob("*-wal")) == []
+    ctx = Context(evidencectl_home)
+    copy = tmp_path / "copy" / "ledger.sqlite"
+    copy.parent.mkdir()
+    shutil.copy(ctx.ledger_db, copy)
+    assert sqlite3.connect(copy).execute("SELECT COUNT(*) FROM blocks").fetchone()[0] == 2

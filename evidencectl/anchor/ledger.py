@@ -186,6 +186,10 @@ class EmbeddedLedger:
             },
         }
 
+    def close(self) -> None:
+        """Close the connection kept open for appending blocks (a later block opens it again)."""
+        self._db.close()
+
     @contextmanager
     def _writer(self) -> Iterator[sqlite3.Connection]:
         """The connection that appends blocks, one thread at a time."""

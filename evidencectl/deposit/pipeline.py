@@ -92,11 +92,11 @@ def _deposit(
     deposit_id = unused_deposit_id(lambda drawn: registry.deposit(drawn) is not None)
     writer = PackageWriter(opts.out)
     spool = ItemSpool(None if opts.hash_only else writer, opts.out.parent, deposit_id)
+    warmed: dict[str, Any] = {}  # the TSA and ledger warmed up, used for the proofs
     try:
         spool.warnings.extend(warnings)
         if progress_hooks.wants_totals(progress):
             progress_hooks.begin(progress, progress_hooks.total_size(f.location for f in files), len(files))
-        warmed: dict[str, Any] = {}  # the TSA and ledger warmed up, used for the proofs
         ready: Iterable[Prepared | Handed | None] = (
             workers.prepared(files, meanwhile=lambda: preload_services(ctx, opts.tsas, warmed, opts.anchors))
             if workers
@@ -149,3 +149,5 @@ def _deposit(
     finally:
         closing.start(spool.close, "drop-spools")
         closing.start(registry.close, "close-registry")
+        for service in warmed.values():
+            closing.start(service.close, "close-service")

@@ -221,6 +221,10 @@ class EmbeddedTSA(TimestampAuthority):
                 " issued_at TEXT NOT NULL, algorithm TEXT NOT NULL, imprint TEXT NOT NULL)"
             )
 
+    def close(self) -> None:
+        """Close the serial-number connection kept open (a later token opens it again)."""
+        self._db.close()
+
     def _next_serial(self, moment: datetime, imprint: bytes) -> int:
         """Allocate the next serial; AUTOINCREMENT never reuses a number, even after deletions. Each serial
         is committed (the WAL synced) before its token is made, on a connection kept for the next one
