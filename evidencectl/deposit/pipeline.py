@@ -62,7 +62,7 @@ def deposit(opts: DepositOptions, ctx: Context, progress: Callable[[int], None] 
     sources = opts.sources
     settings = sources.analyze_settings()
     workers = _start_workers(sources, settings)
-    closing = Closing()  # the idle workers and registry, closed in threads (deposit/background.py)
+    closing = Closing()  # what the tail no longer uses, closed in threads (deposit/background.py)
     try:
         return _deposit(opts, ctx, progress, settings, workers, closing)
     finally:
