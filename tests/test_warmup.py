@@ -30,7 +30,7 @@ def test_a_deposit_writes_the_same_members_warmed_up_or_not(
         (folder / f"{i:03}.txt").write_text(f"exhibit {i}\n")
     monkeypatch.setattr(workers_module, "worker_count", lambda: 2)
     if not warm:
-        monkeypatch.setattr(pipeline, "preload_services", lambda base, tsas, warmed: None)
+        monkeypatch.setattr(pipeline, "preload_services", lambda base, tsas, warmed, anchors: None)
     out = tmp_path / "p.evp"
     assert cli("deposit", folder, "-o", out).code == 0
     with zipfile.ZipFile(out) as z:

@@ -23,6 +23,7 @@ from ..context import Context
 from ..crypto.keys import SigningKey, load_or_create_service_key
 from ..errors import BadInputError, OutputExistsError, ServiceError
 from ..i18n import _
+from ..keptdb import KeptConnection
 from .blockformat import GENESIS_PREVIOUS, canonical, entries_tree, entry_bytes, make_header, sm3_hex
 from .ledger_audit import LedgerAudit, audit_rows
 from .ledger_receipt import verify_ledger_receipt
@@ -44,6 +45,8 @@ CREATE TABLE IF NOT EXISTS entries (
     PRIMARY KEY (height, position));
 CREATE INDEX IF NOT EXISTS entries_deposit ON entries (deposit_id);
 """
+_OBJECTS = frozenset({"meta", "blocks", "entries", "entries_deposit"})
+"""The tables and index :data:`_SCHEMA` makes."""
 
 
 class EmbeddedLedger:
@@ -61,6 +64,8 @@ class EmbeddedLedger:
         """The node's signing key."""
         self.ledger_id = ledger_id
         """Random identifier of this ledger, written into every header."""
+        self._db = KeptConnection(lambda: _open(db_path))
+        """The connection that appends blocks, kept open (:mod:`evidencectl.keptdb`)."""
 
     @classmethod
     def open(cls, ctx: Context) -> EmbeddedLedger:
@@ -92,6 +97,31 @@ class EmbeddedLedger:
         return cls(db_path, key, ledger_id)
 
     @classmethod
+    def open_existing(cls, ctx: Context) -> EmbeddedLedger | None:
+        """The ledger of ``ctx`` as :meth:`open` gives it when it is already made (its tables, ledger id and
+        node key in place), else None; it creates nothing (no folder, table, key or trust), so a deposit may
+        open it while its workers hash (:mod:`evidencectl.deposit.warmup`): loading the SM2 node key takes
+        ~10 ms, most of it the SM2 library's first import. A node key that cannot be loaded raises as in
+        :meth:`open`."""
+        key_path = ctx.ledger_dir / "node-key.pem"
+        if not (ctx.ledger_db.is_file() and key_path.is_file()):
+            return None
+        try:
+            with _connect(ctx.ledger_db) as db:
+                names = {str(r[0]) for r in db.execute("SELECT name FROM sqlite_master")}
+                row = None
+                if "meta" in names:
+                    row = db.execute("SELECT value FROM meta WHERE key = 'ledger_id'").fetchone()
+        except (sqlite3.Error, ServiceError):
+            return None
+        if row is None or not names >= _OBJECTS:  # made by an older version, or half made: open() finishes it
+            return None
+        ledger = cls(ctx.ledger_db, load_or_create_service_key(key_path, "sm2"), str(row[0]))  # the key exists
+        with ledger._writer():
+            pass  # its connection opened now rather than for the first block
+        return ledger
+
+    @classmethod
     def from_spec(cls, spec: str, ctx: Context, *, contract: str | None = None) -> EmbeddedLedger:
         """The ledger of ``--anchor local`` (``contract`` is for chains and ignored)."""
         return cls.open(ctx)
@@ -116,7 +146,7 @@ class EmbeddedLedger:
         entry = entry_bytes(deposit_id, clean)
         tree = entries_tree([entry])
         try:
-            with _connect(self.db_path) as db, _immediate(db, self.db_path):
+            with self._writer() as db, _immediate(db, self.db_path):
                 last = db.execute("SELECT height, block_hash FROM blocks ORDER BY height DESC LIMIT 1").fetchone()
                 height, previous = (0, GENESIS_PREVIOUS) if last is None else (int(last[0]) + 1, str(last[1]))
                 header = make_header(
@@ -155,6 +185,16 @@ class EmbeddedLedger:
                 "path": [p.hex() for p in proof.path],
             },
         }
+
+    def close(self) -> None:
+        """Close the connection kept open for appending blocks (a later block opens it again)."""
+        self._db.close()
+
+    @contextmanager
+    def _writer(self) -> Iterator[sqlite3.Connection]:
+        """The connection that appends blocks, one thread at a time."""
+        with self._db.lock:
+            yield self._db.get()
 
     def blocks(self) -> list[dict[str, Any]]:
         """Every block, oldest first: height, hash, header, signature (hex) and entries."""
@@ -207,16 +247,26 @@ def _entry_json(entry: bytes) -> Any:
         return None
 
 
-@contextmanager
-def _connect(path: Path) -> Iterator[sqlite3.Connection]:
+def _open(path: Path) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit), WAL journal and a busy timeout."""
     try:
-        db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            db.execute("PRAGMA journal_mode = WAL")
+        except BaseException:
+            db.close()
+            raise
     except sqlite3.Error as exc:
         raise ServiceError(_("cannot open the ledger: {exc}").format(exc=exc), path=path) from exc
+    return db
+
+
+@contextmanager
+def _connect(path: Path) -> Iterator[sqlite3.Connection]:
+    """:func:`_open`, closed after the block."""
+    db = _open(path)
     try:
-        db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        db.execute("PRAGMA journal_mode = WAL")
         yield db
     finally:
         db.close()

@@ -20,6 +20,7 @@ from ..i18n import _
 from ..package.writer import PackageWriter, check_output
 from ..preparedfiles import Handed, Prepared, PreparedRun
 from ..registry import Registry
+from .background import Closing
 from .items import ItemSpool, _member_for
 from .options import AnalyzeSettings, DepositOptions, DepositResult, SourceOptions
 from .proofs import obtain_proofs
@@ -61,11 +62,15 @@ def deposit(opts: DepositOptions, ctx: Context, progress: Callable[[int], None] 
     sources = opts.sources
     settings = sources.analyze_settings()
     workers = _start_workers(sources, settings)
+    closing = Closing()  # what the tail no longer uses, closed in threads (deposit/background.py)
     try:
-        return _deposit(opts, ctx, progress, settings, workers)
+        return _deposit(opts, ctx, progress, settings, workers, closing)
     finally:
-        if workers is not None:
-            workers.close()
+        try:
+            closing.join()
+        finally:
+            if workers is not None:
+                workers.close()
 
 
 def _deposit(
@@ -74,6 +79,7 @@ def _deposit(
     progress: Callable[[int], None] | None,
     settings: AnalyzeSettings,
     workers: intake.Workers | None,
+    closing: Closing,
 ) -> DepositResult:
     # The workers hash the first folders' files while the next folders are walked (one input walked: the
     # files found so far are those deposited, bar the output inside it, which Workers.prepared catches).
@@ -91,17 +97,19 @@ def _deposit(
     deposit_id = unused_deposit_id(lambda drawn: registry.deposit(drawn) is not None)
     writer = PackageWriter(opts.out)
     spool = ItemSpool(None if opts.hash_only else writer, opts.out.parent, deposit_id)
+    warmed: dict[str, Any] = {}  # the TSA and ledger warmed up, used for the proofs
     try:
         spool.warnings.extend(warnings)
         if progress_hooks.wants_totals(progress):
             progress_hooks.begin(progress, progress_hooks.total_size(f.location for f in files), len(files))
-        warmed: dict[str, Any] = {}  # the TSA warmed up, used for the tokens
         ready: Iterable[PreparedRun | Prepared | Handed | None] = (
-            workers.prepared(files, meanwhile=lambda: preload_services(ctx, opts.tsas, warmed))
+            workers.prepared(files, meanwhile=lambda: preload_services(ctx, opts.tsas, warmed, opts.anchors))
             if workers
             else itertools.repeat(None)
         )
         read_inputs(spool, files, ready, opts.hash_only, settings, progress, stdin_limit=opts.max_size)
+        if workers is not None:
+            closing.start(workers.close, "stop-workers")  # idle from here on
         heads = current_heads(ctx, registry)
         private = build_private(opts.statement)
         statement = build_statement(deposit_id, opts.statement, opts.hash_only, spool.count, heads, private=private)
@@ -144,5 +152,7 @@ def _deposit(
         writer.abort()
         raise
     finally:
-        spool.close()
-        registry.close()
+        closing.start(spool.close, "drop-spools")
+        closing.start(registry.close, "close-registry")
+        for service in warmed.values():
+            closing.start(service.close, "close-service")

@@ -15,6 +15,7 @@ from ..package.layout import anchor_member, timestamp_member, tsa_chain_member
 from ..package.writer import PackageWriter
 from ..progress import ByteCallback, phase
 from .state import ServiceFailure
+from .warmup import anchor_key, tsa_key
 
 
 @dataclass
@@ -62,7 +63,8 @@ def obtain_proofs(
 ) -> Proofs:
     """Ask every TSA for a token over each root and every anchor for a receipt, and store them in ``writer``
     under labels not yet in ``labels`` (which records the labels taken); ``progress`` hears "anchoring"
-    when the anchors' turn comes. ``opened`` holds TSAs already opened, by spec (the one warmed up)."""
+    when the anchors' turn comes. ``opened`` holds the services already opened, by
+    :func:`~.warmup.tsa_key` and :func:`~.warmup.anchor_key` of their spec (those warmed up)."""
     from ..anchor.backends import anchor_from_spec
     from ..timestamp.client import tsa_from_spec
 
@@ -70,7 +72,7 @@ def obtain_proofs(
     for spec in tsas:
         label = label_for(spec, labels)
         try:
-            tsa = (opened or {}).get(spec) or tsa_from_spec(spec, ctx)
+            tsa = (opened or {}).get(tsa_key(spec)) or tsa_from_spec(spec, ctx)
             accepted = getattr(tsa, "hashes", None) or ALGORITHMS  # public TSAs take no sm3 imprint
             responses = {alg: tsa.timestamp(bytes.fromhex(roots[alg]), alg) for alg in ALGORITHMS if alg in accepted}
         except ServiceError as exc:
@@ -91,7 +93,8 @@ def obtain_proofs(
     for spec in anchors:
         label = label_for(spec, labels, "anchor")
         try:
-            receipt = anchor_from_spec(spec, ctx, contract=contract).anchor(deposit_id, dict(roots))
+            anchor = (opened or {}).get(anchor_key(spec)) or anchor_from_spec(spec, ctx, contract=contract)
+            receipt = anchor.anchor(deposit_id, dict(roots))
         except ServiceError as exc:
             labels.discard(f"anchor:{label}")
             got.failed.append(ServiceFailure("anchor", spec, str(exc)))

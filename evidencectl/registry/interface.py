@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -153,12 +153,18 @@ class Registry(Accounts):
             + ", ".join(f"{c}=excluded.{c}" for c in cols if c != "deposit_id"),
             [row[c] for c in cols],
         )
-        self._executemany(
-            f"INSERT INTO items ({', '.join(_ITEM_FIELDS)}) VALUES (?,?,?,?,?,?,?) "
-            "ON CONFLICT(deposit_id, item_id) DO UPDATE SET "
+        self._insert_rows(
+            f"INSERT INTO items ({', '.join(_ITEM_FIELDS)})",
+            len(_ITEM_FIELDS),
+            " ON CONFLICT(deposit_id, item_id) DO UPDATE SET "
             + ", ".join(f"{c}=excluded.{c}" for c in _ITEM_FIELDS[2:]),
             items,
         )
+
+    def _insert_rows(self, head: str, width: int, tail: str, rows: Iterable[Sequence[Any]]) -> None:
+        """``head VALUES (?, …) tail`` for each of ``rows`` (``width`` values each); a backend may send
+        several rows in one statement."""
+        self._executemany(f"{head} VALUES ({','.join('?' * width)}){tail}", rows)
 
     def record_deposit(
         self,

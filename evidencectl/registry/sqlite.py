@@ -6,6 +6,7 @@ in when installed) cost a third of a second on every deposit for a handful of si
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -68,6 +69,9 @@ _MIGRATIONS: list[str] = [
 ]
 assert len(_MIGRATIONS) == SCHEMA_VERSION
 
+ROWS_A_STATEMENT = 128
+"""How many rows :meth:`SQLiteRegistry._insert_rows` sends in one INSERT."""
+
 
 class SQLiteRegistry(Registry):
     """The registry in one SQLite file."""
@@ -79,7 +83,9 @@ class SQLiteRegistry(Registry):
         """
         self.path = path
         try:
-            conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+            # Closed from another thread at the end of a deposit (deposit/background.py), never used from two
+            # at once.
+            conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA busy_timeout=30000")
             # Up to 64 MiB of page cache (allocated only as used): with the default 2 MiB, inserting the
@@ -138,6 +144,22 @@ class SQLiteRegistry(Registry):
 
     def _executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         self.conn.executemany(sql, rows)
+
+    def _insert_rows(self, head: str, width: int, tail: str, rows: Iterable[Sequence[Any]]) -> None:
+        # ROWS_A_STATEMENT rows a statement: per row, executemany() stepped and reset a statement and bound
+        # its values from Python one row at a time; 10,000 item rows took 18 ms that way, 12 ms in
+        # statements of 128 rows (benchmarks/README.md, "Deposit tail"). 128 x 7 values stay below 999,
+        # the most variables a statement takes in SQLite before 3.32.
+        one = f"({','.join('?' * width)})"
+        many = f"{head} VALUES {','.join([one] * ROWS_A_STATEMENT)}{tail}"
+        pending = iter(rows)
+        while chunk := list(itertools.islice(pending, ROWS_A_STATEMENT)):
+            if any(len(row) != width for row in chunk):  # one row short would shift every value after it
+                raise ValueError(f"a row of other than {width} values for {head}")
+            if len(chunk) == ROWS_A_STATEMENT:
+                self.conn.execute(many, list(itertools.chain.from_iterable(chunk)))
+            else:
+                self.conn.executemany(f"{head} VALUES {one}{tail}", chunk)
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         cur = self.conn.execute(sql, params)

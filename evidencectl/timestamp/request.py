@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import secrets
 
-from asn1crypto import tsp
+from asn1crypto import tsp, x509
 
 from ..errors import MalformedTokenError, ServiceError, VerificationError
 from ..i18n import _
-from .algorithms import REQUESTABLE_HASHES, digest_size, hash_oid
+from .algorithms import OID_HASHES, REQUESTABLE_HASHES, digest_size, hash_oid
+from .algorithms import digest as hash_of
 from .chain import check_tsa_eku
-from .signature import check_signer_info
+from .signature import check_signer_info, verify_with_key
 from .token import certificates_of, decode, find_signer, info_of
+
+_MESSAGE_DIGEST_OID = "1.2.840.113549.1.9.4"
 
 
 def new_nonce() -> int:
@@ -19,14 +22,19 @@ def new_nonce() -> int:
     return secrets.randbits(63) | (1 << 62)
 
 
-def build_request(
-    digest: bytes, hash_name: str, *, nonce: int | None, policy: str | None = None, cert_req: bool = True
-) -> bytes:
-    """DER TimeStampReq over ``digest``; ValueError for an unknown hash or a digest of the wrong size."""
+def check_imprint(digest: bytes, hash_name: str) -> None:
+    """ValueError unless ``digest`` is a digest of a hash a TSA may be asked for, of that hash's size."""
     if hash_name not in REQUESTABLE_HASHES:
         raise ValueError(f"hash {hash_name!r} is not one of {', '.join(REQUESTABLE_HASHES)}")
     if len(digest) != digest_size(hash_name):
         raise ValueError(f"a {hash_name} digest has {digest_size(hash_name)} bytes, got {len(digest)}")
+
+
+def build_request(
+    digest: bytes, hash_name: str, *, nonce: int | None, policy: str | None = None, cert_req: bool = True
+) -> bytes:
+    """DER TimeStampReq over ``digest``; ValueError for an unknown hash or a digest of the wrong size."""
+    check_imprint(digest, hash_name)
     fields: dict[str, object] = {
         "version": "v1",
         "message_imprint": {"hash_algorithm": {"algorithm": hash_oid(hash_name)}, "hashed_message": digest},
@@ -91,4 +99,75 @@ def check_response(
     except (VerificationError, MalformedTokenError) as exc:
         raise ServiceError(_("TSA {source} returned an unusable token: {exc}").format(source=source, exc=exc)) from exc
     except Exception as exc:  # hostile structures that asn1crypto only notices on access
+        raise ServiceError(_("TSA {source} returned a malformed token: {exc}").format(source=source, exc=exc)) from exc
+
+
+def check_own_response(
+    response_der: bytes, *, digest: bytes, hash_name: str, nonce: int, certificate: x509.Certificate, source: str
+) -> None:
+    """The checks of a response this process has just made with a TSA whose earlier token, built by the same
+    code from the same certificate and key, passed :func:`check_response` (the embedded TSA's own tokens).
+
+    What can differ from that token is checked again, on the bytes kept: the status is granted, the TSTInfo
+    is over ``digest`` with ``hash_name`` and carries ``nonce``, the one signer is identified by
+    ``certificate``, which is the one certificate carried, its messageDigest is the TSTInfo's and its
+    signature verifies with ``certificate``'s key. 0.3 ms, against 10 ms for :func:`check_response`:
+    asn1crypto's full decode of the response (5.5 ms), the envelope (strict DER, every unsigned field; 1 ms
+    more) and the signed attributes read natively (3 ms), all fixed for a given TSA and checked with its
+    first token. Raises ServiceError naming ``source`` and what is wrong.
+    """
+    try:
+        response = tsp.TimeStampResp.load(response_der)
+        status = response["status"]
+        if status["status"].native != "granted" or status["fail_info"].native is not None:
+            raise VerificationError(
+                _("response status is {text}, not granted (0) without failInfo").format(text=status["status"].native)
+            )
+        signed = response["time_stamp_token"]["content"]
+        tst_bytes = bytes(signed["encap_content_info"]["content"].contents)
+        info = tsp.TSTInfo.load(tst_bytes)
+        imprint = info["message_imprint"]
+        if (
+            OID_HASHES.get(imprint["hash_algorithm"]["algorithm"].dotted) != hash_name
+            or bytes(imprint["hashed_message"].native) != digest
+        ):
+            raise VerificationError(_("the token covers another imprint than the one requested"))
+        if info["nonce"].native != nonce:
+            raise VerificationError(
+                _("the token's nonce {nonce} is not the request's {nonce2}").format(
+                    nonce=info["nonce"].native, nonce2=nonce
+                )
+            )
+        infos = signed["signer_infos"]
+        if len(infos) != 1:
+            raise VerificationError(
+                _("the token has {n_signer_infos} signers, not one").format(n_signer_infos=len(infos))
+            )
+        signer_info = infos[0]
+        carried = [c.chosen.dump() for c in signed["certificates"] or []]
+        sid = signer_info["sid"]
+        # The identifier's bytes, not asn1crypto's name comparison (LDAP string preparation: 2 ms a token):
+        # a TSA writes its certificate's own issuer name there.
+        if (
+            carried != [certificate.dump()]
+            or sid.name != "issuer_and_serial_number"
+            or sid.chosen["issuer"].dump() != certificate.issuer.dump()
+            or sid.chosen["serial_number"].native != certificate.serial_number
+        ):
+            raise VerificationError(_("the token lacks the TSA certificate although it was requested"))
+        signer_hash = OID_HASHES.get(signer_info["digest_algorithm"]["algorithm"].dotted, "")
+        attrs = signer_info["signed_attrs"]
+        digests = [a["values"][0].native for a in attrs if a["type"].dotted == _MESSAGE_DIGEST_OID]
+        if not signer_hash or digests != [hash_of(signer_hash, tst_bytes)]:
+            raise VerificationError(_("messageDigest does not match the TSTInfo: the token content was altered"))
+        verify_with_key(
+            certificate.public_key.dump(),
+            signer_info["signature_algorithm"],
+            signer_hash,
+            b"\x31" + attrs.dump()[1:],  # the SET the signature covers, as the TSA signed it (authority.py)
+            bytes(signer_info["signature"].native),
+        )
+    except (VerificationError, MalformedTokenError) as exc:
+        raise ServiceError(_("TSA {source} returned an unusable token: {exc}").format(source=source, exc=exc)) from exc
+    except Exception as exc:  # a structure asn1crypto only notices on access
         raise ServiceError(_("TSA {source} returned a malformed token: {exc}").format(source=source, exc=exc)) from exc
