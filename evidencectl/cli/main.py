@@ -7,8 +7,10 @@ without ``--debug``.
 from __future__ import annotations
 
 import contextlib
+import copy
 import importlib
 import json
+import os
 import signal
 import sys
 import threading
@@ -99,6 +101,38 @@ def _group_names(typer_app: typer.Typer) -> list[str]:
 
 _GROUP_NAMES = _group_names(app)
 
+_COMPLETE_VAR = "_EVIDENCECTL_COMPLETE"
+"""What typer's shell completion reads (``_{PROG_NAME}_COMPLETE``): set, the whole tree is needed."""
+
+
+def command_name(info: typer.models.CommandInfo) -> str:
+    """The name ``info`` is invoked by, as typer gives it (its own, else its function's, with dashes)."""
+    return info.name or typer.main.get_command_name(getattr(info.callback, "__name__", ""))
+
+
+def _app_for(argv: list[str], help_likely: bool) -> typer.Typer:
+    """The typer app to run ``argv`` with: ``app`` with only the top-level command that ``argv`` starts with.
+
+    typer builds the click command of every command and group of the app it is called on: ~15 ms of CPU time
+    for evidencectl's 33 commands and 8 groups, against ~4 ms for ``deposit`` alone, paid by every run before
+    it does anything (benchmarks/README.md, "Building one command"). When the first word names a top-level
+    command, nothing of the rest of the tree can be reached: the root's options come before the command
+    name, a group is named first, and only help, shell completion and the suggestion for an unknown command
+    look at the other commands. Those, and any command line that might be one of them, get the whole app.
+    The copy keeps the root callback (``--version``, ``--debug``, ``--lang``) and the completion options, so
+    the root group is built as it always is, with one command in it; tests/test_cli_fastbuild.py compares
+    the two for every top-level command.
+    """
+    if not argv or help_likely or _COMPLETE_VAR in os.environ:
+        return app
+    for info in app.registered_commands:
+        if info.callback is not None and command_name(info) == argv[0]:
+            one = copy.copy(app)
+            one.registered_commands = [info]
+            one.registered_groups = []
+            return one
+    return app  # an option first, a group, or an unknown name (whose message suggests the close ones)
+
 
 def _show_warning(
     message: Warning | str,
@@ -162,13 +196,14 @@ def _main(args: list[str] | None) -> int:
     argv = list(sys.argv[1:] if args is None else args)
     # Help texts were translated at start-up; what this run prints follows its own arguments.
     i18n.setup(argv)
-    if helprender.help_likely(argv, _GROUP_NAMES):
+    help_likely = helprender.help_likely(argv, _GROUP_NAMES)
+    if help_likely:
         helprender.load()  # typer's help renderer without rich's Markdown and Traceback (~60 ms)
     debug = "--debug" in argv
     # Library warnings (an unencrypted key file, unreadable metadata) reach the user as one plain line.
     warnings.showwarning = _show_warning
     try:
-        result: Any = app(args=argv, prog_name="evidencectl", standalone_mode=False)
+        result: Any = _app_for(argv, help_likely)(args=argv, prog_name="evidencectl", standalone_mode=False)
         if result == ExitCode.INTERRUPTED:  # typer turns Ctrl-C into a silent exit code 130
             sys.stderr.write(_("evidencectl: interrupted; nothing partial was left at the output path") + "\n")
         return int(result or 0)
