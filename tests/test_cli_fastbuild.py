@@ -17,7 +17,6 @@ import click
 import pytest
 import typer.main
 
-from evidencectl.cli import helprender
 from evidencectl.cli import main as cli_main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +35,7 @@ def _top_level() -> list[str]:
 
 def _one(name: str) -> click.Group:
     """The root group as the fast path builds it for ``evidencectl NAME …``."""
-    chosen = cli_main._app_for([name, "x"], False)
+    chosen = cli_main._app_for([name, "x"])
     assert chosen is not cli_main.app, name
     group = typer.main.get_command(chosen)
     assert isinstance(group, click.Group)
@@ -121,18 +120,18 @@ def test_a_command_built_alone_is_the_command_of_the_whole_tree(name: str) -> No
     ],
 )
 def test_help_groups_root_options_and_unknown_names_take_the_whole_tree(argv: list[str]) -> None:
-    assert cli_main._app_for(argv, helprender.help_likely(argv, cli_main._GROUP_NAMES)) is cli_main.app
+    assert cli_main._app_for(argv) is cli_main.app
 
 
 def test_shell_completion_takes_the_whole_tree(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert cli_main._app_for(["deposit", "a"], False) is not cli_main.app
+    assert cli_main._app_for(["deposit", "a"]) is not cli_main.app
     monkeypatch.setenv("_EVIDENCECTL_COMPLETE", "complete_bash")
-    assert cli_main._app_for(["deposit", "a"], False) is cli_main.app
+    assert cli_main._app_for(["deposit", "a"]) is cli_main.app
 
 
 def test_a_help_word_after_double_dash_is_a_path_and_keeps_the_fast_path() -> None:
     argv = ["deposit", "--", "--help"]
-    assert cli_main._app_for(argv, helprender.help_likely(argv, cli_main._GROUP_NAMES)) is not cli_main.app
+    assert cli_main._app_for(argv) is not cli_main.app
 
 
 def _error_lines(name: str, cmd: click.Command) -> Iterator[list[str]]:
@@ -168,14 +167,14 @@ def run_both(
     real = cli_main._app_for
     taken: list[bool] = []
 
-    def spy(argv: list[str], help_likely: bool) -> typer.Typer:
-        chosen = real(argv, help_likely)
+    def spy(argv: list[str]) -> typer.Typer:
+        chosen = real(argv)
         taken.append(chosen is not cli_main.app)
         return chosen
 
     def run(argv: list[str]) -> tuple[Any, Any]:
         results = []
-        for picker in (spy, lambda argv, help_likely: cli_main.app):
+        for picker in (spy, lambda argv: cli_main.app):
             monkeypatch.setattr(cli_main, "_app_for", picker)
             capsys.readouterr()
             code = cli_main.main(list(argv))
@@ -268,3 +267,59 @@ def test_a_deposit_through_the_fast_path_verifies(tmp_path: Path) -> None:
     assert json.loads(checked.stdout)["verdict"] == "PASSED"
     version = _cli(home, "--version")
     assert version.returncode == 0 and version.stdout.startswith("evidencectl ")
+
+
+_MODULES_AFTER = """
+import sys
+from evidencectl.cli.main import main
+code = main(sys.argv[1:])
+print(sorted(m for m in sys.modules if m.startswith("evidencectl.cli.") and m.endswith("_cmd")))
+"""
+
+
+def test_a_top_level_command_does_not_import_the_command_groups(tmp_path: Path) -> None:
+    def modules(*argv: str) -> set[str]:
+        environ = {**os.environ, "EVIDENCECTL_HOME": str(tmp_path / "home"), "PYTHONPATH": str(ROOT)}
+        done = subprocess.run(
+            [sys.executable, "-c", _MODULES_AFTER, *argv], env=environ, capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        return set(json.loads(done.stdout.strip().splitlines()[-1].replace("'", '"')))
+
+    groups = {"evidencectl.cli.keys_cmd", "evidencectl.cli.tsa_cmd", "evidencectl.cli.users_cmd"}
+    assert not groups & modules("deposit", "--bogus")
+    assert not groups & modules("verify")
+    assert groups <= modules("tsa", "--bogus")  # a group's command line: every group, as before
+    assert groups <= modules("--help")
+
+
+_GROUP_HELP = """
+import contextlib, io, sys
+from evidencectl.cli import groups
+from evidencectl.cli.main import app, main
+if sys.argv[1] == "at-import":
+    groups.group_names(app)  # every group imported and escaped now, as they all were before
+out = io.StringIO()
+with contextlib.redirect_stdout(out):
+    main(["--lang", "zh", "keys", "--help"])
+print(out.getvalue())
+"""
+
+
+def test_a_group_imported_late_shows_its_help_in_the_language_of_the_rest(tmp_path: Path) -> None:
+    """The app's help texts are translated when it is imported (English here); a group imported later, in a
+    run that asks for Chinese, has its texts in English too, as it had when every group came at import."""
+
+    def render(when: str) -> str:
+        environ = {k: v for k, v in os.environ.items() if k != "EVIDENCECTL_LANG"}
+        environ.update({"EVIDENCECTL_HOME": str(tmp_path / "home"), "PYTHONPATH": str(ROOT), "LC_ALL": "C.UTF-8"})
+        environ["COLUMNS"] = "100"
+        done = subprocess.run(
+            [sys.executable, "-c", _GROUP_HELP, when], env=environ, capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    late, early = render("late"), render("at-import")
+    assert late == early
+    assert "Depositor signing keys" in late and "用法" in late  # English texts, click's own words in Chinese
