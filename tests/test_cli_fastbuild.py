@@ -18,6 +18,7 @@ import pytest
 import typer.main
 
 from evidencectl.cli import main as cli_main
+from evidencectl.cli.groups import GROUPS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -323,3 +324,46 @@ def test_a_group_imported_late_shows_its_help_in_the_language_of_the_rest(tmp_pa
     late, early = render("late"), render("at-import")
     assert late == early
     assert "Depositor signing keys" in late and "用法" in late  # English texts, click's own words in Chinese
+
+
+_BEFORE_WORKERS = """
+import importlib, json, os, sys
+pipeline = importlib.import_module("evidencectl.deposit.pipeline")  # evidencectl.deposit is also a function
+from evidencectl.cli.main import main
+
+def stop(*args):
+    print(json.dumps(sorted(sys.modules)))
+    sys.stdout.flush()
+    os._exit(0)
+
+pipeline._start_workers = stop
+main(sys.argv[1:])
+"""
+
+
+def test_a_deposit_loads_no_group_toml_or_thread_pool_before_its_workers_start(tmp_path: Path) -> None:
+    """What the deposit process imports before it forks its workers is paid in full by every deposit
+    (benchmarks/README.md, "Building one command"); these are used by other commands, or later."""
+    exhibit = tmp_path / "a.txt"
+    exhibit.write_text("a\n")
+    home = tmp_path / "home"
+    environ = {**os.environ, "EVIDENCECTL_HOME": str(home), "PYTHONPATH": str(ROOT)}
+
+    def before_workers() -> set[str]:
+        done = subprocess.run(
+            [sys.executable, "-c", _BEFORE_WORKERS, "deposit", str(exhibit), "-o", str(tmp_path / "a.evp")],
+            env=environ,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return set(json.loads(done.stdout))
+
+    loaded = before_workers()
+    assert "evidencectl.cli.commands" in loaded  # the command ran up to its workers
+    unneeded = {"tomllib", "concurrent.futures", "logging", "evidencectl.timestamp.catalogue"}
+    assert not loaded & unneeded, loaded & unneeded
+    assert not {f"evidencectl.cli.{module}" for _name, module, _extras in GROUPS} & loaded
+    home.joinpath("config.toml").write_text("[cli]\nlang = 'en'\n")
+    assert "tomllib" in before_workers()  # a configuration is read when there is one
