@@ -79,8 +79,8 @@ def command_name(info: typer.models.CommandInfo) -> str:
 def _app_for(argv: list[str]) -> typer.Typer:
     """The typer app to run ``argv`` with: ``app`` with only the top-level command that ``argv`` starts with.
 
-    typer builds the click command of every command and group of the app it is called on: ~15 ms of CPU time
-    for evidencectl's 33 commands in 9 groups, against ~4 ms for ``deposit`` alone, paid by every run before
+    typer builds the click command of every command and group of the app it is called on: ~13 ms of CPU time
+    for evidencectl's 33 commands in 9 groups, against ~2.5 ms for ``deposit`` alone, paid by every run before
     it does anything (benchmarks/README.md, "Building one command"). When the first word names a top-level
     command, nothing of the rest of the tree can be reached: the root's options come before the command
     name, a group is named first, and only help, shell completion and the suggestion for an unknown command
