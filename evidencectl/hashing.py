@@ -15,12 +15,14 @@ import hashlib
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 from .errors import BadInputError
 from .i18n import _
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 ALGORITHMS: tuple[str, ...] = ("sm3", "sha256")
 """Digest algorithms every item gets, in the order they appear in files."""
@@ -229,6 +231,9 @@ def digest_files(
     Files go to ``workers`` threads in batches of ``batch``: one hand-off per batch instead of one per file,
     so the per-file cost stays that of opening, reading and hashing the file.
     """
+    # here: a deposit hashes in worker processes, and concurrent.futures (with logging) costs its start ~2 ms
+    from concurrent.futures import ThreadPoolExecutor
+
     window = max(2, workers * 2)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         queued: list[tuple[list[Path], Future[list[Digests]]]] = []

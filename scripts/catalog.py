@@ -61,8 +61,11 @@ def help_texts() -> list[str]:
     sys.argv = ["evidencectl", "--lang", "en"]  # the declared texts are recorded whatever the language
     sys.path.insert(0, str(ROOT))
     try:
-        import evidencectl.cli.main  # noqa: F401  (builds the app; helptext records each text it translates)
+        import evidencectl.cli.main  # (builds the app; helptext records each text it translates)
+        from evidencectl.cli.groups import group_names
         from evidencectl.cli.helptext import DECLARED
+
+        group_names(evidencectl.cli.main.app)  # the groups are imported, and their texts recorded, when first used
     finally:
         sys.argv, sys.path[:] = argv, path
     return list(dict.fromkeys(DECLARED))

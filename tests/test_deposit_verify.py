@@ -225,7 +225,7 @@ def test_usage_error_of_a_click_copy_is_still_exit_2(monkeypatch, capsys) -> Non
     def raise_copy(**kwargs) -> None:
         raise CopiedUsageError()
 
-    monkeypatch.setattr(cli_main, "app", raise_copy)
+    monkeypatch.setattr(cli_main, "_app_for", lambda argv: raise_copy)
     assert cli_main.main(["deposit", "x", "--json"]) == 2
     captured = capsys.readouterr()
     assert json.loads(captured.out) == {"error": "Missing option '--out'.", "code": "USAGE", "exit_code": 2}

@@ -66,6 +66,12 @@ def load() -> None:
     importlib.import_module("typer.rich_utils")
 
 
+def asks_help(argv: Sequence[str]) -> bool:
+    """Whether ``-h`` or ``--help`` is among the words of ``argv`` before ``--``."""
+    words = argv[: list(argv).index("--")] if "--" in argv else argv
+    return any(word in HELP_OPTIONS for word in words)
+
+
 def help_likely(argv: Sequence[str], groups: Sequence[str]) -> bool:
     """Whether this command line most likely prints help: no argument, ``-h``/``--help`` before ``--``, or
     a command group named last (groups print their help when given no command).
@@ -75,5 +81,5 @@ def help_likely(argv: Sequence[str], groups: Sequence[str]) -> bool:
     """
     if not argv:
         return True
-    words = list(argv[: argv.index("--")] if "--" in argv else argv)
-    return any(word in HELP_OPTIONS for word in words) or (bool(words) and words[-1] in groups)
+    words = list(argv[: list(argv).index("--")] if "--" in argv else argv)
+    return asks_help(argv) or (bool(words) and words[-1] in groups)

@@ -53,15 +53,27 @@ def _doc(given: Any, callback: Any) -> str | None:
     return None if text is None else _shown(text)
 
 
+_COMPLETION_FUNCTIONS = ("_install_completion_placeholder_function", "_install_completion_no_auto_placeholder_function")
+
+_ESCAPED: set[int] = set()
+"""What was escaped already (apps, shared option objects, typer's completion options): the groups are
+escaped when first used (cli/groups.py), after the rest of the app, and each text must be escaped once."""
+
+
 def escape_help_markup(app: typer.Typer, seen: set[int] | None = None) -> None:
-    """Escape the help of every command, group and parameter of ``app`` (and of its sub-groups)."""
+    """Escape the help of every command, group and parameter of ``app`` (and of its sub-groups), once."""
     if seen is None:
-        seen = set()
+        seen = _ESCAPED
         # typer's own --install-completion and --show-completion, declared like ours in typer.completion
         from typer import completion
 
-        for name in ("_install_completion_placeholder_function", "_install_completion_no_auto_placeholder_function"):
-            _escape_params(getattr(completion, name, None), seen)
+        if id(completion) not in seen:
+            seen.add(id(completion))
+            for name in (
+                "_install_completion_placeholder_function",
+                "_install_completion_no_auto_placeholder_function",
+            ):
+                _escape_params(getattr(completion, name, None), seen)
     if id(app) in seen:
         return
     seen.add(id(app))

@@ -7,8 +7,9 @@ without ``--debug``.
 from __future__ import annotations
 
 import contextlib
-import importlib
+import copy
 import json
+import os
 import signal
 import sys
 import threading
@@ -27,40 +28,17 @@ from ..version import __version__
 from . import helprender
 from .app import app
 from .extras import missing_dependency
+from .groups import add_groups, group_names, load, loaded
 from .helptext import escape_help_markup
 
-# Sub-command groups live in their own modules; each exposes a typer app named ``app``.
-_GROUPS = [
-    ("keys", "keys_cmd"),
-    ("trust", "trust_cmd"),
-    ("timestamp", "timestamp_cmd"),
-    ("tsa", "tsa_cmd"),
-    ("ledger", "ledger_cmd"),
-    ("chain", "chain_cmd"),
-    ("users", "users_cmd"),
-]
-
-
-def _load(module: str) -> Any:
-    """A command module of this package, or None when it is not part of this installation."""
-    try:
-        return importlib.import_module(f"evidencectl.cli.{module}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"evidencectl.cli.{module}":
-            raise
-        return None
-
-
-for _name, _module in _GROUPS:
-    if (_mod := _load(_module)) is not None:
-        _mod.app.suggest_commands = False
-        app.add_typer(_mod.app, name=_name)
+# The command groups are registered in their place but imported when first used (cli/groups.py).
+add_groups(app)
 
 from . import commands as _commands  # noqa: E402,F401  (registers deposit, verify, inspect…)
 
 # Top-level commands that live in their own modules expose ``register(app)``.
-for _module in ("report_cmd", "capture_cmd", "serve_cmd", "setup_cmd", "token_info_cmd"):
-    if (_mod := _load(_module)) is not None:
+for _module in ("report_cmd", "capture_cmd", "serve_cmd", "setup_cmd"):
+    if (_mod := load(_module)) is not None:
         _mod.register(app)
 
 
@@ -83,21 +61,43 @@ def _root(
         raise UsageError(_("unknown --lang {value!r}: use zh or en").format(value=lang))
 
 
-escape_help_markup(app)  # after the root callback, whose options have help too
+# After the root callback, whose options have help too; the groups not imported yet are escaped when they are.
+_all_groups = list(app.registered_groups)
+app.registered_groups[:] = [group for group in _all_groups if loaded(group)]
+escape_help_markup(app)
+app.registered_groups[:] = _all_groups
+
+_COMPLETE_VAR = "_EVIDENCECTL_COMPLETE"
+"""What typer's shell completion reads (``_{PROG_NAME}_COMPLETE``): set, the whole tree is needed."""
 
 
-def _group_names(typer_app: typer.Typer) -> list[str]:
-    """The names of the command groups of ``typer_app`` and of their own groups."""
-    names: list[str] = []
-    for group in typer_app.registered_groups:
-        if group.name:
-            names.append(group.name)
-        if group.typer_instance is not None:
-            names.extend(_group_names(group.typer_instance))
-    return names
+def command_name(info: typer.models.CommandInfo) -> str:
+    """The name ``info`` is invoked by, as typer gives it (its own, else its function's, with dashes)."""
+    return info.name or typer.main.get_command_name(getattr(info.callback, "__name__", ""))
 
 
-_GROUP_NAMES = _group_names(app)
+def _app_for(argv: list[str]) -> typer.Typer:
+    """The typer app to run ``argv`` with: ``app`` with only the top-level command that ``argv`` starts with.
+
+    typer builds the click command of every command and group of the app it is called on: ~13 ms of CPU time
+    for evidencectl's 33 commands in 9 groups, against ~2.5 ms for ``deposit`` alone, paid by every run before
+    it does anything (benchmarks/README.md, "Building one command"). When the first word names a top-level
+    command, nothing of the rest of the tree can be reached: the root's options come before the command
+    name, a group is named first, and only help, shell completion and the suggestion for an unknown command
+    look at the other commands. Those, and any command line that might be one of them, get the whole app.
+    The copy keeps the root callback (``--version``, ``--debug``, ``--lang``) and the completion options, so
+    the root group is built as it always is, with one command in it; tests/test_cli_fastbuild.py compares
+    the two for every top-level command.
+    """
+    if not argv or helprender.asks_help(argv) or _COMPLETE_VAR in os.environ:
+        return app
+    for info in app.registered_commands:
+        if info.callback is not None and command_name(info) == argv[0]:
+            one = copy.copy(app)
+            one.registered_commands = [info]
+            one.registered_groups = []
+            return one
+    return app  # an option first, a group, or an unknown name (whose message suggests the close ones)
 
 
 def _show_warning(
@@ -162,13 +162,15 @@ def _main(args: list[str] | None) -> int:
     argv = list(sys.argv[1:] if args is None else args)
     # Help texts were translated at start-up; what this run prints follows its own arguments.
     i18n.setup(argv)
-    if helprender.help_likely(argv, _GROUP_NAMES):
-        helprender.load()  # typer's help renderer without rich's Markdown and Traceback (~60 ms)
     debug = "--debug" in argv
     # Library warnings (an unencrypted key file, unreadable metadata) reach the user as one plain line.
     warnings.showwarning = _show_warning
     try:
-        result: Any = app(args=argv, prog_name="evidencectl", standalone_mode=False)
+        typer_app = _app_for(argv)
+        # A top-level command built alone prints no help (it was not asked for); the whole tree may.
+        if typer_app is app and helprender.help_likely(argv, group_names(app)):  # imports the groups
+            helprender.load()  # typer's help renderer without rich's Markdown and Traceback (~60 ms)
+        result: Any = typer_app(args=argv, prog_name="evidencectl", standalone_mode=False)
         if result == ExitCode.INTERRUPTED:  # typer turns Ctrl-C into a silent exit code 130
             sys.stderr.write(_("evidencectl: interrupted; nothing partial was left at the output path") + "\n")
         return int(result or 0)
