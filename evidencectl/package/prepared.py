@@ -12,13 +12,25 @@ makes for an offset below 2 GiB; the writer makes it again for an offset above (
 
 from __future__ import annotations
 
+import struct
 import zlib
 
 from . import zipformat as zf
 
+_HEAD = zf.LOCAL.pack(zf.LOCAL_SIG, zf.version_needed(False), 0, 0, zf.FIXED_TIME, zf.FIXED_DATE, 0, 0, 0, 0, 0)[:14]
+"""The first 14 bytes of the local header of an ASCII-named member below the ZIP64 limits (signature,
+version 2.0, no flags, stored, the fixed time and date): the same for every such member."""
+_TAIL = struct.Struct("<IIIHH")
+"""The rest of :data:`zipformat.LOCAL`: CRC-32, sizes, name length, extra length (0)."""
+
 
 def stored_member(name: str, data: bytes | memoryview) -> tuple[bytes, int]:
     """The local header of a stored member holding ``data`` written at an offset below 2 GiB, and the
-    data's CRC-32."""
+    data's CRC-32. For an ASCII name and a size below the ZIP64 limit, from the fixed head and one packed
+    tail instead of :func:`zipformat.local_header` (1.4 -> 1.1 us with the CRC, "Worker per-file CPU";
+    tests/test_worker_perfile.py compares the bytes)."""
     crc = zlib.crc32(data)
-    return zf.local_header(name, len(data), crc, 0), crc
+    size = len(data)
+    if size < zf.ZIP64_FROM and name.isascii():
+        return _HEAD + _TAIL.pack(crc, size, size, len(name), 0) + name.encode("ascii"), crc
+    return zf.local_header(name, size, crc, 0), crc
