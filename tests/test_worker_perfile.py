@@ -167,6 +167,84 @@ def test_sniffing_any_head_gives_the_type_every_test_gives(head: bytes) -> None:
     assert media.sniff(head) == media._sniff_plain(head)
 
 
+def _looks_like_mail_plain(head: bytes) -> bool:
+    """media.looks_like_mail before its first-line test (line by line from the first)."""
+    seen_mail_header = False
+    count = 0
+    pos = 0
+    for _ in range(200):
+        end = head.find(b"\n", pos)
+        if end < 0 and pos > 0:
+            break
+        line = (head if end < 0 else head[pos:end]).rstrip(b"\r")
+        if not line:
+            break
+        if line[:1] in (b" ", b"\t"):
+            if count == 0:
+                return False
+        else:
+            colon = line.find(b":")
+            m = None if colon < 0 else media._HEADER_LINE.match(line, 0, colon + 1)
+            if m is None:
+                return False
+            count += 1
+            if m.group(1).lower() in media._MAIL_HEADERS:
+                seen_mail_header = True
+        if end < 0:
+            break
+        pos = end + 1
+    return count > 0 and seen_mail_header
+
+
+def _looks_like_mbox_plain(head: bytes) -> bool:
+    """media.looks_like_mbox before its first-byte test."""
+    head = media.lf_view(head)
+    head = head[media.mbox_start(head) :]
+    if media._MBOX_FROM.match(head) is None:
+        return False
+    _, _, rest = head.partition(b"\n")
+    return _looks_like_mail_plain(rest)
+
+
+_LINES = st.sampled_from(
+    [
+        b"From: a@b",
+        b"from:x",
+        b"X-Mailer : y",
+        b" folded",
+        b"\tfolded",
+        b"",
+        b"\r",
+        b"no colon",
+        b"a b: c",
+        b"Subject:",
+        b":x",
+        b"From x",
+        b"From - Mon",
+        b"\x00:",
+        b"Key: value",
+        b"To:\r",
+        b"\xff:",
+    ]
+)
+_HEADS = st.lists(_LINES, max_size=6).map(b"\n".join) | st.binary(max_size=40)
+
+
+@settings(max_examples=800, deadline=None)
+@given(_HEADS, st.sampled_from([b"", b"\n", b"\r\n", b"\r", b"\n\n", b" \t\n"]))
+@example(b"From: a@b\nSubject: x", b"\n")
+@example(b"From x\nFrom: a@b\n", b"\r\n")  # blank lines before From_, CR LF
+@example(b"From x\rFrom: a@b\r", b"\r")  # CR alone ends lines
+@example(b"no header here: From: a@b", b"")
+@example(b"abc\r:def\nFrom: x", b"\n")
+def test_mail_and_mbox_tests_with_their_first_line_shortcuts_decide_as_line_by_line(head: bytes, end: bytes) -> None:
+    """A header line's colon after a CR, a second line's colon, a folded first line, a blank first line:
+    the first-line test (mail) and the first-byte test (mbox) must say what the line-by-line loop says."""
+    for h in (head + end, end + head, b"\r".join(head.split(b"\n")) + end):
+        assert media.looks_like_mail(h) == _looks_like_mail_plain(h), h
+        assert media.looks_like_mbox(h) == _looks_like_mbox_plain(h), h
+
+
 def test_random_data_takes_the_first_byte_shortcut() -> None:
     """About 152 of 256 random files skip the magic, mbox and mail tests (what the shortcut buys)."""
     rng = random.Random(7)
