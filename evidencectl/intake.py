@@ -90,7 +90,7 @@ def read_small(location: str) -> Whole | None:
     back for a 4 KiB file, twice (the second read finds the end). Measured on 10,000 x 4 KiB files, CPU
     time: 14.4 us a file through read_whole, 9-10 us this way (benchmarks/README.md, "Small files, issue
     16"). The status after the read is compared field by field before ``changed_while_read`` words a change
-    (1.2 us a file less, "Worker per-file CPU"). tests/test_small_files.py compares the two."""
+    (0.2 us a file less, "Worker per-file CPU"). tests/test_small_files.py compares the two."""
     fd = os.open(location, _OPEN_FLAGS)
     try:
         st = os.fstat(fd)

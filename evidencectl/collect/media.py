@@ -83,7 +83,7 @@ def looks_like_mail(head: bytes) -> bool:
     if colon < 0 or _HEADER_LINE.match(head, 0, colon + 1) is None:
         # The first line is no header line (the pattern cannot pass a line end, nor the line's first
         # colon, which is the head's first when the line has one): what the loop decides on its first
-        # line, without it (0.6 -> 0.2 us for a random head).
+        # line, without it (0.57 -> 0.25 us for a random head).
         return False
     seen_mail_header = False
     count = 0
@@ -204,8 +204,8 @@ def sniff(head: bytes) -> str:
     is an Outlook message is decided by reading its directory (see :mod:`evidencectl.collect.outlook`).
 
     The first byte picks the tests that can succeed: one that starts nothing but text or binary goes to the
-    text test at once, one that starts no magic number skips those eleven tests (a random 4 KiB file: 1.8
-    -> 0.4 us and 1.9 -> 0.9 us, "Worker per-file CPU" in benchmarks/README.md). tests/test_worker_perfile.py
+    text test at once, one that starts no magic number skips those eleven tests (random 4 KiB heads: 2.2 ->
+    0.6 us on average, "Worker per-file CPU" in benchmarks/README.md). tests/test_worker_perfile.py
     holds this to :func:`_sniff_plain`.
     """
     first = head[:1]
