@@ -4,13 +4,14 @@ and the one encoder of leaf bytes, :func:`encode_leaf` (docs/format.md).
 A leaf's bytes are RFC 8785 canonical JSON of its record without ``proof`` (:func:`.manifest.leaf_bytes`,
 the plain path). Deposits of many small files spend most of their time per record, so two faster ways to
 the same bytes are kept here, private, each behind a test that compares its bytes with the plain path
-(tests/test_canonical.py, tests/test_manifest_model.py): a direct writer for top-level records
-(``_direct_item_leaf``: about 5 µs a record against 20 µs through the generic encoder, 20,000 records of
-a plain file on the benchmark machine; now :func:`item_leaf`, which a deposit's workers call without
-building the record, 2.1 µs, a plain file's metadata from a template) and :func:`renumbered`, the byte splice that gives a worker's
-record its final id without encoding it again. Streaming ``manifest.json`` from the spooled leaves
-(deposit/seal.py) and hashing the stored record bytes (:func:`.manifest.record_spans`) read these bytes
-back; tests/test_manifest_model.py compares both with the model's canonical JSON.
+(tests/test_canonical.py, tests/test_manifest_model.py, tests/test_worker_perfile.py): a direct writer
+for top-level records (``_direct_item_leaf``: about 5 µs a record against 20 µs through the generic
+encoder, 20,000 records of a plain file on the benchmark machine; now :func:`item_leaf`, which a deposit's
+workers call without building the record, 2.1 µs, a plain file's metadata from a template) and
+:func:`renumbered`, the byte splice that gives a worker's record its final id without encoding it again.
+Streaming ``manifest.json`` from the spooled leaves (deposit/seal.py) and hashing the stored record bytes
+(:func:`.manifest.record_spans`) read these bytes back; tests/test_manifest_model.py compares both with the
+model's canonical JSON.
 """
 
 from __future__ import annotations
