@@ -159,6 +159,7 @@ def test_sniffing_by_the_first_byte_gives_the_type_every_test_gives(tail: bytes)
         for head in (bytes([first]) + tail, tail, bytes([first]) + rng.randbytes(64) + tail):
             head = head[: media.SNIFF_SIZE]
             assert media.sniff(head) == media._sniff_plain(head), head[:40]
+            assert media.sniff(bytearray(head)) == media._sniff_plain(head)  # not only bytes
 
 
 @settings(max_examples=500, deadline=None)
@@ -248,7 +249,7 @@ def test_mail_and_mbox_tests_with_their_first_line_shortcuts_decide_as_line_by_l
 def test_random_data_takes_the_first_byte_shortcut() -> None:
     """About 152 of 256 random files skip the magic, mbox and mail tests (what the shortcut buys)."""
     rng = random.Random(7)
-    hits = sum(rng.randbytes(4096)[:1] in media._NOTHING_BUT_TEXT_OR_BINARY for _ in range(2000))
+    hits = sum(rng.randbytes(4096)[0] in media._NOTHING_BUT_TEXT_OR_BINARY for _ in range(2000))
     assert 1000 < hits < 1400
 
 

@@ -132,14 +132,14 @@ def mbox_start(data: bytes) -> int:
     return blank.end() if blank else 0
 
 
-_MBOX_FIRST = frozenset({b" ", b"\t", b"\r", b"\n", b"F"})
+_MBOX_FIRST = b" \t\r\nF"
 """What an mbox can start with: a blank line's first byte (a CR alone becomes an LF), or ``From ``'s."""
 
 
 def looks_like_mbox(head: bytes) -> bool:
     """True when ``head`` starts (after blank lines, if any) with an mbox ``From `` separator line followed by
     a mail header block."""
-    if head[:1] not in _MBOX_FIRST:
+    if not head or head[0] not in _MBOX_FIRST:
         return False  # no blank line and no From_ line starts here (0.5 us of every other file's sniff)
     head = lf_view(head)
     head = head[mbox_start(head) :]
@@ -185,8 +185,8 @@ def _text_type(head: bytes) -> str | None:
 _MAGIC_FIRST = b"%P\x89\xffGRBIM\x1f\xd0"
 """The first byte of every magic number :func:`_sniff_plain` knows (pdf, zip, png, jpeg, gif, webp, bmp,
 tiff, gzip, OLE); mp4's ``ftyp`` is at offset 4."""
-_NOTHING_BUT_TEXT_OR_BINARY = frozenset(
-    bytes([b]) for b in [*range(0x00, 0x09), *range(0x0E, 0x20), *range(0x7F, 0x100)] if b not in _MAGIC_FIRST
+_NOTHING_BUT_TEXT_OR_BINARY = bytes(
+    [b for b in [*range(0x00, 0x09), *range(0x0E, 0x20), *range(0x7F, 0x100)] if b not in _MAGIC_FIRST]
 )
 """First bytes after which only :func:`_text_type` can say something: no magic number starts with them, no
 mbox (blank lines or ``From ``), no mail (a header name is printable ASCII, or a first line starting with a
@@ -208,16 +208,13 @@ def sniff(head: bytes) -> str:
     0.6 us on average, "Worker per-file CPU" in benchmarks/README.md). tests/test_worker_perfile.py
     holds this to :func:`_sniff_plain`.
     """
-    first = head[:1]
-    if head[4:8] != b"ftyp":
+    if head and head[4:8] != b"ftyp":
+        first = head[0]
         if first in _NOTHING_BUT_TEXT_OR_BINARY:
             return _text_type(head) or "application/octet-stream"
-        if first not in _MAGIC_STARTS:
+        if first not in _MAGIC_FIRST:
             return _after_magic(head)
     return _sniff_plain(head)
-
-
-_MAGIC_STARTS = frozenset(bytes([b]) for b in _MAGIC_FIRST)
 
 
 def _sniff_plain(head: bytes) -> str:
