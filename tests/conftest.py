@@ -16,6 +16,34 @@ ASSETS = Path(__file__).parent / "assets"
 EXAMPLES = Path(__file__).parent.parent / "examples"
 
 
+def _sweep_faketime_leftovers(shm: Path = Path("/dev/shm")) -> int:
+    """Remove the shared-memory segment and semaphore the ``faketime`` wrapper leaves behind for a process
+    that was killed (a TSA served under faketime and stopped by its test). They are named by the wrapper's
+    pid: once the pid is reused (pid_max is 32,768 here), the next ``faketime`` of that pid refuses to start
+    ("sem_open: File exists") and its test fails for nothing. Only entries of processes no longer running go."""
+    removed = 0
+    if not shm.is_dir():
+        return removed
+    for entry in shm.iterdir():
+        name = entry.name
+        for prefix in ("faketime_shm_", "sem.faketime_sem_"):
+            pid = name[len(prefix) :]
+            if name.startswith(prefix) and pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                entry.unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Start from a /dev/shm without ``faketime`` leftovers of earlier runs."""
+    _sweep_faketime_leftovers()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """And leave none of this run's."""
+    _sweep_faketime_leftovers()
+
+
 @pytest.fixture(autouse=True)
 def evidencectl_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Every test gets its own EVIDENCECTL_HOME (embedded TSA, ledger, registry, trust store)."""
