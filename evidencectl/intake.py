@@ -37,6 +37,7 @@ from typing import Any
 
 from . import workers as forks
 from .collect.files import InputFile, Whole, changed_while_read
+from .display import invisible_in_name
 from .hashing import SMALL, Digests
 from .merkle import leaf_hash
 from .package.layout import EVIDENCE
@@ -142,8 +143,10 @@ def _prepare(
     job: _Job, key: int, index: int, location: str, name: str, member: str | None, place: Any
 ) -> Prepared | Handed | None:
     global _ANALYZE
-    if not location or (member is not None and member != EVIDENCE + name):
-        return None  # stdin, a non-UTF-8 name, or a non-portable name (its member is named by its item id)
+    if not location or (member != EVIDENCE + name if member is not None else invisible_in_name(name)):
+        # stdin, a non-UTF-8 name, a non-portable name (its member is named by its item id), or, with no
+        # member (--hash-only), a name hiding characters: the deposit process warns of it (_hash_input)
+        return None
     analyze = _ANALYZE
     if analyze is None:
         from .collect.analyze import analyze

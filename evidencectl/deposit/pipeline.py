@@ -3,6 +3,7 @@ manifest, obtain the proofs, publish (or record pending)."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -64,13 +65,24 @@ def deposit(opts: DepositOptions, ctx: Context, progress: Callable[[int], None] 
     workers = _start_workers(sources, settings)
     closing = Closing()  # what the tail no longer uses, closed in threads (deposit/background.py)
     try:
-        return _deposit(opts, ctx, progress, settings, workers, closing)
+        result = _deposit(opts, ctx, progress, settings, workers, closing)
+    except BaseException:
+        _close(closing, workers)
+        raise
+    # Published (or recorded pending) before an interrupt that comes while only closers are waited for:
+    # the deposit is what the registry holds, and saying "interrupted" (exit 130) would deny it.
+    with contextlib.suppress(KeyboardInterrupt):
+        _close(closing, workers)
+    return result
+
+
+def _close(closing: Closing, workers: intake.Workers | None) -> None:
+    """Wait for the closers, then make sure the workers are gone."""
+    try:
+        closing.join()
     finally:
-        try:
-            closing.join()
-        finally:
-            if workers is not None:
-                workers.close()
+        if workers is not None:
+            workers.close()
 
 
 def _deposit(
