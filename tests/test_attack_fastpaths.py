@@ -92,8 +92,13 @@ def test_odd_names_among_many_files_deposit_as_in_one_process(cli, tmp_path: Pat
     assert _items(parallel) == _items(serial)
     assert _head_bytes(parallel) == _head_bytes(serial)
     assert _warnings(first) == _warnings(second)
-    res = cli("verify", parallel, "--json")
-    assert res.code == 0 and json.loads(res.out)["verdict"] == "PASSED", res.out
+    verdicts = []
+    for count in (2, 0):  # verify shares out the members to workers too
+        monkeypatch.setattr(workers_module, "worker_count", lambda count=count: count)
+        res = cli("verify", parallel, "--json")
+        report = json.loads(res.out)
+        verdicts.append((res.code, report["verdict"], sorted(c["status"] for c in report["checks"])))
+    assert verdicts[0] == verdicts[1] and verdicts[0][:2] == (0, "PASSED"), verdicts
 
 
 def test_odd_names_in_a_hash_only_deposit_warn_as_in_one_process(cli, tmp_path: Path, monkeypatch) -> None:
@@ -437,3 +442,107 @@ def test_groups_imported_on_first_use_read_as_groups_imported_at_start(tmp_path:
         ]
         assert (got[0].returncode, got[0].stdout, got[0].stderr) == (got[1].returncode, got[1].stdout, got[1].stderr)
         assert got[0].returncode in (2, 4) and "Traceback" not in got[0].stderr, got[0].stderr
+
+
+def test_files_that_change_while_read_are_flagged_as_in_one_process(cli, tmp_path: Path, monkeypatch) -> None:
+    """Files seen changing while they are read (here: the files of 777 and 1234 bytes, as if a writer were
+    at work on them) are flagged in their records and warned of, with workers as in one process."""
+    from evidencectl import intake
+    from evidencectl.collect import files as files_module
+    from evidencectl.deposit import reading
+
+    real = files_module.changed_while_read
+
+    def changing(before: os.stat_result, after: os.stat_result) -> str | None:
+        if before.st_size in (777, 1234):
+            return "changed while it was read (size 777 -> 778); the deposited bytes may mix two versions"
+        return real(before, after)
+
+    for module in (files_module, intake, reading):
+        monkeypatch.setattr(module, "changed_while_read", changing)
+    folder = _many(tmp_path / "case")
+    for n in (3, 200, 201, 450):
+        (folder / f"f{n:04d}.txt").write_bytes(os.urandom(777 if n % 2 else 1234))
+    first, second, parallel, serial = _deposit_both(cli, monkeypatch, tmp_path, folder)
+    items = _items(parallel)
+    assert items == _items(serial) and _head_bytes(parallel) == _head_bytes(serial)
+    assert _warnings(first) == _warnings(second)
+    assert sum(1 for i in items if i["metadata"].get("changed_while_read")) == 4
+
+
+def test_chunks_handed_out_before_linked_twins_were_dropped_are_not_used(cli, tmp_path: Path, monkeypatch) -> None:
+    """``--follow-symlinks`` over a folder holding a link to one of its own subfolders: the walk lists the
+    linked files twice and hands chunks out for them; the second listing is dropped afterwards, moving every
+    later input. No chunk handed out for the listing as walked may be used for another file."""
+    from evidencectl import intake
+
+    folder = tmp_path / "case"
+    for i in range(1100):
+        sub = folder / f"d{i // 275}"
+        sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"f{i:04d}.txt").write_bytes(os.urandom(i % 40 + 1))
+    (folder / "d0" / "a-link").symlink_to(folder / "d1", target_is_directory=True)  # walked inside d0
+    handed: list[int] = []
+    real = intake.Workers.ahead
+
+    def spy(self, files):
+        before = self._next
+        real(self, files)
+        handed.append(self._next - before)
+
+    monkeypatch.setattr(intake.Workers, "ahead", spy)
+    first, second, parallel, serial = _deposit_both(cli, monkeypatch, tmp_path, folder, "--follow-symlinks")
+    assert sum(handed) >= 4 * intake.CHUNK
+    items = _items(parallel)
+    assert items == _items(serial) and _head_bytes(parallel) == _head_bytes(serial)
+    assert len(items) == 1100 and _warnings(first) == _warnings(second)
+
+
+def test_an_output_taken_while_the_workers_deposit_leaves_the_others_file_and_a_true_row(
+    cli, tmp_path: Path, monkeypatch, evidencectl_home: Path
+) -> None:
+    """Another process writes the output while the proofs are obtained: publishing is refused (exit 2,
+    the one line), the other's file is left as it is, no staging file and no worker remain, and the
+    registry says abandoned, not complete or pending."""
+    import multiprocessing
+
+    from evidencectl.context import Context
+    from evidencectl.deposit import pipeline
+    from evidencectl.registry import Registry
+
+    out = tmp_path / "p.evp"
+    real = pipeline.obtain_proofs
+
+    def racing(*args, **kwargs):
+        out.write_bytes(b"the other deposit's package")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "obtain_proofs", racing)
+    monkeypatch.setattr(workers_module, "worker_count", lambda: 2)
+    res = cli("deposit", _many(tmp_path / "case"), "-o", out, "--json")
+    assert res.code == 2 and json.loads(res.out)["code"] == "OUTPUT_EXISTS" and res.err.count("\n") == 1, res
+    assert out.read_bytes() == b"the other deposit's package"
+    assert not list(tmp_path.glob(".p.evp.*")) and multiprocessing.active_children() == []
+    registry = Registry.open(Context(evidencectl_home))
+    try:
+        assert [d["status"] for d in registry.deposits()] == ["abandoned"]
+    finally:
+        registry.close()
+
+
+def test_twin_folders_of_many_files_deposit_as_in_one_process(cli, tmp_path: Path, monkeypatch) -> None:
+    """Folders that are one folder on macOS or Windows (NFC and NFD, two cases), each of more files than a
+    chunk, some names in both: whole runs land in a folder another run made; the same package."""
+    folder = tmp_path / "case"
+    for twin in ("caf\u00e9", "cafe\u0301", "Docs", "docs"):
+        sub = folder / twin
+        sub.mkdir(parents=True)
+        for i in range(160):
+            (sub / f"{twin[:1]}{i:03d}.txt" if i % 3 else sub / f"same{i:03d}.txt").write_bytes(os.urandom(i + 1))
+    first, second, parallel, serial = _deposit_both(cli, monkeypatch, tmp_path, folder)
+    items = _items(parallel)
+    assert items == _items(serial) and _head_bytes(parallel) == _head_bytes(serial)
+    assert _warnings(first) == _warnings(second)
+    assert sum(1 for i in items if str(i.get("path")).startswith("evidence/_renamed/")) >= 100
+    res = cli("verify", parallel, "--json")
+    assert res.code == 0 and json.loads(res.out)["verdict"] == "PASSED", res.out
