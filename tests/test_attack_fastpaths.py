@@ -458,8 +458,17 @@ def test_files_that_change_while_read_are_flagged_as_in_one_process(cli, tmp_pat
             return "changed while it was read (size 777 -> 778); the deposited bytes may mix two versions"
         return real(before, after)
 
-    for module in (files_module, intake, reading):
+    for module in (files_module, reading):
         monkeypatch.setattr(module, "changed_while_read", changing)
+    real_small = intake.read_small
+
+    def read_small(location: str):  # the workers' read, which words a change only when one is seen
+        got = real_small(location)
+        if got is not None and got.stat.st_size in (777, 1234):
+            got = got._replace(changed=changing(got.stat, got.stat))
+        return got
+
+    monkeypatch.setattr(intake, "read_small", read_small)
     folder = _many(tmp_path / "case")
     for n in (3, 200, 201, 450):
         (folder / f"f{n:04d}.txt").write_bytes(os.urandom(777 if n % 2 else 1234))
@@ -546,3 +555,40 @@ def test_twin_folders_of_many_files_deposit_as_in_one_process(cli, tmp_path: Pat
     assert sum(1 for i in items if str(i.get("path")).startswith("evidence/_renamed/")) >= 100
     res = cli("verify", parallel, "--json")
     assert res.code == 0 and json.loads(res.out)["verdict"] == "PASSED", res.out
+
+
+def test_a_file_gone_after_the_walk_is_refused_as_in_one_process(
+    cli, tmp_path: Path, monkeypatch, evidencectl_home: Path
+) -> None:
+    """A file deleted between the listing and its reading, deep in a chunk the workers prepare: the same one
+    line naming it and exit code as in one process, the workers stopped, nothing at the output, no row."""
+    import multiprocessing
+
+    from evidencectl.context import Context
+    from evidencectl.deposit import pipeline
+    from evidencectl.registry import Registry
+
+    folder = _many(tmp_path / "case", 700)
+    real = pipeline.select_inputs
+    seen = []
+
+    def then_delete(files, *args, **kwargs):
+        kept = real(files, *args, **kwargs)
+        (folder / "f0333.txt").unlink(missing_ok=True)
+        return kept
+
+    monkeypatch.setattr(pipeline, "select_inputs", then_delete)
+    for count in (2, 0):
+        monkeypatch.setattr(workers_module, "worker_count", lambda count=count: count)
+        out = tmp_path / f"p{count}.evp"
+        res = cli("deposit", folder, "-o", out, "--json")
+        seen.append((res.code, res.err, json.loads(res.out)["code"]))
+        assert multiprocessing.active_children() == [] and not list(tmp_path.glob(f".p{count}.evp*"))
+        assert not out.exists()
+        (folder / "f0333.txt").write_bytes(b"back")
+    assert seen[0] == seen[1] and seen[0][0] == 4 and "f0333.txt" in seen[0][1], seen
+    registry = Registry.open(Context(evidencectl_home))
+    try:
+        assert registry.deposits() == []
+    finally:
+        registry.close()
