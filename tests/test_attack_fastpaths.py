@@ -90,6 +90,10 @@ def test_odd_names_among_many_files_deposit_as_in_one_process(cli, tmp_path: Pat
     folder = _odd_folder(tmp_path)
     first, second, parallel, serial = _deposit_both(cli, monkeypatch, tmp_path, folder)
     assert _items(parallel) == _items(serial)
+    # A control character anywhere, a final newline too, keeps the name in the manifest only (format §1.1).
+    paths = {i["name"]: i["path"] for i in _items(parallel)}
+    assert paths["case/ends-with-newline\n"].startswith("evidence/_nonportable/"), paths["case/ends-with-newline\n"]
+    assert not any(re.search(r"[\x00-\x1f\x7f]", p) for p in paths.values())
     assert _head_bytes(parallel) == _head_bytes(serial)
     assert _warnings(first) == _warnings(second)
     verdicts = []

@@ -29,7 +29,7 @@ from ..package.writer import PackageWriter
 from ..preparedfiles import Prepared, PreparedRun
 from ..registry import ItemRow
 
-_PORTABLE = re.compile(r"^[^\x00-\x1f\x7f\\:*?\"<>|]+$")
+_PORTABLE = re.compile(r"^[^\x00-\x1f\x7f\\:*?\"<>|]+\Z")  # \Z: ``$`` also matches before a final newline
 # Names Windows cannot give a file (a device, whatever the extension: ``CON``, ``aux.txt``, ``com1``), and
 # names it changes (a trailing dot or space is dropped, so ``x.txt.`` and ``x.txt`` are one file there).
 _WINDOWS_DEVICE = re.compile(r"^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$", re.IGNORECASE)
