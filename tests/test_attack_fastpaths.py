@@ -71,6 +71,9 @@ ODD_NAMES = [
     "Upper.TXT",
     "upper.txt",  # its case twin
     "x" * 250,  # a long component
+    "line\u2028separator.txt",  # a line break to some readers, no newline byte
+    "next\u0085line.txt",  # a C1 control
+    "con\n",  # a device name, a final newline
 ]
 
 
@@ -596,3 +599,43 @@ def test_a_file_gone_after_the_walk_is_refused_as_in_one_process(
         assert registry.deposits() == []
     finally:
         registry.close()
+
+
+def test_a_tsa_certificate_replaced_on_disk_after_the_warm_up_gives_tokens_the_full_check_accepts(
+    cli, tmp_path: Path, monkeypatch, evidencectl_home: Path
+) -> None:
+    """The embedded TSA is warmed up while the workers hash (its first token checked in full); then its
+    chain and key are replaced on disk (another chain issued) before the deposit's tokens are made by the
+    instance warmed up. Every token stored must pass the full check, carry the certificate it was signed
+    under, and the package verify PASSED."""
+    from evidencectl.deposit import pipeline
+    from evidencectl.timestamp.request import check_response
+
+    folder = _many(tmp_path / "case")
+    assert cli("deposit", folder, "-o", tmp_path / "first.evp").code == 0  # the TSA exists: it is warmed up
+    tsa_folder = evidencectl_home / "tsa" / "ecdsa-p256"
+    real = pipeline.preload_services
+
+    def then_replace(ctx, tsas, warmed, anchors):
+        real(ctx, tsas, warmed, anchors)
+        assert warmed and any(k.startswith("tsa:") for k in warmed)
+        for name in ("chain.pem", "tsa.key", "root.pem", "root.key"):
+            (tsa_folder / name).unlink()
+        from evidencectl.timestamp.authority import EmbeddedTSA
+
+        EmbeddedTSA.open(ctx).close()  # a new chain and key on disk
+
+    monkeypatch.setattr(pipeline, "preload_services", then_replace)
+    monkeypatch.setattr(workers_module, "worker_count", lambda: 2)
+    out = tmp_path / "p.evp"
+    res = cli("deposit", folder, "-o", out, "--json")
+    assert res.code == 0, res.err
+    with zipfile.ZipFile(out) as z:
+        tokens = {n: z.read(n) for n in z.namelist() if n.startswith("proofs/timestamps/")}
+        roots = json.loads(res.out)["roots"]
+    assert len(tokens) == 2
+    for name, token in tokens.items():
+        hash_name = "sm3" if ".sm3." in name else "sha256"
+        check_response(token, digest=bytes.fromhex(roots[hash_name]), hash_name=hash_name, nonce=None, source=name)
+    res = cli("verify", out, "--json")
+    assert res.code == 0 and json.loads(res.out)["verdict"] == "PASSED", res.out
