@@ -639,3 +639,26 @@ def test_a_tsa_certificate_replaced_on_disk_after_the_warm_up_gives_tokens_the_f
         check_response(token, digest=bytes.fromhex(roots[hash_name]), hash_name=hash_name, nonce=None, source=name)
     res = cli("verify", out, "--json")
     assert res.code == 0 and json.loads(res.out)["verdict"] == "PASSED", res.out
+
+
+def test_strict_refuses_the_first_damaged_mail_among_many_as_in_one_process(
+    cli, tmp_path: Path, monkeypatch, evidencectl_home: Path
+) -> None:
+    """``--strict`` with two damaged mails deep among many files (each in a chunk a worker prepares): the
+    first in input order is refused, in the same one line and exit code as in one process; nothing left."""
+    import multiprocessing
+    import shutil
+
+    from conftest import ASSETS
+
+    folder = _many(tmp_path / "case", 700)
+    shutil.copy(ASSETS / "email" / "bad_truncated_mime.eml", folder / "f0300-damaged.eml")
+    shutil.copy(ASSETS / "email" / "bad_no_headers.eml", folder / "f0500-damaged.eml")
+    seen = []
+    for count in (2, 0):
+        monkeypatch.setattr(workers_module, "worker_count", lambda count=count: count)
+        out = tmp_path / f"p{count}.evp"
+        res = cli("deposit", folder, "-o", out, "--strict", "--json")
+        seen.append((res.code, res.err.replace(f"p{count}.evp", "P"), json.loads(res.out)["code"]))
+        assert multiprocessing.active_children() == [] and not list(tmp_path.glob(f".p{count}.evp*"))
+    assert seen[0] == seen[1] and seen[0][0] != 0 and "f0300-damaged.eml" in seen[0][1], seen
