@@ -97,6 +97,11 @@ def test_odd_names_among_many_files_deposit_as_in_one_process(cli, tmp_path: Pat
     paths = {i["name"]: i["path"] for i in _items(parallel)}
     assert paths["case/ends-with-newline\n"].startswith("evidence/_nonportable/"), paths["case/ends-with-newline\n"]
     assert not any(re.search(r"[\x00-\x1f\x7f]", p) for p in paths.values())
+    import subprocess
+
+    for tool in (["unzip", "-tq"], ["7z", "t", "-bd"]):  # every member's CRC, as the court's tools read it
+        tested = subprocess.run([*tool, str(parallel)], capture_output=True, text=True, check=False)
+        assert tested.returncode == 0, (tool, tested.stdout[-1000:])
     assert _head_bytes(parallel) == _head_bytes(serial)
     assert _warnings(first) == _warnings(second)
     verdicts = []
@@ -662,3 +667,16 @@ def test_strict_refuses_the_first_damaged_mail_among_many_as_in_one_process(
         seen.append((res.code, res.err.replace(f"p{count}.evp", "P"), json.loads(res.out)["code"]))
         assert multiprocessing.active_children() == [] and not list(tmp_path.glob(f".p{count}.evp*"))
     assert seen[0] == seen[1] and seen[0][0] != 0 and "f0300-damaged.eml" in seen[0][1], seen
+
+
+def test_chunks_that_overflow_their_shared_slot_deposit_as_in_one_process(cli, tmp_path: Path, monkeypatch) -> None:
+    """Files of up to the small-file limit (256 KiB), exactly at it and one byte over: a chunk's members no
+    longer fit its 2 MiB slot, so some travel through the pipe and the chunk is no run; the same package."""
+    from evidencectl.hashing import SMALL
+
+    folder = _many(tmp_path / "case", 520)
+    for n in range(0, 520, 7):
+        size = (SMALL, SMALL + 1, SMALL - 1, 200_000)[n % 4]
+        (folder / f"f{n:04d}.txt").write_bytes(os.urandom(size))
+    first, second, parallel, serial = _deposit_both(cli, monkeypatch, tmp_path, folder)
+    assert _items(parallel) == _items(serial) and _head_bytes(parallel) == _head_bytes(serial)
