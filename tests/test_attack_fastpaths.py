@@ -680,3 +680,21 @@ def test_chunks_that_overflow_their_shared_slot_deposit_as_in_one_process(cli, t
         (folder / f"f{n:04d}.txt").write_bytes(os.urandom(size))
     first, second, parallel, serial = _deposit_both(cli, monkeypatch, tmp_path, folder)
     assert _items(parallel) == _items(serial) and _head_bytes(parallel) == _head_bytes(serial)
+
+
+def test_an_existing_output_is_refused_after_the_walk_as_in_one_process(cli, tmp_path: Path, monkeypatch) -> None:
+    """The output exists (no ``--force``) and is found only after the walk, when chunks are already with
+    the workers: the same refusal (exit 2, one line, ``--json`` code), the output untouched, no worker."""
+    import multiprocessing
+
+    folder = _many(tmp_path / "case", 900)
+    out = tmp_path / "p.evp"
+    out.write_bytes(b"an earlier package")
+    seen = []
+    for count in (2, 0):
+        monkeypatch.setattr(workers_module, "worker_count", lambda count=count: count)
+        res = cli("deposit", folder, "-o", out, "--json")
+        seen.append((res.code, res.out, res.err))
+        assert multiprocessing.active_children() == [] and not list(tmp_path.glob(".p.evp.*"))
+    assert seen[0] == seen[1] and seen[0][0] == 2 and json.loads(seen[0][1])["code"] == "OUTPUT_EXISTS", seen
+    assert out.read_bytes() == b"an earlier package"
