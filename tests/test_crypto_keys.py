@@ -187,3 +187,25 @@ def test_read_passphrase_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     (tmp_path / "empty").write_bytes(b"\n")
     with pytest.raises(BadInputError, match="empty"):
         read_passphrase(None, tmp_path / "empty", prompt=False)
+
+
+@pytest.mark.parametrize("name", ["alice\n", "alice\n\n", "\nalice"])
+def test_a_key_name_with_a_line_break_is_refused(tmp_path: Path, name: str) -> None:
+    """The key name's pattern ended with ``$``, which matches before a final newline: ``alice\\n`` made a key
+    file whose name holds a line break."""
+    from evidencectl.context import Context
+    from evidencectl.crypto.keystore import create_depositor_key
+
+    with pytest.raises(UsageError, match="invalid key name"):
+        create_depositor_key(Context(tmp_path / "home"), name, "sm2", b"a long enough passphrase")
+    assert not (tmp_path / "home").exists() or not any((tmp_path / "home").rglob("*.pem"))
+
+
+def test_a_passphrase_variable_name_with_a_line_break_is_refused_unshown(monkeypatch) -> None:
+    """``--passphrase-env 'PASS\\n'`` passed the variable-name pattern's ``$``; it is refused as any other
+    value that is not a variable name, without echoing it."""
+    monkeypatch.setenv("PASS", "a long enough passphrase")
+    with pytest.raises(UsageError) as caught:
+        read_passphrase("PASS\n", None, False)
+    assert "PASS" not in str(caught.value)
+    assert read_passphrase("PASS", None, False) == b"a long enough passphrase"

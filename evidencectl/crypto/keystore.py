@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ..context import Context
 
 # Unicode letters and digits are allowed: depositors are people, and most names here are Chinese.
-_NAME = re.compile(r"^\w[\w.-]{0,63}$")
+_NAME = re.compile(r"^\w[\w.-]{0,63}\Z")  # \Z: "$" would pass a final newline
 
 
 @dataclass(frozen=True)

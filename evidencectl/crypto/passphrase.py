@@ -16,7 +16,7 @@ from ..i18n import _
 MIN_LENGTH = 8
 """Fewest characters a new key's passphrase may have (an existing key opens with whatever it was given)."""
 
-_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")  # \Z: "$" would pass a final newline
 
 
 def check_new_passphrase(passphrase: bytes) -> None:
