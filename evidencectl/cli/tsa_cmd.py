@@ -30,13 +30,16 @@ def serve_cmd(
     from ..timestamp.server import serve
 
     tsa = EmbeddedTSA.open(Context.default(), algorithm.value)
-    typer.echo(
-        _("embedded TSA ({value}) serving on http://{host}:{port}/").format(
-            value=algorithm.value, host=host, port=port
-        ),
-        err=True,
-    )
-    serve(tsa, host=host, port=port)
+
+    def listening() -> None:  # said once the address is bound, not before
+        typer.echo(
+            _("embedded TSA ({value}) serving on http://{host}:{port}/").format(
+                value=algorithm.value, host=host, port=port
+            ),
+            err=True,
+        )
+
+    serve(tsa, host=host, port=port, listening=listening)
 
 
 @app.command("cert")

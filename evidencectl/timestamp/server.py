@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ..errors import UsageError
+from ..i18n import _
 from .authority import EmbeddedTSA
 from .client import QUERY_TYPE, REPLY_TYPE
 
@@ -49,8 +51,25 @@ def make_app(tsa: EmbeddedTSA) -> Callable[[dict[str, Any], StartResponse], Iter
     return app
 
 
-def serve(tsa: EmbeddedTSA, host: str = "127.0.0.1", port: int = 3161) -> None:
-    """Serve ``tsa`` until interrupted (waitress also caps the body at :data:`MAX_REQUEST`)."""
-    import waitress
+def serve(
+    tsa: EmbeddedTSA, host: str = "127.0.0.1", port: int = 3161, *, listening: Callable[[], None] | None = None
+) -> None:
+    """Serve ``tsa`` until interrupted (waitress also caps the body at :data:`MAX_REQUEST`). The address is
+    bound first: ``listening`` runs once it is (the command line says "serving" only then), and an address
+    that cannot be had (in use, not this machine's, a port below 1024 without the right) is a UsageError
+    naming it, exit 2."""
+    from waitress.server import create_server  # type: ignore[import-untyped]
 
-    waitress.serve(make_app(tsa), host=host, port=port, max_request_body_size=MAX_REQUEST, ident="evidencectl")
+    try:
+        server = create_server(
+            make_app(tsa), host=host, port=port, max_request_body_size=MAX_REQUEST, ident="evidencectl"
+        )
+    except OSError as exc:
+        raise UsageError(
+            _("cannot listen on {host}:{port}: {reason}; give another --host or --port").format(
+                host=host, port=port, reason=exc.strerror or exc
+            )
+        ) from exc
+    if listening is not None:
+        listening()
+    server.run()
