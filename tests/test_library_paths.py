@@ -85,3 +85,19 @@ def test_verify_resume_and_trust_take_a_str_data_directory(exhibit: Path, tmp_pa
 def test_a_path_of_the_wrong_type_is_named(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="a path was expected .* not int"):
         verify(tmp_path / "x.evp", data=[42])  # type: ignore[list-item]
+
+
+def test_a_deposit_into_a_data_directory_not_made_yet_makes_it(exhibit: Path, tmp_path: Path) -> None:
+    """``deposit(opts, "/srv/evidence/new")`` failed with "registry database is unusable: unable to open
+    database file": the command line's data directory is made by Context.default(), a library caller's was
+    not. Its first writer, the registry, makes it; one that cannot be made is named."""
+    home = tmp_path / "not" / "yet"
+    result = deposit(DepositOptions(inputs=[exhibit], out=tmp_path / "new.evp"), str(home))
+    assert result.status == "complete" and (home / "registry.sqlite").is_file()
+    blocked = tmp_path / "file"
+    blocked.write_text("a file where the data directory's parent should be")
+    from evidencectl.errors import BadInputError
+
+    with pytest.raises(BadInputError, match="cannot create the data directory") as caught:
+        deposit(DepositOptions(inputs=[exhibit], out=tmp_path / "blocked.evp"), blocked / "home")
+    assert str(blocked / "home") in str(caught.value.diagnostics())

@@ -83,6 +83,14 @@ class SQLiteRegistry(Registry):
         """
         self.path = path
         try:
+            # The data directory of a library caller may not exist yet (the command line's is made by
+            # Context.default()): the registry, its first writer, makes it.
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BadInputError(
+                _("cannot create the data directory: {value}").format(value=exc.strerror or exc), path=path.parent
+            ) from exc
+        try:
             # Closed from another thread at the end of a deposit (deposit/background.py), never used from two
             # at once.
             conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
