@@ -168,35 +168,6 @@ def test_sniffing_any_head_gives_the_type_every_test_gives(head: bytes) -> None:
     assert media.sniff(head) == media._sniff_plain(head)
 
 
-def _looks_like_mail_plain(head: bytes) -> bool:
-    """media.looks_like_mail before its first-line test (line by line from the first)."""
-    seen_mail_header = False
-    count = 0
-    pos = 0
-    for _ in range(200):
-        end = head.find(b"\n", pos)
-        if end < 0 and pos > 0:
-            break
-        line = (head if end < 0 else head[pos:end]).rstrip(b"\r")
-        if not line:
-            break
-        if line[:1] in (b" ", b"\t"):
-            if count == 0:
-                return False
-        else:
-            colon = line.find(b":")
-            m = None if colon < 0 else media._HEADER_LINE.match(line, 0, colon + 1)
-            if m is None:
-                return False
-            count += 1
-            if m.group(1).lower() in media._MAIL_HEADERS:
-                seen_mail_header = True
-        if end < 0:
-            break
-        pos = end + 1
-    return count > 0 and seen_mail_header
-
-
 def _looks_like_mbox_plain(head: bytes) -> bool:
     """media.looks_like_mbox before its first-byte test."""
     head = media.lf_view(head)
@@ -204,7 +175,7 @@ def _looks_like_mbox_plain(head: bytes) -> bool:
     if media._MBOX_FROM.match(head) is None:
         return False
     _, _, rest = head.partition(b"\n")
-    return _looks_like_mail_plain(rest)
+    return media._header_block_is_mail(rest)
 
 
 _LINES = st.sampled_from(
@@ -242,7 +213,7 @@ def test_mail_and_mbox_tests_with_their_first_line_shortcuts_decide_as_line_by_l
     """A header line's colon after a CR, a second line's colon, a folded first line, a blank first line:
     the first-line test (mail) and the first-byte test (mbox) must say what the line-by-line loop says."""
     for h in (head + end, end + head, b"\r".join(head.split(b"\n")) + end):
-        assert media.looks_like_mail(h) == _looks_like_mail_plain(h), h
+        assert media.looks_like_mail(h) == media._header_block_is_mail(h), h
         assert media.looks_like_mbox(h) == _looks_like_mbox_plain(h), h
 
 
